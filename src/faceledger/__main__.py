@@ -1,0 +1,3 @@
+from faceledger.cli import main
+
+main()

@@ -1,0 +1,62 @@
+"""The ``faceledger`` command line: parse, call one service, format. No business rules here.
+
+Each command group lives in its own module and registers itself on :data:`main`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from faceledger import __version__
+from faceledger.cli._common import CliState
+from faceledger.errors import FaceledgerError
+
+
+class _Group(click.Group):
+    """A group that turns faceledger's own errors into one clear line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except FaceledgerError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="faceledger")
+@click.option("--database-url", envvar=None, help="Ledger database URL (overrides FACELEDGER_DATABASE_URL).")
+@click.option("--data-dir", type=click.Path(), help="Folder for keys and caches (FACELEDGER_DATA_DIR).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None, data_dir: str | None, verbose: bool) -> None:
+    """faceledger: make face datasets lawful and answerable.
+
+    \b
+    Example:
+      faceledger ingest examples/
+      faceledger scan
+      faceledger status
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = CliState(overrides={"database_url": database_url, "data_dir": data_dir})
+
+
+def _register() -> None:
+    from faceledger.cli import ledger
+
+    ledger.register(main)
+    try:
+        from faceledger.cli import policy
+    except ImportError:  # the law engine's commands arrive with their own module
+        return
+    policy.register(main)
+
+
+_register()

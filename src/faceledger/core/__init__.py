@@ -1,0 +1,1 @@
+"""The pure domain: values and decisions. No database, no model, no file I/O."""

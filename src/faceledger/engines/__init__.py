@@ -1,0 +1,11 @@
+"""How work is spread. Every engine has the same shape: ``map_unordered(fn, items)`` yields
+``fn(item)`` results as they finish, with a bounded number in flight, and reports a worker
+failure as an exception in the driver (never a silent no-op).
+
+- :class:`~faceledger.engines.local.InProcess`: one process, no pool (workers = 1).
+- :class:`~faceledger.engines.local.ProcessPool`: local worker processes (the default).
+"""
+
+from faceledger.engines.local import InProcess, ProcessPool, make_engine
+
+__all__ = ["InProcess", "ProcessPool", "make_engine"]

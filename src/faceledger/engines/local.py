@@ -1,0 +1,96 @@
+"""Local engines: in-process and a pool of worker processes.
+
+Example::
+
+    engine = make_engine(workers=2, initializer=load_model, initargs=(cfg,))
+    for result in engine.map_unordered(work_on, items):
+        ...
+    engine.close()
+
+Workers are started with ``spawn`` so no database connection or model session is copied from
+the driver; each worker runs ``initializer`` once (load the model), then takes items.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Engine(Protocol):
+    workers: int
+
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """Runs everything in the calling process (workers = 1)."""
+
+    workers = 1
+
+    def __init__(self, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()):
+        if initializer is not None:
+            initializer(*initargs)
+
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        for item in items:
+            yield fn(item)
+
+    def close(self) -> None:
+        return None
+
+
+class ProcessPool:
+    """A pool of ``workers`` processes; at most ``2 * workers`` items in flight."""
+
+    def __init__(
+        self,
+        workers: int,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        self.workers = workers
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=initializer,
+            initargs=initargs,
+        )
+
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        pending: set[Future[R]] = set()
+        iterator = iter(items)
+        limit = 2 * self.workers
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < limit:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.add(self._pool.submit(fn, item))
+            if not pending:
+                break
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_engine(
+    workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+) -> InProcess | ProcessPool:
+    """In-process for one worker, a process pool otherwise."""
+    if workers <= 1:
+        return InProcess(initializer, initargs)
+    return ProcessPool(workers, initializer, initargs)

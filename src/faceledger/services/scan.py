@@ -1,0 +1,316 @@
+"""Scan: detect faces in every ingested photo that has local bytes and no completed scan.
+
+Example::
+
+    report = scan_pending(ledger, settings, actor="cli")
+    report.photos_done, report.faces_found
+
+Resumable by construction. Workers only read image files and return plain values; the driver
+is the single writer. Each flush is one transaction that inserts a photo's faces *and* marks
+the photo scanned, guarded by ``WHERE scan_status = 'pending'``; so a scan killed at any
+instant (SIGKILL included) leaves every photo either fully scanned or still pending, and the
+next run finishes the pending ones without duplicating a face (a unique key on
+``(photo_id, face_index)`` backs this up).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from faceledger.config import Settings
+from faceledger.core.faces import DetectorInfo, FaceDetection
+from faceledger.engines.local import make_engine
+from faceledger.errors import ImageError
+from faceledger.services.progress import NoProgress, Progress
+from faceledger.store import Ledger
+from faceledger.store.audit import AuditRecord, append
+from faceledger.store.ledger import utcnow
+from faceledger.store.locks import exclusive
+from faceledger.store.schema import Face, Photo, ScanRun
+
+PHOTOS = Photo.__table__
+FACES = Face.__table__
+RUNS = ScanRun.__table__
+_PAGE = 500
+_FLUSH_EVERY = 64
+_FLUSH_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """What a worker needs to build its detector and decode images (picklable)."""
+
+    threshold: float
+    threads: int
+    max_pixels: int
+    max_side: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DetectorConfig:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return cls(
+            threshold=settings.detector_threshold,
+            threads=max(1, cores // settings.workers),
+            max_pixels=settings.max_image_pixels,
+            max_side=settings.detect_max_side,
+        )
+
+
+@dataclass(frozen=True)
+class PhotoOutcome:
+    """A worker's answer for one photo: faces, or the reason it could not be scanned."""
+
+    photo_id: int
+    width: int | None = None
+    height: int | None = None
+    faces: tuple[FaceDetection, ...] = ()
+    error: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class ScanReport:
+    run_id: int
+    detector: DetectorInfo
+    photos_done: int = 0
+    photos_failed: int = 0
+    faces_found: int = 0
+    interrupted_runs: int = 0
+    seconds: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+# --- worker side (runs in worker processes; module-level for pickling) ---------------------
+
+_worker: dict[str, Any] = {}
+
+
+def init_worker(config: DetectorConfig) -> None:
+    """Build this process's detector once (the model itself loads on first use)."""
+    from faceledger.vision.centerface import CenterFace
+
+    _worker["config"] = config
+    _worker["detector"] = CenterFace(threshold=config.threshold, threads=config.threads)
+
+
+def scan_photo(item: tuple[int, str]) -> PhotoOutcome:
+    """Detect faces in one photo; never raises for a bad image."""
+    from faceledger.vision.detector import detect_image
+
+    photo_id, path = item
+    config: DetectorConfig = _worker["config"]
+    try:
+        result = detect_image(
+            Path(path), _worker["detector"], max_pixels=config.max_pixels, max_side=config.max_side
+        )
+    except ImageError as exc:
+        return PhotoOutcome(photo_id, error=exc.reason, detail=str(exc))
+    except MemoryError:
+        return PhotoOutcome(photo_id, error="too-large", detail=f"{path}: out of memory decoding")
+    return PhotoOutcome(photo_id, result.width, result.height, tuple(result.faces))
+
+
+def worker_detector_info() -> DetectorInfo:
+    return _worker["detector"].info  # type: ignore[no-any-return]
+
+
+# --- driver side ---------------------------------------------------------------------------
+
+
+def count_pending(ledger: Ledger) -> int:
+    with ledger.read() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(PHOTOS).where(PHOTOS.c.scan_status == "pending")
+            ).scalar_one()
+        )
+
+
+def _pending(ledger: Ledger, limit: int | None) -> Iterator[tuple[int, str]]:
+    last, given = 0, 0
+    while True:
+        with ledger.read() as conn:
+            page = conn.execute(
+                select(PHOTOS.c.id, PHOTOS.c.path)
+                .where(PHOTOS.c.scan_status == "pending", PHOTOS.c.id > last)
+                .order_by(PHOTOS.c.id)
+                .limit(_PAGE)
+            ).all()
+        if not page:
+            return
+        for photo_id, path in page:
+            if limit is not None and given >= limit:
+                return
+            given += 1
+            yield int(photo_id), str(path)
+        last = int(page[-1][0])
+
+
+def scan_pending(
+    ledger: Ledger,
+    settings: Settings,
+    *,
+    actor: str = "cli",
+    progress: Progress | None = None,
+    limit: int | None = None,
+) -> ScanReport:
+    """Scan every pending photo (at most ``limit``); see the module docs."""
+    progress = progress or NoProgress()
+    config = DetectorConfig.from_settings(settings)
+    from faceledger.vision.centerface import CenterFace
+
+    info = CenterFace(threshold=config.threshold).info
+    with exclusive(ledger, "scan"):
+        interrupted = _close_stale_runs(ledger)
+        total = count_pending(ledger)
+        if limit is not None:
+            total = min(total, limit)
+        run_id = _start_run(ledger, info, settings.workers, actor)
+        report = ScanReport(run_id=run_id, detector=info, interrupted_runs=interrupted)
+        started = time.monotonic()
+        engine = make_engine(settings.workers, init_worker, (config,))
+        status = "failed"
+        try:
+            buffer: list[PhotoOutcome] = []
+            last_flush = time.monotonic()
+            with progress.task("scan", total=total, unit="photos") as tick:
+                for outcome in engine.map_unordered(scan_photo, _pending(ledger, limit)):
+                    buffer.append(outcome)
+                    if len(buffer) >= _FLUSH_EVERY or time.monotonic() - last_flush > _FLUSH_SECONDS:
+                        _flush(ledger, run_id, info, buffer, report)
+                        tick(len(buffer), faces=report.faces_found)
+                        buffer, last_flush = [], time.monotonic()
+                _flush(ledger, run_id, info, buffer, report)
+                tick(len(buffer), faces=report.faces_found)
+            status = "done"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            engine.close()
+            report.seconds = time.monotonic() - started
+            _finish_run(ledger, report, status, actor)
+    return report
+
+
+def _close_stale_runs(ledger: Ledger) -> int:
+    """Runs still marked running were killed (we hold the scan lock): mark them interrupted."""
+    with ledger.begin() as conn:
+        result = conn.execute(
+            update(RUNS).where(RUNS.c.status == "running").values(status="interrupted")
+        )
+        return int(result.rowcount or 0)
+
+
+def _start_run(ledger: Ledger, info: DetectorInfo, workers: int, actor: str) -> int:
+    with ledger.begin() as conn:
+        run_id = conn.execute(
+            RUNS.insert()
+            .values(
+                started_at=utcnow(), status="running", detector_name=info.name,
+                detector_version=info.version, threshold=info.threshold, workers=workers,
+                photos_done=0, photos_failed=0, faces_found=0,
+            )  # fmt: skip
+            .returning(RUNS.c.id)
+        ).scalar_one()
+        append(
+            conn,
+            AuditRecord(
+                name="scan.started", actor=actor, object_type="scan_run", object_id=str(run_id),
+                payload={"detector": info.name, "version": info.version,
+                         "threshold": info.threshold, "workers": workers},
+            ),  # fmt: skip
+        )
+    return int(run_id)
+
+
+def _flush(
+    ledger: Ledger, run_id: int, info: DetectorInfo, outcomes: list[PhotoOutcome], report: ScanReport
+) -> None:
+    if not outcomes:
+        return
+    now = utcnow()
+    done = failed = faces = 0
+    with ledger.begin() as conn:
+        for outcome in outcomes:
+            claimed = conn.execute(
+                update(PHOTOS)
+                .where(PHOTOS.c.id == outcome.photo_id, PHOTOS.c.scan_status == "pending")
+                .values(
+                    scan_status="error" if outcome.error else "done",
+                    scan_error=outcome.error,
+                    scan_error_detail=outcome.detail,
+                    width=outcome.width,
+                    height=outcome.height,
+                    scan_run_id=run_id,
+                    scanned_at=now,
+                )
+            ).rowcount
+            if not claimed:  # already scanned by an earlier run: never duplicate its faces
+                continue
+            if outcome.error:
+                failed += 1
+                report.errors[outcome.error] = report.errors.get(outcome.error, 0) + 1
+                continue
+            done += 1
+            faces += _insert_faces(conn, outcome, run_id, info, now)
+        conn.execute(
+            update(RUNS)
+            .where(RUNS.c.id == run_id)
+            .values(
+                photos_done=RUNS.c.photos_done + done,
+                photos_failed=RUNS.c.photos_failed + failed,
+                faces_found=RUNS.c.faces_found + faces,
+            )
+        )
+    report.photos_done += done
+    report.photos_failed += failed
+    report.faces_found += faces
+
+
+def _insert_faces(
+    conn: Connection, outcome: PhotoOutcome, run_id: int, info: DetectorInfo, now: Any
+) -> int:
+    rows = [
+        {
+            "photo_id": outcome.photo_id,
+            "face_index": index,
+            "x1": face.box.x1, "y1": face.box.y1, "x2": face.box.x2, "y2": face.box.y2,
+            "score": face.score,
+            "landmarks": [[round(x, 2), round(y, 2)] for x, y in face.landmarks],
+            "face_size": face.face_size,
+            "quality": face.quality,
+            "detector_name": info.name,
+            "detector_version": info.version,
+            "scan_run_id": run_id,
+            "created_at": now,
+        }  # fmt: skip
+        for index, face in enumerate(outcome.faces)
+    ]
+    if rows:
+        conn.execute(FACES.insert(), rows)
+    return len(rows)
+
+
+def _finish_run(ledger: Ledger, report: ScanReport, status: str, actor: str) -> None:
+    with ledger.begin() as conn:
+        conn.execute(
+            update(RUNS).where(RUNS.c.id == report.run_id).values(status=status, finished_at=utcnow())
+        )
+        append(
+            conn,
+            AuditRecord(
+                name="scan.finished", actor=actor, object_type="scan_run",
+                object_id=str(report.run_id),
+                payload={"status": status, "photos_done": report.photos_done,
+                         "photos_failed": report.photos_failed, "faces": report.faces_found,
+                         "errors": report.errors},
+            ),  # fmt: skip
+        )

@@ -1,0 +1,59 @@
+"""The :class:`Ledger` handle: an engine, its dialect, and transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from faceledger.store.db import create_ledger_engine, migrate
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    """A migrated ledger database. Cheap to pass around; owns one connection pool."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def insert_ignoring_conflicts(self, table: Table, index_elements: list[str]) -> Insert:
+        """``INSERT ... ON CONFLICT DO NOTHING`` for this backend."""
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return dialect_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_ledger(url: str, *, upgrade: bool = True) -> Ledger:
+    """Open (and by default migrate) the ledger at ``url``."""
+    engine = create_ledger_engine(url)
+    if upgrade:
+        migrate(engine)
+    return Ledger(engine)

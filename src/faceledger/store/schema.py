@@ -1,0 +1,170 @@
+"""The ledger's tables, as SQLAlchemy 2 declarative models.
+
+The schema is changed only through Alembic migrations (``store/migrations``); a test checks
+that these models and the migrated database agree. Times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Source(Base):
+    """A folder or manifest that photos came from. ``uri`` identifies it across re-ingests."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(String(2048), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # folder | manifest
+    format: Mapped[str] = mapped_column(String(16))  # folder | yfcc | csv | tsv | jsonl | parquet
+    name: Mapped[str] = mapped_column(String(512))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_ingested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Counts from the most recent ingest of this source.
+    rows_seen: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_added: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Photo(Base):
+    """One image with provenance. ``path`` is set when the bytes are local, ``download_url``
+    when they are only known by URL (a metadata-only photo is a legal ledger entry)."""
+
+    __tablename__ = "photos"
+    __table_args__ = (
+        UniqueConstraint("source_id", "source_key", name="uq_photos_source_key"),
+        Index("ix_photos_scan_status", "scan_status"),
+        Index("ix_photos_owner_id", "owner_id"),
+        Index("ix_photos_content_hash", "content_hash"),
+        Index("ix_photos_external_id", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"))
+    source_key: Mapped[str] = mapped_column(String(1024))
+    external_id: Mapped[str | None] = mapped_column(String(64))  # e.g. the Flickr photo id
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of the local bytes
+    provider_hash: Mapped[str | None] = mapped_column(String(64))  # the source's own hash (YFCC)
+    path: Mapped[str | None] = mapped_column(String(2048))
+    download_url: Mapped[str | None] = mapped_column(String(2048))
+    page_url: Mapped[str | None] = mapped_column(String(2048))
+    owner_id: Mapped[str | None] = mapped_column(String(128))
+    owner_nickname: Mapped[str | None] = mapped_column(String(256))
+    owner_location: Mapped[str | None] = mapped_column(String(512))
+    license_id: Mapped[int | None] = mapped_column(Integer)
+    license_name: Mapped[str | None] = mapped_column(String(256))
+    license_url: Mapped[str | None] = mapped_column(String(512))
+    date_taken: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    date_uploaded: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    geo_accuracy: Mapped[int | None] = mapped_column(Integer)
+    tags: Mapped[str | None] = mapped_column(Text)  # comma-separated, decoded
+    title: Mapped[str | None] = mapped_column(Text)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    # pending | done | error | remote (no local bytes: nothing to scan)
+    scan_status: Mapped[str] = mapped_column(String(16))
+    scan_error: Mapped[str | None] = mapped_column(String(32))
+    scan_error_detail: Mapped[str | None] = mapped_column(Text)
+    scan_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+    scanned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Face(Base):
+    """One detected face. Detection only: no landmark geometry beyond the 5 detector points,
+    no embedding. Those are templates and belong to the extraction service."""
+
+    __tablename__ = "faces"
+    __table_args__ = (
+        UniqueConstraint("photo_id", "face_index", name="uq_faces_photo_index"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
+    face_index: Mapped[int] = mapped_column(Integer)
+    x1: Mapped[float] = mapped_column(Float)
+    y1: Mapped[float] = mapped_column(Float)
+    x2: Mapped[float] = mapped_column(Float)
+    y2: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    landmarks: Mapped[list[list[float]]] = mapped_column(JSON)
+    face_size: Mapped[float] = mapped_column(Float)
+    quality: Mapped[float | None] = mapped_column(Float)
+    detector_name: Mapped[str] = mapped_column(String(64))
+    detector_version: Mapped[str] = mapped_column(String(64))
+    scan_run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScanRun(Base):
+    """One run of ``faceledger scan``. A run killed part-way stays ``running``; the next
+    run marks it ``interrupted`` and carries on where it stopped."""
+
+    __tablename__ = "scan_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))  # running | done | interrupted | failed
+    detector_name: Mapped[str] = mapped_column(String(64))
+    detector_version: Mapped[str] = mapped_column(String(64))
+    threshold: Mapped[float] = mapped_column(Float)
+    workers: Mapped[int] = mapped_column(Integer)
+    photos_done: Mapped[int] = mapped_column(Integer, default=0)
+    photos_failed: Mapped[int] = mapped_column(Integer, default=0)
+    faces_found: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IngestReject(Base):
+    """A manifest row that was skipped, with where it was and why."""
+
+    __tablename__ = "ingest_rejects"
+    __table_args__ = (
+        UniqueConstraint("source_id", "line", name="uq_ingest_rejects_line"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """One audited action. Rows are only ever appended (database triggers refuse UPDATE and
+    DELETE). ``prev_hash``/``hash`` hold the hash chain."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_name", "name"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(128))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,111 @@
+"""Shared fixtures: a clean environment, a fresh ledger per test on every backend, the real
+detector loaded once per session, and paths to test data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+SHARED_DATA = Path(os.environ.get("FACELEDGER_SHARED_DATA", REPO.parent / "shared" / "data"))
+POSTGRES_URL = os.environ.get(
+    "FACELEDGER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No FACELEDGER_* setting leaks in from the developer's shell; work in a temp folder."""
+    for name in list(os.environ):
+        if name.startswith("FACELEDGER_") and name not in (
+            "FACELEDGER_TEST_POSTGRES_URL",
+            "FACELEDGER_SHARED_DATA",
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def _postgres_or_skip() -> None:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        message = (
+            f"PostgreSQL not reachable at {POSTGRES_URL} ({type(exc).__name__}). "
+            "Set FACELEDGER_TEST_POSTGRES_URL to a server you can create schemas on."
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty ledger database, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    _postgres_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def ledger(ledger_url: str) -> Iterator[object]:
+    from faceledger.store import open_ledger
+
+    handle = open_ledger(ledger_url)
+    yield handle
+    handle.dispose()
+
+
+@pytest.fixture(scope="session")
+def detector() -> object:
+    """The real CenterFace detector, loaded once for the whole session."""
+    from faceledger.vision.centerface import CenterFace
+
+    return CenterFace(threshold=0.4, threads=2)
+
+
+def shared_data(name: str) -> Path:
+    """A folder of ../shared/data; required in CI, skipped with a message elsewhere."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        message = f"test data {path} not found; set FACELEDGER_SHARED_DATA to the shared/data folder"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def wider_dir() -> Path:
+    return shared_data("wider_face_val_subset")
+
+
+@pytest.fixture
+def dlib_dir() -> Path:
+    return shared_data("dlib_pascal_group_faces")
+
+
+@pytest.fixture
+def yfcc_tsv() -> Path:
+    return shared_data("yfcc100m_sample") / "yfcc100m_rows_0000-0499.tsv"
