@@ -26,11 +26,14 @@ from faceledger.core.faces import (
 from faceledger.core.quality import sharpness
 from faceledger.vision.images import load_image
 
-
 # A second, coarse pass catches faces too large for the detector at working scale: CenterFace
-# was trained on WIDER FACE, where few faces exceed ~500 px, and its boxes shrink on bigger ones.
+# was trained on WIDER FACE, where few faces exceed ~500 px, and its boxes shrink on bigger
+# ones. It runs only on big images where the first pass found a big face or none at all, so
+# crowd photos pay nothing for it.
 COARSE_SIDE = 640
 _COARSE_TRIGGER = 1000
+_BIG_FACE = 256
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 class Detector(Protocol):
@@ -60,19 +63,19 @@ def detect_image(
     Raises :class:`faceledger.errors.ImageError` for images that cannot be used.
     """
     image = load_image(path, max_pixels=max_pixels, max_side=max_side)
-    gray = image.rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     sx = image.width / image.rgb.shape[1]
     sy = image.height / image.rgb.shape[0]
     faces = []
     for face in detect_multiscale(detector, image.rgb):
         b = face.box
-        crop = gray[int(b.y1) : int(np.ceil(b.y2)), int(b.x1) : int(np.ceil(b.x2))]
+        crop = image.rgb[int(b.y1) : int(np.ceil(b.y2)), int(b.x1) : int(np.ceil(b.x2))]
+        gray = crop.astype(np.float32) @ _LUMA
         faces.append(
             FaceDetection(
                 box=BBox(b.x1 * sx, b.y1 * sy, b.x2 * sx, b.y2 * sy).clipped(image.width, image.height),
                 score=face.score,
                 landmarks=five_landmarks([(x * sx, y * sy) for x, y in face.landmarks]),
-                quality=round(sharpness(crop), 2),
+                quality=round(sharpness(gray), 2),
             )
         )
     return ImageDetections(image.width, image.height, image.format, faces)
@@ -82,7 +85,8 @@ def detect_multiscale(detector: Detector, rgb: np.ndarray) -> list[FaceDetection
     """Detect at working scale and, for big images, at a coarse scale; merge by score."""
     faces = detector(rgb)
     longer = max(rgb.shape[:2])
-    if longer > _COARSE_TRIGGER:
+    needs_coarse = not faces or any(face.box.height > _BIG_FACE for face in faces)
+    if longer > _COARSE_TRIGGER and needs_coarse:
         factor = COARSE_SIDE / longer
         size = (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor)))
         small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))

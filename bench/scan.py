@@ -1,0 +1,143 @@
+"""Benchmark: detector limit vs `faceledger scan` end to end vs face_recognition's HOG.
+
+Run by hand (`make bench` or `.venv/bin/python bench/scan.py`); not part of the tests.
+Prints, in one run on the same fixed image set (WIDER FACE val subset from shared/data):
+  - raw CenterFace inference rate on pre-decoded images (the limit),
+  - `faceledger scan` end-to-end rate (decode + detect + ledger writes) with 1 and 2 workers,
+  - face_recognition's HOG detector (dlib) rate,
+with each rate as a ratio of the raw limit, and recall at IoU >= 0.5 on faces >= 20 px.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import sys
+import tempfile
+import time
+import types
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SET = REPO.parent / "shared" / "data" / "wider_face_val_subset"
+sys.path.insert(0, str(REPO / "src"))
+
+from faceledger.config import load_settings  # noqa: E402
+from faceledger.core.faces import BBox, match_detections  # noqa: E402
+from faceledger.services.ingest import ingest_paths  # noqa: E402
+from faceledger.services.scan import scan_pending  # noqa: E402
+from faceledger.store import open_ledger  # noqa: E402
+from faceledger.vision.centerface import CenterFace  # noqa: E402
+from faceledger.vision.images import load_image  # noqa: E402
+
+
+def truth(root: Path) -> dict[str, list[BBox]]:
+    boxes: dict[str, list[BBox]] = defaultdict(list)
+    with (root / "boxes.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            box = BBox.from_xywh(*(float(row[k]) for k in ("x", "y", "w", "h")))
+            if row.get("invalid", "0") != "1" and box.height >= 20:
+                boxes[Path(row["image"]).name].append(box)
+            else:
+                boxes.setdefault(Path(row["image"]).name, [])
+    return boxes
+
+
+def recall(found: dict[str, list[BBox]], gt: dict[str, list[BBox]]) -> float:
+    tp = sum(len(match_detections(found.get(k, []), v)) for k, v in gt.items())
+    return tp / max(1, sum(len(v) for v in gt.values()))
+
+
+def bench_raw(images: list[Path], repeat: int) -> tuple[float, dict[str, list[BBox]]]:
+    settings = load_settings()
+    detector = CenterFace(threshold=settings.detector_threshold, threads=2)
+    decoded = [load_image(p, max_pixels=settings.max_image_pixels, max_side=settings.detect_max_side) for p in images]
+    detector(decoded[0].rgb)  # load the model outside the timing
+    start = time.perf_counter()
+    for _ in range(repeat):
+        results = [detector(image.rgb) for image in decoded]
+    rate = repeat * len(images) / (time.perf_counter() - start)
+    found = {p.name: [f.box.scaled(img.scale) for f in r] for p, img, r in zip(images, decoded, results, strict=True)}
+    return rate, found
+
+
+def bench_scan(images: list[Path], workers: int, repeat: int) -> tuple[float, dict[str, list[BBox]]]:
+    from sqlalchemy import select
+
+    from faceledger.store.schema import Face, Photo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp, "set")
+        for copy in range(repeat):
+            (folder / str(copy)).mkdir(parents=True)
+            for image in images:
+                shutil.copy(image, folder / str(copy) / image.name)
+        ledger = open_ledger(f"sqlite:///{tmp}/bench.db")
+        ingest_paths(ledger, [folder])
+        start = time.perf_counter()
+        report = scan_pending(ledger, load_settings(workers=workers))
+        rate = report.photos_done / (time.perf_counter() - start)
+        found: dict[str, list[BBox]] = defaultdict(list)
+        with ledger.read() as conn:
+            rows = conn.execute(
+                select(Photo.source_key, Face.x1, Face.y1, Face.x2, Face.y2).join(Face, Face.photo_id == Photo.id)
+            ).all()
+        for key, *box in rows:
+            if key.startswith("0/"):
+                found[Path(key).name].append(BBox(*box))
+        ledger.dispose()
+    return rate, found
+
+
+def bench_hog(images: list[Path]) -> tuple[float, dict[str, list[BBox]]] | None:
+    try:
+        # face_recognition_models imports pkg_resources (gone from recent setuptools) only to
+        # find its own files; give it a stand-in so the benchmark can import it.
+        if "pkg_resources" not in sys.modules:
+            try:
+                import pkg_resources  # noqa: F401
+            except ImportError:
+                from importlib import resources
+
+                shim = types.ModuleType("pkg_resources")
+                shim.resource_filename = lambda pkg, name: str(resources.files(pkg).joinpath(name))  # type: ignore[attr-defined]
+                sys.modules["pkg_resources"] = shim
+        import face_recognition
+    except ImportError as exc:
+        print(f"face_recognition HOG: not installed ({exc}); `make bench` installs it")
+        return None
+    pixels = [face_recognition.load_image_file(str(p)) for p in images]
+    start = time.perf_counter()
+    results = [face_recognition.face_locations(img, number_of_times_to_upsample=1, model="hog") for img in pixels]
+    rate = len(images) / (time.perf_counter() - start)
+    found = {p.name: [BBox(left, top, right, bottom) for top, right, bottom, left in r] for p, r in zip(images, results, strict=True)}
+    return rate, found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=Path, default=DEFAULT_SET, help="folder with images/ and boxes.csv")
+    parser.add_argument("--repeat", type=int, default=3, help="passes over the set for raw and scan rates")
+    args = parser.parse_args()
+    images = sorted(args.images.glob("images/**/*.jpg"))
+    gt = truth(args.images)
+    print(f"image set: {len(images)} images from {args.images} ({sum(len(v) for v in gt.values())} faces >= 20 px); "
+          f"{os.cpu_count()} cores")
+    raw_rate, raw_found = bench_raw(images, args.repeat)
+    rows = [("CenterFace raw inference (2 threads, pre-decoded)", raw_rate, recall(raw_found, gt))]
+    for workers in (1, 2):
+        rate, found = bench_scan(images, workers, args.repeat)
+        rows.append((f"faceledger scan, {workers} worker{'s' if workers > 1 else ''} (end to end)", rate, recall(found, gt)))
+    hog = bench_hog(images)
+    if hog:
+        rows.append(("face_recognition HOG (dlib, upsample=1)", hog[0], recall(hog[1], gt)))
+    print(f"{'what':58} {'images/s':>9} {'x raw':>6} {'recall':>7}")
+    for name, rate, rec in rows:
+        print(f"{name:58} {rate:9.2f} {rate / raw_rate:6.2f} {rec:7.3f}")
+
+
+if __name__ == "__main__":
+    main()
