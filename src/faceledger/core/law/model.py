@@ -1,0 +1,144 @@
+"""Input values of the law engine: a scenario, its consents and its jurisdiction evidence.
+
+Example::
+
+    scenario = Scenario(
+        action="extract-template",
+        purpose="train-face-recognition",
+        on=date(2025, 3, 1),
+        processor=Processor(location="US-WA", commercial=True),
+        subject=Subject(residence="US-IL", evidence=(
+            Evidence(kind="geotag", code="US-IL", confidence=0.95, detail="41.88,-87.63"),
+        )),
+    )
+
+Every value here is frozen; the engine never mutates its input. Evidence arrives already
+resolved to ISO codes (``faceledger.geo`` turns geotags and place text into ``Evidence``), so
+the engine needs no boundary files and stays pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal, get_args
+
+Action = Literal["extract-template", "retain", "release", "disclose", "sell", "match-optout"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+
+ConsentForm = Literal["written", "electronic", "verbal", "none"]
+CONSENT_FORMS: tuple[str, ...] = get_args(ConsentForm)
+
+DisclosureBasis = Literal["consent", "financial-transaction", "required-by-law", "warrant"]
+DISCLOSURE_BASES: tuple[str, ...] = get_args(DisclosureBasis)
+
+EvidenceKind = Literal["geotag", "owner-location", "declared", "residence", "processing"]
+EVIDENCE_KINDS: tuple[str, ...] = get_args(EvidenceKind)
+
+Source = Literal["scraped-untargeted", "scraped-targeted", "direct"]
+SOURCES: tuple[str, ...] = get_args(Source)
+
+#: Evidence kinds that speak to where the *subject* lives (residence connectors).
+RESIDENCE_KINDS = frozenset({"declared", "residence"})
+#: Evidence kinds that speak to where the photo was taken or uploaded.
+CAPTURE_KINDS = frozenset({"geotag", "owner-location"})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One clue about a jurisdiction: ``code`` is ISO 3166-1 (``DE``) or 3166-2 (``US-IL``).
+
+    ``code`` is ``None`` when the clue could not be resolved (the detail says why);
+    ``confidence`` is 0..1. Kinds: ``geotag`` (where the photo was taken), ``owner-location``
+    (the uploader's free-text location: a proxy for residence and upload place),
+    ``declared``/``residence`` (a stated residence), ``processing`` (where processing ran).
+    """
+
+    kind: EvidenceKind
+    code: str | None
+    confidence: float
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "confidence": round(self.confidence, 3),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Processor:
+    """Who acts: ``location`` is the ISO code where processing runs (None: unknown)."""
+
+    location: str | None = None
+    commercial: bool = True
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The person in the photo: stated residence (None: unknown) and resolved evidence."""
+
+    residence: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Consent:
+    """One consent record. ``purposes`` must name the scenario purpose to cover it.
+
+    Valid on a date ``d`` when ``granted <= d``, not ``expires <= d`` and not ``revoked <= d``.
+    A record with ``granted`` None was never granted: it only carries a revocation (opt-out).
+    """
+
+    form: ConsentForm
+    purposes: tuple[str, ...]
+    informed: bool = False
+    granted: date | None = None
+    expires: date | None = None
+    revoked: date | None = None
+
+    def active_on(self, on: date) -> bool:
+        if self.granted is None or self.granted > on:
+            return False
+        if self.expires is not None and self.expires <= on:
+            return False
+        return not (self.revoked is not None and self.revoked <= on)
+
+    def covers(self, purpose: str) -> bool:
+        return purpose in self.purposes
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One question to the engine: may ``action`` for ``purpose`` happen ``on`` this date?
+
+    ``source`` says how the photos were gathered (None: unknown, treated as the worst case
+    where a law cares). ``derived_from_photo``: the template comes from a photograph (the
+    normal faceledger case; some laws exclude such data).
+    """
+
+    action: Action
+    purpose: str
+    on: date
+    processor: Processor = field(default_factory=Processor)
+    subject: Subject = field(default_factory=Subject)
+    consents: tuple[Consent, ...] = ()
+    collected: date | None = None
+    last_interaction: date | None = None
+    purpose_fulfilled: date | None = None
+    disclosure_basis: DisclosureBasis | None = None
+    source: Source | None = None
+    derived_from_photo: bool = True
+
+    def all_evidence(self) -> tuple[Evidence, ...]:
+        """The subject's evidence plus residence and processing location as evidence."""
+        extra: list[Evidence] = []
+        if self.subject.residence:
+            extra.append(Evidence("residence", self.subject.residence, 1.0, "stated residence"))
+        if self.processor.location:
+            extra.append(
+                Evidence("processing", self.processor.location, 1.0, "processor location")
+            )
+        return (*self.subject.evidence, *extra)
