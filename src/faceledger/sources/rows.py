@@ -64,14 +64,18 @@ def map_columns(names: list[str]) -> dict[str, str]:
 
 
 def _text(value: Any, *, decode: bool = False) -> str | None:
-    if value is None:
+    if value is None or value == "":
         return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    text = str(value).strip()
+    if type(value) is not str:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        value = str(value)
+    text = value.strip()
     if not text:
         return None
-    return unquote_plus(text) if decode else text
+    if decode and ("%" in text or "+" in text):
+        return unquote_plus(text)
+    return text
 
 
 def _float(value: Any, name: str, low: float, high: float) -> float | None:
