@@ -171,3 +171,25 @@ def test_license_mapping(text: str | None, expected: int | None) -> None:
 def test_license_names_round_trip() -> None:
     for license_id in range(17):
         assert flickr_license_id(license_name(license_id)) == license_id
+
+
+def test_a_row_with_invalid_utf8_is_rejected_alone(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        b"photo_id,url,title\n1,https://e.org/1.jpg,ok\n2,https://e.org/2.jpg,caf\xe9\n"
+        b"3,https://e.org/3.jpg,fine\n"
+    )
+    result = _collect(path)
+    assert [row["external_id"] for _, row in result.rows] == ["1", "3"]
+    assert result.rejects == [(3, "title: not valid UTF-8 text")]
+
+
+def test_jsonl_invalid_utf8_and_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "m.jsonl.gz"
+    with gzip.open(path, "wb") as handle:
+        handle.write(b'{"id": "1", "url": "u1"}\n{"id": "2", "url": "caf\xe9"}\n{"id": "3", "url": "u3"}\n')
+    result = _collect(path)
+    assert [row["external_id"] for _, row in result.rows] == ["1", "3"]
+    assert result.rejects == [(2, "not valid UTF-8 text")]

@@ -16,12 +16,14 @@ lines of the file (for Parquet: row numbers).
 from __future__ import annotations
 
 import bisect
+import bz2
 import csv
+import gzip
 import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -135,6 +137,7 @@ def _read_delimited(path: Path, base_dir: Path, kind: str, batch_size: int) -> I
         column_types={name: pa.string() for name in names},
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
+        check_utf8=False,  # a row with bad bytes is rejected alone, not the whole file
     )
     try:
         stream = pa.input_stream(str(path), compression="detect")
@@ -146,7 +149,7 @@ def _read_delimited(path: Path, base_dir: Path, kind: str, batch_size: int) -> I
     batch = Batch()
     try:
         for record_batch in reader:
-            columns = {mapping[n]: record_batch.column(n).to_pylist() for n in mapping}
+            columns = {mapping[n]: _text_values(record_batch.column(n)) for n in mapping}
             batch.rejects.extend(rejected)
             rejected.clear()
             for i in range(record_batch.num_rows):
@@ -157,6 +160,10 @@ def _read_delimited(path: Path, base_dir: Path, kind: str, batch_size: int) -> I
                 line = next_line
                 next_line += 1
                 raw = {field: values[i] for field, values in columns.items()}
+                bad = [field for field, value in raw.items() if value is _NOT_UTF8]
+                if bad:
+                    batch.rejects.append((line, f"{', '.join(bad)}: not valid UTF-8 text"))
+                    continue
                 if yfcc and raw.get("marker") == "1":
                     batch.rejects.append((line, "a video (YFCC marker 1), not a photo"))
                     continue
@@ -176,20 +183,47 @@ def _read_delimited(path: Path, base_dir: Path, kind: str, batch_size: int) -> I
         yield batch
 
 
+_NOT_UTF8 = object()
+
+
+def _text_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """A string column as Python values; cells that are not UTF-8 become ``_NOT_UTF8``."""
+    try:
+        return column.to_pylist()
+    except UnicodeDecodeError:
+        values: list[Any] = []
+        for raw in column.cast(pa.binary()).to_pylist():
+            try:
+                values.append(None if raw is None else raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                values.append(_NOT_UTF8)
+        return values
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")
+    return path.open("rb")
+
+
 def _read_jsonl(path: Path, base_dir: Path, batch_size: int) -> Iterator[Batch]:
     batch = Batch()
-    with pa.input_stream(str(path), compression="detect") as raw_stream:
-        text = io.TextIOWrapper(raw_stream, encoding="utf-8", errors="replace")  # type: ignore[arg-type]
-        for line_number, line in enumerate(text, start=1):
-            if not line.strip():
+    with _open_binary(path) as stream:
+        for line_number, raw_line in enumerate(stream, start=1):
+            if not raw_line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json.loads(raw_line)
                 if not isinstance(record, dict):
                     raise RowError("line is not a JSON object")
                 mapping = map_columns(list(record))
                 raw = {field: record[name] for name, field in mapping.items()}
                 batch.rows.append((line_number, normalise_row(raw, base_dir=base_dir)))
+            except UnicodeDecodeError:
+                batch.rejects.append((line_number, "not valid UTF-8 text"))
             except json.JSONDecodeError as exc:
                 batch.rejects.append((line_number, f"invalid JSON: {exc.msg} (column {exc.colno})"))
             except RowError as exc:
