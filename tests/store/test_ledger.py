@@ -70,3 +70,22 @@ def test_unknown_audit_event_names_are_refused(ledger: Ledger) -> None:
 def test_an_unreachable_database_is_a_clear_error() -> None:
     with pytest.raises(LedgerError, match="cannot reach"):
         open_ledger("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_concurrent_writers_queue_and_keep_one_chain(ledger_url: str) -> None:
+    """Threads, each with its own connection, append read-then-write audit rows at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ledger = open_ledger(ledger_url)
+
+    def write(worker: int) -> None:
+        for i in range(15):
+            with ledger.begin() as conn:
+                append(conn, AuditRecord(name="scan.started", actor=f"w{worker}", payload={"i": i}))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(4)))
+    with ledger.read() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar() == 60
+        assert verify_chain(conn) is None
+    ledger.dispose()

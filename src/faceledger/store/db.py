@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -34,6 +34,7 @@ def create_ledger_engine(url: str) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
@@ -47,13 +48,30 @@ def create_ledger_engine(url: str) -> Engine:
     raise LedgerError(f"unsupported database backend {parsed.get_backend_name()!r}")
 
 
+WRITE = "faceledger_write"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see below).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Write transactions take SQLite's write lock up front (``BEGIN IMMEDIATE``).
+
+    A deferred transaction that reads and then writes fails at once, without waiting, if
+    another process committed in between (WAL snapshot conflict). Taking the lock first makes
+    concurrent writers queue on the busy timeout instead. Reads stay ``BEGIN`` (deferred) and
+    never block writers.
+    """
+    write = conn.get_execution_options().get(WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _alembic_config() -> Config:
@@ -79,7 +97,7 @@ def migrate(engine: Engine) -> None:
     On PostgreSQL an advisory lock serialises concurrent upgrades from several processes.
     """
     try:
-        with engine.begin() as conn:
+        with engine.connect() as conn, conn.execution_options(**{WRITE: True}).begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(424242)"))
             config = _alembic_config()
