@@ -33,9 +33,15 @@ demo: $(STAMP)
 	$(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) ingest examples/
 	@echo "== find every face"
 	$(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) scan
+	@echo "== which laws reach each face, and may we compute templates to train face recognition?"
+	@echo "   (processing in Washington State, like the Vance defendants; no consents recorded yet)"
+	FACELEDGER_PROCESSOR_LOCATION=US-WA $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) assess
 	@echo "== what the ledger holds"
 	$(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) status
-	@echo "ledger: $(DEMO_DB)  (try: $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) status --errors)"
+	@echo
+	@echo "ledger: $(DEMO_DB)"
+	@echo "next:   $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) explain 1"
+	@echo "        $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) exposure"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

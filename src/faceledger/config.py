@@ -82,6 +82,24 @@ class Settings(BaseSettings):
         default=None,
         description="Extra folder of policy files that add to or override the shipped laws.",
     )
+    purpose: str = Field(
+        default="train-face-recognition",
+        min_length=1,
+        max_length=128,
+        description="The purpose `assess`, `explain` and `exposure` decide for when --purpose is "
+        "not given (e.g. train-face-recognition, fairness-audit).",
+    )
+    processor_location: str | None = Field(
+        default=None,
+        description="ISO 3166 code of where biometric processing runs (US-WA, DE, GB). Unset: "
+        "unknown, treated conservatively: every law that reaches processing in its territory "
+        "stays in scope (uncertain), so it blocks without consent.",
+    )
+    processor_commercial: bool = Field(
+        default=True,
+        description="Whether processing is for a commercial purpose (some laws, e.g. Texas CUBI, "
+        "apply only then).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -89,6 +107,22 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "sqlite+", "postgresql:", "postgresql+")):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         return value
+
+    @field_validator("processor_location")
+    @classmethod
+    def _iso_code(cls, value: str | None) -> str | None:
+        from faceledger.geo.iso import is_iso_code
+
+        if value is not None and not is_iso_code(value):
+            raise ValueError("must be an ISO 3166 code like 'US-WA', 'DE' or 'GB'")
+        return value
+
+    @field_validator("purpose")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
 
     @classmethod
     def settings_customise_sources(

@@ -49,14 +49,10 @@ def main(ctx: click.Context, database_url: str | None, data_dir: str | None, ver
 
 
 def _register() -> None:
-    from faceledger.cli import ledger
+    from faceledger.cli import assess, ledger, policy
 
-    ledger.register(main)
-    try:
-        from faceledger.cli import policy
-    except ImportError:  # the law engine's commands arrive with their own module
-        return
-    policy.register(main)
+    for module in (ledger, policy, assess):
+        module.register(main)
 
 
 _register()

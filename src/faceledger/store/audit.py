@@ -30,6 +30,8 @@ EVENT_NAMES = {
     "ingest.source": "A source was ingested: rows seen, added and rejected.",
     "scan.started": "A scan run began: detector, threshold, workers.",
     "scan.finished": "A scan run ended: photos scanned, failed, faces found.",
+    "assess.run": "Faces were assessed for a purpose: faces by decision, faces blocked per "
+    "law, the processor and the policy versions used.",
 }
 
 

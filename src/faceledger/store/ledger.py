@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from faceledger.store.db import create_ledger_engine, migrate
+from faceledger.store.db import WRITE, create_ledger_engine, migrate
 
 
 def utcnow() -> datetime:
@@ -33,9 +33,15 @@ class Ledger:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any exception."""
-        with self.engine.begin() as conn:
-            yield conn
+        """One write transaction: committed on success, rolled back on any exception.
+
+        On SQLite it holds the database's write lock from its first statement, so concurrent
+        writers (a scan and an ingest in two terminals) wait for each other instead of failing.
+        """
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -46,6 +52,14 @@ class Ledger:
         """``INSERT ... ON CONFLICT DO NOTHING`` for this backend."""
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return dialect_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+    def upsert(self, table: Table, index_elements: list[str], update: list[str]) -> Insert:
+        """``INSERT ... ON CONFLICT (index_elements) DO UPDATE SET`` the ``update`` columns."""
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = dialect_insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=index_elements, set_={name: stmt.excluded[name] for name in update}
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

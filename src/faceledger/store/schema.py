@@ -6,11 +6,12 @@ that these models and the migrated database agree. Times are UTC.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -168,3 +169,30 @@ class AuditEvent(Base):
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class FaceDecision(Base):
+    """The law engine's decision for one face, purpose and action (``faceledger assess``).
+
+    ``scenario`` is the exact input evaluated (a ``faceledger policy evaluate`` document),
+    ``result`` is ``Decision.to_dict()``. Re-assessing replaces the row (one per key).
+    """
+
+    __tablename__ = "face_decisions"
+    __table_args__ = (
+        UniqueConstraint("face_id", "purpose", "action", name="uq_face_decisions_key"),
+        Index("ix_face_decisions_purpose_decision", "purpose", "decision"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    face_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("faces.id", ondelete="CASCADE")
+    )
+    purpose: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(8))  # allow | block
+    destroy_by: Mapped[date | None] = mapped_column(Date)
+    scenario: Mapped[dict[str, object]] = mapped_column(JSON)
+    result: Mapped[dict[str, object]] = mapped_column(JSON)
+    policy_versions: Mapped[dict[str, str]] = mapped_column(JSON)
+    assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -162,7 +162,7 @@ def prohibition_violations(scenario: Scenario, policy: Policy) -> list[Violation
             and scenario.purpose in ban.purposes
             and source in ban.sources
         ):
-            why = f"{ban.description} (source: {source})"
+            why = f"{ban.description.strip()} (source: {source})"
             found.append(_violation(ban.section, ban, why))
     return found
 

@@ -8,8 +8,10 @@ Example::
 Grades: ``yes`` (a primary connector is met), ``likely`` (strong but indirect connectors),
 ``uncertain`` (weak, partial or no evidence: the subject could be in scope), ``no`` (the
 evidence points elsewhere). With no usable evidence at all the grade is ``uncertain``: deny
-by default. BIPA's test (``primarily-and-substantially``) follows Avery v. State Farm as
-applied in Vance v. Amazon / Microsoft (W.D. Wash. 2022): residence plus upload in Illinois
+by default. An unknown processing place (``Processor.location`` None) is never read as
+"outside": for a law with a ``processing`` connector, a subject placed elsewhere grades
+``uncertain`` (processing there could still bring the conduct in), not ``no``. BIPA's test
+(``primarily-and-substantially``) follows Avery v. State Farm as applied in Vance v. Amazon / Microsoft (W.D. Wash. 2022): residence plus upload in Illinois
 was not enough when the downloading and processing happened elsewhere.
 """
 
@@ -85,6 +87,10 @@ def grade_territory(scenario: Scenario, territory: Territory) -> tuple[Applies, 
     uses_capture = "capture" in territory.connectors or "upload" in territory.connectors
     uses_processing = "processing" in territory.connectors
     subject_known = res.match > 0 or res.elsewhere or cap.match > 0 or cap.elsewhere
+    # Where processing runs is unknown: a law that reaches conduct in its territory may apply.
+    proc_unknown = uses_processing and not proc_ev
+    unknown_why = ("where processing runs is unknown (no processor location): processing in "
+                   "the territory would bring it in")  # fmt: skip
 
     if territory.test == "primarily-and-substantially":
         subject_in = res.match > 0 or cap.match >= STRONG
@@ -100,6 +106,8 @@ def grade_territory(scenario: Scenario, territory: Territory) -> tuple[Applies, 
             grade, why = "likely", "subject connected to the territory; processing place unknown"
         elif res.partial or cap.partial or cap.match > 0:
             grade, why = "uncertain", "only weak or country-level evidence of a connection"
+        elif subject_known and proc_unknown:
+            grade, why = "uncertain", f"the evidence places the subject elsewhere, but {unknown_why}"
         elif subject_known:
             grade, why = "no", "the evidence places the subject and conduct elsewhere"
         else:
@@ -115,6 +123,8 @@ def grade_territory(scenario: Scenario, territory: Territory) -> tuple[Applies, 
         if res.match > 0 or cap.match > 0 or res.partial or cap.partial:
             why = "subject in the territory; where the system is marketed/used is not given"
             return "uncertain", (*notes, why)
+        if subject_known and proc_unknown:
+            return "uncertain", (*notes, f"the subject is elsewhere, but {unknown_why}")
         if subject_known or proc.elsewhere:
             return "no", (*notes, "no sign the system is placed on the market or used there")
         return "uncertain", (*notes, "no location evidence: deny by default")
@@ -122,11 +132,15 @@ def grade_territory(scenario: Scenario, territory: Territory) -> tuple[Applies, 
         grade = "likely" if territory.test == "establishment-or-targeting" else "yes"
         return grade, (*notes, "subject resides in the territory")
     if res.elsewhere and not (uses_capture and cap.match >= STRONG):
+        if proc_unknown:
+            return "uncertain", (*notes, f"subject resides outside the territory, but {unknown_why}")
         return "no", (*notes, "subject resides outside the territory")
     if cap.match >= STRONG:
         return "likely", (*notes, "photo evidence places the subject in the territory")
     if cap.match > 0 or res.partial or cap.partial:
         return "uncertain", (*notes, "only weak or country-level evidence of a connection")
+    if subject_known and proc_unknown:
+        return "uncertain", (*notes, f"the evidence places the subject elsewhere, but {unknown_why}")
     if subject_known:
         return "no", (*notes, "the evidence places the subject elsewhere")
     return "uncertain", (*notes, "no location evidence: the subject could be in scope")

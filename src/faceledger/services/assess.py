@@ -1,0 +1,482 @@
+"""Assess: record, for every detected face, the law engine's decision for a purpose.
+
+Example::
+
+    report = assess_faces(ledger, settings, on=date(2025, 3, 1))
+    report.by_decision                       # {'allow': 3, 'block': 24}
+    explain_face(ledger, face_id=7, purpose="train-face-recognition")["changed"]
+
+Each face's scenario is built from its photo's provenance, never from the pixels:
+
+- evidence: :func:`faceledger.geo.evidence_for_photo` over the geotag (with its accuracy)
+  and the owner's location text, computed once per photo;
+- processor: the ``processor_location`` / ``processor_commercial`` settings. An unset
+  location is *unknown*: the engine then keeps every law that reaches processing in its
+  territory (BIPA, GDPR, ...) in scope as ``uncertain``, so without consent the face blocks;
+- ``collected`` and ``last_interaction``: the date the photo entered the ledger (the
+  conservative proxy: we hold no record of any interaction with the person);
+- consents: :func:`consents_for_photo` (none until consents are recorded; see there);
+- ``source`` unknown (the engine assumes the worst where a law cares), ``mode`` conservative.
+
+The scenario is stored as a ``faceledger policy evaluate`` document (so it can be replayed
+by hand) next to ``Decision.to_dict()`` and the policy versions. Faces are read in pages
+(keyset on face id), evaluated in Python, and each page is written in one transaction, an
+upsert on (face, purpose, action): re-running replaces decisions and never duplicates them.
+One ``assess.run`` audit event per run records the counts and the policy versions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select
+
+from faceledger.config import Settings
+from faceledger.core.law import (
+    Consent,
+    Decision,
+    Evidence,
+    Policy,
+    Processor,
+    Scenario,
+    Subject,
+    evaluate,
+    load_policies,
+    render_decision,
+)
+from faceledger.core.law.decision import IN_SCOPE
+from faceledger.core.law.model import ACTIONS
+from faceledger.errors import FaceledgerError, PolicyError
+from faceledger.geo import BoundaryIndex, evidence_for_photo
+from faceledger.services.policy import parse_scenario
+from faceledger.services.progress import NoProgress, Progress
+from faceledger.store import Ledger
+from faceledger.store.audit import AuditRecord, append
+from faceledger.store.ledger import utcnow
+from faceledger.store.schema import Face, FaceDecision, Photo
+
+FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
+DEFAULT_ACTION = "extract-template"
+MODE = "conservative"  # gating decisions are never made in "likely" mode
+TOP_REASONS = 3
+_PAGE = 1_000
+_PHOTO_CACHE = 4_096
+_UPDATED = ["decision", "destroy_by", "scenario", "result", "policy_versions", "assessed_at"]
+
+
+class AssessmentNotFound(FaceledgerError):
+    """No such face, or the face has no recorded decision for the purpose (exit code 2)."""
+
+
+@dataclass
+class AssessReport:
+    """What one ``assess`` run decided. ``blocked`` is keyed ``(law, section)``."""
+
+    purpose: str
+    action: str
+    on: date
+    processor_location: str | None
+    processor_commercial: bool
+    faces: int = 0
+    by_decision: Counter[str] = field(default_factory=Counter)
+    blocked: Counter[tuple[str, str]] = field(default_factory=Counter)
+    reasons: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    policy_versions: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the ``assess --json`` document; add keys, never rename)."""
+        blocked = [
+            {
+                "law": law,
+                "section": section,
+                "faces": count,
+                "top_reasons": [
+                    {"reason": reason, "faces": n}
+                    for reason, n in self.reasons[(law, section)].most_common(TOP_REASONS)
+                ],
+            }
+            for (law, section), count in sorted(
+                self.blocked.items(), key=lambda item: (-item[1], item[0])
+            )
+        ]
+        return {
+            "purpose": self.purpose,
+            "action": self.action,
+            "date": self.on.isoformat(),
+            "mode": MODE,
+            "processor": {
+                "location": self.processor_location,
+                "commercial": self.processor_commercial,
+            },
+            "faces": self.faces,
+            "allowed": self.by_decision.get("allow", 0),
+            "blocked": self.by_decision.get("block", 0),
+            "blocked_by": blocked,
+            "policy_versions": dict(sorted(self.policy_versions.items())),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def consents_for_photo(photo: Row[Any] | dict[str, Any]) -> tuple[Consent, ...]:
+    """The consent records that cover the people in ``photo`` (its owner, its subjects).
+
+    The seam for the consent issue: the ledger records no consents yet, so this returns none
+    and every law that needs consent blocks (deny by default). When consents exist, look
+    them up here by photo and owner (and, once faces are clustered, by subject) and return
+    them as :class:`~faceledger.core.law.Consent` values; the scenario carries them as is.
+    """
+    return ()
+
+
+def _consent_document(consent: Consent) -> dict[str, Any]:
+    def iso(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "form": consent.form,
+        "purposes": list(consent.purposes),
+        "informed": consent.informed,
+        "granted": iso(consent.granted),
+        "expires": iso(consent.expires),
+        "revoked": iso(consent.revoked),
+    }
+
+
+def _evidence_inputs(photo: Any) -> list[dict[str, Any]]:
+    """The photo's location facts as scenario evidence items (what ``parse_scenario`` reads)."""
+    items: list[dict[str, Any]] = []
+    if photo.latitude is not None and photo.longitude is not None:
+        items.append(
+            {"kind": "geotag", "lat": photo.latitude, "lon": photo.longitude,
+             "accuracy": photo.geo_accuracy}
+        )  # fmt: skip
+    if photo.owner_location and photo.owner_location.strip():
+        items.append({"kind": "owner-location", "text": photo.owner_location})
+    return items
+
+
+def _as_date(value: datetime | date | None) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).date()
+    return value
+
+
+@dataclass(frozen=True)
+class _PhotoCase:
+    """One photo's evaluated scenario: shared by all of its faces."""
+
+    scenario: dict[str, Any]
+    decision: Decision
+
+
+class Assessor:
+    """Builds and evaluates one photo's scenario; caches by photo (evidence is the cost)."""
+
+    def __init__(
+        self,
+        policies: list[Policy],
+        *,
+        purpose: str,
+        action: str,
+        on: date,
+        processor: Processor,
+        index: BoundaryIndex | None = None,
+    ) -> None:
+        self.policies, self.purpose, self.action, self.on = policies, purpose, action, on
+        self.processor, self.index = processor, index
+        self._cache: dict[int, _PhotoCase] = {}
+
+    def for_photo(self, photo: Any) -> _PhotoCase:
+        cached = self._cache.get(photo.photo_id)
+        if cached is not None:
+            return cached
+        if len(self._cache) >= _PHOTO_CACHE:
+            self._cache.clear()
+        evidence: list[Evidence] = evidence_for_photo(
+            latitude=photo.latitude,
+            longitude=photo.longitude,
+            accuracy=photo.geo_accuracy,
+            owner_location=photo.owner_location,
+            index=self.index,
+        )
+        consents = consents_for_photo(photo)
+        collected = _as_date(photo.created_at)
+        scenario = Scenario(
+            action=self.action,  # type: ignore[arg-type]
+            purpose=self.purpose,
+            on=self.on,
+            processor=self.processor,
+            subject=Subject(residence=None, evidence=tuple(evidence)),
+            consents=consents,
+            collected=collected,
+            last_interaction=collected,
+        )
+        document = {
+            "action": self.action,
+            "purpose": self.purpose,
+            "date": self.on.isoformat(),
+            "mode": MODE,
+            "processor": {
+                "location": self.processor.location,
+                "commercial": self.processor.commercial,
+            },
+            "subject": {"residence": None, "evidence": _evidence_inputs(photo)},
+            "consents": [_consent_document(c) for c in consents],
+            "collected": collected.isoformat() if collected else None,
+            "last_interaction": collected.isoformat() if collected else None,
+            "purpose_fulfilled": None,
+            "disclosure_basis": None,
+            "source": None,
+        }
+        case = _PhotoCase(document, evaluate(scenario, self.policies, mode=MODE))
+        self._cache[photo.photo_id] = case
+        return case
+
+
+def _check(purpose: str, action: str) -> None:
+    if not purpose.strip():
+        raise PolicyError("purpose must not be blank")
+    if action not in ACTIONS:
+        raise PolicyError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
+
+
+def _face_pages(ledger: Ledger, page: int) -> Iterator[list[Row[Any]]]:
+    columns = [
+        FACES.c.id.label("face_id"), FACES.c.photo_id, PHOTOS.c.latitude, PHOTOS.c.longitude,
+        PHOTOS.c.geo_accuracy, PHOTOS.c.owner_location, PHOTOS.c.owner_id, PHOTOS.c.created_at,
+    ]  # fmt: skip
+    last = 0
+    while True:
+        with ledger.read() as conn:
+            rows = list(
+                conn.execute(
+                    select(*columns)
+                    .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+                    .where(FACES.c.id > last)
+                    .order_by(FACES.c.id)
+                    .limit(page)
+                ).all()
+            )
+        if not rows:
+            return
+        yield rows
+        last = int(rows[-1].face_id)
+
+
+def assess_faces(
+    ledger: Ledger,
+    settings: Settings,
+    *,
+    purpose: str | None = None,
+    action: str = DEFAULT_ACTION,
+    on: date | None = None,
+    actor: str = "cli",
+    progress: Progress | None = None,
+    policies: list[Policy] | None = None,
+    index: BoundaryIndex | None = None,
+    page_size: int = _PAGE,
+) -> AssessReport:
+    """Decide ``action`` for ``purpose`` on every face and record it (see module docs).
+
+    ``on`` defaults to today (UTC). ``policies`` default to the shipped laws plus
+    ``settings.policy_dir``.
+    """
+    purpose = (purpose or settings.purpose).strip()
+    _check(purpose, action)
+    on = on or datetime.now(UTC).date()
+    progress = progress or NoProgress()
+    policies = policies if policies is not None else load_policies(policy_dir=settings.policy_dir)
+    processor = Processor(
+        location=settings.processor_location, commercial=settings.processor_commercial
+    )
+    assessor = Assessor(
+        policies, purpose=purpose, action=action, on=on, processor=processor, index=index
+    )
+    report = AssessReport(purpose, action, on, processor.location, processor.commercial)
+    report.policy_versions = {p.id: p.version for p in policies}
+    started = time.monotonic()
+    with ledger.read() as conn:
+        total = int(conn.execute(select(func.count()).select_from(FACES)).scalar_one())
+    statement = ledger.upsert(DECISIONS, ["face_id", "purpose", "action"], _UPDATED)
+    with progress.task(f"assess {purpose}", total=total, unit="faces") as tick:
+        for page in _face_pages(ledger, page_size):
+            now = utcnow()
+            rows = []
+            for face in page:
+                case = assessor.for_photo(face)
+                decision = case.decision
+                rows.append({
+                    "face_id": face.face_id, "purpose": purpose, "action": action,
+                    "decision": decision.decision, "destroy_by": decision.destroy_by,
+                    "scenario": case.scenario, "result": decision.to_dict(),
+                    "policy_versions": {law.id: law.version for law in decision.laws},
+                    "assessed_at": now,
+                })  # fmt: skip
+                _count(report, decision)
+            with ledger.begin() as conn:
+                conn.execute(statement, rows)
+            tick(len(rows), allowed=report.by_decision["allow"], blocked=report.by_decision["block"])
+    report.seconds = time.monotonic() - started
+    with ledger.begin() as conn:
+        append(
+            conn,
+            AuditRecord(
+                name="assess.run",
+                actor=actor,
+                object_type="purpose",
+                object_id=purpose,
+                payload={
+                    "purpose": purpose,
+                    "action": action,
+                    "date": on.isoformat(),
+                    "processor": {"location": processor.location,
+                                  "commercial": processor.commercial},
+                    "faces": report.faces,
+                    "by_decision": {k: report.by_decision.get(k, 0) for k in ("allow", "block")},
+                    "blocked_by_law": _by_law(report),
+                    "policy_versions": report.policy_versions,
+                },  # fmt: skip
+            ),
+        )
+    return report
+
+
+def _count(report: AssessReport, decision: Decision) -> None:
+    report.faces += 1
+    report.by_decision[decision.decision] += 1
+    if decision.allowed:
+        return
+    in_scope = IN_SCOPE[decision.mode]
+    for law in decision.laws:
+        if law.applies not in in_scope:
+            continue
+        for violation in law.violations:
+            key = (law.id, violation.section)
+            report.blocked[key] += 1
+            report.reasons.setdefault(key, Counter())[violation.reason] += 1
+
+
+def _by_law(report: AssessReport) -> dict[str, int]:
+    """Faces blocked per law (a face blocked under two sections of one law counts once)."""
+    laws: Counter[str] = Counter()
+    for (law, _section), count in report.blocked.items():
+        laws[law] = max(laws[law], count)
+    return dict(sorted(laws.items()))
+
+
+# --- explain -----------------------------------------------------------------------------
+
+
+def _face_and_photo(ledger: Ledger, face_id: int) -> dict[str, Any]:
+    with ledger.read() as conn:
+        row = conn.execute(
+            select(
+                FACES.c.id.label("face_id"), FACES.c.face_index, FACES.c.x1, FACES.c.y1,
+                FACES.c.x2, FACES.c.y2, FACES.c.score, PHOTOS,
+            )  # fmt: skip
+            .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+            .where(FACES.c.id == face_id)
+        ).mappings().first()
+    if row is None:
+        raise AssessmentNotFound(f"no face with id {face_id} in the ledger (see faceledger status)")
+    return dict(row)
+
+
+def _differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """What today's policies decide differently from the recorded result, in words."""
+    found = []
+    if recorded["decision"] != current["decision"]:
+        found.append(f"decision: recorded {recorded['decision']}, now {current['decision']}")
+    before = {law["id"]: law for law in recorded.get("laws", [])}
+    for law in current["laws"]:
+        old = before.pop(law["id"], None)
+        if old is None:
+            found.append(f"{law['id']}: not evaluated when recorded, now {law['applies']}")
+            continue
+        if old["applies"] != law["applies"]:
+            found.append(f"{law['id']}: applied {old['applies']}, now {law['applies']}")
+        old_sections = sorted(v["section"] for v in old["violations"])
+        new_sections = sorted(v["section"] for v in law["violations"])
+        if old_sections != new_sections:
+            found.append(f"{law['id']}: violations {old_sections or 'none'}, now "
+                         f"{new_sections or 'none'}")  # fmt: skip
+    for law_id in before:
+        found.append(f"{law_id}: evaluated when recorded, no longer loaded")
+    old_versions = recorded.get("policy_versions", {})
+    for law_id, version in current.get("policy_versions", {}).items():
+        if law_id in old_versions and old_versions[law_id] != version:
+            found.append(f"{law_id}: policy version {old_versions[law_id]} -> {version}")
+    return found
+
+
+def explain_face(
+    ledger: Ledger,
+    *,
+    face_id: int,
+    purpose: str,
+    action: str = DEFAULT_ACTION,
+    policies: list[Policy] | None = None,
+    index: BoundaryIndex | None = None,
+) -> dict[str, Any]:
+    """The recorded decision for one face with its provenance, re-checked against today's laws.
+
+    The stored scenario is re-evaluated with ``policies`` (default: the shipped laws) on the
+    recorded date; ``changed`` says whether that differs from what was recorded, and
+    ``differences`` says how. ``prose`` renders the re-evaluated decision.
+    Raises :class:`AssessmentNotFound` for an unknown face or one not assessed yet.
+    """
+    _check(purpose, action)
+    face = _face_and_photo(ledger, face_id)
+    with ledger.read() as conn:
+        record = conn.execute(
+            select(DECISIONS).where(
+                DECISIONS.c.face_id == face_id,
+                DECISIONS.c.purpose == purpose,
+                DECISIONS.c.action == action,
+            )
+        ).mappings().first()
+    if record is None:
+        raise AssessmentNotFound(
+            f"face {face_id} has no recorded decision for {purpose!r} ({action}): "
+            f"run faceledger assess --purpose {purpose}"
+        )
+    policies = policies if policies is not None else load_policies()
+    scenario = dict(record["scenario"])
+    mode = scenario.pop("mode", MODE)
+    current = evaluate(parse_scenario(scenario, index=index), policies, mode=mode)
+    current_doc = current.to_dict()
+    differences = _differences(record["result"], current_doc)
+    return {
+        "face": {
+            "id": face["face_id"], "photo_id": face["id"], "index": face["face_index"],
+            "box": [face["x1"], face["y1"], face["x2"], face["y2"]], "score": face["score"],
+        },
+        "photo": {
+            "id": face["id"], "external_id": face["external_id"], "path": face["path"],
+            "page_url": face["page_url"], "title": face["title"],
+            "owner_id": face["owner_id"], "owner_nickname": face["owner_nickname"],
+            "owner_location": face["owner_location"], "license": face["license_name"],
+            "date_taken": face["date_taken"], "ingested": face["created_at"],
+            "geotag": None if face["latitude"] is None else {
+                "lat": face["latitude"], "lon": face["longitude"],
+                "accuracy": face["geo_accuracy"]},
+        },
+        "recorded": {
+            "purpose": record["purpose"], "action": record["action"],
+            "decision": record["decision"], "destroy_by": record["destroy_by"],
+            "assessed_at": record["assessed_at"], "policy_versions": record["policy_versions"],
+            "scenario": record["scenario"], "result": record["result"],
+        },
+        "current": current_doc,
+        "changed": bool(differences),
+        "differences": differences,
+        "prose": render_decision(current),
+    }  # fmt: skip
