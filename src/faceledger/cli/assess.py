@@ -49,8 +49,8 @@ def assess(
     """Decide, for every detected face, whether the action is allowed for the purpose.
 
     Each face gets its photo's jurisdiction evidence (geotag, owner location), the processor
-    settings (processor_location, processor_commercial) and its consents (none recorded
-    yet), evaluated against every law. The decision, its reasons and the policy versions
+    settings (processor_location, processor_commercial) and the consents recorded for its
+    photo's owner (faceledger consent), evaluated against every law. The decision, its reasons and the policy versions
     are recorded per face; re-running replaces them. An unset processor_location is treated
     as unknown: laws that reach processing in their territory stay in scope.
 

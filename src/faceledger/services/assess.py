@@ -15,7 +15,8 @@ Each face's scenario is built from its photo's provenance, never from the pixels
   territory (BIPA, GDPR, ...) in scope as ``uncertain``, so without consent the face blocks;
 - ``collected`` and ``last_interaction``: the date the photo entered the ledger (the
   conservative proxy: we hold no record of any interaction with the person);
-- consents: :func:`consents_for_photo` (none until consents are recorded; see there);
+- consents: the recorded consents of the photo's owner (:func:`load_consents`, one query
+  per page of faces; see :class:`ConsentBook` for the subject hook);
 - ``source`` unknown (the engine assumes the worst where a law cares), ``mode`` conservative.
 
 The scenario is stored as a ``faceledger policy evaluate`` document (so it can be replayed
@@ -23,18 +24,22 @@ by hand) next to ``Decision.to_dict()`` and the policy versions. Faces are read 
 (keyset on face id), evaluated in Python, and each page is written in one transaction, an
 upsert on (face, purpose, action): re-running replaces decisions and never duplicates them.
 One ``assess.run`` audit event per run records the counts and the policy versions.
+
+:func:`assess_face_ids` decides the same way for a given set of faces, optionally inside the
+caller's transaction: the consent service uses it to re-decide the faces a consent change
+touches, in the same transaction as the change.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Connection, Row, Select, func, select
 
 from faceledger.config import Settings
 from faceledger.core.law import (
@@ -58,9 +63,11 @@ from faceledger.services.progress import NoProgress, Progress
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
+from faceledger.store.schema import Consent as ConsentRow
 from faceledger.store.schema import Face, FaceDecision, Photo
 
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
+CONSENTS = ConsentRow.__table__
 DEFAULT_ACTION = "extract-template"
 MODE = "conservative"  # gating decisions are never made in "likely" mode
 TOP_REASONS = 3
@@ -123,15 +130,67 @@ class AssessReport:
         }
 
 
-def consents_for_photo(photo: Row[Any] | dict[str, Any]) -> tuple[Consent, ...]:
-    """The consent records that cover the people in ``photo`` (its owner, its subjects).
+def engine_consent(row: Any) -> Consent:
+    """A ``consents`` row as the engine's :class:`~faceledger.core.law.Consent` value."""
+    return Consent(
+        form=row.form,
+        purposes=tuple(row.purposes),
+        informed=bool(row.informed),
+        granted=_as_date(row.granted),
+        expires=_as_date(row.expires),
+        revoked=_as_date(row.revoked),
+    )
 
-    The seam for the consent issue: the ledger records no consents yet, so this returns none
-    and every law that needs consent blocks (deny by default). When consents exist, look
-    them up here by photo and owner (and, once faces are clustered, by subject) and return
-    them as :class:`~faceledger.core.law.Consent` values; the scenario carries them as is.
+
+@dataclass(frozen=True)
+class ConsentBook:
+    """The recorded consents of one page of faces, by owner id and by subject id.
+
+    Subject hook: faces carry no ``subject_id`` yet (subjects arrive with clustering). When
+    they do, select ``faces.subject_id`` in :func:`_select_faces`, pass the page's subject
+    ids to :func:`load_consents`, key :class:`Assessor`'s cache by (photo, subject) instead
+    of photo, and :meth:`for_face` adds ``by_subject`` consents to the owner's.
     """
-    return ()
+
+    by_owner: Mapping[str, tuple[Consent, ...]] = field(default_factory=dict)
+    by_subject: Mapping[int, tuple[Consent, ...]] = field(default_factory=dict)
+
+    def for_face(self, face: Any) -> tuple[Consent, ...]:
+        """Consents that cover ``face``: those keyed by its photo's owner id (today)."""
+        owner = face.owner_id
+        return self.by_owner.get(owner, ()) if owner else ()
+
+
+def load_consents(
+    conn: Connection, *, owner_ids: Iterable[str | None], subject_ids: Iterable[int | None] = ()
+) -> ConsentBook:
+    """Every consent recorded for these owners or subjects, in one query (oldest first).
+
+    All of them, revoked and expired ones included: the engine decides which are valid on
+    the action's date, and the scenario records what it saw.
+    """
+    owners = {o for o in owner_ids if o}
+    subjects = {int(s) for s in subject_ids if s is not None}
+    if not owners and not subjects:
+        return ConsentBook()
+    rows = conn.execute(
+        select(CONSENTS)
+        .where(
+            CONSENTS.c.owner_id.in_(sorted(owners)) | CONSENTS.c.subject_id.in_(sorted(subjects))
+        )
+        .order_by(CONSENTS.c.id)
+    ).all()
+    by_owner: dict[str, list[Consent]] = {}
+    by_subject: dict[int, list[Consent]] = {}
+    for row in rows:
+        consent = engine_consent(row)
+        if row.owner_id in owners:
+            by_owner.setdefault(row.owner_id, []).append(consent)
+        if row.subject_id is not None and row.subject_id in subjects:
+            by_subject.setdefault(int(row.subject_id), []).append(consent)
+    return ConsentBook(
+        {k: tuple(v) for k, v in by_owner.items()}, {k: tuple(v) for k, v in by_subject.items()}
+    )
 
 
 def _consent_document(consent: Consent) -> dict[str, Any]:
@@ -194,7 +253,8 @@ class Assessor:
         self.processor, self.index = processor, index
         self._cache: dict[int, _PhotoCase] = {}
 
-    def for_photo(self, photo: Any) -> _PhotoCase:
+    def for_photo(self, photo: Any, consents: tuple[Consent, ...] = ()) -> _PhotoCase:
+        """The evaluated case of ``photo`` with ``consents`` (the same for all its faces)."""
         cached = self._cache.get(photo.photo_id)
         if cached is not None:
             return cached
@@ -207,7 +267,6 @@ class Assessor:
             owner_location=photo.owner_location,
             index=self.index,
         )
-        consents = consents_for_photo(photo)
         collected = _as_date(photo.created_at)
         scenario = Scenario(
             action=self.action,  # type: ignore[arg-type]
@@ -248,27 +307,74 @@ def _check(purpose: str, action: str) -> None:
         raise PolicyError(f"action {action!r} is not one of {', '.join(ACTIONS)}")
 
 
-def _face_pages(ledger: Ledger, page: int) -> Iterator[list[Row[Any]]]:
+def _select_faces() -> Select[Any]:
+    """What a decision needs of a face: its photo's provenance, ordered by face id."""
     columns = [
         FACES.c.id.label("face_id"), FACES.c.photo_id, PHOTOS.c.latitude, PHOTOS.c.longitude,
         PHOTOS.c.geo_accuracy, PHOTOS.c.owner_location, PHOTOS.c.owner_id, PHOTOS.c.created_at,
     ]  # fmt: skip
+    return select(*columns).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id).order_by(FACES.c.id)
+
+
+def _read_page(conn: Connection, statement: Select[Any]) -> tuple[list[Row[Any]], ConsentBook]:
+    """One page of faces and, in one more query, the consents that cover them."""
+    rows = list(conn.execute(statement).all())
+    return rows, load_consents(conn, owner_ids=(row.owner_id for row in rows))
+
+
+def _face_pages(ledger: Ledger, page: int) -> Iterator[tuple[list[Row[Any]], ConsentBook]]:
     last = 0
     while True:
         with ledger.read() as conn:
-            rows = list(
-                conn.execute(
-                    select(*columns)
-                    .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-                    .where(FACES.c.id > last)
-                    .order_by(FACES.c.id)
-                    .limit(page)
-                ).all()
+            rows, book = _read_page(
+                conn, _select_faces().where(FACES.c.id > last).limit(page)
             )
         if not rows:
             return
-        yield rows
+        yield rows, book
         last = int(rows[-1].face_id)
+
+
+def _decide_page(
+    assessor: Assessor, page: list[Row[Any]], book: ConsentBook, report: AssessReport
+) -> list[dict[str, Any]]:
+    """The decision rows (for the upsert) of one page of faces; counts them into ``report``."""
+    now = utcnow()
+    rows = []
+    for face in page:
+        case = assessor.for_photo(face, book.for_face(face))
+        decision = case.decision
+        rows.append({
+            "face_id": face.face_id, "purpose": assessor.purpose, "action": assessor.action,
+            "decision": decision.decision, "destroy_by": decision.destroy_by,
+            "scenario": case.scenario, "result": decision.to_dict(),
+            "policy_versions": {law.id: law.version for law in decision.laws},
+            "assessed_at": now,
+        })  # fmt: skip
+        _count(report, decision)
+    return rows
+
+
+def _run_event(report: AssessReport, actor: str, **extra: Any) -> AuditRecord:
+    """The ``assess.run`` audit record of ``report`` (``extra`` adds payload keys)."""
+    return AuditRecord(
+        name="assess.run",
+        actor=actor,
+        object_type="purpose",
+        object_id=report.purpose,
+        payload={
+            "purpose": report.purpose,
+            "action": report.action,
+            "date": report.on.isoformat(),
+            "processor": {"location": report.processor_location,
+                          "commercial": report.processor_commercial},
+            "faces": report.faces,
+            "by_decision": {k: report.by_decision.get(k, 0) for k in ("allow", "block")},
+            "blocked_by_law": _by_law(report),
+            "policy_versions": report.policy_versions,
+            **extra,
+        },  # fmt: skip
+    )
 
 
 def assess_faces(
@@ -307,45 +413,69 @@ def assess_faces(
         total = int(conn.execute(select(func.count()).select_from(FACES)).scalar_one())
     statement = ledger.upsert(DECISIONS, ["face_id", "purpose", "action"], _UPDATED)
     with progress.task(f"assess {purpose}", total=total, unit="faces") as tick:
-        for page in _face_pages(ledger, page_size):
-            now = utcnow()
-            rows = []
-            for face in page:
-                case = assessor.for_photo(face)
-                decision = case.decision
-                rows.append({
-                    "face_id": face.face_id, "purpose": purpose, "action": action,
-                    "decision": decision.decision, "destroy_by": decision.destroy_by,
-                    "scenario": case.scenario, "result": decision.to_dict(),
-                    "policy_versions": {law.id: law.version for law in decision.laws},
-                    "assessed_at": now,
-                })  # fmt: skip
-                _count(report, decision)
+        for page, book in _face_pages(ledger, page_size):
+            rows = _decide_page(assessor, page, book, report)
             with ledger.begin() as conn:
                 conn.execute(statement, rows)
             tick(len(rows), allowed=report.by_decision["allow"], blocked=report.by_decision["block"])
     report.seconds = time.monotonic() - started
     with ledger.begin() as conn:
-        append(
-            conn,
-            AuditRecord(
-                name="assess.run",
-                actor=actor,
-                object_type="purpose",
-                object_id=purpose,
-                payload={
-                    "purpose": purpose,
-                    "action": action,
-                    "date": on.isoformat(),
-                    "processor": {"location": processor.location,
-                                  "commercial": processor.commercial},
-                    "faces": report.faces,
-                    "by_decision": {k: report.by_decision.get(k, 0) for k in ("allow", "block")},
-                    "blocked_by_law": _by_law(report),
-                    "policy_versions": report.policy_versions,
-                },  # fmt: skip
-            ),
-        )
+        append(conn, _run_event(report, actor))
+    return report
+
+
+def assess_face_ids(
+    ledger: Ledger,
+    face_ids: Iterable[int],
+    *,
+    purpose: str,
+    processor: Processor,
+    action: str = DEFAULT_ACTION,
+    on: date | None = None,
+    actor: str = "cli",
+    policies: list[Policy] | None = None,
+    index: BoundaryIndex | None = None,
+    conn: Connection | None = None,
+    trigger: Mapping[str, Any] | None = None,
+    page_size: int = _PAGE,
+) -> AssessReport:
+    """Decide ``action`` for ``purpose`` on the faces ``face_ids`` only, and record it.
+
+    The same scenario, engine and upsert as :func:`assess_faces`, and one ``assess.run``
+    event whose payload adds ``"scope": "faces"`` and ``trigger`` (what caused the re-run,
+    e.g. ``{"event": "consent.revoke", "consent_id": 7}``). With ``conn`` everything happens
+    in the caller's transaction (a consent change and the decisions it causes commit
+    together); without, in one transaction of its own. Unknown face ids are skipped.
+    ``processor`` is explicit: a re-decision keeps the processor the face was decided for.
+    """
+    purpose = purpose.strip()
+    _check(purpose, action)
+    on = on or datetime.now(UTC).date()
+    policies = policies if policies is not None else load_policies()
+    assessor = Assessor(
+        policies, purpose=purpose, action=action, on=on, processor=processor, index=index
+    )
+    report = AssessReport(purpose, action, on, processor.location, processor.commercial)
+    report.policy_versions = {p.id: p.version for p in policies}
+    ids = sorted(set(face_ids))
+    started = time.monotonic()
+    statement = ledger.upsert(DECISIONS, ["face_id", "purpose", "action"], _UPDATED)
+
+    def run(conn: Connection) -> None:
+        for start in range(0, len(ids), page_size):
+            chunk = ids[start : start + page_size]
+            page, book = _read_page(conn, _select_faces().where(FACES.c.id.in_(chunk)))
+            rows = _decide_page(assessor, page, book, report)
+            if rows:
+                conn.execute(statement, rows)
+        report.seconds = time.monotonic() - started
+        append(conn, _run_event(report, actor, scope="faces", trigger=dict(trigger or {})))
+
+    if conn is not None:
+        run(conn)
+    else:
+        with ledger.begin() as own:
+            run(own)
     return report
 
 

@@ -1,0 +1,201 @@
+"""``faceledger consent add / revoke / list / import``: consent records.
+
+Thin: parse, call :mod:`faceledger.services.consent`, print.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from faceledger.cli._common import CliState, echo_json
+
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _policies(state: CliState) -> list[Any]:
+    from faceledger.core.law import load_policies
+
+    return load_policies(policy_dir=state.settings().policy_dir)
+
+
+def _echo_reassessed(reassessed: dict[str, Any]) -> None:
+    if not reassessed["faces"]:
+        click.echo("no assessed face is touched (faces never assessed wait for faceledger assess)")
+        return
+    click.echo(
+        f"re-assessed {reassessed['faces']:,} decisions of this owner's faces as of "
+        f"{reassessed['date']} ({', '.join(reassessed['purposes'])}): "
+        f"{reassessed['allowed']:,} allowed, {reassessed['blocked']:,} blocked"
+    )
+
+
+@click.group()
+def consent() -> None:
+    """Record, revoke, list and import consents; assess uses them at once.
+
+    A consent is keyed by the photo owner id it was given under (a Flickr NSID) or by a
+    subject id. Every change re-decides the already assessed faces of that owner's photos.
+
+    \b
+    Example:
+      faceledger consent add --owner 70000001@N01 --form written --purpose train-face-recognition --informed
+      faceledger consent list --owner 70000001@N01
+    """
+
+
+@consent.command("add")
+@click.option("--owner", "owner_id", metavar="NSID", help="Photo owner id the consent is given under.")
+@click.option("--subject", "subject_id", type=int, metavar="ID", help="Subject id the consent is given by.")
+@click.option("--form", required=True, type=click.Choice(["written", "electronic", "verbal", "none"]),
+              help="How the consent was given.")  # fmt: skip
+@click.option("--purpose", "purposes", multiple=True, required=True, metavar="PURPOSE",
+              help="A purpose it covers (repeat for several).")  # fmt: skip
+@click.option("--informed/--not-informed", default=False, show_default=True,
+              help="Whether the purpose and retention term were disclosed first.")  # fmt: skip
+@click.option("--granted", callback=_date, metavar="YYYY-MM-DD", help="When given (default: today, UTC).")
+@click.option("--expires", callback=_date, metavar="YYYY-MM-DD", help="When it lapses (default: never).")
+@click.option("--evidence-uri", metavar="URI", help="Where the signed form or record is kept.")
+@click.option("--evidence-sha256", metavar="HEX", help="SHA-256 of that evidence (64 hex digits).")
+@_JSON
+@click.pass_obj
+def add(
+    state: CliState, owner_id: str | None, subject_id: int | None, form: str,
+    purposes: tuple[str, ...], informed: bool, granted: date | None, expires: date | None,
+    evidence_uri: str | None, evidence_sha256: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Record one consent and print its receipt (give it to the person).
+
+    Name --owner or --subject (or both). Whether the consent satisfies a law is decided by
+    assess: BIPA, for example, needs a written (electronic from 2 Aug 2024), informed release
+    naming the purpose. Exit 2 when a value is invalid.
+
+    \b
+    Example:
+      faceledger consent add --owner 70000001@N01 --form written --purpose train-face-recognition \\
+        --informed --granted 2025-01-10 --evidence-uri s3://consents/0001.pdf \\
+        --evidence-sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    """
+    from faceledger.services.consent import add_consent
+
+    change = add_consent(
+        state.ledger(), owner_id=owner_id, subject_id=subject_id, form=form, purposes=purposes,
+        informed=informed, granted=granted, expires=expires, evidence_uri=evidence_uri,
+        evidence_sha256=evidence_sha256, policies=_policies(state),
+    )  # fmt: skip
+    record, reassessed = change.consent.to_dict(), change.reassessed.to_dict()
+    if as_json:
+        echo_json({"consent": record, "reassessed": reassessed})
+        return
+    click.echo(f"recorded consent {record['id']}; receipt: {record['receipt']}")
+    _echo_reassessed(reassessed)
+
+
+@consent.command("revoke")
+@click.argument("consent_id_or_receipt", metavar="ID_OR_RECEIPT")
+@click.option("--on", callback=_date, metavar="YYYY-MM-DD", help="Revoked from this date (default: today, UTC).")
+@_JSON
+@click.pass_obj
+def revoke(state: CliState, consent_id_or_receipt: str, on: date | None, as_json: bool) -> None:
+    """Revoke a consent by id or receipt; its owner's faces are re-decided at once.
+
+    The earliest revocation date wins. Exit 2 when no consent has that id or receipt.
+    Templates already extracted are not destroyed by this command.
+
+    \b
+    Example:
+      faceledger consent revoke 12
+      faceledger consent revoke Jx3f...receipt --on 2025-06-01
+    """
+    from faceledger.services.consent import revoke_consent
+
+    change = revoke_consent(state.ledger(), consent_id_or_receipt, on=on, policies=_policies(state))
+    record, reassessed = change.consent.to_dict(), change.reassessed.to_dict()
+    if as_json:
+        echo_json({"consent": record, "changed": change.changed, "reassessed": reassessed})
+        return
+    if not change.changed:
+        click.echo(f"consent {record['id']} was already revoked on {record['revoked']}")
+        return
+    click.echo(f"revoked consent {record['id']} from {record['revoked']}")
+    _echo_reassessed(reassessed)
+
+
+@consent.command("list")
+@click.option("--owner", "owner_id", metavar="NSID", help="Only this owner's consents.")
+@click.option("--subject", "subject_id", type=int, metavar="ID", help="Only this subject's consents.")
+@_JSON
+@click.pass_obj
+def list_(state: CliState, owner_id: str | None, subject_id: int | None, as_json: bool) -> None:
+    """List recorded consents with their status today (active, pending, expired, revoked).
+
+    \b
+    Example:
+      faceledger consent list
+      faceledger consent list --owner 70000001@N01 --json
+    """
+    from faceledger.services.consent import list_consents
+
+    records = [r.to_dict() for r in list_consents(state.ledger(), owner_id=owner_id, subject_id=subject_id)]
+    if as_json:
+        echo_json({"consents": records})
+        return
+    if not records:
+        click.echo("no consents recorded")
+        return
+    for r in records:
+        who = f"owner {r['owner_id']}" if r["owner_id"] else f"subject {r['subject_id']}"
+        click.echo(
+            f"{r['id']:>6}  {r['status']:<8} {who}  {r['form']}"
+            f"{' informed' if r['informed'] else ' NOT informed'}  {', '.join(r['purposes'])}  "
+            f"granted {r['granted']}, expires {r['expires'] or '-'}, revoked {r['revoked'] or '-'}"
+        )
+    click.echo(f"{len(records):,} consents")
+
+
+@consent.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_JSON
+@click.pass_obj
+def import_(state: CliState, file: Path, as_json: bool) -> None:
+    """Add the consents in a CSV or JSON Lines FILE.
+
+    Columns: owner_id, subject_id, form, purposes (';'-separated in CSV, a list in JSON
+    Lines), informed, granted, expires, revoked, evidence_uri, evidence_sha256. Bad rows are
+    reported with file and line, skipped and counted; rows already recorded are skipped.
+
+    \b
+    Example:
+      faceledger consent import consents.csv
+      faceledger consent import consents.jsonl --json
+    """
+    from faceledger.services.consent import import_consents
+
+    report = import_consents(state.ledger(), file, policies=_policies(state))
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    for reject in report.rejects:
+        click.echo(f"  rejected {reject}", err=True)
+    click.echo(
+        f"imported {report.added:,} consents from {file.name}: {report.seen:,} rows, "
+        f"{report.duplicates:,} already recorded, {report.rejected:,} rejected"
+    )
+    _echo_reassessed(report.reassessed.to_dict())
+
+
+def register(main: click.Group) -> None:
+    """Add the ``consent`` group to the top-level command."""
+    main.add_command(consent)
