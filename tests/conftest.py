@@ -109,3 +109,8 @@ def dlib_dir() -> Path:
 @pytest.fixture
 def yfcc_tsv() -> Path:
     return shared_data("yfcc100m_sample") / "yfcc100m_rows_0000-0499.tsv"
+
+
+@pytest.fixture
+def lfw_dir() -> Path:
+    return shared_data("lfw_verification")

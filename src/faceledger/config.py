@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -99,6 +99,31 @@ class Settings(BaseSettings):
         default=True,
         description="Whether processing is for a commercial purpose (some laws, e.g. Texas CUBI, "
         "apply only then).",
+    )
+    landmark_model: Literal[5, 68] = Field(
+        default=5,
+        description="Landmarks stored with each template: 5 (dlib's 5-point model, no licence "
+        "restriction) or 68 (full DiF craniofacial geometry; the 68-point model was trained on "
+        "iBUG 300-W, licensed for non-commercial use only).",
+    )
+    match_threshold: float = Field(
+        default=0.6,
+        gt=0.0,
+        le=2.0,
+        description="Embedding distance at or below which two faces are the same person "
+        "(compare, search). 0.6 is dlib's published operating point.",
+    )
+    cluster_threshold: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=2.0,
+        description="Embedding distance at or below which a new face joins an existing subject; "
+        "stricter than match_threshold so that two people are rarely merged.",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of the 32-byte master key that wraps the per-subject data keys. "
+        "Unset: <data_dir>/master.key, created on first use with mode 0600.",
     )
 
     @field_validator("database_url")

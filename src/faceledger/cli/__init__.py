@@ -45,13 +45,15 @@ def main(ctx: click.Context, database_url: str | None, data_dir: str | None, ver
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = CliState(overrides={"database_url": database_url, "data_dir": data_dir})
+    state = CliState(overrides={"database_url": database_url, "data_dir": data_dir})
+    ctx.obj = state
+    ctx.call_on_close(state.close)
 
 
 def _register() -> None:
-    from faceledger.cli import assess, ledger, policy
+    from faceledger.cli import assess, biometrics, consent, ledger, policy
 
-    for module in (ledger, policy, assess):
+    for module in (ledger, policy, assess, consent, biometrics):
         module.register(main)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from faceledger.config import Settings
     from faceledger.store import Ledger
+    from faceledger.store.vault import KeyVault
 
 
 @dataclass
@@ -19,6 +20,7 @@ class CliState:
     overrides: dict[str, Any] = field(default_factory=dict)
     _settings: Settings | None = None
     _ledger: Ledger | None = None
+    _vault: KeyVault | None = None
 
     def settings(self, **more: Any) -> Settings:
         from faceledger.config import load_settings
@@ -33,6 +35,19 @@ class CliState:
         if self._ledger is None:
             self._ledger = open_ledger(self.settings().database_url)
         return self._ledger
+
+    def close(self) -> None:
+        """Release the ledger's connections when the command ends."""
+        if self._ledger is not None:
+            self._ledger.dispose()
+            self._ledger = None
+
+    def vault(self) -> KeyVault:
+        from faceledger.store.vault import KeyVault
+
+        if self._vault is None:
+            self._vault = KeyVault.open(self.settings())
+        return self._vault
 
 
 def echo_json(document: Any) -> None:

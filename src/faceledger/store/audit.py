@@ -32,6 +32,20 @@ EVENT_NAMES = {
     "scan.finished": "A scan run ended: photos scanned, failed, faces found.",
     "assess.run": "Faces were assessed for a purpose: faces by decision, faces blocked per "
     "law, the processor and the policy versions used.",
+    "consent.add": "A consent was recorded: its id, form, purposes, informed, dates, evidence "
+    "hash and source (never the receipt, owner, subject or evidence URI).",
+    "consent.revoke": "A consent was revoked: its id, the revocation date and the date it "
+    "replaced; the faces it touched are re-assessed in the same transaction.",
+    "consent.import": "A consent file was imported: file name and sha256, rows seen, added, "
+    "duplicate and rejected (with the first reasons) and the new consent ids.",
+    "extract.run": "An extraction run ended: faces extracted, faces refused by reason.",
+    "template.write": "Templates of one face were stored, encrypted: kinds, model, subject, and "
+    "the decision that allowed them.",
+    "template.read": "Stored templates were decrypted: how many, of which model, and why.",
+    "template.transient": "A template was computed for one query (a selfie) and discarded "
+    "without being stored.",
+    "match.search": "Stored templates were searched with a query template: purpose, threshold, "
+    "how many matches were returned.",
 }
 
 

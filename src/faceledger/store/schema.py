@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -196,3 +197,108 @@ class FaceDecision(Base):
     result: Mapped[dict[str, object]] = mapped_column(JSON)
     policy_versions: Mapped[dict[str, str]] = mapped_column(JSON)
     assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# Imported here, beside the one model that needs them, so this append does not touch the
+# import block above (other models are appended to this file concurrently).
+from sqlalchemy import Boolean, CheckConstraint  # noqa: E402
+
+
+class Consent(Base):
+    """A consent record (``faceledger consent``), keyed by a photo owner id and/or a subject id.
+
+    ``form`` is written | electronic | verbal | none; ``purposes`` a JSON list of purpose
+    names; ``informed`` whether the purpose and term were disclosed. ``receipt`` is an
+    unguessable id handed to the person (``secrets.token_urlsafe``). Revoking sets ``revoked``;
+    rows are never deleted here. ``subject_id`` has no foreign key until subjects exist.
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        UniqueConstraint("receipt", name="uq_consents_receipt"),
+        CheckConstraint(
+            "owner_id IS NOT NULL OR subject_id IS NOT NULL", name="ck_consents_owner_or_subject"
+        ),
+        CheckConstraint(
+            "form IN ('written', 'electronic', 'verbal', 'none')", name="ck_consents_form"
+        ),
+        Index("ix_consents_owner_id", "owner_id"),
+        Index("ix_consents_subject_id", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[str | None] = mapped_column(String(128))
+    subject_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    form: Mapped[str] = mapped_column(String(16))
+    purposes: Mapped[list[str]] = mapped_column(JSON)
+    informed: Mapped[bool] = mapped_column(Boolean)
+    granted: Mapped[date] = mapped_column(Date)
+    expires: Mapped[date | None] = mapped_column(Date)
+    revoked: Mapped[date | None] = mapped_column(Date)
+    evidence_uri: Mapped[str | None] = mapped_column(String(2048))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(512))  # cli | the import file's name
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Subject(Base):
+    """A person, as a cluster of faces. ``key_ref`` names the subject's data key in the key
+    vault; shredding that key makes every template of the subject unreadable for good."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    model_version: Mapped[str] = mapped_column(String(64))  # embeddings it was clustered on
+    owner_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    owner_link: Mapped[str | None] = mapped_column(Text)  # the evidence for owner_id
+    status: Mapped[str] = mapped_column(String(16))  # active | shredded
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    shredded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FaceSubject(Base):
+    """Which subject a face was clustered into (set by extraction, from its embedding)."""
+
+    __tablename__ = "face_subjects"
+
+    face_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("faces.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    distance: Mapped[float | None] = mapped_column(Float)  # to the face it joined; None = founder
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Template(Base):
+    """One biometric template of one face, encrypted under its subject's data key.
+
+    ``kind`` is ``embedding`` (128 float32) or ``geometry`` (landmarks and DiF measures, JSON).
+    ``decision_id`` is the allowing decision it was made under: extraction refuses to write a
+    template without one. The ciphertext is bound (AES-GCM associated data) to the face, kind
+    and model version, so it cannot be moved to another row.
+    """
+
+    __tablename__ = "templates"
+    __table_args__ = (
+        UniqueConstraint("face_id", "kind", "model_version", name="uq_templates_face_kind_model"),
+        Index("ix_templates_model_kind", "model_version", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    face_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("faces.id", ondelete="CASCADE")
+    )
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    model_name: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(128))
+    decision_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("face_decisions.id")
+    )
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,12 @@ class CenterFace:
         self.threads = threads
         self._lock = threading.Lock()
         self._session: Any = None
+
+    @classmethod
+    @cache
+    def shared(cls, *, threshold: float, threads: int = 2) -> CenterFace:
+        """One detector per (threshold, threads) per process; the model loads once."""
+        return cls(threshold=threshold, threads=threads)
 
     @cached_property
     def info(self) -> DetectorInfo:

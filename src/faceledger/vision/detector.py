@@ -24,7 +24,7 @@ from faceledger.core.faces import (
     merge_detections,
 )
 from faceledger.core.quality import sharpness
-from faceledger.vision.images import load_image
+from faceledger.vision.images import LoadedImage, load_image
 
 # A second, coarse pass catches faces too large for the detector at working scale: CenterFace
 # was trained on WIDER FACE, where few faces exceed ~500 px, and its boxes shrink on bigger
@@ -53,6 +53,7 @@ class ImageDetections:
     height: int
     format: str | None
     faces: list[FaceDetection]
+    image: LoadedImage  # the decoded pixels, for a caller that goes on to embed the faces
 
 
 def detect_image(
@@ -78,7 +79,7 @@ def detect_image(
                 quality=round(sharpness(gray), 2),
             )
         )
-    return ImageDetections(image.width, image.height, image.format, faces)
+    return ImageDetections(image.width, image.height, image.format, faces, image)
 
 
 def detect_multiscale(detector: Detector, rgb: np.ndarray) -> list[FaceDetection]:

@@ -1,0 +1,152 @@
+"""Commands on biometric templates: extract, search, compare, subjects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from faceledger.cli._common import CliState, echo_json
+from faceledger.cli._progress import RichProgress
+
+
+@click.command()
+@click.option("--purpose", help="The purpose whose decisions gate extraction (setting: purpose).")
+@click.option("--workers", type=int, help="Worker processes (default: cores).")
+@click.option("--limit", type=int, help="Extract at most this many faces, then stop.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def extract(state: CliState, purpose: str | None, workers: int | None, limit: int | None, as_json: bool) -> None:
+    """Compute templates (embedding, landmarks, DiF measures) where the law allows it.
+
+    Only faces whose recorded decision (faceledger assess) for the purpose is `allow` get
+    templates; every other face is counted by the reason it was refused. Templates are
+    encrypted under a per-subject key; faces are clustered into subjects.
+
+    \b
+    Example:
+      faceledger assess --purpose train-face-recognition
+      faceledger extract --purpose train-face-recognition
+    """
+    from faceledger.services.extract import extract_templates
+
+    settings = state.settings(workers=workers)
+    purpose = purpose or settings.purpose
+    report = extract_templates(
+        state.ledger(), state.vault(), settings, purpose=purpose, limit=limit,
+        progress=None if as_json else RichProgress(),
+    )  # fmt: skip
+    summary = {
+        "purpose": purpose,
+        "extracted": report.extracted,
+        "already_extracted": report.already,
+        "new_subjects": report.new_subjects,
+        "refused": dict(report.refused.most_common()),
+        "failed": dict(report.failed),
+        "seconds": round(report.seconds, 2),
+    }
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(
+        f"extracted templates for {report.extracted:,} faces ({report.new_subjects:,} new subjects; "
+        f"{report.already:,} had templates already) for purpose '{purpose}'"
+    )
+    refused = sum(report.refused.values())
+    if refused:
+        click.echo(f"refused {refused:,} faces:")
+        for reason, count in report.refused.most_common(12):
+            click.echo(f"  {count:6,}  {reason}")
+    for reason, count in report.failed.items():
+        click.echo(f"  failed {count:,}: {reason}")
+
+
+@click.command()
+@click.option("--face", "selfie", required=True, type=click.Path(exists=True, path_type=Path),
+              help="A photo of the person searching (their largest face is used).")  # fmt: skip
+@click.option("--consent-given", is_flag=True,
+              help="The person searching consented to a template of their face being made for "
+              "this search (purpose match-optout); it is discarded afterwards.")  # fmt: skip
+@click.option("--top", type=click.IntRange(1, 10), default=5, show_default=True, help="At most this many matches.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def search(state: CliState, selfie: Path, consent_given: bool, top: int, as_json: bool) -> None:
+    """Find a person's faces in the ledger by a selfie ("am I in this dataset?").
+
+    Returns stored faces within the match threshold, nearest first. The selfie's template
+    is made under purpose match-optout, never stored, and discarded after the query; the
+    audit log records both, and the search.
+
+    \b
+    Example:
+      faceledger search --face me.jpg --consent-given
+    """
+    from faceledger.services.matching import search_by_selfie
+
+    results = search_by_selfie(
+        state.ledger(), state.vault(), state.settings(), selfie, consent_given=consent_given, k=top
+    )
+    if as_json:
+        echo_json({"matches": results, "threshold": state.settings().match_threshold})
+        return
+    if not results:
+        click.echo("no stored face matches this selfie")
+    for match in results:
+        click.echo(
+            f"distance {match['distance']:.3f}  face {match['face_id']}  subject {match['subject_id']}  "
+            f"photo {match['photo']}  {match['page_url'] or ''}"
+        )
+
+
+@click.command()
+@click.argument("image_a", type=click.Path(exists=True, path_type=Path))
+@click.argument("image_b", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON document.")
+@click.pass_obj
+def compare(state: CliState, image_a: Path, image_b: Path, as_json: bool) -> None:
+    """Are the largest faces of two images the same person?
+
+    Uses the same detector and embedder as scan and extract; touches no ledger and stores
+    nothing. Exits 3 when an image has no face.
+
+    \b
+    Example:
+      faceledger compare a.jpg b.jpg --json
+    """
+    from faceledger.services.matching import compare_files
+
+    document = compare_files(image_a, image_b, state.settings())
+    if as_json:
+        echo_json(document)
+        return
+    verdict = "same person" if document["same_person"] else "different people"
+    click.echo(f"{verdict}: distance {document['distance']:.3f} (threshold {document['threshold']})")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def subjects(state: CliState, as_json: bool) -> None:
+    """List the people found: subjects with their faces, photos and owner links.
+
+    \b
+    Example:
+      faceledger subjects --json
+    """
+    from faceledger.services.subjects import list_subjects
+
+    rows = list_subjects(state.ledger())
+    if as_json:
+        echo_json({"subjects": rows})
+        return
+    for row in rows:
+        owner = f"owner {row['owner_id']}" if row["owner_id"] else "no owner link"
+        click.echo(
+            f"subject {row['id']} [{row['status']}]: {row['faces']} faces in {row['photos']} photos; "
+            f"{owner}{' (' + row['owner_link'] + ')' if row['owner_link'] else ''}"
+        )
+
+
+def register(main: click.Group) -> None:
+    for command in (extract, search, compare, subjects):
+        main.add_command(command)

@@ -1,0 +1,304 @@
+"""Extract: biometric templates for the faces, and only the faces, whose decision allows it.
+
+Example::
+
+    report = extract_templates(ledger, vault, settings, purpose="train-face-recognition")
+    report.extracted, report.refused   # refused: {"us-il-bipa 15(b): ...": 7, ...}
+
+For each face whose recorded decision for ``(purpose, extract-template)`` is ``allow`` and
+that has no embedding of the current model version yet, a worker computes the 5-point
+landmarks, the 128-D embedding and the DiF measures (``core.dif``; the 68-point geometry only
+when ``landmark_model`` is ``68``). The driver clusters the face into a subject, encrypts the
+templates under that subject's data key and stores them through
+:func:`faceledger.services.templates.store_face_templates`, which re-checks the allowing
+decision in the writing transaction. Every other face is counted by the reason it was
+refused; a face never assessed is refused too ("no decision recorded").
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, func, select
+
+from faceledger.config import Settings
+from faceledger.core.faces import BBox
+from faceledger.core.matching import ExactIndex
+from faceledger.engines.local import make_engine
+from faceledger.errors import ImageError
+from faceledger.services.progress import NoProgress, Progress
+from faceledger.services.subjects import link_owners
+from faceledger.services.templates import (
+    EMBEDDING,
+    EXTRACT,
+    GEOMETRY,
+    SubjectRef,
+    TemplateRefused,
+    create_subject,
+    load_index,
+    store_face_templates,
+)
+from faceledger.store import Ledger
+from faceledger.store.audit import AuditRecord, append
+from faceledger.store.schema import Face, FaceDecision, Photo, Subject, Template
+from faceledger.store.vault import KeyVault
+from faceledger.vision.dlib_models import DlibModels, ModelInfo
+
+FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
+TEMPLATES, SUBJECTS = Template.__table__, Subject.__table__
+_FLUSH_EVERY = 32
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    landmark_points: int
+    max_pixels: int
+    max_side: int
+
+
+@dataclass(frozen=True)
+class FaceFeatures:
+    """A worker's output for one face: plain bytes, nothing stored yet."""
+
+    face_id: int
+    decision_id: int
+    embedding: bytes | None = None
+    geometry: bytes | None = None
+    error: str | None = None
+
+
+@dataclass
+class ExtractReport:
+    purpose: str
+    extracted: int = 0
+    already: int = 0
+    new_subjects: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+# --- worker side ----------------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def init_extract_worker(config: ExtractConfig) -> None:
+    _worker["config"] = config
+    _worker["models"] = DlibModels.shared()
+
+
+def extract_photo(item: tuple[str, list[tuple[int, int, tuple[float, float, float, float]]]]) -> list[FaceFeatures]:
+    """Landmarks, embedding and DiF measures for the listed faces of one photo."""
+    from faceledger.core.dif import measure_face, measure_face_5
+    from faceledger.vision.images import load_image
+
+    path, faces = item
+    config: ExtractConfig = _worker["config"]
+    models: DlibModels = _worker["models"]
+    try:
+        image = load_image(Path(path), max_pixels=config.max_pixels, max_side=config.max_side)
+    except ImageError as exc:
+        return [FaceFeatures(face_id, decision_id, error=exc.reason) for face_id, decision_id, _ in faces]
+    factor = image.width / image.rgb.shape[1]  # original pixels per working pixel (both axes)
+    out = []
+    for face_id, decision_id, (x1, y1, x2, y2) in faces:
+        box = BBox(x1 / factor, y1 / factor, x2 / factor, y2 / factor)
+        try:
+            vector = models.embed(image.rgb, box)
+            if config.landmark_points == 68:
+                work = models.landmarks68(image.rgb, box)
+                measure = measure_face
+            else:
+                work = models.landmarks5(image.rgb, box)
+                measure = measure_face_5
+            pixels = measure(work, image.rgb).to_dict()  # colour, contrast: scale-free
+            shape = measure(work * factor).to_dict()  # geometry in original pixels
+            schemes = sorted({*str(pixels["schemes"]).split(","), *str(shape["schemes"]).split(",")}, key=int)
+            geometry = {
+                "landmarks": np.round(work * factor, 2).tolist(),
+                "landmark_points": config.landmark_points,
+                "measures": {**pixels, **shape, "schemes": ",".join(schemes)},
+            }
+        except ValueError as exc:  # degenerate landmarks: record, do not store half a face
+            out.append(FaceFeatures(face_id, decision_id, error=f"unmeasurable: {exc}"))
+            continue
+        out.append(
+            FaceFeatures(
+                face_id, decision_id, vector.astype(np.float32).tobytes(),
+                json.dumps(geometry, sort_keys=True).encode(),
+            )  # fmt: skip
+        )
+    return out
+
+
+# --- driver side ----------------------------------------------------------------------------
+
+
+def _todo(
+    ledger: Ledger, purpose: str, model_version: str, limit: int | None
+) -> Iterator[tuple[str, list[tuple[int, int, tuple[float, float, float, float]]]]]:
+    """Photos with allowed, not yet extracted faces: (path, [(face, decision, box)])."""
+    done = select(TEMPLATES.c.face_id).where(
+        TEMPLATES.c.kind == EMBEDDING, TEMPLATES.c.model_version == model_version
+    )
+    query = (
+        select(PHOTOS.c.path, FACES.c.id, DECISIONS.c.id, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
+        .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
+        .join(DECISIONS, DECISIONS.c.face_id == FACES.c.id)
+        .where(
+            DECISIONS.c.purpose == purpose,
+            DECISIONS.c.action == EXTRACT,
+            DECISIONS.c.decision == "allow",
+            FACES.c.id.not_in(done),
+            PHOTOS.c.path.is_not(None),
+        )
+        .order_by(PHOTOS.c.id, FACES.c.id)
+    )
+    with ledger.read() as conn:
+        rows = conn.execute(query).all()
+    groups: dict[str, list[tuple[int, int, tuple[float, float, float, float]]]] = {}
+    for path, face_id, decision_id, x1, y1, x2, y2 in rows[: limit if limit else None]:
+        groups.setdefault(path, []).append((int(face_id), int(decision_id), (x1, y1, x2, y2)))
+    yield from groups.items()
+
+
+def refusal_counts(ledger: Ledger, purpose: str) -> tuple[Counter[str], int]:
+    """Why faces get no template: reasons of blocked decisions, and faces never assessed."""
+    reasons: Counter[str] = Counter()
+    with ledger.read() as conn:
+        for (result,) in conn.execute(
+            select(DECISIONS.c.result).where(
+                DECISIONS.c.purpose == purpose, DECISIONS.c.action == EXTRACT,
+                DECISIONS.c.decision == "block",
+            )  # fmt: skip
+        ):
+            violations = [v for law in result.get("laws", []) for v in law.get("violations", [])]
+            for law in result.get("laws", []):
+                for violation in law.get("violations", []):
+                    reasons[f"blocked: {law['id']} {violation['section']}"] += 1
+            if not violations:
+                reasons["blocked: " + "; ".join(result.get("reasons", ["no reason recorded"]))[:120]] += 1
+        assessed = select(DECISIONS.c.face_id).where(
+            DECISIONS.c.purpose == purpose, DECISIONS.c.action == EXTRACT
+        )
+        unassessed = conn.execute(
+            select(func.count()).select_from(FACES).where(FACES.c.id.not_in(assessed))
+        ).scalar_one()
+    return reasons, int(unassessed)
+
+
+def extract_templates(
+    ledger: Ledger,
+    vault: KeyVault,
+    settings: Settings,
+    *,
+    purpose: str,
+    actor: str = "cli",
+    progress: Progress | None = None,
+    limit: int | None = None,
+) -> ExtractReport:
+    """Compute and store templates for every allowed face (see the module docs)."""
+    progress = progress or NoProgress()
+    started = time.monotonic()
+    models = DlibModels.shared()
+    embedder = models.embedder_info
+    geometry_info = models.landmark_info(settings.landmark_model)
+    report = ExtractReport(purpose=purpose)
+    refused, unassessed = refusal_counts(ledger, purpose)
+    report.refused.update(refused)
+    if unassessed:
+        report.refused["refused: no decision recorded for this purpose (run faceledger assess)"] = unassessed
+    with ledger.read() as conn:
+        report.already = int(
+            conn.execute(
+                select(func.count()).select_from(TEMPLATES).where(
+                    and_(TEMPLATES.c.kind == EMBEDDING, TEMPLATES.c.model_version == embedder.version)
+                )
+            ).scalar_one()
+        )
+    work = list(_todo(ledger, purpose, embedder.version, limit))
+    total = sum(len(faces) for _, faces in work)
+    index = load_index(ledger, vault, model_version=embedder.version, actor=actor, reason="cluster new faces")
+    config = ExtractConfig(settings.landmark_model, settings.max_image_pixels, settings.detect_max_side)
+    engine = make_engine(settings.workers, init_extract_worker, (config,))
+    touched: set[int] = set()
+    try:
+        with progress.task("extract", total=total, unit="faces") as tick:
+            buffer: list[FaceFeatures] = []
+            for features in engine.map_unordered(extract_photo, work):
+                buffer.extend(features)
+                if len(buffer) >= _FLUSH_EVERY:
+                    _write(ledger, vault, index, buffer, report, embedder, geometry_info, settings, actor, touched)
+                    tick(len(buffer), extracted=report.extracted)
+                    buffer = []
+            _write(ledger, vault, index, buffer, report, embedder, geometry_info, settings, actor, touched)
+            tick(len(buffer), extracted=report.extracted)
+    finally:
+        engine.close()
+    link_owners(ledger, touched)
+    report.seconds = time.monotonic() - started
+    with ledger.begin() as conn:
+        append(
+            conn,
+            AuditRecord(
+                name="extract.run", actor=actor, object_type="purpose", object_id=purpose,
+                payload={"extracted": report.extracted, "new_subjects": report.new_subjects,
+                         "refused": dict(report.refused), "failed": dict(report.failed),
+                         "model": f"{embedder.name} {embedder.version}"},
+            ),  # fmt: skip
+        )
+    return report
+
+
+def _write(
+    ledger: Ledger,
+    vault: KeyVault,
+    index: ExactIndex,
+    batch: list[FaceFeatures],
+    report: ExtractReport,
+    embedder: ModelInfo,
+    geometry_info: ModelInfo,
+    settings: Settings,
+    actor: str,
+    touched: set[int],
+) -> None:
+    if not batch:
+        return
+    with ledger.begin() as conn:
+        subjects = {
+            int(row.id): SubjectRef(int(row.id), row.key_ref)
+            for row in conn.execute(select(SUBJECTS.c.id, SUBJECTS.c.key_ref))
+        }
+        for features in batch:
+            if features.error or features.embedding is None or features.geometry is None:
+                report.failed[features.error or "no features"] += 1
+                continue
+            vector = np.frombuffer(features.embedding, dtype=np.float32)
+            nearest = index.search(vector, k=1, max_distance=settings.cluster_threshold)
+            if nearest:
+                subject, distance = subjects[nearest[0].subject_id], nearest[0].distance
+            else:
+                subject, distance = create_subject(conn, model_version=embedder.version), None
+                subjects[subject.id] = subject
+                report.new_subjects += 1
+            try:
+                store_face_templates(
+                    conn, vault, face_id=features.face_id, subject=subject,
+                    decision_id=features.decision_id, distance=distance, actor=actor,
+                    payloads={EMBEDDING: (embedder, features.embedding),
+                              GEOMETRY: (geometry_info, features.geometry)},
+                )  # fmt: skip
+            except TemplateRefused as exc:  # the decision changed since the work was planned
+                report.refused[f"refused: {exc}"] += 1
+                continue
+            index.add(face_ids=[features.face_id], subject_ids=[subject.id], vectors=vector[None, :])
+            touched.add(subject.id)
+            report.extracted += 1
