@@ -9,6 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-12)
 DEMO_DB := .faceledger/demo.db
+FL := FACELEDGER_PROCESSOR_LOCATION=US-WA FACELEDGER_DATA_DIR=.faceledger/demo $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 .PHONY: demo test lint bench install clean
@@ -28,20 +29,24 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	@mkdir -p .faceledger && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	@mkdir -p .faceledger && rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm .faceledger/demo
 	@echo "== ingest the bundled sample collection (photos with provenance + YFCC100M rows)"
-	$(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) ingest examples/
+	$(FL) ingest examples/
 	@echo "== find every face"
-	$(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) scan
+	$(FL) scan
 	@echo "== which laws reach each face, and may we compute templates to train face recognition?"
 	@echo "   (processing in Washington State, like the Vance defendants; no consents recorded yet)"
-	FACELEDGER_PROCESSOR_LOCATION=US-WA $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) assess
+	$(FL) assess
+	@echo "== the Seattle photographer signs an informed, written release for that purpose"
+	$(FL) consent add --owner 70000003@N01 --form written --informed --purpose train-face-recognition
+	@echo "== compute templates where, and only where, a decision allows it"
+	$(FL) extract
 	@echo "== what the ledger holds"
-	$(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) status
+	$(FL) status
 	@echo
 	@echo "ledger: $(DEMO_DB)"
-	@echo "next:   $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) explain 1"
-	@echo "        $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB) exposure"
+	@echo "next:   $(FL) explain 1"
+	@echo "        $(FL) subjects"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -55,6 +60,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps "face_recognition==1.3.0"
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/embed.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) .faceledger .pytest_cache test-artifacts

@@ -4,6 +4,7 @@ with the real detector and embedder, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,7 @@ def test_only_allowed_faces_get_templates_others_are_counted_by_reason(
     assert _templates_by_photo(prepared) == {"abel": 1, "abel_mirror": 1, "alan": 1, "group": 2}
     assert report.extracted == 5
     assert report.refused == {"blocked: us-il-bipa 15(b)": 1}
+    assert report.refused_faces == 1
     with prepared.read() as conn:
         rows = conn.execute(select(T, FaceDecision.decision).join(
             FaceDecision, FaceDecision.id == T.c.decision_id)).mappings().all()
@@ -164,3 +166,18 @@ def test_selfie_search_finds_the_person_until_their_key_is_shredded(
     others = search_by_selfie(prepared, vault, settings, PHOTOS_DIR / "Alan_Dershowitz_0001.jpg",
                               consent_given=True)  # fmt: skip
     assert [m["photo"] for m in others] == ["alan"]  # other subjects are untouched
+
+
+def test_a_valid_consent_turns_a_blocked_face_into_a_template(prepared: Ledger, settings: Settings) -> None:
+    from faceledger.services.consent import add_consent
+
+    vault = KeyVault.open(settings)
+    extract_templates(prepared, vault, settings, purpose=settings.purpose)
+    assert "afton" not in _templates_by_photo(prepared)
+    add_consent(
+        prepared, owner_id="owner-c@N01", form="written", purposes=[settings.purpose],
+        informed=True, granted=date(2025, 1, 10),
+    )  # fmt: skip
+    report = extract_templates(prepared, vault, settings, purpose=settings.purpose)
+    assert report.extracted == 1 and report.refused_faces == 0
+    assert _templates_by_photo(prepared)["afton"] == 1

@@ -41,6 +41,7 @@ def extract(state: CliState, purpose: str | None, workers: int | None, limit: in
         "extracted": report.extracted,
         "already_extracted": report.already,
         "new_subjects": report.new_subjects,
+        "refused_faces": report.refused_faces,
         "refused": dict(report.refused.most_common()),
         "failed": dict(report.failed),
         "seconds": round(report.seconds, 2),
@@ -52,9 +53,8 @@ def extract(state: CliState, purpose: str | None, workers: int | None, limit: in
         f"extracted templates for {report.extracted:,} faces ({report.new_subjects:,} new subjects; "
         f"{report.already:,} had templates already) for purpose '{purpose}'"
     )
-    refused = sum(report.refused.values())
-    if refused:
-        click.echo(f"refused {refused:,} faces:")
+    if report.refused_faces:
+        click.echo(f"refused {report.refused_faces:,} faces; why (a face may be blocked by several laws):")
         for reason, count in report.refused.most_common(12):
             click.echo(f"  {count:6,}  {reason}")
     for reason, count in report.failed.items():

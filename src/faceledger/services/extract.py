@@ -80,7 +80,8 @@ class ExtractReport:
     extracted: int = 0
     already: int = 0
     new_subjects: int = 0
-    refused: Counter[str] = field(default_factory=Counter)
+    refused_faces: int = 0  # faces that got no template because no decision allows one
+    refused: Counter[str] = field(default_factory=Counter)  # reasons; a face may have several
     failed: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -170,9 +171,11 @@ def _todo(
     yield from groups.items()
 
 
-def refusal_counts(ledger: Ledger, purpose: str) -> tuple[Counter[str], int]:
-    """Why faces get no template: reasons of blocked decisions, and faces never assessed."""
+def refusal_counts(ledger: Ledger, purpose: str) -> tuple[Counter[str], int, int]:
+    """Why faces get no template: reasons of blocked decisions (a face may have several),
+    the number of blocked faces, and the number of faces never assessed."""
     reasons: Counter[str] = Counter()
+    blocked = 0
     with ledger.read() as conn:
         for (result,) in conn.execute(
             select(DECISIONS.c.result).where(
@@ -180,6 +183,7 @@ def refusal_counts(ledger: Ledger, purpose: str) -> tuple[Counter[str], int]:
                 DECISIONS.c.decision == "block",
             )  # fmt: skip
         ):
+            blocked += 1
             violations = [v for law in result.get("laws", []) for v in law.get("violations", [])]
             for law in result.get("laws", []):
                 for violation in law.get("violations", []):
@@ -192,7 +196,7 @@ def refusal_counts(ledger: Ledger, purpose: str) -> tuple[Counter[str], int]:
         unassessed = conn.execute(
             select(func.count()).select_from(FACES).where(FACES.c.id.not_in(assessed))
         ).scalar_one()
-    return reasons, int(unassessed)
+    return reasons, blocked, int(unassessed)
 
 
 def extract_templates(
@@ -212,8 +216,9 @@ def extract_templates(
     embedder = models.embedder_info
     geometry_info = models.landmark_info(settings.landmark_model)
     report = ExtractReport(purpose=purpose)
-    refused, unassessed = refusal_counts(ledger, purpose)
+    refused, blocked, unassessed = refusal_counts(ledger, purpose)
     report.refused.update(refused)
+    report.refused_faces = blocked + unassessed
     if unassessed:
         report.refused["refused: no decision recorded for this purpose (run faceledger assess)"] = unassessed
     with ledger.read() as conn:
@@ -251,7 +256,8 @@ def extract_templates(
             AuditRecord(
                 name="extract.run", actor=actor, object_type="purpose", object_id=purpose,
                 payload={"extracted": report.extracted, "new_subjects": report.new_subjects,
-                         "refused": dict(report.refused), "failed": dict(report.failed),
+                         "refused_faces": report.refused_faces, "refused": dict(report.refused),
+                         "failed": dict(report.failed),
                          "model": f"{embedder.name} {embedder.version}"},
             ),  # fmt: skip
         )
@@ -298,6 +304,7 @@ def _write(
                 )  # fmt: skip
             except TemplateRefused as exc:  # the decision changed since the work was planned
                 report.refused[f"refused: {exc}"] += 1
+                report.refused_faces += 1
                 continue
             index.add(face_ids=[features.face_id], subject_ids=[subject.id], vectors=vector[None, :])
             touched.add(subject.id)
