@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,22 @@ EVENT_NAMES = {
     "without being stored.",
     "match.search": "Stored templates were searched with a query template: purpose, threshold, "
     "how many matches were returned.",
+    "release.create": "A release version was cut: release, version, parent, purpose, photo and "
+    "face counts, whether features were included, the manifest sha256 and the reason.",
+    "consumer.add": "A release version was disclosed to a registered consumer: consumer id, "
+    "release, version and face count (never the contact).",
+    "request.received": "A request from a person was filed: request id, kind, key type, law, "
+    "deadline and how many faces a selfie matched (never the owner, URL, tag or receipt).",
+    "request.verified": "A request's requester was verified: request id.",
+    "request.executed": "A request was executed: request id and counts (photos and faces "
+    "excluded, templates destroyed, keys shredded, release versions cut, notices due).",
+    "request.confirmed": "The requester was told a request is complete: request id.",
+    "request.rejected": "A request was rejected: request id and the reason given.",
+    "template.destroy": "Templates of faces were destroyed: why (erasure, optout, retention, "
+    "revoked), faces, templates, and the destruction certificates' ids and hashes.",
+    "key.shred": "Subjects' data keys were shredded (crypto-shredding): subject ids and why.",
+    "retention.sweep": "A retention sweep ran: the as-of date, faces and templates destroyed "
+    "by reason, keys shredded.",
 }
 
 
@@ -111,19 +128,63 @@ def append(conn: Connection, record: AuditRecord, *, at: datetime | None = None)
     return digest
 
 
+@dataclass(frozen=True)
+class ChainCheck:
+    """The result of walking the chain in id order."""
+
+    rows: int  # rows checked (up to and including the first bad one)
+    head: str | None  # hash of the last good row
+    last_id: int | None  # id of the last good row
+    bad_position: int | None = None  # 1-based position of the first row that fails
+    bad_id: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.bad_position is None
+
+
+def check_rows(rows: Iterable[Mapping[str, Any]]) -> ChainCheck:
+    """Walk audit rows in order and find the first that breaks the chain (pure).
+
+    A row whose content no longer matches its own hash was *edited*. A row whose
+    ``prev_hash`` is not the previous row's hash means rows before it were *deleted*,
+    *inserted* or *reordered*. Truncating the newest rows leaves a valid shorter chain: only
+    a checkpoint kept elsewhere detects that (see ``faceledger audit checkpoint``).
+    """
+    prev: str | None = None
+    last_id: int | None = None
+    position = 0
+    for row in rows:
+        position += 1
+        record = AuditRecord(
+            name=row["name"], actor=row["actor"], payload=row["payload"],
+            object_type=row["object_type"], object_id=row["object_id"],
+        )  # fmt: skip
+        at = row["at"] if isinstance(row["at"], datetime) else datetime.fromisoformat(row["at"])
+        if row["prev_hash"] != prev:
+            problem = (
+                "the link to the previous row is broken (its prev_hash is not the previous "
+                "row's hash): a row was deleted, inserted or reordered just before this one"
+            )
+        elif _digest(prev, at, record) != row["hash"]:
+            problem = "the row was edited: its content no longer matches its hash"
+        else:
+            prev, last_id = row["hash"], int(row["id"])
+            continue
+        return ChainCheck(position, prev, last_id, position, int(row["id"]), problem)
+    return ChainCheck(position, prev, last_id)
+
+
+def check_chain(conn: Connection) -> ChainCheck:
+    """:func:`check_rows` over the ledger's audit table, streamed in id order."""
+    rows = conn.execution_options(yield_per=5000).execute(select(AUDIT).order_by(AUDIT.c.id))
+    try:
+        return check_rows(rows.mappings())
+    finally:
+        rows.close()  # it may stop at the first bad row: release the server-side cursor
+
+
 def verify_chain(conn: Connection) -> int | None:
     """The id of the first row whose hash does not verify, or ``None`` if the chain holds."""
-    prev: str | None = None
-    for row in conn.execute(select(AUDIT).order_by(AUDIT.c.id)).mappings():
-        record = AuditRecord(
-            name=row["name"],
-            actor=row["actor"],
-            payload=row["payload"],
-            object_type=row["object_type"],
-            object_id=row["object_id"],
-        )
-        at = row["at"]
-        if row["prev_hash"] != prev or _digest(prev, at, record) != row["hash"]:
-            return int(row["id"])
-        prev = row["hash"]
-    return None
+    return check_chain(conn).bad_id
