@@ -51,9 +51,9 @@ def main(ctx: click.Context, database_url: str | None, data_dir: str | None, ver
 
 
 def _register() -> None:
-    from faceledger.cli import assess, biometrics, consent, ledger, policy
+    from faceledger.cli import assess, audit, biometrics, consent, ledger, policy
 
-    for module in (ledger, policy, assess, consent, biometrics):
+    for module in (ledger, policy, assess, consent, biometrics, audit):
         module.register(main)
 
 
