@@ -121,6 +121,28 @@ def show_command(ctx: click.Context, law_id: str, as_json: bool, policy_dir: str
         click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=96))
 
 
+@policy_group.command("publish")
+@click.option("--out", type=click.Path(file_okay=False), default="policy", show_default=True,
+              help="Folder to write retention-policy.md and retention-policy.html into.")  # fmt: skip
+@_POLICY_DIR
+@click.pass_context
+def publish_command(ctx: click.Context, out: str, policy_dir: str | None) -> None:
+    """Write the public retention-and-destruction policy (BIPA 15(a)), Markdown and HTML.
+
+    Generated from the laws loaded (shipped plus --policy-dir) and the request deadlines.
+
+    \b
+    Example:
+      faceledger policy publish --out site/
+    """
+    from faceledger.services.policy_publish import publish_policy
+
+    state: CliState = ctx.obj
+    service = _service(ctx, policy_dir)
+    for path in publish_policy(service.policies, state.settings(), out=Path(out)):
+        click.echo(f"wrote {path}")
+
+
 def register(main: click.Group) -> None:
     """Add the ``policy`` group to the top-level command."""
     main.add_command(policy_group)

@@ -1,0 +1,184 @@
+"""``faceledger release create / list / diff`` and ``faceledger consumer add / list / notified``.
+
+Thin: parse, call :mod:`faceledger.services.releases`, print.
+"""
+
+from __future__ import annotations
+
+import click
+
+from faceledger.cli._common import CliState, echo_json
+
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+@click.group("release")
+def release() -> None:
+    """Freeze what a purpose allows into immutable, versioned releases.
+
+    \b
+    Example:
+      faceledger release create faces-2025 --purpose fairness-audit
+      faceledger release list
+      faceledger release diff faces-2025@v1 faces-2025@v2
+    """
+
+
+@release.command("create")
+@click.argument("name")
+@click.option("--purpose", required=True, help="The purpose the release is for (its decisions must allow it).")
+@click.option("--with-features", is_flag=True,
+              help="Add each face's DiF measures (decrypted, audited), where its decision allows.")  # fmt: skip
+@_JSON
+@click.pass_obj
+def create(state: CliState, name: str, purpose: str, with_features: bool, as_json: bool) -> None:
+    """Cut the next version of release NAME: Parquet + CSV manifest and a Croissant card.
+
+    A face goes in when its decision for (PURPOSE, extract-template) is allow and the law
+    engine allows releasing it; a photo only with all of its faces. Versions are never
+    overwritten: creating again makes the next number. Written under
+    <data_dir>/releases/NAME/vN/.
+
+    \b
+    Example:
+      faceledger release create faces-2025 --purpose train-face-recognition
+      faceledger release create faces-2025 --purpose train-face-recognition --with-features --json
+    """
+    from faceledger.services.releases import create_release
+
+    version = create_release(state.ledger(), state.vault(), state.settings(), name=name,
+                             purpose=purpose, with_features=with_features)  # fmt: skip
+    if as_json:
+        echo_json(version.to_dict())
+        return
+    click.echo(f"{version.ref}: {version.photos:,} photos, {version.faces:,} faces -> {version.path}")
+    click.echo(f"manifest sha256 {version.manifest_sha256}")
+
+
+@release.command("list")
+@_JSON
+@click.pass_obj
+def list_(state: CliState, as_json: bool) -> None:
+    """List every version of every release.
+
+    \b
+    Example:
+      faceledger release list
+      faceledger release list --json
+    """
+    from faceledger.services.releases import list_releases
+
+    versions = list_releases(state.ledger())
+    if as_json:
+        echo_json({"versions": [v.to_dict() for v in versions]})
+        return
+    if not versions:
+        click.echo("no releases")
+    for v in versions:
+        parent = f" (from v{v.parent})" if v.parent else ""
+        click.echo(f"{v.ref:<28} {v.purpose:<24} {v.photos:>8,} photos {v.faces:>8,} faces  "
+                   f"{v.created_at:%Y-%m-%d}  {v.reason}{parent}")  # fmt: skip
+
+
+@release.command("diff")
+@click.argument("a", metavar="A@vN")
+@click.argument("b", metavar="B@vM")
+@_JSON
+@click.pass_obj
+def diff(state: CliState, a: str, b: str, as_json: bool) -> None:
+    """Faces and photos added and removed from one release version to another.
+
+    \b
+    Example:
+      faceledger release diff faces-2025@v1 faces-2025@v2
+    """
+    from faceledger.services.releases import diff_releases
+
+    document = diff_releases(state.ledger(), a, b)
+    if as_json:
+        echo_json(document)
+        return
+    for kind in ("photos", "faces"):
+        part = document[kind]
+        click.echo(f"{kind}: +{len(part['added']):,} -{len(part['removed']):,} ={part['kept']:,}")
+        if part["removed"]:
+            click.echo(f"  removed ids: {', '.join(map(str, part['removed'][:20]))}"
+                       + (" ..." if len(part["removed"]) > 20 else ""))  # fmt: skip
+
+
+@click.group("consumer")
+def consumer() -> None:
+    """Register who received which release version (a disclosure).
+
+    \b
+    Example:
+      faceledger consumer add partner-lab --release faces-2025@v1 --contact dpo@lab.example
+      faceledger consumer list
+    """
+
+
+@consumer.command("add")
+@click.argument("name")
+@click.option("--release", "ref", required=True, metavar="NAME@vN", help="The version it received.")
+@click.option("--contact", help="Who to tell when faces must be removed (kept out of the audit log).")
+@_JSON
+@click.pass_obj
+def consumer_add(state: CliState, name: str, ref: str, contact: str | None, as_json: bool) -> None:
+    """Register consumer NAME as having received release version NAME@vN.
+
+    \b
+    Example:
+      faceledger consumer add partner-lab --release faces-2025@v1
+    """
+    from faceledger.services.releases import add_consumer
+
+    record = add_consumer(state.ledger(), name=name, ref=ref, contact=contact)
+    if as_json:
+        echo_json(record)
+        return
+    click.echo(f"consumer {record['id']} ({record['name']}) received {record['release']}")
+
+
+@consumer.command("list")
+@_JSON
+@click.pass_obj
+def consumer_list(state: CliState, as_json: bool) -> None:
+    """List consumers, the version each received, and notices owed to them.
+
+    \b
+    Example:
+      faceledger consumer list --json
+    """
+    from faceledger.services.releases import list_consumers
+
+    rows = list_consumers(state.ledger())
+    if as_json:
+        echo_json({"consumers": rows})
+        return
+    if not rows:
+        click.echo("no consumers registered")
+    for r in rows:
+        due = f"  NOTICE DUE ({r['notices_due']})" if r["notices_due"] else ""
+        click.echo(f"{r['id']:>5}  {r['name']:<24} {r['release']:<28} {r['registered_at']:%Y-%m-%d}{due}")
+
+
+@consumer.command("notified")
+@click.argument("consumer_id", type=int)
+@click.pass_obj
+def consumer_notified(state: CliState, consumer_id: int) -> None:
+    """Record that consumer CONSUMER_ID was told of every notice it was owed.
+
+    \b
+    Example:
+      faceledger consumer notified 3
+    """
+    from faceledger.services.releases import mark_notified
+
+    count = mark_notified(state.ledger(), consumer_id=consumer_id)
+    click.echo(f"consumer {consumer_id}: {count} notices marked as sent")
+
+
+def register(main: click.Group) -> None:
+    """Add the ``release`` and ``consumer`` groups to the top-level command."""
+    main.add_command(release)
+    main.add_command(consumer)

@@ -1,0 +1,598 @@
+"""Releases: immutable, versioned manifests of the photos and faces a purpose allows, and the
+consumers who received them.
+
+Example::
+
+    v1 = create_release(ledger, vault, settings, name="faces-2025", purpose="fairness-audit")
+    v1.path          # <data_dir>/releases/faces-2025/v1/ : faces.parquet, faces.csv, croissant.json
+    add_consumer(ledger, name="partner-lab", ref="faces-2025@v1")
+    diff_releases(ledger, "faces-2025@v1", "faces-2025@v2")
+
+What goes in: a face is released when its recorded decision for ``(purpose,
+extract-template)`` is ``allow`` *and* the law engine, asked now through
+:func:`~faceledger.services.assess.assess_face_ids` for action ``release`` (a disclosure),
+allows it too; neither the face nor its photo is excluded by a request. A photo goes in only
+when *every* face detected in it goes in (the image shows them all), and only with its faces.
+Features (the DiF measures of each face's geometry template) are added only with
+``with_features``, decrypted through :func:`~faceledger.services.templates.read_face_templates`
+(audited); a face without a readable template gets none.
+
+A version is never rewritten: its files' sha256 are recorded with the version and a new
+``create`` (or an erasure, :func:`cut_without`) makes the next number. Every version and every
+consumer registration appends its audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import Connection, and_, func, select, update
+
+from faceledger.config import Settings
+from faceledger.core.law import Processor, load_policies
+from faceledger.core.law.decision import IN_SCOPE
+from faceledger.errors import FaceledgerError
+from faceledger.services.assess import assess_face_ids
+from faceledger.services.croissant import croissant_card
+from faceledger.services.templates import EXTRACT, GEOMETRY, read_face_templates
+from faceledger.store import Ledger
+from faceledger.store.audit import AuditRecord, append
+from faceledger.store.ledger import utcnow
+from faceledger.store.schema import (
+    Consumer,
+    ConsumerNotice,
+    Face,
+    FaceDecision,
+    Photo,
+    Release,
+    ReleaseItem,
+    ReleaseVersion,
+)
+from faceledger.store.vault import KeyVault
+
+RELEASES, VERSIONS, ITEMS = Release.__table__, ReleaseVersion.__table__, ReleaseItem.__table__
+CONSUMERS, NOTICES = Consumer.__table__, ConsumerNotice.__table__
+FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
+RELEASE_ACTION = "release"
+FILES = ("faces.parquet", "faces.csv", "croissant.json")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_REF = re.compile(r"^(?P<name>[^@]+?)(?:@v?(?P<version>\d+))?$")
+_CHUNK = 5_000
+
+SCHEMA = pa.schema([
+    ("release", pa.string()), ("version", pa.int32()), ("photo_id", pa.int64()),
+    ("photo_external_id", pa.string()), ("face_id", pa.int64()), ("face_index", pa.int32()),
+    ("x1", pa.float64()), ("y1", pa.float64()), ("x2", pa.float64()), ("y2", pa.float64()),
+    ("score", pa.float64()), ("download_url", pa.string()), ("page_url", pa.string()),
+    ("license_name", pa.string()), ("license_url", pa.string()), ("jurisdictions", pa.string()),
+    ("laws", pa.string()), ("consent_basis", pa.string()), ("destroy_by", pa.date32()),
+    ("features", pa.string()),
+])  # fmt: skip
+
+
+class ReleaseError(FaceledgerError):
+    """A release, version or consumer is unknown, or a name or reference is invalid."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One release version as listed and returned (``release list --json`` entries)."""
+
+    id: int
+    release: str
+    version: int
+    parent: int | None
+    purpose: str
+    reason: str
+    with_features: bool
+    photos: int
+    faces: int
+    manifest_sha256: str
+    path: str
+    files: dict[str, str]
+    created_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"{self.release}@v{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref, "release": self.release, "version": self.version,
+            "parent": self.parent, "purpose": self.purpose, "reason": self.reason,
+            "with_features": self.with_features, "photos": self.photos, "faces": self.faces,
+            "manifest_sha256": self.manifest_sha256, "path": self.path, "files": self.files,
+            "created_at": self.created_at.isoformat(),
+        }  # fmt: skip
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """``"NAME@v2"`` or ``"NAME@2"`` -> ``("NAME", 2)``; ``"NAME"`` -> ``("NAME", None)`` (latest)."""
+    match = _REF.match(ref.strip())
+    if not match:
+        raise ReleaseError(f"{ref!r} is not a release reference like NAME@v1")
+    version = match.group("version")
+    return match.group("name"), int(version) if version else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest_sha256(files: dict[str, str]) -> str:
+    """The version's identity: sha256 over its files' names and sha256, canonically."""
+    return hashlib.sha256(json.dumps(files, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _version_select() -> Any:
+    parent = VERSIONS.alias("parent")
+    return (
+        select(VERSIONS, RELEASES.c.name.label("release_name"), parent.c.version.label("parent_version"))
+        .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
+        .outerjoin(parent, parent.c.id == VERSIONS.c.parent_id)
+    )
+
+
+def _info(row: Any) -> VersionInfo:
+    return VersionInfo(
+        id=int(row.id), release=row.release_name, version=int(row.version),
+        parent=row.parent_version, purpose=row.purpose, reason=row.reason,
+        with_features=bool(row.with_features), photos=int(row.photo_count),
+        faces=int(row.face_count), manifest_sha256=row.manifest_sha256, path=row.path,
+        files=dict(row.files), created_at=row.created_at,
+    )  # fmt: skip
+
+
+def get_version(conn: Connection, ref: str) -> VersionInfo:
+    """The version ``ref`` names (the latest when it names no number)."""
+    name, number = parse_ref(ref)
+    query = _version_select().where(RELEASES.c.name == name)
+    query = query.where(VERSIONS.c.version == number) if number else query.order_by(VERSIONS.c.version.desc())
+    row = conn.execute(query.limit(1)).first()
+    if row is None:
+        raise ReleaseError(f"no release version {ref!r} (see faceledger release list)")
+    return _info(row)
+
+
+def list_releases(ledger: Ledger) -> list[VersionInfo]:
+    """Every version of every release, by name then version."""
+    with ledger.read() as conn:
+        rows = conn.execute(_version_select().order_by(RELEASES.c.name, VERSIONS.c.version)).all()
+    return [_info(row) for row in rows]
+
+
+# --- selecting what a purpose allows ------------------------------------------------------
+
+
+def _face_facts(result: dict[str, Any], scenario: dict[str, Any]) -> tuple[str, str, str]:
+    """(jurisdictions, laws in scope, consent basis) of one face's allowing decision."""
+    in_scope = IN_SCOPE[str(result.get("mode", "conservative"))]
+    laws = sorted(law["id"] for law in result.get("laws", []) if law.get("applies") in in_scope)
+    codes = sorted({j["code"] for j in result.get("jurisdictions", [])})
+    basis = "consent" if laws and scenario.get("consents") else "none-required"
+    return ",".join(codes), ",".join(laws), basis
+
+
+def _candidates(conn: Connection, purpose: str) -> dict[int, list[Any]]:
+    """Faces of scanned, non-excluded photos, with their allowing extract decision (or None)."""
+    allowed = and_(
+        DECISIONS.c.face_id == FACES.c.id, DECISIONS.c.purpose == purpose,
+        DECISIONS.c.action == EXTRACT, DECISIONS.c.decision == "allow",
+    )  # fmt: skip
+    rows = conn.execute(
+        select(
+            FACES.c.id.label("face_id"), FACES.c.photo_id, FACES.c.face_index, FACES.c.x1,
+            FACES.c.y1, FACES.c.x2, FACES.c.y2, FACES.c.score, FACES.c.excluded_request_id,
+            PHOTOS.c.external_id, PHOTOS.c.download_url, PHOTOS.c.page_url, PHOTOS.c.license_name,
+            PHOTOS.c.license_url, DECISIONS.c.id.label("decision_id"), DECISIONS.c.destroy_by,
+            DECISIONS.c.result, DECISIONS.c.scenario,
+        )  # fmt: skip
+        .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+        .outerjoin(DECISIONS, allowed)
+        .where(PHOTOS.c.excluded_request_id.is_(None), PHOTOS.c.scan_status == "done")
+        .order_by(FACES.c.photo_id, FACES.c.face_index)
+    ).all()
+    by_photo: dict[int, list[Any]] = {}
+    for row in rows:
+        by_photo.setdefault(int(row.photo_id), []).append(row)
+    return by_photo
+
+
+def _whole_photos(by_photo: dict[int, list[Any]], allowed: set[int] | None = None) -> list[Any]:
+    """Faces of photos whose every face is allowed (and in ``allowed`` when given)."""
+    return [
+        face
+        for faces in by_photo.values()
+        if all(
+            f.decision_id is not None and f.excluded_request_id is None
+            and (allowed is None or int(f.face_id) in allowed)
+            for f in faces
+        )  # fmt: skip
+        for face in faces
+    ]
+
+
+def _release_allowed(
+    ledger: Ledger, conn: Connection, settings: Settings, purpose: str, face_ids: list[int],
+    on: date, actor: str,
+) -> set[int]:  # fmt: skip
+    """Faces the law engine allows to be released (action ``release``), decided now."""
+    if not face_ids:
+        return set()
+    processor = Processor(location=settings.processor_location, commercial=settings.processor_commercial)
+    assess_face_ids(
+        ledger, face_ids, purpose=purpose, processor=processor, action=RELEASE_ACTION, on=on,
+        actor=actor, policies=load_policies(policy_dir=settings.policy_dir), conn=conn,
+        trigger={"event": "release.create"},
+    )  # fmt: skip
+    allowed: set[int] = set()
+    for start in range(0, len(face_ids), _CHUNK):
+        allowed.update(
+            int(face_id)
+            for (face_id,) in conn.execute(
+                select(DECISIONS.c.face_id).where(
+                    DECISIONS.c.face_id.in_(face_ids[start : start + _CHUNK]),
+                    DECISIONS.c.purpose == purpose, DECISIONS.c.action == RELEASE_ACTION,
+                    DECISIONS.c.decision == "allow",
+                )  # fmt: skip
+            )
+        )
+    return allowed
+
+
+def _table(name: str, version: int, faces: list[Any], features: dict[int, bytes] | None) -> pa.Table:
+    columns: dict[str, list[Any]] = {field.name: [] for field in SCHEMA}
+    for face in faces:
+        jurisdictions, laws, basis = _face_facts(face.result, face.scenario)
+        feature = None
+        if features is not None and int(face.face_id) in features:
+            feature = json.dumps(json.loads(features[int(face.face_id)])["measures"], sort_keys=True)
+        values = {
+            "release": name, "version": version, "photo_id": int(face.photo_id),
+            "photo_external_id": face.external_id, "face_id": int(face.face_id),
+            "face_index": int(face.face_index), "x1": face.x1, "y1": face.y1, "x2": face.x2,
+            "y2": face.y2, "score": face.score, "download_url": face.download_url,
+            "page_url": face.page_url, "license_name": face.license_name,
+            "license_url": face.license_url, "jurisdictions": jurisdictions, "laws": laws,
+            "consent_basis": basis, "destroy_by": face.destroy_by, "features": feature,
+        }  # fmt: skip
+        for key, value in values.items():
+            columns[key].append(value)
+    return pa.Table.from_pydict(columns, schema=SCHEMA)
+
+
+# --- writing a version ---------------------------------------------------------------------
+
+
+def _ensure_release(conn: Connection, name: str, purpose: str) -> int:
+    if not _NAME.match(name):
+        raise ReleaseError(
+            f"release name {name!r}: use letters, digits, '.', '_' or '-' (at most 128), "
+            "starting with a letter or digit"
+        )
+    row = conn.execute(select(RELEASES.c.id, RELEASES.c.purpose).where(RELEASES.c.name == name)).first()
+    if row is not None:
+        if row.purpose != purpose:
+            raise ReleaseError(
+                f"release {name!r} is for purpose {row.purpose!r}, not {purpose!r}: "
+                "a release keeps one purpose; choose another name"
+            )
+        return int(row.id)
+    return int(
+        conn.execute(
+            RELEASES.insert().values(name=name, purpose=purpose, created_at=utcnow()).returning(RELEASES.c.id)
+        ).scalar_one()
+    )
+
+
+def _write_version(
+    conn: Connection, settings: Settings, *, release_id: int, name: str, purpose: str,
+    table: pa.Table, with_features: bool, reason: str, actor: str,
+) -> VersionInfo:  # fmt: skip
+    """Write the files of the next version of release ``name``, record it, audit it."""
+    latest = conn.execute(
+        select(VERSIONS.c.id, VERSIONS.c.version)
+        .where(VERSIONS.c.release_id == release_id)
+        .order_by(VERSIONS.c.version.desc())
+        .limit(1)
+    ).first()
+    number = (int(latest.version) + 1) if latest else 1
+    table = table.set_column(
+        table.schema.get_field_index("version"), "version",
+        pa.array([number] * table.num_rows, pa.int32()),
+    )  # fmt: skip
+    folder = settings.data_dir / "releases" / name / f"v{number}"
+    if folder.exists():
+        raise ReleaseError(f"{folder} already exists: a release version is never overwritten")
+    staging = folder.with_name(f".v{number}.{secrets.token_hex(4)}.staging")
+    staging.mkdir(parents=True)
+    now = utcnow()
+    try:
+        pq.write_table(table, staging / "faces.parquet")
+        pacsv.write_csv(table, staging / "faces.csv")
+        files = {f: _sha256(staging / f) for f in ("faces.parquet", "faces.csv")}
+        photos = len(set(table.column("photo_id").to_pylist()))
+        card = croissant_card(
+            name=name, version=number, purpose=purpose, created=now, table=table, files=files,
+            with_features=with_features, reason=reason,
+        )  # fmt: skip
+        (staging / "croissant.json").write_text(json.dumps(card, indent=2, default=str) + "\n")
+        files["croissant.json"] = _sha256(staging / "croissant.json")
+        digest = manifest_sha256(files)
+        version_id = conn.execute(
+            VERSIONS.insert().values(
+                release_id=release_id, version=number, parent_id=latest.id if latest else None,
+                created_at=now, reason=reason, purpose=purpose, with_features=with_features,
+                photo_count=photos, face_count=table.num_rows, manifest_sha256=digest,
+                path=str(folder), files=files,
+            ).returning(VERSIONS.c.id)
+        ).scalar_one()  # fmt: skip
+        items = [
+            {"version_id": version_id, "face_id": face_id, "photo_id": photo_id}
+            for face_id, photo_id in zip(
+                table.column("face_id").to_pylist(), table.column("photo_id").to_pylist(), strict=True
+            )
+        ]
+        for start in range(0, len(items), _CHUNK):
+            conn.execute(ITEMS.insert(), items[start : start + _CHUNK])
+        append(
+            conn,
+            AuditRecord(
+                name="release.create", actor=actor, object_type="release", object_id=f"{name}@v{number}",
+                payload={"release": name, "version": number,
+                         "parent": int(latest.version) if latest else None, "purpose": purpose,
+                         "photos": photos, "faces": table.num_rows, "with_features": with_features,
+                         "manifest_sha256": digest, "reason": reason},
+            ),  # fmt: skip
+        )
+        staging.rename(folder)  # last step before commit: a failed commit leaves no version
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return VersionInfo(
+        int(version_id), name, number, int(latest.version) if latest else None, purpose, reason,
+        with_features, photos, table.num_rows, digest, str(folder), files, now,
+    )  # fmt: skip
+
+
+def create_release(
+    ledger: Ledger,
+    vault: KeyVault,
+    settings: Settings,
+    *,
+    name: str,
+    purpose: str,
+    with_features: bool = False,
+    on: date | None = None,
+    actor: str = "cli",
+) -> VersionInfo:
+    """Freeze what ``purpose`` allows today into the next version of release ``name``."""
+    purpose = purpose.strip()
+    on = on or datetime.now(UTC).date()
+    with ledger.begin() as conn:  # (release_id, version) is unique: a concurrent cut fails
+        release_id = _ensure_release(conn, name, purpose)
+        by_photo = _candidates(conn, purpose)
+        first = _whole_photos(by_photo)
+        allowed = _release_allowed(ledger, conn, settings, purpose, [int(f.face_id) for f in first], on, actor)
+        faces = _whole_photos(by_photo, allowed)
+        features = None
+        if with_features:
+            features = read_face_templates(
+                conn, vault, face_ids=[int(f.face_id) for f in faces], kind=GEOMETRY, actor=actor,
+                reason=f"release {name}: features",
+            )  # fmt: skip
+        version = _write_version(
+            conn, settings, release_id=release_id, name=name, purpose=purpose,
+            table=_table(name, 0, faces, features), with_features=with_features,
+            reason="created", actor=actor,
+        )  # fmt: skip
+    return version
+
+
+def cut_without(
+    conn: Connection, settings: Settings, *, face_ids: set[int], photo_ids: set[int],
+    reason: str, actor: str,
+) -> list[VersionInfo]:  # fmt: skip
+    """A new version of every release whose latest version holds any of these faces or
+    photos, without them (and without the other faces of those photos). Files are filtered
+    from the parent's Parquet: nothing else changes, no template is read."""
+    holding = _versions_holding(conn, face_ids, photo_ids)
+    latest = {
+        int(row.release_id): row
+        for row in conn.execute(
+            select(VERSIONS.c.id, VERSIONS.c.release_id, VERSIONS.c.version, VERSIONS.c.path,
+                   VERSIONS.c.with_features, RELEASES.c.name, RELEASES.c.purpose)
+            .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
+            .where(VERSIONS.c.id.in_(holding))
+            .order_by(VERSIONS.c.version)
+        )  # fmt: skip
+    }
+    cut = []
+    for release_id, row in sorted(latest.items()):
+        newest = conn.execute(
+            select(func.max(VERSIONS.c.version)).where(VERSIONS.c.release_id == release_id)
+        ).scalar_one()
+        if int(row.version) != int(newest):
+            continue  # a later version already left them out
+        table = pq.read_table(Path(row.path) / "faces.parquet")
+        faces = pa.array(sorted(face_ids), pa.int64())
+        gone_photos = set(photo_ids) | {
+            p for f, p in zip(table.column("face_id").to_pylist(), table.column("photo_id").to_pylist(), strict=True)
+            if f in face_ids
+        }  # fmt: skip
+        keep = pc.and_(
+            pc.invert(pc.is_in(table.column("face_id"), value_set=faces)),
+            pc.invert(
+                pc.is_in(table.column("photo_id"), value_set=pa.array(sorted(gone_photos), pa.int64()))
+            ),
+        )
+        cut.append(
+            _write_version(
+                conn, settings, release_id=release_id, name=row.name, purpose=row.purpose,
+                table=table.filter(keep), with_features=bool(row.with_features), reason=reason,
+                actor=actor,
+            )  # fmt: skip
+        )
+    return cut
+
+
+def _versions_holding(conn: Connection, face_ids: set[int], photo_ids: set[int]) -> set[int]:
+    """Ids of every release version that holds any of these faces or photos."""
+    found: set[int] = set()
+    for column, ids in ((ITEMS.c.face_id, sorted(face_ids)), (ITEMS.c.photo_id, sorted(photo_ids))):
+        for start in range(0, len(ids), _CHUNK):
+            found.update(
+                int(v) for (v,) in conn.execute(
+                    select(ITEMS.c.version_id).where(column.in_(ids[start : start + _CHUNK])).distinct()
+                )
+            )  # fmt: skip
+    return found
+
+
+def releases_holding(conn: Connection, *, face_ids: set[int], photo_ids: set[int]) -> list[str]:
+    """``NAME@vN`` of every release version that held any of these faces or photos."""
+    ids = _versions_holding(conn, face_ids, photo_ids)
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(RELEASES.c.name, VERSIONS.c.version)
+        .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
+        .where(VERSIONS.c.id.in_(sorted(ids)))
+        .order_by(RELEASES.c.name, VERSIONS.c.version)
+    ).all()
+    return [f"{name}@v{version}" for name, version in rows]
+
+
+def notify_consumers(
+    conn: Connection, *, face_ids: set[int], photo_ids: set[int], request_id: int,
+    new_versions: list[VersionInfo],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Record a notice due to every consumer of a version that held these faces or photos
+    (GDPR Art. 17(2) / 19); returns them as ``{consumer, release, version, replaced_by}``."""
+    holding = _versions_holding(conn, face_ids, photo_ids)
+    if not holding:
+        return []
+    replacement = {v.release: v for v in new_versions}
+    rows = conn.execute(
+        select(CONSUMERS.c.id, CONSUMERS.c.name, RELEASES.c.name.label("release"), VERSIONS.c.version)
+        .join(VERSIONS, VERSIONS.c.id == CONSUMERS.c.version_id)
+        .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
+        .where(CONSUMERS.c.version_id.in_(sorted(holding)))
+        .order_by(CONSUMERS.c.id)
+    ).all()
+    now = utcnow()
+    notices = []
+    for row in rows:
+        new = replacement.get(row.release)
+        conn.execute(
+            NOTICES.insert().values(
+                consumer_id=row.id, request_id=request_id, version_id=new.id if new else None,
+                due_at=now,
+            )  # fmt: skip
+        )
+        notices.append({
+            "consumer_id": int(row.id), "consumer": row.name, "release": row.release,
+            "version": int(row.version), "replaced_by": new.ref if new else None,
+        })  # fmt: skip
+    return notices
+
+
+# --- diff and consumers --------------------------------------------------------------------
+
+
+def diff_releases(ledger: Ledger, a: str, b: str) -> dict[str, Any]:
+    """Faces and photos added and removed from version ``a`` to version ``b``."""
+    with ledger.read() as conn:
+        first, second = get_version(conn, a), get_version(conn, b)
+        sets = []
+        for version in (first, second):
+            rows = conn.execute(select(ITEMS.c.face_id, ITEMS.c.photo_id).where(ITEMS.c.version_id == version.id)).all()
+            sets.append(({int(f) for f, _ in rows}, {int(p) for _, p in rows}))
+    (faces_a, photos_a), (faces_b, photos_b) = sets
+    return {
+        "a": first.ref, "b": second.ref,
+        "faces": {"added": sorted(faces_b - faces_a), "removed": sorted(faces_a - faces_b),
+                  "kept": len(faces_a & faces_b)},
+        "photos": {"added": sorted(photos_b - photos_a), "removed": sorted(photos_a - photos_b),
+                   "kept": len(photos_a & photos_b)},
+        "manifest_sha256": {"a": first.manifest_sha256, "b": second.manifest_sha256},
+    }  # fmt: skip
+
+
+def add_consumer(
+    ledger: Ledger, *, name: str, ref: str, contact: str | None = None, actor: str = "cli"
+) -> dict[str, Any]:
+    """Register that ``name`` received release version ``ref`` (a disclosure, audited)."""
+    if not name.strip():
+        raise ReleaseError("a consumer needs a name")
+    with ledger.begin() as conn:
+        version = get_version(conn, ref)
+        if parse_ref(ref)[1] is None:
+            raise ReleaseError(f"name the version the consumer received: {version.ref}, not {ref}")
+        exists = conn.execute(
+            select(CONSUMERS.c.id).where(CONSUMERS.c.name == name, CONSUMERS.c.version_id == version.id)
+        ).first()
+        if exists is not None:
+            raise ReleaseError(f"consumer {name!r} is already registered for {version.ref}")
+        now = utcnow()
+        consumer_id = conn.execute(
+            CONSUMERS.insert().values(name=name.strip(), version_id=version.id, contact=contact,
+                                      registered_at=now).returning(CONSUMERS.c.id)
+        ).scalar_one()  # fmt: skip
+        append(
+            conn,
+            AuditRecord(
+                name="consumer.add", actor=actor, object_type="consumer", object_id=str(consumer_id),
+                payload={"consumer": int(consumer_id), "release": version.release,
+                         "version": version.version, "faces": version.faces},
+            ),  # fmt: skip
+        )
+    return {"id": int(consumer_id), "name": name.strip(), "release": version.ref, "registered_at": now}
+
+
+def list_consumers(ledger: Ledger) -> list[dict[str, Any]]:
+    """Every consumer with the version it received and the notices it is owed."""
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(CONSUMERS, RELEASES.c.name.label("release"), VERSIONS.c.version)
+            .join(VERSIONS, VERSIONS.c.id == CONSUMERS.c.version_id)
+            .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
+            .order_by(CONSUMERS.c.id)
+        ).all()
+        due = Counter(
+            int(c) for (c,) in conn.execute(select(NOTICES.c.consumer_id).where(NOTICES.c.notified_at.is_(None)))
+        )
+    return [
+        {"id": int(r.id), "name": r.name, "release": f"{r.release}@v{r.version}", "contact": r.contact,
+         "registered_at": r.registered_at, "notified_at": r.notified_at, "notices_due": due.get(int(r.id), 0)}
+        for r in rows
+    ]  # fmt: skip
+
+
+def mark_notified(ledger: Ledger, *, consumer_id: int, actor: str = "cli") -> int:
+    """Record that a consumer was told of every notice it is owed; how many were due."""
+    now = utcnow()
+    with ledger.begin() as conn:
+        count = conn.execute(
+            update(NOTICES).where(NOTICES.c.consumer_id == consumer_id, NOTICES.c.notified_at.is_(None))
+            .values(notified_at=now)
+        ).rowcount  # fmt: skip
+        conn.execute(update(CONSUMERS).where(CONSUMERS.c.id == consumer_id).values(notified_at=now))
+    return int(count)
