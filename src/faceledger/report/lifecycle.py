@@ -1,0 +1,182 @@
+"""Requests, retention and releases: what is owed to people, what is due, what was handed out.
+
+Example::
+
+    lifecycle_numbers(ledger, purpose="train-face-recognition",
+                      action="extract-template", today=date(2026, 1, 1))["requests"]
+    # {'recorded': False, 'open': 0, 'overdue': 0, 'note': 'no requests recorded', ...}
+
+The tables for requests and releases arrive with later migrations. This module finds them
+with SQLAlchemy ``inspect`` and reflects only the columns it names below, so a ledger without
+them (or with them empty) reports "no requests recorded" / "no releases recorded". To complete
+it when those services land, replace :func:`_requests` and :func:`_releases` with calls to
+the services' own summaries; nothing else in the report depends on their internals.
+
+Retention reads what every ledger has: each decision's ``destroy_by`` and the subjects whose
+data key was shredded (erased).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, MetaData, Table, func, inspect, select
+
+from faceledger.store import Ledger
+from faceledger.store.schema import FaceDecision, Subject, Template
+
+DECISIONS, SUBJECTS, TEMPLATES = FaceDecision.__table__, Subject.__table__, Template.__table__
+REQUESTS = "requests"
+RELEASES, RELEASE_VERSIONS, CONSUMERS = "releases", "release_versions", "consumers"
+#: Request statuses that close a request; any other status is open.
+CLOSED = frozenset({"executed", "confirmed", "rejected", "done", "completed", "closed", "withdrawn",
+                    "cancelled"})  # fmt: skip
+#: Column names a request's deadline may have, first found wins.
+DEADLINE_COLUMNS = ("due_by", "deadline", "due_at", "due")
+KIND_COLUMNS = ("kind", "type")
+LISTED = 50
+
+
+def _reflect(conn: Connection, name: str) -> Table:
+    return Table(name, MetaData(), autoload_with=conn)
+
+
+def _first(table: Table, names: tuple[str, ...]) -> Any:
+    return next((table.c[n] for n in names if n in table.c), None)
+
+
+def _day(value: date | datetime | str | None) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _requests(conn: Connection, tables: set[str], today: date) -> dict[str, Any]:
+    empty = {"recorded": False, "total": 0, "open": 0, "overdue": 0, "by_status": {},
+             "open_items": [], "note": "no requests recorded"}  # fmt: skip
+    if REQUESTS not in tables:
+        return empty
+    table = _reflect(conn, REQUESTS)
+    status, deadline, kind = (
+        _first(table, ("status",)), _first(table, DEADLINE_COLUMNS), _first(table, KIND_COLUMNS)
+    )  # fmt: skip
+    columns = [c for c in (table.c.get("id"), status, deadline, kind) if c is not None]
+    rows = conn.execute(select(*columns)).mappings().all() if columns else []
+    if not rows:
+        return empty
+    by_status: Counter[str] = Counter()
+    items = []
+    for row in rows:
+        state = str(row[status.name]) if status is not None else "unknown"
+        by_status[state] += 1
+        if state in CLOSED:
+            continue
+        due = _day(row[deadline.name]) if deadline is not None else None
+        items.append({
+            "id": row.get("id"), "kind": row[kind.name] if kind is not None else None,
+            "status": state, "due": due.isoformat() if due else None,
+            "overdue": due is not None and due < today,
+        })  # fmt: skip
+    items.sort(key=lambda i: (not i["overdue"], i["due"] or "9999", str(i["id"])))
+    return {
+        "recorded": True,
+        "total": len(rows),
+        "open": len(items),
+        "overdue": sum(i["overdue"] for i in items),
+        "by_status": dict(sorted(by_status.items())),
+        "open_items": items[:LISTED],
+        "note": None,
+    }
+
+
+def _releases(conn: Connection, tables: set[str]) -> dict[str, Any]:
+    if RELEASE_VERSIONS not in tables:
+        return {"recorded": False, "releases": 0, "versions": 0, "consumers": 0,
+                "note": "no releases recorded"}  # fmt: skip
+
+    def count(name: str) -> int:
+        if name not in tables:
+            return 0
+        return int(conn.execute(select(func.count()).select_from(_reflect(conn, name))).scalar_one())
+
+    versions = count(RELEASE_VERSIONS)
+    return {
+        "recorded": versions > 0,
+        "releases": count(RELEASES),
+        "versions": versions,
+        "consumers": count(CONSUMERS),
+        "note": None if versions else "no releases recorded",
+    }
+
+
+def _retention(conn: Connection, purpose: str, action: str, today: date) -> dict[str, Any]:
+    due_rows = conn.execute(
+        select(DECISIONS.c.destroy_by, func.count())
+        .where(DECISIONS.c.purpose == purpose, DECISIONS.c.action == action)
+        .group_by(DECISIONS.c.destroy_by)
+    ).all()
+    held = select(TEMPLATES.c.face_id).join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
+    held = held.where(SUBJECTS.c.status == "active")
+    template_rows = conn.execute(
+        select(DECISIONS.c.destroy_by, func.count())
+        .where(DECISIONS.c.purpose == purpose, DECISIONS.c.action == action,
+               DECISIONS.c.face_id.in_(held))
+        .group_by(DECISIONS.c.destroy_by)
+    ).all()  # fmt: skip
+    now_blocked = conn.execute(
+        select(func.count(func.distinct(DECISIONS.c.face_id)))
+        .where(DECISIONS.c.purpose == purpose, DECISIONS.c.action == action,
+               DECISIONS.c.decision == "block", DECISIONS.c.face_id.in_(held))
+    ).scalar_one()  # fmt: skip
+    subjects = conn.execute(select(SUBJECTS.c.status, SUBJECTS.c.shredded_at)).all()
+    due: Counter[str] = Counter()
+    templates_due: Counter[str] = Counter()
+    no_deadline = overdue = 0
+    for when, n in due_rows:
+        day = _day(when)
+        due["no deadline" if day is None else day.strftime("%Y-%m")] += int(n)
+    for when, n in template_rows:
+        day = _day(when)
+        if day is None:
+            no_deadline += int(n)
+            continue
+        templates_due[day.strftime("%Y-%m")] += int(n)
+        overdue += int(n) if day < today else 0
+    erased: Counter[str] = Counter()
+    for status, shredded_at in subjects:
+        if status != "active":
+            erased[shredded_at.strftime("%Y-%m") if shredded_at else "unknown"] += 1
+    return {
+        "faces_due_by_month": dict(sorted(due.items())),
+        "templates_due_by_month": dict(sorted(templates_due.items())),
+        "templates_overdue": overdue,
+        "templates_without_deadline": no_deadline,
+        "templates_now_blocked": int(now_blocked),
+        "subjects": {
+            "total": len(subjects),
+            "erased": sum(erased.values()),
+            "erased_by_month": dict(sorted(erased.items())),
+        },
+        "notes": [
+            "due: the decision's destroy_by, the earliest retention deadline of the laws in "
+            "scope; templates are the stored templates of faces with that deadline",
+            "erased: subjects whose data key was shredded; their templates can no longer be read",
+            "now blocked: readable templates of faces whose decision for the purpose is now block "
+            "(a consent was revoked or expired since extraction): due for destruction",
+        ],
+    }
+
+
+def lifecycle_numbers(ledger: Ledger, *, purpose: str, action: str, today: date) -> dict[str, Any]:
+    """The ``requests``, ``retention`` and ``releases`` sections of the report."""
+    with ledger.read() as conn:
+        tables = set(inspect(conn).get_table_names())
+        return {
+            "requests": _requests(conn, tables, today),
+            "retention": _retention(conn, purpose, action, today),
+            "releases": _releases(conn, tables),
+        }
