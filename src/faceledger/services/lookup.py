@@ -1,0 +1,238 @@
+"""What the portal's public search answers: "which of my photos are in this dataset, which
+releases hold them and who received those releases?"
+
+Example::
+
+    lookup_owner(ledger, "70000003@N01")        # exact NSID or exact username
+    lookup_photo(ledger, "https://www.flickr.com/photos/someone/5432/")   # or "5432"
+    tag_summary(ledger, "beach")                 # counts only
+    tag_summary(ledger, "beach", owner_id="70000003@N01")  # + that verified owner's photos
+
+No enumeration: every lookup needs an exact identifier (no prefixes, no wildcards, no
+ranges), a tag search gives counts unless the caller proved they own an account, and at
+most :data:`MAX_PHOTOS` photos come back. Local file paths never leave this module.
+
+A thumbnail is offered only when the photo's licence allows copies to be shared and adapted
+(:data:`THUMBNAIL_LICENSES`: CC without ND, CC0, public domain, government works; never
+"All Rights Reserved" or an unknown licence), its bytes are local, and no request excluded
+it. Otherwise the result links to the photo's page.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import Connection, func, literal, or_, select
+
+from faceledger.errors import FaceledgerError
+from faceledger.services.releases import list_consumers, releases_holding
+from faceledger.store import Ledger
+from faceledger.store.schema import Face, Photo
+
+PHOTOS, FACES = Photo.__table__, Face.__table__
+MAX_PHOTOS = 200
+THUMB_SIDE = 320
+#: Flickr licence ids whose terms allow a reduced copy to be shown (no ND, not 0).
+THUMBNAIL_LICENSES = frozenset({1, 2, 4, 5, 7, 8, 9, 10, 11, 12, 14, 15})
+_FLICKR_PHOTO_URL = re.compile(r"^https?://(?:www\.)?flickr\.com/photos/[^/]+/(\d{1,20})/?")
+_MAX_KEY = 512
+
+
+class IdentifierError(FaceledgerError):
+    """An identifier is missing, too long or not exact."""
+
+
+@dataclass
+class PhotoHit:
+    """One photo as the public sees it."""
+
+    photo_id: int
+    external_id: str | None
+    title: str | None
+    page_url: str | None
+    owner_id: str | None
+    owner_name: str | None
+    license: str | None
+    faces: int
+    excluded: bool
+    thumbnail: bool
+    releases: list[str] = field(default_factory=list)
+    consumers: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _key(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise IdentifierError(f"give an exact {what}")
+    if len(text) > _MAX_KEY or any(ord(ch) < 32 for ch in text):
+        raise IdentifierError(f"{what} is not valid (at most {_MAX_KEY} printable characters)")
+    return text
+
+
+def _columns() -> list[Any]:
+    counted = FACES.alias("counted")
+    faces = (
+        select(func.count())
+        .select_from(counted)
+        .where(counted.c.photo_id == PHOTOS.c.id)
+        .correlate(PHOTOS)
+        .scalar_subquery()
+        .label("faces")
+    )
+    return [
+        PHOTOS.c.id, PHOTOS.c.external_id, PHOTOS.c.title, PHOTOS.c.page_url, PHOTOS.c.owner_id,
+        PHOTOS.c.owner_nickname, PHOTOS.c.license_id, PHOTOS.c.license_name, PHOTOS.c.path,
+        PHOTOS.c.excluded_request_id, faces,
+    ]  # fmt: skip
+
+
+def _hits(conn: Connection, rows: list[Any]) -> list[PhotoHit]:
+    return [
+        PhotoHit(
+            photo_id=int(row.id), external_id=row.external_id, title=row.title,
+            page_url=row.page_url, owner_id=row.owner_id, owner_name=row.owner_nickname,
+            license=row.license_name, faces=int(row.faces or 0),
+            excluded=row.excluded_request_id is not None, thumbnail=thumbnail_allowed(row),
+            releases=releases_holding(conn, face_ids=set(), photo_ids={int(row.id)}),
+        )  # fmt: skip
+        for row in rows
+    ]
+
+
+def _add_consumers(ledger: Ledger, hits: list[PhotoHit]) -> list[PhotoHit]:
+    if not any(hit.releases for hit in hits):
+        return hits
+    received: dict[str, list[str]] = {}
+    for consumer in list_consumers(ledger):
+        received.setdefault(consumer["release"], []).append(consumer["name"])
+    for hit in hits:
+        hit.consumers = sorted({name for ref in hit.releases for name in received.get(ref, [])})
+    return hits
+
+
+def thumbnail_allowed(row: Any) -> bool:
+    """The licence and policy rule above, for a photos row."""
+    return (
+        row.license_id in THUMBNAIL_LICENSES
+        and row.path is not None
+        and row.excluded_request_id is None
+    )
+
+
+def lookup_owner(ledger: Ledger, owner: str) -> dict[str, Any]:
+    """Photos whose owner id (NSID) or owner username is exactly ``owner``."""
+    key = _key(owner, "Flickr username or NSID")
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(*_columns())
+            .where(or_(PHOTOS.c.owner_id == key, PHOTOS.c.owner_nickname == key))
+            .order_by(PHOTOS.c.id)
+            .limit(MAX_PHOTOS + 1)
+        ).all()
+        hits = _hits(conn, rows[:MAX_PHOTOS])
+    return {"query": key, "photos": [h.to_dict() for h in _add_consumers(ledger, hits)],
+            "truncated": len(rows) > MAX_PHOTOS}  # fmt: skip
+
+
+def _photo_keys(ref: str) -> tuple[list[str], list[str]]:
+    """(external ids, URLs) a photo reference may be."""
+    match = _FLICKR_PHOTO_URL.match(ref)
+    if match:
+        return [match.group(1)], [ref, ref.rstrip("/"), ref.rstrip("/") + "/"]
+    if ref.startswith(("http://", "https://")):
+        return [], [ref, ref.rstrip("/"), ref.rstrip("/") + "/"]
+    return [ref], []
+
+
+def lookup_photo(ledger: Ledger, ref: str) -> dict[str, Any]:
+    """The photo whose id, page URL or download URL is exactly ``ref``."""
+    key = _key(ref, "photo URL or id")
+    ids, urls = _photo_keys(key)
+    where = []
+    if ids:
+        where.append(PHOTOS.c.external_id.in_(ids))
+    if urls:
+        where += [PHOTOS.c.page_url.in_(urls), PHOTOS.c.download_url.in_(urls)]
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(*_columns()).where(or_(*where)).order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
+        ).all()
+        hits = _hits(conn, rows)
+    return {"query": key, "photos": [h.to_dict() for h in _add_consumers(ledger, hits)],
+            "truncated": False}  # fmt: skip
+
+
+def _tag_filter(tag: str) -> Any:
+    escaped = tag.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    padded = literal(",") + func.lower(func.replace(PHOTOS.c.tags, ", ", ",")) + literal(",")
+    return padded.like(f"%,{escaped},%", escape="\\")
+
+
+def tag_summary(ledger: Ledger, tag: str, *, owner_id: str | None = None) -> dict[str, Any]:
+    """Counts of photos, faces and owners with exactly this tag; with a *verified*
+    ``owner_id`` (the caller proved they control it) also that owner's photos with it."""
+    key = _key(tag, "tag")
+    if "," in key:
+        raise IdentifierError("give one tag (no commas)")
+    match = _tag_filter(key)
+    with ledger.read() as conn:
+        photos, owners = conn.execute(
+            select(func.count(), func.count(func.distinct(PHOTOS.c.owner_id))).where(match)
+        ).one()
+        faces = conn.execute(
+            select(func.count()).select_from(FACES.join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id))
+            .where(match)
+        ).scalar_one()  # fmt: skip
+        own: list[PhotoHit] | None = None
+        if owner_id:
+            rows = conn.execute(
+                select(*_columns()).where(match, PHOTOS.c.owner_id == owner_id)
+                .order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
+            ).all()  # fmt: skip
+            own = _hits(conn, rows)
+    return {
+        "tag": key, "photos": int(photos), "faces": int(faces), "owners": int(owners),
+        "verified_owner": owner_id,
+        "own_photos": None if own is None else [h.to_dict() for h in _add_consumers(ledger, own)],
+    }  # fmt: skip
+
+
+def face_photo_ids(ledger: Ledger, face_ids: list[int]) -> list[dict[str, Any]]:
+    """Public descriptions of the photos holding these faces (for selfie search results)."""
+    if not face_ids:
+        return []
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(*_columns(), FACES.c.id.label("face_id"))
+            .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
+            .where(FACES.c.id.in_(face_ids))
+        ).all()
+        hits = {int(row.face_id): hit for row, hit in zip(rows, _hits(conn, rows), strict=True)}
+    _add_consumers(ledger, list(hits.values()))
+    return [{"face_id": fid, **hits[fid].to_dict()} for fid in face_ids if fid in hits]
+
+
+def thumbnail(ledger: Ledger, photo_id: int) -> bytes | None:
+    """A JPEG of at most :data:`THUMB_SIDE` px, or ``None`` when the rule above says no."""
+    with ledger.read() as conn:
+        row = conn.execute(select(*_columns()).where(PHOTOS.c.id == photo_id)).first()
+    if row is None or not thumbnail_allowed(row):
+        return None
+    try:
+        with Image.open(Path(row.path)) as image:
+            image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
+            small = image.convert("RGB")
+            small.thumbnail((THUMB_SIDE, THUMB_SIDE))
+            out = io.BytesIO()
+            small.save(out, format="JPEG", quality=80)  # no EXIF: metadata is dropped
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return out.getvalue()

@@ -1,0 +1,131 @@
+"""The console's JSON API (``/api/v1/console``): bearer tokens only (no cookies, so no CSRF),
+reviewer or admin role."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePath
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from faceledger.services import releases as releases_service
+from faceledger.services.audit import recent_events, verify_audit
+from faceledger.services.consent import import_consents, list_consents
+from faceledger.services.exposure import ledger_exposure
+from faceledger.services.users import User
+from faceledger.web import console, models, uploads
+from faceledger.web.deps import Portal, api_admin, api_user, get_portal
+
+router = APIRouter(prefix="/api/v1/console", tags=["console"], responses=models.ERRORS)
+CONSENT_BODY = {
+    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": "A consent file, .csv or .jsonl (see docs/consent.md)."}},
+    }}}}
+}  # fmt: skip
+
+
+class Me(BaseModel):
+    name: str
+    role: str
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=2000, description="Required to reject.")
+
+
+class ConsoleRequest(BaseModel):
+    id: int
+    kind: str
+    key_type: str
+    status: str
+    law: str
+    received_at: str
+    deadline: str
+    days_left: int | None
+    overdue: bool
+    matched_faces: int
+    reject_reason: str | None = None
+    result: dict[str, Any] | None = None
+
+
+@router.get("/me", response_model=Me)
+def me(user: User = Depends(api_user)) -> dict[str, Any]:
+    return {"name": user.name, "role": user.role}
+
+
+@router.get("/requests", response_model=list[ConsoleRequest], summary="The request queue")
+def requests_queue(
+    portal: Portal = Depends(get_portal), user: User = Depends(api_user),
+    status: str | None = Query(None, pattern="^(received|verified|executed|confirmed|rejected)$"),
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Requests, open ones first by deadline (receipts are never shown)."""
+    return console.queue(portal, status=status)
+
+
+@router.post("/requests/{request_id}/{action}", response_model=ConsoleRequest,
+             summary="verify | execute (admin) | confirm | reject a request")  # fmt: skip
+def request_action(
+    request_id: int, action: str, body: Action | None = None,
+    portal: Portal = Depends(get_portal), user: User = Depends(api_user),
+) -> dict[str, Any]:  # fmt: skip
+    if request_id < 1 or request_id > 2**31:
+        raise HTTPException(404, f"no request with id {request_id}")
+    record = console.act(portal, user, request_id, action, body.reason if body else None)
+    doc = record.to_dict()
+    doc.pop("receipt", None)
+    return doc  # type: ignore[no-any-return]
+
+
+@router.get("/exposure", summary="Faces and people at risk, by law")
+def exposure(
+    portal: Portal = Depends(get_portal), user: User = Depends(api_user),
+    purpose: str | None = Query(None, min_length=1, max_length=128),
+) -> dict[str, Any]:  # fmt: skip
+    return ledger_exposure(portal.ledger, purpose=purpose or portal.settings.purpose)
+
+
+@router.get("/consents", summary="Recorded consents (never their receipts)")
+def consents(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    return [c.to_dict() for c in list_consents(portal.ledger)]
+
+
+@router.post("/consents/import", summary="Import a consent file (admin)", openapi_extra=CONSENT_BODY)
+async def consents_import(
+    request: Request, portal: Portal = Depends(get_portal), user: User = Depends(api_admin)
+) -> dict[str, Any]:
+    limit = portal.settings.web_max_upload_bytes
+    parts = uploads.parse_multipart(await uploads.read_body(request, limit), request.headers.get("content-type"))
+    part = parts.get("file")
+    if part is None or not part.data:
+        raise HTTPException(400, "attach a consent file (.csv or .jsonl) in the 'file' field")
+    name = PurePath(part.filename or "upload.csv").name[:128] or "upload.csv"
+    report = import_consents(portal.ledger, Path(name), data=part.data, actor=f"web:{user.name}")
+    return report.to_dict()
+
+
+@router.get("/releases", summary="Release versions")
+def releases(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    return [v.to_dict() for v in releases_service.list_releases(portal.ledger)]
+
+
+@router.get("/consumers", summary="Who received which release version")
+def consumers(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in c.items()}
+            for c in releases_service.list_consumers(portal.ledger)]  # fmt: skip
+
+
+@router.get("/audit", summary="The newest audit events")
+def audit(
+    portal: Portal = Depends(get_portal), user: User = Depends(api_user),
+    limit: int = Query(100, ge=1, le=1000), before: int | None = Query(None, ge=1, le=2**62),
+) -> list[dict[str, Any]]:  # fmt: skip
+    return recent_events(portal.ledger, limit=limit, before_id=before)
+
+
+@router.post("/audit/verify", summary="Verify the audit hash chain and checkpoints")
+def audit_verify(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> dict[str, Any]:
+    return verify_audit(portal.ledger, checkpoints=portal.settings.data_dir / "audit-checkpoints.jsonl")

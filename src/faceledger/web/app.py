@@ -1,0 +1,105 @@
+"""``create_app(settings)``: the portal as a FastAPI application.
+
+Example::
+
+    app = create_app(load_settings(database_url="sqlite:///ledger.db"))
+    # tests: create_app(settings, ledger=ledger, verifier=LocalProfileVerifier(path))
+
+Routes: public pages (``/``, ``/search``, ``/selfie``, ``/requests``...), the owner's console
+(``/console``), and the JSON API under ``/api/v1`` (OpenAPI at ``/api/v1/openapi.json``).
+The interactive docs pages are off: they load scripts from a CDN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from faceledger import __version__
+from faceledger.config import Settings
+from faceledger.services.verification import LocalProfileVerifier, ProfileVerifier
+from faceledger.store import Ledger, open_ledger
+from faceledger.web import errors
+from faceledger.web.deps import Portal
+from faceledger.web.keys import load_secret
+from faceledger.web.ratelimit import TokenBucket
+from faceledger.web.security import CSRF_COOKIE, Signer, csrf_token, secure_headers
+
+HERE = Path(__file__).resolve().parent
+API_DESCRIPTION = """\
+Ask whether your photos are in this dataset, which releases hold them and who received
+them; file an opt-out or erasure request and follow it. Console endpoints
+(`/api/v1/console/...`) need `Authorization: Bearer flt_...` (`faceledger user add`).
+Public endpoints are rate-limited per client address (429 with `Retry-After`).
+"""
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["csrf_token"] = csrf_token
+    templates.env.globals["version"] = __version__
+    return templates
+
+
+def create_app(
+    settings: Settings, *, ledger: Ledger | None = None, verifier: ProfileVerifier | None = None,
+    limiter: TokenBucket | None = None,
+) -> FastAPI:  # fmt: skip
+    """The portal over ``settings.database_url`` (or the given ``ledger``)."""
+    from faceledger.web import (
+        api_console,
+        api_public,
+        api_requests,
+        pages_console,
+        pages_public,
+        pages_requests,
+    )
+
+    profiles = settings.web_flickr_profiles or Path(settings.data_dir) / "flickr_profiles.json"
+    secret = load_secret(settings)
+    portal = Portal(
+        settings=settings,
+        ledger=ledger or open_ledger(settings.database_url),
+        secret=secret,
+        verifier=verifier or LocalProfileVerifier(profiles),
+        limiter=limiter or TokenBucket(rate_per_minute=settings.web_rate_limit, burst=settings.web_rate_burst),
+        templates=_templates(),
+        signer=Signer(secret),
+    )
+    app = FastAPI(
+        title="faceledger portal", version=__version__, description=API_DESCRIPTION,
+        docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
+    )  # fmt: skip
+    app.state.portal = portal
+    errors.install(app)
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        path = request.url.path
+        if not path.startswith("/static/"):
+            client = request.client.host if request.client else "unknown"
+            if not portal.limiter.allow(client):
+                response = errors.answer(
+                    request, 429, "too many requests: slow down and try again in a minute",
+                    {"Retry-After": str(portal.limiter.retry_after())},
+                )  # fmt: skip
+                secure_headers(path, response.headers)
+                return response
+        response = await call_next(request)
+        new_cookie = getattr(request.state, "new_csrf_cookie", None)
+        if new_cookie and not request.cookies.get(CSRF_COOKIE):
+            response.set_cookie(
+                CSRF_COOKIE, new_cookie, httponly=True, samesite="strict",
+                secure=settings.web_cookie_secure, path="/",
+            )  # fmt: skip
+        secure_headers(path, response.headers)
+        return response
+
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for module in (api_public, api_requests, api_console, pages_public, pages_requests, pages_console):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,42 @@
+"""The console's actions on requests, shared by its pages and its API: which role may take
+which step, and the one service call each step is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException
+
+from faceledger.services import requests as service
+from faceledger.services.users import User
+from faceledger.web.deps import Portal
+
+ACTIONS = ("verify", "execute", "confirm", "reject")
+ADMIN_ONLY = {"execute"}  # executing destroys templates and cuts releases
+
+
+def act(portal: Portal, user: User, request_id: int, action: str, reason: str | None = None) -> Any:
+    """Take ``action`` on request ``request_id`` as ``user``; returns the updated record."""
+    if action not in ACTIONS:
+        raise HTTPException(404, f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
+    if action in ADMIN_ONLY and not user.is_admin:
+        raise HTTPException(403, f"{action} needs the admin role; {user.name} is a {user.role}")
+    actor = f"web:{user.name}"
+    ledger = portal.ledger
+    if action == "verify":
+        return service.verify_request(ledger, request_id, actor=actor)
+    if action == "execute":
+        return service.execute_request(ledger, portal.vault(), portal.settings, request_id, actor=actor)
+    if action == "confirm":
+        return service.confirm_request(ledger, request_id, actor=actor)
+    return service.reject_request(ledger, request_id, reason=reason or "", actor=actor)
+
+
+def queue(portal: Portal, *, status: str | None = None) -> list[dict[str, Any]]:
+    """Requests for the queue: open ones first, by deadline."""
+    records = service.list_requests(portal.ledger, status=status)
+    docs = [record.to_dict() for record in records]
+    open_first = sorted(docs, key=lambda d: (d["status"] not in ("received", "verified"), d["deadline"], d["id"]))
+    for doc in open_first:
+        doc.pop("receipt", None)  # the requester's secret: not shown to staff either
+    return open_first

@@ -1,0 +1,114 @@
+"""What routes depend on: the :class:`Portal` (settings, ledger, vault, verifier, signer) and
+the authenticated console user. Tests replace any of these with ``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.templating import Jinja2Templates
+
+from faceledger.config import Settings
+from faceledger.services.users import User, authenticate_token, session_user
+from faceledger.services.verification import ProfileVerifier
+from faceledger.store import Ledger
+from faceledger.store.vault import KeyVault
+from faceledger.web.ratelimit import TokenBucket
+from faceledger.web.security import SESSION_COOKIE, Signer
+
+SelfieSearch = Callable[[bytes], list[dict[str, Any]]]
+
+
+@dataclass
+class Portal:
+    """Everything the app holds for its lifetime (one per ``create_app``)."""
+
+    settings: Settings
+    ledger: Ledger
+    secret: bytes
+    verifier: ProfileVerifier
+    limiter: TokenBucket
+    templates: Jinja2Templates
+    signer: Signer
+    _vault: KeyVault | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def vault(self) -> KeyVault:
+        with self._lock:
+            if self._vault is None:
+                self._vault = KeyVault.open(self.settings)
+            return self._vault
+
+
+class LoginRequired(Exception):
+    """A console page was asked for without a live session (answered with a redirect)."""
+
+
+def get_portal(request: Request) -> Portal:
+    return request.app.state.portal  # type: ignore[no-any-return]
+
+
+def get_ledger(portal: Portal = Depends(get_portal)) -> Ledger:
+    return portal.ledger
+
+
+def get_selfie_search(portal: Portal = Depends(get_portal)) -> SelfieSearch:
+    """The selfie search the portal runs: the matching service, results capped and audited."""
+    from faceledger.services.matching import search_by_selfie
+
+    settings = portal.settings.model_copy(
+        update={"max_image_pixels": min(portal.settings.max_image_pixels, 40_000_000)}
+    )
+
+    def run(image: bytes) -> list[dict[str, Any]]:
+        return search_by_selfie(
+            portal.ledger, portal.vault(), settings, image, consent_given=True,
+            actor="portal", k=settings.web_selfie_results,
+        )  # fmt: skip
+
+    return run
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def api_user(request: Request, ledger: Ledger = Depends(get_ledger)) -> User:
+    """The console user of an API request (``Authorization: Bearer flt_...``); 401 if none."""
+    token = _bearer(request)
+    user = authenticate_token(ledger, token) if token else None
+    if user is None:
+        raise HTTPException(
+            401, "a console API token is required (Authorization: Bearer flt_...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )  # fmt: skip
+    return user
+
+
+def api_admin(user: User = Depends(api_user)) -> User:
+    if not user.is_admin:
+        raise HTTPException(403, f"this needs the admin role; {user.name} is a {user.role}")
+    return user
+
+
+def page_user(request: Request, ledger: Ledger = Depends(get_ledger)) -> User:
+    """The console user of a page (session cookie); redirects to the login page if none."""
+    found = session_user(ledger, request.cookies.get(SESSION_COOKIE, ""))
+    if found is None:
+        raise LoginRequired()
+    user, csrf = found
+    request.state.session_csrf = csrf
+    request.state.user = user
+    return user
+
+
+def page_admin(user: User = Depends(page_user)) -> User:
+    if not user.is_admin:
+        raise HTTPException(403, f"this needs the admin role; {user.name} is a {user.role}")
+    return user

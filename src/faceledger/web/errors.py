@@ -1,0 +1,91 @@
+"""Error answers that help the caller and leak nothing: JSON ``{"detail": ...}`` under
+``/api``, a small page elsewhere. Validation errors name the field; faceledger's own errors
+become 4xx with their message; anything unexpected is a 500 with an incident id only (the
+traceback goes to the server log, never to the client)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from faceledger.errors import ConfigError, FaceledgerError, ImageError, LedgerError
+from faceledger.web.deps import LoginRequired
+
+log = logging.getLogger("faceledger.web")
+_NOT_FOUND_NAMES = ("NotFound", "Unknown")
+
+
+def status_for(exc: FaceledgerError) -> int:
+    """The HTTP status of a faceledger error (a service refusing bad input is a 4xx)."""
+    if isinstance(exc, ConfigError | LedgerError):
+        return 503
+    if isinstance(exc, ImageError):
+        return 422
+    name = type(exc).__name__
+    if any(part in name for part in _NOT_FOUND_NAMES):
+        return 404
+    if "Conflict" in name or "State" in name:
+        return 409
+    return 400
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "request"
+
+
+def answer(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    portal = request.app.state.portal
+    return portal.templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message},
+        status_code=status, headers=headers,
+    )  # fmt: skip
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such page"
+        elif exc.status_code == 405:
+            detail = "this method is not allowed here"
+        return answer(request, exc.status_code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [f"{_field(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5]]
+        return answer(request, 422, "invalid request: " + "; ".join(problems))
+
+    @app.exception_handler(FaceledgerError)
+    async def _ours(request: Request, exc: FaceledgerError) -> Response:
+        status = status_for(exc)
+        if status >= 500:
+            log.error("service unavailable: %s", exc)
+            return answer(request, status, "the ledger is unavailable; try again later")
+        return answer(request, status, str(exc))
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/console/login", status_code=303)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        incident = secrets.token_hex(6)
+        log.error("incident %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+        return answer(request, 500, f"something went wrong on our side (incident {incident})")
+
+
+__all__ = ["HTTPException", "answer", "install", "status_for"]

@@ -1,0 +1,140 @@
+"""The JSON API's request and response shapes (they make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: A printable identifier with at least one non-space character.
+IDENTIFIER = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+TAG = r"^[^,\x00-\x1f\x7f]*[^\s,\x00-\x1f\x7f][^,\x00-\x1f\x7f]*$"
+
+
+class Photo(BaseModel):
+    photo_id: int = Field(description="The ledger's id of the photo.")
+    external_id: str | None = Field(description="The photo's id at its source (Flickr photo id).")
+    title: str | None
+    page_url: str | None = Field(description="The photo's page at its source.")
+    owner_id: str | None
+    owner_name: str | None
+    license: str | None
+    faces: int = Field(description="Faces detected in the photo.")
+    excluded: bool = Field(description="An executed opt-out or erasure request removed it.")
+    thumbnail_url: str | None = Field(
+        description="A small copy, only when the licence and policy allow one."
+    )
+    releases: list[str] = Field(description="Release versions (NAME@vN) that hold the photo.")
+    consumers: list[str] = Field(description="Who received those release versions.")
+    request_token: str = Field(description="Pass to POST /api/v1/requests to opt this photo out.")
+
+
+class SearchResult(BaseModel):
+    query: str
+    photos: list[Photo]
+    truncated: bool
+    owner_token: str | None = Field(
+        default=None, description="Pass to POST /api/v1/requests to opt out all these photos."
+    )
+
+
+class TagResult(BaseModel):
+    tag: str
+    photos: int
+    faces: int
+    owners: int
+    verified_owner: str | None
+    own_photos: list[Photo] | None = Field(
+        description="The verified owner's photos with this tag (null unless verified)."
+    )
+
+
+class VerifyStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    owner_id: str = Field(min_length=1, max_length=128, pattern=IDENTIFIER, description="Your Flickr NSID.")
+
+
+class Challenge(BaseModel):
+    owner_id: str
+    code: str = Field(description="Put this text in your Flickr profile description.")
+    challenge: str = Field(description="Pass back to /api/v1/verify/check.")
+
+
+class VerifyCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    challenge: str = Field(min_length=1, max_length=2048)
+
+
+class Verified(BaseModel):
+    verified: bool
+    owner_id: str | None
+    proof: str | None = Field(description="Send as X-Owner-Proof to see your own photos in a tag search.")
+    message: str
+
+
+class SelfieMatch(BaseModel):
+    face_id: int
+    distance: float
+    photo: Photo
+
+
+class SelfieResult(BaseModel):
+    threshold: float = Field(description="Only faces at or below this embedding distance are shown.")
+    max_results: int
+    matches: list[SelfieMatch]
+    request_token: str | None = Field(description="Pass to POST /api/v1/requests to opt these faces out.")
+    kept: bool = Field(default=False, description="Always false: the selfie and its template are discarded.")
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(pattern="^(optout|erasure)$", description="optout or erasure.")
+    token: str = Field(min_length=1, max_length=4096, description="A request_token or owner_token from a search.")
+    law: str | None = Field(default=None, max_length=32, description="The law invoked (e.g. gdpr, cpra).")
+
+
+class Step(BaseModel):
+    name: str
+    done: bool
+    at: str | None
+
+
+class RequestStatus(BaseModel):
+    receipt: str
+    kind: str
+    status: str
+    law: str
+    received_at: str
+    deadline: str = Field(description="The legal deadline to complete the request.")
+    steps: list[Step]
+    reject_reason: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+class Receipt(BaseModel):
+    receipt: str
+    status_url: str
+    status: RequestStatus
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="What was wrong, in words a person can act on.")
+
+
+def _error(text: str) -> dict[str, Any]:
+    return {"model": Problem, "description": text}
+
+
+#: The error answers every API route may give (all ``{"detail": "..."}``).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("The request cannot be used as given (e.g. an expired token)."),
+    401: _error("A console API token is required."),
+    403: _error("The token's role may not do this."),
+    404: _error("No such resource (or it may not be shown)."),
+    409: _error("The request is not in a state that allows this step."),
+    413: _error("The upload is too large."),
+    415: _error("The upload is not a supported type."),
+    422: _error("A parameter or field is invalid; the message names it."),
+    429: _error("Too many requests from this address; see Retry-After."),
+    503: _error("The ledger is unavailable."),
+}
