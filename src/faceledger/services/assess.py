@@ -313,7 +313,17 @@ def _select_faces() -> Select[Any]:
         FACES.c.id.label("face_id"), FACES.c.photo_id, PHOTOS.c.latitude, PHOTOS.c.longitude,
         PHOTOS.c.geo_accuracy, PHOTOS.c.owner_location, PHOTOS.c.owner_id, PHOTOS.c.created_at,
     ]  # fmt: skip
-    return select(*columns).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id).order_by(FACES.c.id)
+    return (
+        select(*columns)
+        .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+        .where(_not_excluded())
+        .order_by(FACES.c.id)
+    )
+
+
+def _not_excluded() -> Any:
+    """Faces and photos an executed request excluded (tombstones) are never decided again."""
+    return FACES.c.excluded_request_id.is_(None) & PHOTOS.c.excluded_request_id.is_(None)
 
 
 def _read_page(conn: Connection, statement: Select[Any]) -> tuple[list[Row[Any]], ConsentBook]:
@@ -410,7 +420,14 @@ def assess_faces(
     report.policy_versions = {p.id: p.version for p in policies}
     started = time.monotonic()
     with ledger.read() as conn:
-        total = int(conn.execute(select(func.count()).select_from(FACES)).scalar_one())
+        total = int(
+            conn.execute(
+                select(func.count())
+                .select_from(FACES)
+                .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+                .where(_not_excluded())
+            ).scalar_one()
+        )
     statement = ledger.upsert(DECISIONS, ["face_id", "purpose", "action"], _UPDATED)
     with progress.task(f"assess {purpose}", total=total, unit="faces") as tick:
         for page, book in _face_pages(ledger, page_size):

@@ -118,3 +118,13 @@ def verify_export(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
         rows = (json.loads(line) for line in handle if line.strip())
         return _describe(check_rows(rows))
+
+
+def recent_events(ledger: Ledger, *, limit: int = 100, before_id: int | None = None) -> list[dict[str, Any]]:
+    """The newest audit events (newest first), ``limit`` at most, older than ``before_id``."""
+    query = select(AUDIT).order_by(AUDIT.c.id.desc()).limit(max(1, min(limit, 1000)))
+    if before_id is not None:
+        query = query.where(AUDIT.c.id < before_id)
+    with ledger.read() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [{**row, "at": row["at"].isoformat()} for row in rows]

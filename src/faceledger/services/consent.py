@@ -556,8 +556,12 @@ def import_consents(
     actor: str = "cli",
     policies: list[Policy] | None = None,
     assess_on: date | None = None,
+    data: bytes | None = None,
 ) -> ImportReport:
     """Add the consents in a CSV or JSON Lines file; re-decide the faces they touch.
+
+    ``data``, when given, is the file's content (an upload held in memory); ``path`` then
+    only names it (its suffix picks the format).
 
     Columns: :data:`FIELDS` (purposes ``;``-separated in CSV, a list in JSON Lines). A bad row
     is reported as ``file:line: reason``, skipped and counted; the import never stops on one.
@@ -566,10 +570,11 @@ def import_consents(
     only when the file cannot be read at all (missing, not UTF-8, no required columns).
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
     report = ImportReport(path=str(path))
     valid: list[dict[str, Any]] = []
     for line, raw in _raw_rows(path, data):

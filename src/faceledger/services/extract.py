@@ -47,12 +47,13 @@ from faceledger.services.templates import (
 )
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
-from faceledger.store.schema import Face, FaceDecision, Photo, Subject, Template
+from faceledger.store.schema import Destruction, Face, FaceDecision, Photo, Subject, Template
 from faceledger.store.vault import KeyVault
 from faceledger.vision.dlib_models import DlibModels, ModelInfo
 
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
 TEMPLATES, SUBJECTS = Template.__table__, Subject.__table__
+DESTRUCTIONS = Destruction.__table__  # faces destroyed for retention are never re-extracted
 _FLUSH_EVERY = 32
 
 
@@ -150,6 +151,7 @@ def _todo(
     done = select(TEMPLATES.c.face_id).where(
         TEMPLATES.c.kind == EMBEDDING, TEMPLATES.c.model_version == model_version
     )
+    retired = select(DESTRUCTIONS.c.face_id).where(DESTRUCTIONS.c.reason == "retention")
     query = (
         select(PHOTOS.c.path, FACES.c.id, DECISIONS.c.id, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
         .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
@@ -160,6 +162,9 @@ def _todo(
             DECISIONS.c.decision == "allow",
             FACES.c.id.not_in(done),
             PHOTOS.c.path.is_not(None),
+            FACES.c.excluded_request_id.is_(None),
+            PHOTOS.c.excluded_request_id.is_(None),
+            FACES.c.id.not_in(retired),
         )
         .order_by(PHOTOS.c.id, FACES.c.id)
     )
@@ -194,7 +199,9 @@ def refusal_counts(ledger: Ledger, purpose: str) -> tuple[Counter[str], int, int
             DECISIONS.c.purpose == purpose, DECISIONS.c.action == EXTRACT
         )
         unassessed = conn.execute(
-            select(func.count()).select_from(FACES).where(FACES.c.id.not_in(assessed))
+            select(func.count()).select_from(FACES).where(
+                FACES.c.id.not_in(assessed), FACES.c.excluded_request_id.is_(None)
+            )
         ).scalar_one()
     return reasons, blocked, int(unassessed)
 

@@ -57,19 +57,23 @@ class Probe:
 
 
 def embed_largest_face(
-    path: Path, settings: Settings, *, detector: CenterFace | None = None,
+    path: Path | bytes, settings: Settings, *, detector: CenterFace | None = None,
     models: DlibModels | None = None,
 ) -> Probe:  # fmt: skip
-    """Detect faces in ``path`` and embed the largest; NoFaceError if there is none."""
+    """Detect faces in ``path`` and embed the largest; NoFaceError if there is none.
+
+    ``path`` may be the image's bytes (a portal upload kept in memory, never on disk).
+    """
+    name = "the uploaded image" if isinstance(path, bytes) else str(path)
     detector = detector or CenterFace.shared(threshold=settings.detector_threshold)
     try:
         found = detect_image(
             path, detector, max_pixels=settings.max_image_pixels, max_side=settings.detect_max_side
         )
     except ImageError as exc:
-        raise NoFaceError(f"{path}: {exc}") from None
+        raise NoFaceError(f"{exc}") from None
     if not found.faces:
-        raise NoFaceError(f"{path}: no face found (detector threshold {settings.detector_threshold})")
+        raise NoFaceError(f"{name}: no face found (detector threshold {settings.detector_threshold})")
     largest = max(found.faces, key=lambda face: face.box.area).box
     rgb = found.image.rgb
     sx, sy = rgb.shape[1] / found.width, rgb.shape[0] / found.height
@@ -96,13 +100,17 @@ def search_by_selfie(
     ledger: Ledger,
     vault: KeyVault,
     settings: Settings,
-    selfie: Path,
+    selfie: Path | bytes,
     *,
     consent_given: bool,
     actor: str = "cli",
     k: int = 5,
 ) -> list[dict[str, Any]]:
-    """Stored faces within ``match_threshold`` of the selfie's largest face, nearest first."""
+    """Stored faces within ``match_threshold`` of the selfie's largest face, nearest first.
+
+    ``selfie`` is a file or the image's bytes (held in memory only). At most ``k`` results
+    (never more than :data:`MAX_RESULTS`), every one within ``match_threshold``.
+    """
     if not consent_given:
         raise ConsentRequired(
             "a selfie search computes a biometric template of the person searching: record their "

@@ -15,7 +15,6 @@ next run finishes the pending ones without duplicating a face (a unique key on
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from faceledger.config import Settings
+from faceledger.config import Settings, available_cores
 from faceledger.core.faces import DetectorInfo, FaceDetection
 from faceledger.engines.local import make_engine
 from faceledger.errors import ImageError
@@ -54,10 +53,9 @@ class DetectorConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DetectorConfig:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         return cls(
             threshold=settings.detector_threshold,
-            threads=max(1, cores // settings.workers),
+            threads=max(1, available_cores() // settings.workers),
             max_pixels=settings.max_image_pixels,
             max_side=settings.detect_max_side,
         )
@@ -128,7 +126,9 @@ def count_pending(ledger: Ledger) -> int:
     with ledger.read() as conn:
         return int(
             conn.execute(
-                select(func.count()).select_from(PHOTOS).where(PHOTOS.c.scan_status == "pending")
+                select(func.count()).select_from(PHOTOS).where(
+                    PHOTOS.c.scan_status == "pending", PHOTOS.c.excluded_request_id.is_(None)
+                )
             ).scalar_one()
         )
 
@@ -139,7 +139,10 @@ def _pending(ledger: Ledger, limit: int | None) -> Iterator[tuple[int, str]]:
         with ledger.read() as conn:
             page = conn.execute(
                 select(PHOTOS.c.id, PHOTOS.c.path)
-                .where(PHOTOS.c.scan_status == "pending", PHOTOS.c.id > last)
+                .where(
+                    PHOTOS.c.scan_status == "pending", PHOTOS.c.id > last,
+                    PHOTOS.c.excluded_request_id.is_(None),  # a tombstone is never scanned
+                )  # fmt: skip
                 .order_by(PHOTOS.c.id)
                 .limit(_PAGE)
             ).all()

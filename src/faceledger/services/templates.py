@@ -17,18 +17,30 @@ Rules enforced here, for every caller:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, func, select, update
 
 from faceledger.core.matching import ExactIndex
 from faceledger.errors import FaceledgerError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import FaceDecision, FaceSubject, Subject, Template
+from faceledger.store.schema import (
+    Destruction,
+    Face,
+    FaceDecision,
+    FaceSubject,
+    Subject,
+    Template,
+)
 from faceledger.store.vault import KeyShredded, KeyVault
 from faceledger.vision.dlib_models import ModelInfo
 
@@ -36,6 +48,10 @@ TEMPLATES = Template.__table__
 SUBJECTS = Subject.__table__
 FACE_SUBJECTS = FaceSubject.__table__
 DECISIONS = FaceDecision.__table__
+FACES = Face.__table__
+DESTRUCTIONS = Destruction.__table__
+_CHUNK = 5_000
+_KEPT_IN_AUDIT = 1_000  # certificate hashes quoted in one template.destroy event
 EMBEDDING = "embedding"
 GEOMETRY = "geometry"
 EXTRACT = "extract-template"
@@ -162,10 +178,12 @@ def load_index(
         rows = conn.execute(
             select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, TEMPLATES.c.ciphertext, SUBJECTS.c.key_ref)
             .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
+            .join(FACES, FACES.c.id == TEMPLATES.c.face_id)
             .where(
                 TEMPLATES.c.kind == EMBEDDING,
                 TEMPLATES.c.model_version == model_version,
                 SUBJECTS.c.status == "active",
+                FACES.c.excluded_request_id.is_(None),  # opted out: never searched again
             )
             .order_by(TEMPLATES.c.id)
         ).all()
@@ -187,3 +205,216 @@ def load_index(
     if faces:
         index.add(face_ids=faces, subject_ids=subjects, vectors=np.stack(vectors))
     return index
+
+
+@dataclass(frozen=True)
+class TemplateBatch:
+    """What :func:`read_templates` decrypted: plaintext by face id (the newest template of
+    ``kind`` per face), and the faces whose template can no longer be read (erased)."""
+
+    templates: dict[int, bytes]
+    unreadable: tuple[int, ...]
+
+
+def read_templates(
+    ledger: Ledger, vault: KeyVault, *, kind: str, actor: str, reason: str
+) -> TemplateBatch:
+    """Decrypt every stored template of ``kind``, of any model version (one audit event).
+
+    For aggregate reads (the report's DiF distributions): one ``template.read`` event for
+    the whole batch, like :func:`load_index`. Templates of shredded subjects are not read;
+    their faces are listed in ``unreadable``.
+    """
+    templates: dict[int, bytes] = {}
+    unreadable: list[int] = []
+    with ledger.begin() as conn:
+        rows = conn.execute(
+            select(TEMPLATES.c.face_id, TEMPLATES.c.model_version, TEMPLATES.c.ciphertext,
+                   SUBJECTS.c.key_ref, SUBJECTS.c.status)
+            .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
+            .where(TEMPLATES.c.kind == kind)
+            .order_by(TEMPLATES.c.id.desc())
+        ).all()  # fmt: skip
+        seen: set[int] = set()
+        for row in rows:
+            face_id = int(row.face_id)
+            if face_id in seen:
+                continue
+            seen.add(face_id)
+            if row.status != "active":
+                unreadable.append(face_id)
+                continue
+            try:
+                templates[face_id] = vault.decrypt(
+                    row.key_ref, row.ciphertext, aad=_aad(face_id, kind, row.model_version)
+                )
+            except KeyShredded:
+                unreadable.append(face_id)
+        append(
+            conn,
+            AuditRecord(
+                name="template.read", actor=actor, object_type="batch", object_id=kind,
+                payload={"kind": kind, "count": len(templates), "reason": reason},
+            ),  # fmt: skip
+        )
+    return TemplateBatch(templates, tuple(sorted(unreadable)))
+
+
+def read_face_templates(
+    conn: Connection, vault: KeyVault, *, face_ids: Iterable[int], kind: str, actor: str, reason: str
+) -> dict[int, bytes]:
+    """Decrypt ``kind`` templates of many faces in the caller's transaction (one audit event).
+
+    Faces without such a template, or whose subject's key was shredded, are left out.
+    """
+    ids = sorted(set(face_ids))
+    found: dict[int, bytes] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = conn.execute(
+            select(TEMPLATES.c.face_id, TEMPLATES.c.ciphertext, TEMPLATES.c.model_version, SUBJECTS.c.key_ref)
+            .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
+            .where(TEMPLATES.c.face_id.in_(ids[start : start + _CHUNK]), TEMPLATES.c.kind == kind,
+                   SUBJECTS.c.status == "active")
+            .order_by(TEMPLATES.c.id)
+        ).all()  # fmt: skip
+        for row in rows:
+            try:
+                found[int(row.face_id)] = vault.decrypt(
+                    row.key_ref, row.ciphertext, aad=_aad(row.face_id, kind, row.model_version)
+                )
+            except KeyShredded:
+                continue
+    append(
+        conn,
+        AuditRecord(
+            name="template.read", actor=actor, object_type="faces", object_id=None,
+            payload={"kind": kind, "count": len(found), "reason": reason},
+        ),  # fmt: skip
+    )
+    return found
+
+
+@dataclass
+class Destroyed:
+    """What :func:`destroy_templates` did; ``key_refs`` are still to be shredded by the caller
+    (:func:`shred_keys`, last thing before commit)."""
+
+    faces: int = 0
+    templates: int = 0
+    subjects_shredded: list[int] = field(default_factory=list)
+    key_refs: list[str] = field(default_factory=list)
+    certificates: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _certificate(record: dict[str, Any]) -> str:
+    body = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def destroy_templates(
+    conn: Connection,
+    *,
+    face_ids: Iterable[int],
+    reason: str,
+    actor: str,
+    shred_subjects: Iterable[int] = (),
+    destroy_by: Mapping[int, date | None] | None = None,
+    request_id: int | None = None,
+) -> Destroyed:
+    """Delete every template of ``face_ids``, certify each face, and mark for shredding the
+    subjects in ``shred_subjects`` and every subject left without a template; one
+    ``template.destroy`` and (if any) one ``key.shred`` event, in the caller's transaction.
+
+    The caller shreds ``Destroyed.key_refs`` in the vault just before committing: if the
+    commit then fails, the keys are gone anyway, which errs on the side of the person.
+    """
+    ids = sorted(set(face_ids))
+    done = Destroyed()
+    now = utcnow()
+    touched: dict[int, int | None] = {}
+    counts: dict[int, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for face_id, subject_id, count in conn.execute(
+            select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, func.count())
+            .where(TEMPLATES.c.face_id.in_(chunk))
+            .group_by(TEMPLATES.c.face_id, TEMPLATES.c.subject_id)
+        ):
+            touched[int(face_id)] = int(subject_id)
+            counts[int(face_id)] = counts.get(int(face_id), 0) + int(count)
+        conn.execute(delete(TEMPLATES).where(TEMPLATES.c.face_id.in_(chunk)))
+    wanted = {int(s) for s in shred_subjects}
+    candidates = sorted(wanted | {s for s in touched.values() if s is not None})
+    shredded: dict[int, str] = {}
+    for start in range(0, len(candidates), _CHUNK):
+        chunk = candidates[start : start + _CHUNK]
+        remaining = {
+            int(s) for (s,) in conn.execute(
+                select(TEMPLATES.c.subject_id).where(TEMPLATES.c.subject_id.in_(chunk)).distinct()
+            )
+        }  # fmt: skip
+        for subject_id, key_ref in conn.execute(
+            select(SUBJECTS.c.id, SUBJECTS.c.key_ref).where(
+                SUBJECTS.c.id.in_(chunk), SUBJECTS.c.status == "active"
+            )
+        ):
+            if subject_id in wanted or subject_id not in remaining:
+                shredded[int(subject_id)] = str(key_ref)
+    if shredded:
+        subject_ids = sorted(shredded)
+        for start in range(0, len(subject_ids), _CHUNK):
+            conn.execute(
+                update(SUBJECTS).where(SUBJECTS.c.id.in_(subject_ids[start : start + _CHUNK]))
+                .values(status="shredded", shredded_at=now)
+            )  # fmt: skip
+        if wanted:  # an erased person's remaining templates go with their key
+            for start in range(0, len(subject_ids), _CHUNK):
+                chunk = [s for s in subject_ids[start : start + _CHUNK] if s in wanted]
+                for face_id, subject_id, count in conn.execute(
+                    select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, func.count())
+                    .where(TEMPLATES.c.subject_id.in_(chunk))
+                    .group_by(TEMPLATES.c.face_id, TEMPLATES.c.subject_id)
+                ):
+                    touched[int(face_id)] = int(subject_id)
+                    counts[int(face_id)] = counts.get(int(face_id), 0) + int(count)
+                conn.execute(delete(TEMPLATES).where(TEMPLATES.c.subject_id.in_(chunk)))
+    rows = []
+    for face_id in sorted(touched):
+        subject_id = touched[face_id]
+        record = {
+            "face_id": face_id, "subject_id": subject_id, "templates": counts[face_id],
+            "reason": reason, "destroy_by": (destroy_by or {}).get(face_id),
+            "request_id": request_id, "key_shredded": subject_id in shredded,
+            "destroyed_at": now,
+        }  # fmt: skip
+        rows.append({**record, "certificate": _certificate(record)})
+    if rows:
+        conn.execute(DESTRUCTIONS.insert(), rows)
+    done.faces, done.templates = len(rows), sum(counts.values())
+    done.subjects_shredded, done.key_refs = sorted(shredded), [shredded[s] for s in sorted(shredded)]
+    done.certificates = [{"face_id": r["face_id"], "certificate": r["certificate"]} for r in rows]
+    if rows:
+        append(
+            conn,
+            AuditRecord(
+                name="template.destroy", actor=actor, object_type="request" if request_id else "faces",
+                object_id=str(request_id) if request_id else None,
+                payload={"reason": reason, "faces": done.faces, "templates": done.templates,
+                         "certificates": [r["certificate"] for r in rows][:_KEPT_IN_AUDIT],
+                         "certificates_sha256": _certificate([r["certificate"] for r in rows])},
+            ),  # fmt: skip
+        )
+    if shredded:
+        append(
+            conn,
+            AuditRecord(
+                name="key.shred", actor=actor, object_type="subjects", object_id=None,
+                payload={"subjects": done.subjects_shredded, "reason": reason},
+            ),  # fmt: skip
+        )
+    return done
+
+
+def shred_keys(vault: KeyVault, key_refs: Iterable[str]) -> int:
+    """Destroy these data keys in the vault (crypto-shredding); how many existed."""
+    return sum(vault.shred(ref) for ref in key_refs)

@@ -63,6 +63,13 @@ EVENT_NAMES = {
     "key.shred": "Subjects' data keys were shredded (crypto-shredding): subject ids and why.",
     "retention.sweep": "A retention sweep ran: the as-of date, faces and templates destroyed "
     "by reason, keys shredded.",
+    "user.add": "A console user was added (web portal): user id, name and role; a token was "
+    "issued (never the token).",
+    "user.login": "A console user logged in or was refused: user name, outcome, and the "
+    "session's expiry (never the secret or the session id).",
+    "user.logout": "A console user's session ended: user id.",
+    "owner.verify": "A photo owner proved control of their account on the portal (the "
+    "verification hook): outcome and verifier (never the owner id or the code).",
 }
 
 

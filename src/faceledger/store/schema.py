@@ -71,7 +71,7 @@ class Photo(Base):
     download_url: Mapped[str | None] = mapped_column(String(2048))
     page_url: Mapped[str | None] = mapped_column(String(2048))
     owner_id: Mapped[str | None] = mapped_column(String(128))
-    owner_nickname: Mapped[str | None] = mapped_column(String(256))
+    owner_nickname: Mapped[str | None] = mapped_column(String(256), index=True)  # 0006
     owner_location: Mapped[str | None] = mapped_column(String(512))
     license_id: Mapped[int | None] = mapped_column(Integer)
     license_name: Mapped[str | None] = mapped_column(String(256))
@@ -92,6 +92,8 @@ class Photo(Base):
     scan_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
     scanned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set by an executed opt-out / erasure request: a tombstone, the row is never deleted.
+    excluded_request_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Face(Base):
@@ -118,6 +120,8 @@ class Face(Base):
     detector_version: Mapped[str] = mapped_column(String(64))
     scan_run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set by an executed opt-out / erasure request: a tombstone, the row is never deleted.
+    excluded_request_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ScanRun(Base):
@@ -302,3 +306,202 @@ class Template(Base):
     )
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Release(Base):
+    """A named release for one purpose (``faceledger release``); its content is in versions."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("name", name="uq_releases_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReleaseVersion(Base):
+    """One immutable version of a release: its files under ``path`` with their sha256 in
+    ``files``, and ``manifest_sha256`` over that list. A new version never overwrites one."""
+
+    __tablename__ = "release_versions"
+    __table_args__ = (
+        UniqueConstraint("release_id", "version", name="uq_release_versions_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("release_versions.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(128))
+    with_features: Mapped[bool] = mapped_column(Boolean)
+    photo_count: Mapped[int] = mapped_column(Integer)
+    face_count: Mapped[int] = mapped_column(Integer)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(2048))
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+
+
+class ReleaseItem(Base):
+    """One face (and its photo) in one release version."""
+
+    __tablename__ = "release_items"
+    __table_args__ = (
+        Index("ix_release_items_face_id", "face_id"),
+        Index("ix_release_items_photo_id", "photo_id"),
+    )
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("release_versions.id"), primary_key=True)
+    face_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    photo_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class Consumer(Base):
+    """Who received a release version (a disclosure): a model, a partner, an export."""
+
+    __tablename__ = "consumers"
+    __table_args__ = (
+        UniqueConstraint("name", "version_id", name="uq_consumers_name_version"),
+        Index("ix_consumers_version_id", "version_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    version_id: Mapped[int] = mapped_column(ForeignKey("release_versions.id"))
+    contact: Mapped[str | None] = mapped_column(String(512))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Request(Base):
+    """An opt-out, erasure or access request from a person (``faceledger request``).
+
+    Keyed by ``key_type`` (owner | photo | url | tag | face) and ``key_value`` (None for a
+    face: the selfie is matched when the request is made and only the matched face ids are
+    kept, in ``request_faces``). ``receipt`` is unguessable (``secrets.token_urlsafe``).
+    Lifecycle: received -> verified -> executed -> confirmed, or rejected with a reason.
+    """
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        UniqueConstraint("receipt", name="uq_requests_receipt"),
+        CheckConstraint("kind IN ('optout', 'erasure', 'access')", name="ck_requests_kind"),
+        CheckConstraint(
+            "key_type IN ('owner', 'photo', 'url', 'tag', 'face')", name="ck_requests_key_type"
+        ),
+        Index("ix_requests_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    key_type: Mapped[str] = mapped_column(String(16))
+    key_value: Mapped[str | None] = mapped_column(String(2048))
+    owner_scope: Mapped[str | None] = mapped_column(String(128))  # a tag request's owner
+    consent_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("consents.id")
+    )
+    law: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[date] = mapped_column(Date)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    executed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON)
+
+
+class RequestFace(Base):
+    """A face a selfie request matched (the selfie itself is never stored)."""
+
+    __tablename__ = "request_faces"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), primary_key=True)
+    face_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    distance: Mapped[float | None] = mapped_column(Float)
+
+
+class ConsumerNotice(Base):
+    """A notice owed to a release consumer because a request removed faces it received."""
+
+    __tablename__ = "consumer_notices"
+    __table_args__ = (
+        UniqueConstraint("consumer_id", "request_id", name="uq_consumer_notices_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("release_versions.id"))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Destruction(Base):
+    """A destruction certificate: one face's templates destroyed, why, and whether its
+    subject's key was shredded. ``certificate`` is the sha256 of the record's fields."""
+
+    __tablename__ = "destructions"
+    __table_args__ = (Index("ix_destructions_face_id", "face_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    face_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    templates: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(16))  # erasure | optout | retention | blocked | excluded
+    destroy_by: Mapped[date | None] = mapped_column(Date)
+    request_id: Mapped[int | None] = mapped_column(Integer)
+    key_shredded: Mapped[bool] = mapped_column(Boolean)
+    destroyed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    certificate: Mapped[str] = mapped_column(String(64))
+
+
+class WebUser(Base):
+    """A person who may use the owner console (``faceledger user add``): admin | reviewer."""
+
+    __tablename__ = "web_users"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_web_users_name"),
+        CheckConstraint("role IN ('admin', 'reviewer')", name="ck_web_users_role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebToken(Base):
+    """An API token of a console user: ``flt_<id>_<secret>``; only an scrypt hash is kept."""
+
+    __tablename__ = "web_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A console login session; ``id_hash`` is the SHA-256 of the cookie's 256-bit id."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -57,9 +57,9 @@ class ImageDetections:
 
 
 def detect_image(
-    path: Path, detector: Detector, *, max_pixels: int, max_side: int
+    path: Path | bytes, detector: Detector, *, max_pixels: int, max_side: int
 ) -> ImageDetections:
-    """Decode ``path`` safely, detect faces, map boxes back to original pixels, add quality.
+    """Decode ``path`` (a file, or image bytes held in memory) safely, detect faces, map boxes back to original pixels, add quality.
 
     Raises :class:`faceledger.errors.ImageError` for images that cannot be used.
     """

@@ -13,6 +13,7 @@ Every failure is an :class:`ImageError` with a stable ``reason`` code:
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,18 +43,27 @@ class LoadedImage:
         return self.width / self.rgb.shape[1]
 
 
-def load_image(path: Path, *, max_pixels: int, max_side: int | None = None) -> LoadedImage:
-    """Decode ``path`` (see module docs). Never mutates the file; never returns partial data."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ImageError("unreadable", f"cannot open {path}: {exc.strerror}") from None
+def load_image(path: Path | bytes, *, max_pixels: int, max_side: int | None = None) -> LoadedImage:
+    """Decode ``path`` (see module docs). Never mutates the file; never returns partial data.
+
+    ``path`` may also be the image's bytes (an upload held in memory, never written to disk);
+    messages then name it "the uploaded image".
+    """
+    if isinstance(path, bytes):
+        size, source = len(path), io.BytesIO(path)
+        path = Path("the uploaded image")
+    else:
+        source = path
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise ImageError("unreadable", f"cannot open {path}: {exc.strerror}") from None
     if size == 0:
         raise ImageError("empty", f"{path} is an empty file (0 bytes)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 return _decode(im, path, max_pixels=max_pixels, max_side=max_side)
         except Image.DecompressionBombError:
             raise ImageError("too-large", f"{path} exceeds the decoder's pixel limit") from None
