@@ -17,13 +17,15 @@ import csv
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from _compat import import_face_recognition  # noqa: E402
 
 from faceledger.config import load_settings  # noqa: E402
 from faceledger.services.assess import assess_faces  # noqa: E402
@@ -61,19 +63,8 @@ def bench_raw(samples: list[tuple[np.ndarray, object]], repeat: int) -> float:
 
 
 def bench_face_recognition(samples: list[tuple[np.ndarray, object]], repeat: int) -> float | None:
-    if "pkg_resources" not in sys.modules:
-        try:
-            import pkg_resources  # noqa: F401
-        except ImportError:
-            from importlib import resources
-
-            shim = types.ModuleType("pkg_resources")
-            shim.resource_filename = lambda pkg, name: str(resources.files(pkg).joinpath(name))  # type: ignore[attr-defined]
-            sys.modules["pkg_resources"] = shim
-    try:
-        import face_recognition
-    except ImportError:
-        print("face_recognition: not installed (make bench installs it)")
+    face_recognition = import_face_recognition()
+    if face_recognition is None:
         return None
     start = time.perf_counter()
     for _ in range(repeat):

@@ -17,13 +17,15 @@ import shutil
 import sys
 import tempfile
 import time
-import types
 from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SET = REPO.parent / "shared" / "data" / "wider_face_val_subset"
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from _compat import import_face_recognition  # noqa: E402
 
 from faceledger.config import load_settings  # noqa: E402
 from faceledger.core.faces import BBox, match_detections  # noqa: E402
@@ -93,21 +95,8 @@ def bench_scan(images: list[Path], workers: int, repeat: int) -> tuple[float, di
 
 
 def bench_hog(images: list[Path]) -> tuple[float, dict[str, list[BBox]]] | None:
-    try:
-        # face_recognition_models imports pkg_resources (gone from recent setuptools) only to
-        # find its own files; give it a stand-in so the benchmark can import it.
-        if "pkg_resources" not in sys.modules:
-            try:
-                import pkg_resources  # noqa: F401
-            except ImportError:
-                from importlib import resources
-
-                shim = types.ModuleType("pkg_resources")
-                shim.resource_filename = lambda pkg, name: str(resources.files(pkg).joinpath(name))  # type: ignore[attr-defined]
-                sys.modules["pkg_resources"] = shim
-        import face_recognition
-    except ImportError as exc:
-        print(f"face_recognition HOG: not installed ({exc}); `make bench` installs it")
+    face_recognition = import_face_recognition()
+    if face_recognition is None:
         return None
     pixels = [face_recognition.load_image_file(str(p)) for p in images]
     start = time.perf_counter()

@@ -1,11 +1,14 @@
-"""Shared CLI plumbing: lazily built settings and ledger, JSON output."""
+"""Shared CLI plumbing: lazily built settings and ledger, JSON output, common options."""
 
 from __future__ import annotations
 
 import json
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
+
+import click
 
 if TYPE_CHECKING:
     from faceledger.config import Settings
@@ -54,3 +57,16 @@ def echo_json(document: Any) -> None:
     """Write one JSON document to stdout."""
     json.dump(document, sys.stdout, indent=2, sort_keys=False, default=str)
     sys.stdout.write("\n")
+
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    """A click callback: ``YYYY-MM-DD`` -> ``date`` (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None

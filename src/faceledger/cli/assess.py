@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from faceledger.cli._common import CliState, echo_json
+from faceledger.cli._common import JSON_OPTION, CliState, echo_json, parse_date
 from faceledger.cli._progress import RichProgress
 
 _PURPOSE = click.option(
@@ -24,24 +24,15 @@ _ACTION = click.option(
     type=click.Choice(["extract-template", "match-optout"]),
     help="Action to decide.",
 )
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
-
-def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @click.command()
 @_PURPOSE
 @_ACTION
-@click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
+@click.option("--as-of", callback=parse_date, metavar="YYYY-MM-DD",
               help="Decide as of this date (default: today, UTC).")  # fmt: skip
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def assess(
     state: CliState, purpose: str | None, action: str, as_of: date | None, as_json: bool
@@ -101,7 +92,7 @@ def _when(value: Any) -> str:
 @click.argument("face_id", type=int)
 @_PURPOSE
 @_ACTION
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def explain(state: CliState, face_id: int, purpose: str | None, action: str, as_json: bool) -> None:
     """Show why FACE_ID got its recorded decision: provenance, jurisdictions, each law.
@@ -161,7 +152,7 @@ def explain(state: CliState, face_id: int, purpose: str | None, action: str, as_
 @_ACTION
 @click.option("--turnover", type=float, metavar="EUR",
               help="Worldwide annual turnover in EUR, for turnover-based fines (GDPR).")  # fmt: skip
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def exposure(
     state: CliState, purpose: str | None, action: str, turnover: float | None, as_json: bool

@@ -11,18 +11,7 @@ from typing import Any
 
 import click
 
-from faceledger.cli._common import CliState, echo_json
-
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+from faceledger.cli._common import JSON_OPTION, CliState, echo_json, parse_date
 
 
 def _policies(state: CliState) -> list[Any]:
@@ -65,11 +54,11 @@ def consent() -> None:
               help="A purpose it covers (repeat for several).")  # fmt: skip
 @click.option("--informed/--not-informed", default=False, show_default=True,
               help="Whether the purpose and retention term were disclosed first.")  # fmt: skip
-@click.option("--granted", callback=_date, metavar="YYYY-MM-DD", help="When given (default: today, UTC).")
-@click.option("--expires", callback=_date, metavar="YYYY-MM-DD", help="When it lapses (default: never).")
+@click.option("--granted", callback=parse_date, metavar="YYYY-MM-DD", help="When given (default: today, UTC).")
+@click.option("--expires", callback=parse_date, metavar="YYYY-MM-DD", help="When it lapses (default: never).")
 @click.option("--evidence-uri", metavar="URI", help="Where the signed form or record is kept.")
 @click.option("--evidence-sha256", metavar="HEX", help="SHA-256 of that evidence (64 hex digits).")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def add(
     state: CliState, owner_id: str | None, subject_id: int | None, form: str,
@@ -105,8 +94,8 @@ def add(
 
 @consent.command("revoke")
 @click.argument("consent_id_or_receipt", metavar="ID_OR_RECEIPT")
-@click.option("--on", callback=_date, metavar="YYYY-MM-DD", help="Revoked from this date (default: today, UTC).")
-@_JSON
+@click.option("--on", callback=parse_date, metavar="YYYY-MM-DD", help="Revoked from this date (default: today, UTC).")
+@JSON_OPTION
 @click.pass_obj
 def revoke(state: CliState, consent_id_or_receipt: str, on: date | None, as_json: bool) -> None:
     """Revoke a consent by id or receipt; its owner's faces are re-decided at once.
@@ -136,7 +125,7 @@ def revoke(state: CliState, consent_id_or_receipt: str, on: date | None, as_json
 @consent.command("list")
 @click.option("--owner", "owner_id", metavar="NSID", help="Only this owner's consents.")
 @click.option("--subject", "subject_id", type=int, metavar="ID", help="Only this subject's consents.")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def list_(state: CliState, owner_id: str | None, subject_id: int | None, as_json: bool) -> None:
     """List recorded consents with their status today (active, pending, expired, revoked).
@@ -167,7 +156,7 @@ def list_(state: CliState, owner_id: str | None, subject_id: int | None, as_json
 
 @consent.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def import_(state: CliState, file: Path, as_json: bool) -> None:
     """Add the consents in a CSV or JSON Lines FILE.

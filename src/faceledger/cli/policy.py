@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from faceledger.cli._common import CliState, echo_json
+from faceledger.cli._common import JSON_OPTION, CliState, echo_json
 
 if TYPE_CHECKING:
     from faceledger.services.policy import PolicyService
@@ -31,7 +31,6 @@ _POLICY_DIR = click.option(
     help="Extra folder of policy YAML files that add to or override the shipped laws "
     "(default: the policy_dir setting).",
 )
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 
 @click.group("policy")
@@ -48,7 +47,7 @@ def policy_group() -> None:
 
 @policy_group.command("evaluate")
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@_JSON
+@JSON_OPTION
 @_POLICY_DIR
 @click.pass_context
 def evaluate_command(ctx: click.Context, scenario: str, as_json: bool, policy_dir: str | None) -> None:
@@ -70,7 +69,7 @@ def evaluate_command(ctx: click.Context, scenario: str, as_json: bool, policy_di
 
 
 @policy_group.command("list")
-@_JSON
+@JSON_OPTION
 @_POLICY_DIR
 @click.pass_context
 def list_command(ctx: click.Context, as_json: bool, policy_dir: str | None) -> None:
@@ -98,7 +97,7 @@ def list_command(ctx: click.Context, as_json: bool, policy_dir: str | None) -> N
 
 @policy_group.command("show")
 @click.argument("law_id")
-@_JSON
+@JSON_OPTION
 @_POLICY_DIR
 @click.pass_context
 def show_command(ctx: click.Context, law_id: str, as_json: bool, policy_dir: str | None) -> None:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import click
 
-from faceledger.cli._common import CliState, echo_json
-
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+from faceledger.cli._common import JSON_OPTION, CliState, echo_json
 
 
 @click.group("release")
@@ -29,7 +27,7 @@ def release() -> None:
 @click.option("--purpose", required=True, help="The purpose the release is for (its decisions must allow it).")
 @click.option("--with-features", is_flag=True,
               help="Add each face's DiF measures (decrypted, audited), where its decision allows.")  # fmt: skip
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def create(state: CliState, name: str, purpose: str, with_features: bool, as_json: bool) -> None:
     """Cut the next version of release NAME: Parquet + CSV manifest and a Croissant card.
@@ -56,7 +54,7 @@ def create(state: CliState, name: str, purpose: str, with_features: bool, as_jso
 
 
 @release.command("list")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def list_(state: CliState, as_json: bool) -> None:
     """List every version of every release.
@@ -83,7 +81,7 @@ def list_(state: CliState, as_json: bool) -> None:
 @release.command("diff")
 @click.argument("a", metavar="A@vN")
 @click.argument("b", metavar="B@vM")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def diff(state: CliState, a: str, b: str, as_json: bool) -> None:
     """Faces and photos added and removed from one release version to another.
@@ -121,7 +119,7 @@ def consumer() -> None:
 @click.argument("name")
 @click.option("--release", "ref", required=True, metavar="NAME@vN", help="The version it received.")
 @click.option("--contact", help="Who to tell when faces must be removed (kept out of the audit log).")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def consumer_add(state: CliState, name: str, ref: str, contact: str | None, as_json: bool) -> None:
     """Register consumer NAME as having received release version NAME@vN.
@@ -140,7 +138,7 @@ def consumer_add(state: CliState, name: str, ref: str, contact: str | None, as_j
 
 
 @consumer.command("list")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def consumer_list(state: CliState, as_json: bool) -> None:
     """List consumers, the version each received, and notices owed to them.

@@ -10,9 +10,8 @@ from typing import Any
 
 import click
 
-from faceledger.cli._common import CliState, echo_json
+from faceledger.cli._common import JSON_OPTION, CliState, echo_json
 
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 _ID = click.argument("request_id", metavar="ID_OR_RECEIPT")
 
 
@@ -63,7 +62,7 @@ def request() -> None:
 @click.option("--consent-given", is_flag=True, help="Record the requester's match-optout consent with the request.")
 @click.option("--consent", metavar="ID_OR_RECEIPT", help="An existing consent covering match-optout.")
 @click.option("--law", help="The law the request is answered under (default: the earliest deadline).")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def new(
     state: CliState, kind: str, owner: str | None, photo: str | None, url: str | None,
@@ -105,7 +104,7 @@ def new(
 
 @request.command("list")
 @click.option("--status", type=click.Choice(["received", "verified", "executed", "confirmed", "rejected"]))
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def list_(state: CliState, status: str | None, as_json: bool) -> None:
     """List requests with their status and deadline.
@@ -130,7 +129,7 @@ def list_(state: CliState, status: str | None, as_json: bool) -> None:
 
 @request.command("show")
 @_ID
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def show(state: CliState, request_id: str, as_json: bool) -> None:
     """Show one request: lifecycle, deadline and outcome.
@@ -146,7 +145,7 @@ def show(state: CliState, request_id: str, as_json: bool) -> None:
 
 @request.command("verify")
 @_ID
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def verify(state: CliState, request_id: str, as_json: bool) -> None:
     """Mark a received request verified (the requester proved who they are).
@@ -162,7 +161,7 @@ def verify(state: CliState, request_id: str, as_json: bool) -> None:
 
 @request.command("execute")
 @_ID
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def execute(state: CliState, request_id: str, as_json: bool) -> None:
     """Carry out a verified request.
@@ -182,7 +181,7 @@ def execute(state: CliState, request_id: str, as_json: bool) -> None:
 
 @request.command("confirm")
 @_ID
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def confirm(state: CliState, request_id: str, as_json: bool) -> None:
     """Mark an executed request confirmed (the requester was told).
@@ -199,7 +198,7 @@ def confirm(state: CliState, request_id: str, as_json: bool) -> None:
 @request.command("reject")
 @_ID
 @click.option("--reason", required=True, help="Why, as told to the requester.")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 def reject(state: CliState, request_id: str, reason: str, as_json: bool) -> None:
     """Reject a received or verified request, with a reason.

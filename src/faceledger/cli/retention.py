@@ -6,7 +6,7 @@ from datetime import date
 
 import click
 
-from faceledger.cli._common import CliState, echo_json
+from faceledger.cli._common import CliState, echo_json, parse_date
 
 
 @click.group("retention")
@@ -20,17 +20,9 @@ def retention() -> None:
     """
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
 
 @retention.command("sweep")
-@click.option("--as-of", "on", callback=_date, metavar="YYYY-MM-DD", help="Decide what is due on this date (default: today, UTC).")
+@click.option("--as-of", "on", callback=parse_date, metavar="YYYY-MM-DD", help="Decide what is due on this date (default: today, UTC).")
 @click.option("--dry-run", is_flag=True, help="Show what would be destroyed; destroy nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_obj

@@ -71,6 +71,17 @@ def _aad(face_id: int, kind: str, model_version: str) -> bytes:
     return f"faceledger:template:{face_id}:{kind}:{model_version}".encode()
 
 
+def _decrypt(vault: KeyVault, row: Any, kind: str) -> bytes | None:
+    """A stored row's plaintext, or ``None`` once its subject's key was shredded.
+
+    ``row`` has ``face_id``, ``model_version``, ``ciphertext`` and ``key_ref``.
+    """
+    try:
+        return vault.decrypt(row.key_ref, row.ciphertext, aad=_aad(int(row.face_id), kind, row.model_version))
+    except KeyShredded:
+        return None
+
+
 def create_subject(conn: Connection, *, model_version: str) -> SubjectRef:
     key_ref = f"subj-{secrets.token_hex(12)}"
     subject_id = conn.execute(
@@ -176,7 +187,8 @@ def load_index(
     vectors: list[np.ndarray] = []
     with ledger.begin() as conn:
         rows = conn.execute(
-            select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, TEMPLATES.c.ciphertext, SUBJECTS.c.key_ref)
+            select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, TEMPLATES.c.ciphertext,
+                   TEMPLATES.c.model_version, SUBJECTS.c.key_ref)
             .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
             .join(FACES, FACES.c.id == TEMPLATES.c.face_id)
             .where(
@@ -188,9 +200,8 @@ def load_index(
             .order_by(TEMPLATES.c.id)
         ).all()
         for row in rows:
-            try:
-                plain = vault.decrypt(row.key_ref, row.ciphertext, aad=_aad(row.face_id, EMBEDDING, model_version))
-            except KeyShredded:
+            plain = _decrypt(vault, row, EMBEDDING)
+            if plain is None:
                 continue
             faces.append(int(row.face_id))
             subjects.append(int(row.subject_id))
@@ -244,12 +255,11 @@ def read_templates(
             if row.status != "active":
                 unreadable.append(face_id)
                 continue
-            try:
-                templates[face_id] = vault.decrypt(
-                    row.key_ref, row.ciphertext, aad=_aad(face_id, kind, row.model_version)
-                )
-            except KeyShredded:
+            plain = _decrypt(vault, row, kind)
+            if plain is None:
                 unreadable.append(face_id)
+            else:
+                templates[face_id] = plain
         append(
             conn,
             AuditRecord(
@@ -278,12 +288,9 @@ def read_face_templates(
             .order_by(TEMPLATES.c.id)
         ).all()  # fmt: skip
         for row in rows:
-            try:
-                found[int(row.face_id)] = vault.decrypt(
-                    row.key_ref, row.ciphertext, aad=_aad(row.face_id, kind, row.model_version)
-                )
-            except KeyShredded:
-                continue
+            plain = _decrypt(vault, row, kind)
+            if plain is not None:
+                found[int(row.face_id)] = plain
     append(
         conn,
         AuditRecord(
