@@ -107,7 +107,7 @@ def explain(state: CliState, face_id: int, purpose: str | None, action: str, as_
       faceledger explain 12 --purpose fairness-audit --json
     """
     from faceledger.core.law import load_policies
-    from faceledger.services.assess import explain_face
+    from faceledger.services.explain import explain_face
 
     settings = state.settings()
     document = explain_face(
