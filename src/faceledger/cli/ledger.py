@@ -59,11 +59,15 @@ def ingest(state: CliState, paths: tuple[Path, ...], as_json: bool) -> None:
 
 @click.command()
 @click.option("--workers", type=int, help="Worker processes (default: cores; FACELEDGER_WORKERS).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), help="How to spread the work (FACELEDGER_ENGINE).")
 @click.option("--threshold", type=float, help="Detector confidence threshold (FACELEDGER_DETECTOR_THRESHOLD).")
 @click.option("--limit", type=int, help="Scan at most this many photos, then stop.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
 @click.pass_obj
-def scan(state: CliState, workers: int | None, threshold: float | None, limit: int | None, as_json: bool) -> None:
+def scan(
+    state: CliState, workers: int | None, engine: str | None, threshold: float | None,
+    limit: int | None, as_json: bool,
+) -> None:  # fmt: skip
     """Find the faces in every ingested photo not scanned yet.
 
     Stores boxes, 5 landmarks, scores, face size and a sharpness measure. No biometric
@@ -74,10 +78,11 @@ def scan(state: CliState, workers: int | None, threshold: float | None, limit: i
     \b
     Example:
       faceledger scan --workers 2
+      faceledger scan --engine ray --workers 8
     """
     from faceledger.services.scan import scan_pending
 
-    settings = state.settings(workers=workers, detector_threshold=threshold)
+    settings = state.settings(workers=workers, engine=engine, detector_threshold=threshold)
     progress = None if as_json else RichProgress()
     report = scan_pending(state.ledger(), settings, progress=progress, limit=limit)
     rate = (report.photos_done + report.photos_failed) / report.seconds if report.seconds else 0.0
@@ -99,7 +104,7 @@ def scan(state: CliState, workers: int | None, threshold: float | None, limit: i
     click.echo(
         f"scan run {report.run_id}: {report.photos_done:,} photos scanned, "
         f"{report.faces_found:,} faces found, {report.photos_failed:,} failed "
-        f"({rate:.1f} photos/s, {settings.workers} workers)"
+        f"({rate:.1f} photos/s, {settings.workers} workers, engine {settings.engine})"
     )
     if report.errors:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(report.errors.items()))

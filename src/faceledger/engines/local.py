@@ -88,9 +88,21 @@ class ProcessPool:
 
 
 def make_engine(
-    workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
-) -> InProcess | ProcessPool:
-    """In-process for one worker, a process pool otherwise."""
+    workers: int,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+    *,
+    kind: str = "local",
+    address: str | None = None,
+) -> Engine:
+    """The engine for the ``engine`` setting: ``local`` (in-process for one worker, else a
+    process pool) or ``ray`` (Ray actors; a missing Ray is an error, never a silent fallback)."""
+    if kind == "ray":
+        from faceledger.engines.ray_engine import RayEngine
+
+        return RayEngine(workers, initializer, initargs, address=address)
+    if kind != "local":
+        raise ValueError(f"unknown engine {kind!r}")
     if workers <= 1:
         return InProcess(initializer, initargs)
     return ProcessPool(workers, initializer, initargs)

@@ -240,7 +240,7 @@ def extract_templates(
     total = sum(len(faces) for _, faces in work)
     index = load_index(ledger, vault, model_version=embedder.version, actor=actor, reason="cluster new faces")
     config = ExtractConfig(settings.landmark_model, settings.max_image_pixels, settings.detect_max_side)
-    engine = make_engine(settings.workers, init_extract_worker, (config,))
+    engine = make_engine(settings.workers, init_extract_worker, (config,), kind=settings.engine, address=settings.ray_address)
     touched: set[int] = set()
     try:
         with progress.task("extract", total=total, unit="faces") as tick:

@@ -178,7 +178,7 @@ def scan_pending(
         run_id = _start_run(ledger, info, settings.workers, actor)
         report = ScanReport(run_id=run_id, detector=info, interrupted_runs=interrupted)
         started = time.monotonic()
-        engine = make_engine(settings.workers, init_worker, (config,))
+        engine = make_engine(settings.workers, init_worker, (config,), kind=settings.engine, address=settings.ray_address)
         status = "failed"
         try:
             buffer: list[PhotoOutcome] = []
