@@ -41,9 +41,10 @@ def assess(
 
     Each face gets its photo's jurisdiction evidence (geotag, owner location), the processor
     settings (processor_location, processor_commercial) and the consents recorded for its
-    photo's owner (faceledger consent), evaluated against every law. The decision, its reasons and the policy versions
-    are recorded per face; re-running replaces them. An unset processor_location is treated
-    as unknown: laws that reach processing in their territory stay in scope.
+    photo's owner (faceledger consent), evaluated against every law. The decision, its
+    reasons and the policy versions are recorded per face; re-running replaces them. An
+    unset processor_location is treated as unknown: laws that reach processing in their
+    territory stay in scope.
 
     \b
     Example:

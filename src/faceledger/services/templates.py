@@ -318,6 +318,20 @@ def _certificate(record: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _delete_counted(
+    conn: Connection, where: Any, touched: dict[int, int | None], counts: dict[int, int]
+) -> None:
+    """Delete the templates matching ``where``, noting each face's subject and how many went."""
+    for face_id, subject_id, count in conn.execute(
+        select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, func.count())
+        .where(where)
+        .group_by(TEMPLATES.c.face_id, TEMPLATES.c.subject_id)
+    ):
+        touched[int(face_id)] = int(subject_id)
+        counts[int(face_id)] = counts.get(int(face_id), 0) + int(count)
+    conn.execute(delete(TEMPLATES).where(where))
+
+
 def destroy_templates(
     conn: Connection,
     *,
@@ -341,15 +355,7 @@ def destroy_templates(
     touched: dict[int, int | None] = {}
     counts: dict[int, int] = {}
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for face_id, subject_id, count in conn.execute(
-            select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, func.count())
-            .where(TEMPLATES.c.face_id.in_(chunk))
-            .group_by(TEMPLATES.c.face_id, TEMPLATES.c.subject_id)
-        ):
-            touched[int(face_id)] = int(subject_id)
-            counts[int(face_id)] = counts.get(int(face_id), 0) + int(count)
-        conn.execute(delete(TEMPLATES).where(TEMPLATES.c.face_id.in_(chunk)))
+        _delete_counted(conn, TEMPLATES.c.face_id.in_(ids[start : start + _CHUNK]), touched, counts)
     wanted = {int(s) for s in shred_subjects}
     candidates = sorted(wanted | {s for s in touched.values() if s is not None})
     shredded: dict[int, str] = {}
@@ -377,14 +383,7 @@ def destroy_templates(
         if wanted:  # an erased person's remaining templates go with their key
             for start in range(0, len(subject_ids), _CHUNK):
                 chunk = [s for s in subject_ids[start : start + _CHUNK] if s in wanted]
-                for face_id, subject_id, count in conn.execute(
-                    select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, func.count())
-                    .where(TEMPLATES.c.subject_id.in_(chunk))
-                    .group_by(TEMPLATES.c.face_id, TEMPLATES.c.subject_id)
-                ):
-                    touched[int(face_id)] = int(subject_id)
-                    counts[int(face_id)] = counts.get(int(face_id), 0) + int(count)
-                conn.execute(delete(TEMPLATES).where(TEMPLATES.c.subject_id.in_(chunk)))
+                _delete_counted(conn, TEMPLATES.c.subject_id.in_(chunk), touched, counts)
     rows = []
     for face_id in sorted(touched):
         subject_id = touched[face_id]
