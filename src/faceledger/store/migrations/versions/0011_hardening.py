@@ -1,4 +1,4 @@
-"""hardening: token rotation, quarantine, tombstone keys
+"""hardening of the portal: token rotation, template quarantine
 
 Revision ID: 0011
 Revises: 0010
