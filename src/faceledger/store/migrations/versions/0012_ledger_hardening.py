@@ -1,4 +1,4 @@
-"""hardening: token rotation, quarantine, tombstone keys
+"""hardening of the ledger: tombstone keys across sources
 
 Revision ID: 0012
 Revises: 0011
