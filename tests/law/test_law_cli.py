@@ -55,7 +55,7 @@ def test_evaluate_json_follows_the_contract(tmp_path: Path) -> None:
     assert {"section", "citation", "reason"} == set(bipa["violations"][0])
     top = doc["jurisdictions"][0]
     assert top["code"] == "US-IL" and {"code", "confidence", "evidence"} <= set(top)
-    assert doc["policy_versions"]["us-il-bipa"] == "2024-08-02"
+    assert doc["policy_versions"]["us-il-bipa"] == "2024-08-02-r2"
 
 
 def test_evaluate_prose_names_laws_sections_and_citations(tmp_path: Path) -> None:
@@ -81,6 +81,26 @@ def test_evaluate_prose_names_laws_sections_and_citations(tmp_path: Path) -> Non
         ({"subject": {"evidence": [{"kind": "rumour"}]}}, "subject.evidence[0].kind"),
         ({"disclosure_basis": "friendship"}, "disclosure_basis"),
         ({"surprise": 1}, "surprise"),
+        ({"consents": [{"form": "written", "purposes": ["x"], "given_by": "friend"}]},
+         "consents[0].given_by"),
+        ({"consents": [{"form": "written", "purposes": ["x"], "kind": "gift"}]},
+         "consents[0].kind"),
+        ({"consents": [{"form": "written", "purposes": ["x"], "signed": "yes"}]},
+         "consents[0].signed"),
+        ({"consents": [{"form": "written", "purposes": ["x"], "purchaser": 7}]},
+         "consents[0].purchaser"),
+        ({"consents": [{"form": "written", "purposes": ["x"], "relationship": ["mum"]}]},
+         "consents[0].relationship"),
+        ({"consents": [{"form": "written", "purposes": ["x"], "givenby": "subject"}]},
+         "consents[0].givenby"),
+        ({"subject": {"minor": "yes"}}, "subject.minor"),
+        ({"subject": {"age": -1}}, "subject.age"),
+        ({"subject": {"age": "ten"}}, "subject.age"),
+        ({"subject": {"is_photo_owner": "no"}}, "subject.is_photo_owner"),
+        ({"subject": {"owner": True}}, "subject.owner"),
+        ({"retention_schedule_published": "last year"}, "retention_schedule_published"),
+        ({"tdm_reserved": "yes"}, "tdm_reserved"),
+        ({"disclosure_basis": "permitted-by-law", "action": "scan"}, "action"),
     ],
 )  # fmt: skip
 def test_bad_scenario_exits_2_naming_the_field(tmp_path: Path, patch: dict[str, Any],
@@ -151,3 +171,51 @@ def test_service_mode_likely_is_accepted() -> None:
     decision = PolicyService().evaluate_data({**VANCE, "mode": "likely",
                                               "processor": {"location": "US-NY"}})  # fmt: skip
     assert decision.mode == "likely" and decision.decision == "allow"
+
+
+ISSUE10: dict[str, Any] = {
+    "action": "extract-template", "purpose": "train-face-recognition", "date": "2025-03-01",
+    "processor": {"location": "US-IL", "commercial": True},
+    "subject": {"residence": "US-IL", "minor": True, "age": 9, "is_photo_owner": False},
+    "consents": [
+        {"form": "written", "purposes": ["train-face-recognition"], "informed": True,
+         "granted": "2024-01-01", "given_by": "legal-representative", "relationship": "parent",
+         "kind": "consent"},
+    ],
+    "collected": "2019-01-15",
+    "retention_schedule_published": "2019-01-01",
+    "tdm_reserved": False,
+}  # fmt: skip
+
+
+def test_evaluate_accepts_the_issue_10_keys_and_names_who_consented(tmp_path: Path) -> None:
+    result = _run(["policy", "evaluate", _write(tmp_path, ISSUE10), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["decision"] == "allow", doc["reasons"]
+    said = " ".join(doc["reasons"])
+    assert "given by the subject's legal representative (parent)" in said
+    prose = _run(["policy", "evaluate", _write(tmp_path, ISSUE10)]).output
+    assert "legal representative (parent)" in prose
+
+
+def test_evaluate_explains_an_owner_consent_for_someone_else(tmp_path: Path) -> None:
+    owner = {**ISSUE10, "subject": {"residence": "US-IL"},
+             "consents": [{**ISSUE10["consents"][0], "given_by": "photo-owner"}]}  # fmt: skip
+    doc = json.loads(_run(["policy", "evaluate", _write(tmp_path, owner), "--json"]).output)
+    assert doc["decision"] == "block"
+    bipa = next(law for law in doc["laws"] if law["id"] == "us-il-bipa")
+    assert [v["section"] for v in bipa["violations"]] == ["15(b)"]
+    assert "consent given by the photo owner, who is not the depicted person" in \
+        bipa["violations"][0]["reason"]  # fmt: skip
+    assert any("photo owner, who is not the depicted person" in r for r in doc["reasons"])
+
+
+def test_new_keys_default_to_the_old_meaning() -> None:
+    scenario = parse_scenario(VANCE)
+    assert scenario.subject.minor is None and scenario.subject.age is None
+    assert scenario.subject.is_photo_owner is False and scenario.tdm_reserved is False
+    assert scenario.retention_schedule_published is None
+    first = scenario.consents[0]
+    assert (first.given_by, first.kind, first.purchaser, first.signed) == (
+        "subject", "consent", None, None)  # fmt: skip

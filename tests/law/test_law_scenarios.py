@@ -27,6 +27,7 @@ BASE: dict[str, Any] = {
     "last_interaction": None,
     "purpose_fulfilled": None,
     "disclosure_basis": None,
+    "retention_schedule_published": "2020-01-01",
 }
 
 FRT = "train-face-recognition"
@@ -80,6 +81,7 @@ CA = "us-ca-cpra"
 EU = "eu-gdpr"
 UK = "uk-gdpr"
 AI = "eu-ai-act"
+NONCOM: dict[str, Any] = {"processor": {"location": "US-IL", "commercial": False}}
 VANCE = where("US-IL", "US-WA", geotag(41.8781, -87.6298), owner("Chicago, IL"))
 
 CASES: list[Case] = [
@@ -139,21 +141,22 @@ CASES: list[Case] = [
     Case("bipa-release-dataset-without-basis-blocks", {"action": "release"}, "block",
          {IL: "yes"}, {IL: ["15(d)"]}),
     # --- BIPA retention: earlier of purpose satisfied or 3 years after last interaction ---
+    # (a non-commercial processor: keeping templates for commercial training is 15(c) profit)
     Case("bipa-retain-within-three-years-allows",
-         {"action": "retain", "collected": "2023-01-01", "last_interaction": "2023-06-01"},
+         {"action": "retain", "collected": "2023-01-01", "last_interaction": "2023-06-01", **NONCOM},
          "allow", {IL: "yes"}, {IL: []}, "2026-06-01"),
     Case("bipa-retain-past-three-years-blocks",
-         {"action": "retain", "collected": "2021-01-01", "last_interaction": "2021-06-01"},
+         {"action": "retain", "collected": "2021-01-01", "last_interaction": "2021-06-01", **NONCOM},
          "block", {IL: "yes"}, {IL: ["15(a)"]}, "2024-06-01"),
     Case("bipa-retain-purpose-satisfied-first-blocks",
          {"action": "retain", "last_interaction": "2024-06-01",
-          "purpose_fulfilled": "2024-12-31"}, "block", {IL: "yes"}, {IL: ["15(a)"]},
+          "purpose_fulfilled": "2024-12-31", **NONCOM}, "block", {IL: "yes"}, {IL: ["15(a)"]},
          "2024-12-31"),
     Case("bipa-retain-no-interaction-uses-collection-date",
-         {"action": "retain", "collected": "2023-05-01"}, "allow", {IL: "yes"}, {IL: []},
+         {"action": "retain", "collected": "2023-05-01", **NONCOM}, "allow", {IL: "yes"}, {IL: []},
          "2026-05-01"),
     Case("bipa-retain-leap-day-clock",
-         {"action": "retain", "last_interaction": "2024-02-29"}, "allow", {IL: "yes"},
+         {"action": "retain", "last_interaction": "2024-02-29", **NONCOM}, "allow", {IL: "yes"},
          {IL: []}, "2027-02-28"),
     # --- BIPA territorial scope: Vance facts and friends ---
     Case("vance-il-residents-wa-processor-uncertain-blocks", VANCE, "block",
@@ -245,8 +248,15 @@ CASES: list[Case] = [
          {**where("US-WA", "US-OR"), "date": "2024-01-01"}, "allow", {MH: "no", WA: "no"}),
     Case("wa-mhmda-collected-in-wa-for-oregon-resident",
          where("US-OR", "US-WA"), "block", {MH: "yes"}, {MH: ["19.373.030(1)(a)"]}),
-    Case("wa-mhmda-sale-with-signed-authorization-allows",
+    # a collection consent is not the separate signed sale authorization (review finding 3)
+    Case("wa-mhmda-sale-with-collection-consent-blocks",
          {**where("US-WA", "US-WA"), "action": "sell", "consents": [consent("electronic")]},
+         "block", {MH: "yes"}, {MH: ["19.373.070"]}),
+    Case("wa-mhmda-sale-with-signed-authorization-allows",
+         {**where("US-WA", "US-WA"), "action": "sell",
+          "consents": [{**consent("electronic", granted="2024-06-01", expires="2025-06-01"),
+                        "kind": "sale-authorization", "signed": True,
+                        "purchaser": "Acme Vision Inc."}]},
          "allow", {MH: "yes"}, {MH: []}),
     Case("wa-mhmda-sale-verbal-authorization-blocks",
          {**where("US-WA", "US-WA"), "action": "sell", "consents": [consent("verbal")]},
@@ -298,8 +308,14 @@ CASES: list[Case] = [
     Case("gdpr-not-in-force-before-2018-05-25",
          {**where("DE", "DE"), "source": "direct", "date": "2018-05-24"}, "allow",
          {EU: "no", AI: "no"}),
-    Case("gdpr-non-identifying-photo-use-excluded",
-         {**where("DE", "DE"), "purpose": "fairness-audit"}, "allow", {EU: "no"}),
+    # Art. 9 falls away for non-identifying use, Art. 6 and 14 do not (review finding 19)
+    Case("gdpr-non-identifying-photo-use-needs-art6-basis-and-art14-notice",
+         {**where("DE", "DE"), "purpose": "fairness-audit"}, "block", {EU: "yes"},
+         {EU: ["Art. 6(1)", "Art. 14"]}),
+    Case("gdpr-non-identifying-photo-use-with-informed-consent-allows",
+         {**where("DE", "DE"), "purpose": "fairness-audit",
+          "consents": [consent("electronic", purposes=("fairness-audit",))]}, "allow",
+         {EU: "yes"}, {EU: []}),
     Case("gdpr-retain-after-withdrawal-month-passed-blocks",
          {**where("DE", "DE"), "source": "direct", "action": "retain",
           "consents": [consent("electronic", revoked="2025-01-10")]}, "block", {EU: "yes"},

@@ -129,6 +129,9 @@ def publish_command(ctx: click.Context, out: str, policy_dir: str | None) -> Non
     """Write the public retention-and-destruction policy (BIPA 15(a)), Markdown and HTML.
 
     Generated from the laws loaded (shipped plus --policy-dir) and the request deadlines.
+    The publication is recorded in the ledger (audit event policy.publish); assess passes
+    its earliest date to the law engine, since BIPA 15(a) wants the schedule published
+    before possession.
 
     \b
     Example:
@@ -138,7 +141,8 @@ def publish_command(ctx: click.Context, out: str, policy_dir: str | None) -> Non
 
     state: CliState = ctx.obj
     service = _service(ctx, policy_dir)
-    for path in publish_policy(service.policies, state.settings(), out=Path(out)):
+    for path in publish_policy(service.policies, state.settings(), out=Path(out),
+                               ledger=state.ledger()):  # fmt: skip
         click.echo(f"wrote {path}")
 
 

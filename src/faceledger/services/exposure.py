@@ -10,7 +10,10 @@ A face is *at risk* under a law when its recorded decision (``faceledger assess`
 ``block`` and that law applies to it (``yes``, ``likely`` or ``uncertain``). Faces are not
 clustered into people yet, so *subjects* are counted as the distinct photo owners among the
 faces at risk plus every face at risk whose photo has no owner; the document says so. The
-money comes from :func:`faceledger.core.law.estimate_exposures` on the assessment date.
+money comes from :func:`faceledger.core.law.estimate_exposures` on the assessment date,
+counted per violated section (BIPA after SB 2979: 15(b)/(d) per person, 15(a)/(c)/(e) per
+violation; a face at risk under a law it does not violate, graded ``uncertain``, is counted
+against the law's consent section only when no section is recorded).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class _LawCount:
     without_owner: int = 0
     applies: Counter[str] = field(default_factory=Counter)
     title: str = ""
+    #: section -> [faces violating it, owners among them, faces without owner]
+    sections: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def subjects(self) -> int:
@@ -89,6 +94,13 @@ def _tally(ledger: Ledger, purpose: str, action: str) -> tuple[dict[str, _LawCou
                     count.owners.add(owner_id)
                 else:
                     count.without_owner += 1
+                for section in {v["section"] for v in law["violations"]}:
+                    tally = count.sections.setdefault(section, [0, set(), 0])
+                    tally[0] += 1
+                    if owner_id:
+                        tally[1].add(owner_id)
+                    else:
+                        tally[2] += 1
         last = int(rows[-1][0])
     return laws, dates, assessed, blocked
 
@@ -130,13 +142,17 @@ def ledger_exposure(
     rows = []
     for law_id, count in sorted(laws.items(), key=lambda item: (-item[1].faces, item[0])):
         policy = by_id.get(law_id)
+        sections = {name: (int(t[0]), len(t[1]) + int(t[2]))
+                    for name, t in count.sections.items()}  # fmt: skip
         exposures = [] if policy is None else estimate_exposures(
             [policy], subjects=count.subjects, faces=count.faces, on=on, scans=count.faces,
-            turnover=turnover,
+            turnover=turnover, sections=sections,
         )  # fmt: skip
         note = None
         if policy is None:
             note = "this law is no longer loaded: no statutory range"
+        elif not exposures and not sections:
+            note = "no face at risk violates this law (it may apply, but nothing breaks it)"
         elif not exposures:
             note = f"no monetary penalty in force on {on.isoformat()}"
         rows.append({
@@ -150,6 +166,8 @@ def ledger_exposure(
             "applies": {grade: count.applies.get(grade, 0) for grade in ("yes", "likely",
                                                                           "uncertain")},
             "exposure": exposures[0].to_dict() if exposures else None,
+            "sections": {name: {"faces": int(t[0]), "subjects": len(t[1]) + int(t[2])}
+                         for name, t in sorted(count.sections.items())},
             "note": note,
         })  # fmt: skip
     return {

@@ -31,7 +31,14 @@ from faceledger.core.law import (
     load_policies,
     render_decision,
 )
-from faceledger.core.law.model import ACTIONS, CONSENT_FORMS, DISCLOSURE_BASES, SOURCES
+from faceledger.core.law.model import (
+    ACTIONS,
+    CONSENT_FORMS,
+    CONSENT_KINDS,
+    DISCLOSURE_BASES,
+    GIVEN_BY,
+    SOURCES,
+)
 from faceledger.errors import PolicyError
 from faceledger.geo import (
     BoundaryIndex,
@@ -45,8 +52,13 @@ T = TypeVar("T")
 SCENARIO_KEYS = frozenset({
     "action", "purpose", "date", "processor", "subject", "consents", "collected",
     "last_interaction", "purpose_fulfilled", "disclosure_basis", "source", "derived_from_photo",
-    "mode",
+    "mode", "retention_schedule_published", "tdm_reserved",
 })  # fmt: skip
+CONSENT_KEYS = frozenset({
+    "form", "purposes", "informed", "granted", "expires", "revoked", "given_by",
+    "relationship", "kind", "purchaser", "signed",
+})  # fmt: skip
+SUBJECT_KEYS = frozenset({"residence", "evidence", "minor", "age", "is_photo_owner"})
 
 
 def _fail(field: str, message: str) -> PolicyError:
@@ -96,6 +108,30 @@ def _list(value: Any, field: str) -> list[Any]:
     return value
 
 
+def _bool(value: Any, field: str, *, default: bool | None) -> bool | None:
+    """A JSON boolean; absent/null gives ``default`` (None: the value stays unknown)."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _fail(field, f"{value!r} must be true or false")
+    return value
+
+
+def _text(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(field, f"{value!r} must be a string")
+    return value.strip() or None
+
+
+def _keys(item: dict[str, Any], field: str, allowed: frozenset[str]) -> None:
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        raise _fail(f"{field}.{unknown[0]}",
+                    f"unknown key (allowed: {', '.join(sorted(allowed))})")  # fmt: skip
+
+
 def _number(value: Any, field: str, convert: Callable[[Any], T]) -> T:
     if isinstance(value, bool) or value is None:
         raise _fail(field, "must be a number")
@@ -131,6 +167,7 @@ def _evidence(item: Any, field: str, index: BoundaryIndex | None) -> Evidence:
 
 def _consent(item: Any, field: str) -> Consent:
     item = _mapping(item, field)
+    _keys(item, field, CONSENT_KEYS)
     purposes = _list(item.get("purposes"), f"{field}.purposes")
     if not all(isinstance(p, str) for p in purposes):
         raise _fail(f"{field}.purposes", "must be a list of strings")
@@ -144,6 +181,37 @@ def _consent(item: Any, field: str) -> Consent:
         granted=_date(item.get("granted"), f"{field}.granted"),
         expires=_date(item.get("expires"), f"{field}.expires"),
         revoked=_date(item.get("revoked"), f"{field}.revoked"),
+        given_by=_choice(item.get("given_by", "subject"), f"{field}.given_by", GIVEN_BY),
+        relationship=_text(item.get("relationship"), f"{field}.relationship"),
+        kind=_choice(item.get("kind", "consent"), f"{field}.kind", CONSENT_KINDS),
+        purchaser=_text(item.get("purchaser"), f"{field}.purchaser"),
+        signed=_bool(item.get("signed"), f"{field}.signed", default=None),
+    )
+
+
+def _age(value: Any, field: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 150:
+        raise _fail(field, f"{value!r} must be a whole number of years (0-150)")
+    return value
+
+
+def _subject(data: Any, index: BoundaryIndex | None) -> Subject:
+    subject = _mapping(data, "subject")
+    _keys(subject, "subject", SUBJECT_KEYS)
+    evidence = tuple(
+        _evidence(item, f"subject.evidence[{i}]", index)
+        for i, item in enumerate(_list(subject.get("evidence"), "subject.evidence"))
+    )
+    return Subject(
+        residence=_code(subject.get("residence"), "subject.residence"),
+        evidence=evidence,
+        minor=_bool(subject.get("minor"), "subject.minor", default=None),
+        age=_age(subject.get("age"), "subject.age"),
+        is_photo_owner=bool(
+            _bool(subject.get("is_photo_owner"), "subject.is_photo_owner", default=False)
+        ),
     )
 
 
@@ -162,11 +230,6 @@ def parse_scenario(data: Any, *, index: BoundaryIndex | None = None) -> Scenario
     commercial = processor.get("commercial", True)
     if not isinstance(commercial, bool):
         raise _fail("processor.commercial", "must be true or false")
-    subject = _mapping(data.get("subject"), "subject")
-    evidence = tuple(
-        _evidence(item, f"subject.evidence[{i}]", index)
-        for i, item in enumerate(_list(subject.get("evidence"), "subject.evidence"))
-    )
     derived = data.get("derived_from_photo", True)
     if not isinstance(derived, bool):
         raise _fail("derived_from_photo", "must be true or false")
@@ -180,8 +243,7 @@ def parse_scenario(data: Any, *, index: BoundaryIndex | None = None) -> Scenario
             location=_code(processor.get("location"), "processor.location"),
             commercial=commercial,
         ),
-        subject=Subject(residence=_code(subject.get("residence"), "subject.residence"),
-                        evidence=evidence),  # fmt: skip
+        subject=_subject(data.get("subject"), index),
         consents=tuple(
             _consent(item, f"consents[{i}]")
             for i, item in enumerate(_list(data.get("consents"), "consents"))
@@ -194,15 +256,57 @@ def parse_scenario(data: Any, *, index: BoundaryIndex | None = None) -> Scenario
         ),
         source=_choice(data.get("source"), "source", SOURCES, optional=True),
         derived_from_photo=derived,
+        retention_schedule_published=_date(
+            data.get("retention_schedule_published"), "retention_schedule_published"
+        ),
+        tdm_reserved=bool(_bool(data.get("tdm_reserved"), "tdm_reserved", default=False)),
     )
 
 
+_SCENARIO_MAX_BYTES = 1 << 20  # a scenario is a few KB
+_SCENARIO_MAX_DEPTH = 32  # the deepest real scenario nests 4 levels
+
+
+def _json_depth_error(text: str) -> str | None:
+    """``line L, column C: ...`` where ``text`` nests arrays/objects deeper than allowed."""
+    depth, in_string, escaped, line, column = 0, False, False, 1, 0
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        elif in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > _SCENARIO_MAX_DEPTH:
+                return f"line {line}, column {column}: nested deeper than {_SCENARIO_MAX_DEPTH} levels"
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
 def read_scenario_file(path: Path) -> dict[str, Any]:
-    """Read a scenario JSON file; PolicyError naming the file when it cannot be read."""
+    """Read a scenario JSON file; PolicyError naming the file (and line) when it cannot be
+    read: not UTF-8, too large, nested too deep or not JSON."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()[: _SCENARIO_MAX_BYTES + 1]
     except OSError as exc:
         raise PolicyError(f"scenario file {path}: cannot read: {exc.strerror}") from None
+    if len(raw) > _SCENARIO_MAX_BYTES:
+        raise PolicyError(f"scenario file {path}: larger than {_SCENARIO_MAX_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PolicyError(f"scenario file {path}: line {line}: not valid UTF-8 "
+                          f"(byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None  # fmt: skip
+    too_deep = _json_depth_error(text)
+    if too_deep:
+        raise PolicyError(f"scenario file {path}: {too_deep}")
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PolicyError(f"scenario file {path}: not valid JSON: {exc}") from None
     if not isinstance(data, dict):

@@ -12,16 +12,31 @@ comes first. The document is generated from the very policies the law engine dec
 (shipped plus ``policy_dir``), so it cannot drift from what the sweep enforces; it also
 states how destruction is done (template deletion, crypto-shredding, certificates) and the
 request deadlines configured (``request_deadlines``).
+
+Publishing is recorded in the ledger (audit event ``policy.publish``, in the same transaction
+as nothing else: the files are written first, then the record) when a ledger is given;
+:func:`retention_schedule_published` reads back the earliest publication date, which assess
+passes to the law engine as the scenario's ``retention_schedule_published`` (BIPA 15(a): the
+schedule must exist before possession; a template extracted earlier violated 15(a)).
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
 
 from faceledger.config import Settings
 from faceledger.core.law import Policy
+
+if TYPE_CHECKING:
+    from faceledger.store import Ledger
+
+PUBLISH_EVENT = "policy.publish"
 
 _START = {
     "purpose_fulfilled": "the purpose of collection is fulfilled",
@@ -143,12 +158,48 @@ def render_html(policies: list[Policy], settings: Settings, *, published: date) 
 
 
 def publish_policy(
-    policies: list[Policy], settings: Settings, *, out: Path, published: date | None = None
-) -> list[Path]:
-    """Write ``retention-policy.md`` and ``retention-policy.html`` into ``out``."""
+    policies: list[Policy], settings: Settings, *, out: Path, published: date | None = None,
+    ledger: Ledger | None = None, actor: str = "cli",
+) -> list[Path]:  # fmt: skip
+    """Write ``retention-policy.md`` and ``retention-policy.html`` into ``out``; with a
+    ``ledger``, record the publication (``policy.publish``) so assess can tell BIPA 15(a)."""
     published = published or datetime.now(UTC).date()
     out.mkdir(parents=True, exist_ok=True)
     markdown, page = out / "retention-policy.md", out / "retention-policy.html"
-    markdown.write_text(render_markdown(policies, settings, published=published), encoding="utf-8")
+    text = render_markdown(policies, settings, published=published)
+    markdown.write_text(text, encoding="utf-8")
     page.write_text(render_html(policies, settings, published=published), encoding="utf-8")
+    if ledger is not None:
+        record_publication(ledger, policies, published=published, document=text, actor=actor)
     return [markdown, page]
+
+
+def record_publication(
+    ledger: Ledger, policies: list[Policy], *, published: date, document: str,
+    actor: str = "cli",
+) -> None:  # fmt: skip
+    """Append ``policy.publish``: date, policy versions, the document's sha256 (no paths)."""
+    from faceledger.store.audit import AuditRecord, append
+
+    payload = {
+        "published": published.isoformat(),
+        "policy_versions": {p.id: p.version for p in sorted(policies, key=lambda p: p.id)},
+        "sha256": hashlib.sha256(document.encode("utf-8")).hexdigest(),
+    }
+    with ledger.begin() as conn:
+        append(conn, AuditRecord(name=PUBLISH_EVENT, actor=actor, payload=payload))
+
+
+def retention_schedule_published(ledger: Ledger) -> date | None:
+    """The earliest date the retention schedule was published (None: never), from the log."""
+    from faceledger.store.audit import AUDIT
+
+    with ledger.read() as conn:
+        rows = conn.execute(select(AUDIT.c.payload).where(AUDIT.c.name == PUBLISH_EVENT)).all()
+    dates = []
+    for (payload,) in rows:
+        try:
+            dates.append(date.fromisoformat(str((payload or {}).get("published"))))
+        except ValueError:
+            continue  # an unreadable record proves nothing: it never counts as published
+    return min(dates) if dates else None

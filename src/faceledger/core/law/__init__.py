@@ -23,9 +23,13 @@ Public functions and their signatures:
 - ``assess_law(scenario: Scenario, policy: Policy) -> LawResult``
 - ``candidate_jurisdictions(evidence: tuple[Evidence, ...]) -> tuple[Jurisdiction, ...]``
 - ``estimate_exposure(policy: Policy, *, subjects: int, faces: int, on: date,
-  scans: int | None = None, turnover: float | None = None) -> Exposure | None``
-- ``estimate_exposures(policies, *, subjects, faces, on, scans=None, turnover=None)
-  -> list[Exposure]``
+  scans: int | None = None, turnover: float | None = None,
+  sections: Mapping[str, tuple[int, int]] | None = None) -> Exposure | None``
+- ``estimate_exposures(policies, *, subjects, faces, on, scans=None, turnover=None,
+  sections=None) -> list[Exposure]``
+- who may consent, minors and the photo-owner rule: :mod:`faceledger.core.law.givers`;
+  sale, licence and profit: :mod:`faceledger.core.law.sale`; implemented amendment effects:
+  :mod:`faceledger.core.law.effects`
 - ``render_decision(decision: Decision) -> str`` (prose for humans)
 
 Evidence comes from ``faceledger.geo.evidence_for_photo(...)`` (geotags and place text

@@ -22,15 +22,20 @@ from faceledger.core.law.decision import (
     Verdict,
     Violation,
 )
-from faceledger.core.law.model import Scenario
+from faceledger.core.law.effects import effect_in_force
+from faceledger.core.law.givers import age_note, describe_giver
+from faceledger.core.law.model import Consent, Scenario
 from faceledger.core.law.purposes import is_identifying
 from faceledger.core.law.rules import (
+    consent_note,
     consent_violations,
     disclosure_violations,
+    non_identifying_violations,
     prohibition_violations,
     retention_violations,
-    sale_violations,
+    schedule_violations,
 )
+from faceledger.core.law.sale import sale_violations
 from faceledger.core.law.schema import Policy
 from faceledger.core.law.territory import candidate_jurisdictions, grade_territory
 
@@ -60,7 +65,61 @@ def _out_of_scope(scenario: Scenario, policy: Policy) -> str | None:
         ):
             return (f"exempt from {exemption.starts.isoformat()}: AI use not identifying "
                     f"anyone ({exemption.section}, {exemption.citation})")  # fmt: skip
+    amendment = effect_in_force(policy, "non-identifying-ai-exempt", scenario.on)
+    if amendment is not None and not is_identifying(scenario.purpose):
+        return (f"exempt from {amendment.date.isoformat()}: AI use not identifying anyone "
+                f"({amendment.citation})")  # fmt: skip
     return None
+
+
+def _non_identifying(scenario: Scenario, policy: Policy) -> bool:
+    """GDPR-style: Art. 9 falls away for photo data not used to identify (Art. 6/14 stay)."""
+    return (policy.non_identifying is not None and scenario.derived_from_photo
+            and not is_identifying(scenario.purpose))  # fmt: skip
+
+
+def _notes(scenario: Scenario, policy: Policy, applies: str) -> list[str]:
+    """Reasons that explain without blocking: who consented, age, security, contested reach."""
+    notes: list[str] = []
+    if _non_identifying(scenario, policy):
+        assert policy.non_identifying is not None
+        notes.append(
+            f"Art. 9 does not apply: photo-derived data not used to identify is not biometric "
+            f"data ({policy.biometric.citation}); GDPR still applies: "
+            f"{policy.non_identifying.basis_section} (lawful basis) and "
+            f"{policy.non_identifying.notice_section} (information) ({policy.non_identifying.citation})"
+        )
+    else:
+        used = consent_note(scenario, policy)
+        if used is not None:
+            notes.append(used)
+        if scenario.action in policy.consent.actions:
+            age = age_note(scenario, policy)
+            if age is not None:
+                notes.append(age)
+    security = policy.security
+    if security is not None and scenario.action in security.actions:
+        text = f"{security.section} reasonable care: {security.safeguard.strip()}"
+        if scenario.action in security.outside:
+            text += f"; a {scenario.action} leaves that safeguard: the recipient must protect it"
+        notes.append(f"{text} ({security.citation})")
+    territory = policy.territory
+    if territory.contested and applies in ("likely", "uncertain"):
+        notes.append(f"contested reach: {territory.contested.strip()}")
+    return notes
+
+
+def _record(consent: Consent, scenario: Scenario) -> str:
+    """One consent record in words: kind, form, who gave it, dates, purposes."""
+    kind = "sale authorization" if consent.kind == "sale-authorization" else "consent"
+    text = f"{consent.form} {kind} given by {describe_giver(consent, scenario.subject)}"
+    if consent.granted is not None:
+        text += f" on {consent.granted.isoformat()}"
+    if consent.revoked is not None:
+        text += f", withdrawn {consent.revoked.isoformat()}"
+    if consent.purchaser:
+        text += f", naming purchaser {consent.purchaser!r}"
+    return f"{text} (for {', '.join(consent.purposes) or 'no purpose'})"
 
 
 def assess_law(scenario: Scenario, policy: Policy) -> LawResult:
@@ -72,13 +131,21 @@ def assess_law(scenario: Scenario, policy: Policy) -> LawResult:
     if applies == "no":
         return LawResult(policy.id, policy.title, "no", reasons, version=policy.version)
     due, due_text = destroy_by(scenario, policy.retention)
+    if _non_identifying(scenario, policy):
+        gated: list[Violation] = non_identifying_violations(scenario, policy)
+    else:
+        gated = [
+            *consent_violations(scenario, policy),
+            *disclosure_violations(scenario, policy),
+            *sale_violations(scenario, policy),
+        ]
     violations: list[Violation] = [
         *prohibition_violations(scenario, policy),
-        *consent_violations(scenario, policy),
-        *disclosure_violations(scenario, policy),
-        *sale_violations(scenario, policy),
+        *gated,
+        *schedule_violations(scenario, policy),
         *retention_violations(scenario, policy, due),
     ]
+    reasons = (*reasons, *_notes(scenario, policy, applies))
     if due_text:
         reasons = (*reasons, due_text)
     return LawResult(
@@ -103,7 +170,10 @@ def evaluate(
             reasons.append(f"{law.id} {v.section} ({law.applies}): {v.reason}")
     dates = [law.destroy_by for law in in_scope if law.destroy_by is not None]
     verdict: Verdict = "block" if reasons else "allow"
-    if verdict == "allow":
+    if verdict == "block":
+        for law in in_scope:
+            reasons += [f"{law.id}: {r}" for r in law.reasons if " satisfied by " in r]
+    else:
         grades: dict[str, list[str]] = {}
         for law in in_scope:
             grades.setdefault(law.applies, []).append(law.id)
@@ -112,6 +182,11 @@ def evaluate(
             + ("" if not in_scope else ": " + "; ".join(f"{k}: {', '.join(v)}"
                                                          for k, v in grades.items()))
         )  # fmt: skip
+        for law in in_scope:
+            reasons += [f"{law.id}: {r}" for r in law.reasons if " satisfied by " in r]
+    if scenario.consents:
+        reasons.append("consent records: " + "; ".join(_record(c, scenario)
+                                                      for c in scenario.consents))  # fmt: skip
     return Decision(
         decision=verdict,
         action=scenario.action,

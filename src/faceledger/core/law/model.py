@@ -23,13 +23,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, get_args
 
-Action = Literal["extract-template", "retain", "release", "disclose", "sell", "match-optout"]
+Action = Literal[
+    "extract-template", "retain", "release", "disclose", "sell", "match-optout", "license",
+]  # fmt: skip
 ACTIONS: tuple[str, ...] = get_args(Action)
 
 ConsentForm = Literal["written", "electronic", "verbal", "none"]
 CONSENT_FORMS: tuple[str, ...] = get_args(ConsentForm)
 
-DisclosureBasis = Literal["consent", "financial-transaction", "required-by-law", "warrant"]
+DisclosureBasis = Literal[
+    "consent", "financial-transaction", "required-by-law", "warrant", "permitted-by-law",
+]  # fmt: skip
 DISCLOSURE_BASES: tuple[str, ...] = get_args(DisclosureBasis)
 
 EvidenceKind = Literal["geotag", "owner-location", "declared", "residence", "processing"]
@@ -37,6 +41,16 @@ EVIDENCE_KINDS: tuple[str, ...] = get_args(EvidenceKind)
 
 Source = Literal["scraped-untargeted", "scraped-targeted", "direct"]
 SOURCES: tuple[str, ...] = get_args(Source)
+
+#: Who gave a consent: the depicted person, their legally authorised representative (a parent
+#: of a minor, a guardian), or the photo's owner (uploader). A ``photo-owner`` consent speaks
+#: only for the owner's own face (``Subject.is_photo_owner``).
+GivenBy = Literal["subject", "legal-representative", "photo-owner"]
+GIVEN_BY: tuple[str, ...] = get_args(GivenBy)
+
+#: ``consent`` (to collect/process) or a ``sale-authorization`` (MHMDA RCW 19.373.070).
+ConsentKind = Literal["consent", "sale-authorization"]
+CONSENT_KINDS: tuple[str, ...] = get_args(ConsentKind)
 
 #: Evidence kinds that speak to where the *subject* lives (residence connectors).
 RESIDENCE_KINDS = frozenset({"declared", "residence"})
@@ -78,10 +92,18 @@ class Processor:
 
 @dataclass(frozen=True)
 class Subject:
-    """The person in the photo: stated residence (None: unknown) and resolved evidence."""
+    """The person in the photo: stated residence (None: unknown) and resolved evidence.
+
+    ``minor``: True / False / None (unknown); ``age`` in whole years when known (it wins over
+    ``minor`` where a law names an age). ``is_photo_owner``: the face is claimed as the photo
+    owner's own (a self-portrait claim); only then does a ``photo-owner`` consent count.
+    """
 
     residence: str | None = None
     evidence: tuple[Evidence, ...] = ()
+    minor: bool | None = None
+    age: int | None = None
+    is_photo_owner: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,9 @@ class Consent:
 
     Valid on a date ``d`` when ``granted <= d``, not ``expires <= d`` and not ``revoked <= d``.
     A record with ``granted`` None was never granted: it only carries a revocation (opt-out).
+    ``given_by`` says who gave it (``relationship`` describes a representative, e.g.
+    ``parent``); ``kind`` is ``consent`` or ``sale-authorization`` (with the named
+    ``purchaser`` and ``signed``).
     """
 
     form: ConsentForm
@@ -98,6 +123,11 @@ class Consent:
     granted: date | None = None
     expires: date | None = None
     revoked: date | None = None
+    given_by: GivenBy = "subject"
+    relationship: str | None = None
+    kind: ConsentKind = "consent"
+    purchaser: str | None = None
+    signed: bool | None = None
 
     def active_on(self, on: date) -> bool:
         if self.granted is None or self.granted > on:
@@ -116,7 +146,11 @@ class Scenario:
 
     ``source`` says how the photos were gathered (None: unknown, treated as the worst case
     where a law cares). ``derived_from_photo``: the template comes from a photograph (the
-    normal faceledger case; some laws exclude such data).
+    normal faceledger case; some laws exclude such data). ``collected`` is the earliest known
+    acquisition date (retention clocks start there). ``retention_schedule_published``: when
+    the organisation published its written retention schedule (BIPA 15(a)); None: never.
+    ``tdm_reserved``: the photo carries a machine-readable text-and-data-mining reservation
+    (EU DSM Directive 2019/790 Art. 4(3)).
     """
 
     action: Action
@@ -131,6 +165,8 @@ class Scenario:
     disclosure_basis: DisclosureBasis | None = None
     source: Source | None = None
     derived_from_photo: bool = True
+    retention_schedule_published: date | None = None
+    tdm_reserved: bool = False
 
     def all_evidence(self) -> tuple[Evidence, ...]:
         """The subject's evidence plus residence and processing location as evidence."""

@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from faceledger.core.law.effects import EFFECTS
 from faceledger.core.law.model import Action, ConsentForm, DisclosureBasis
 
 Confidence = Literal["verified", "secondary", "recalled"]
@@ -49,10 +50,27 @@ class InForce(Cited):
 
 
 class Amendment(Cited):
+    """A dated change. Every name in ``effects`` must be one the engine implements
+    (:data:`faceledger.core.law.effects.EFFECTS`); ``sections`` narrows an effect to the
+    sections it names (``per-person-accrual``: SB 2979 covers 15(b) and 15(d) only)."""
+
     id: str
     date: date
     summary: str
     effects: list[str] = []
+    sections: list[str] = []
+    contested: str = ""
+
+    @field_validator("effects")
+    @classmethod
+    def _implemented(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in EFFECTS]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(map(repr, unknown))} is not an effect the engine implements "
+                f"(implemented: {', '.join(sorted(EFFECTS))}); a declared effect may not be inert"
+            )
+        return value
 
 
 class Biometric(Cited):
@@ -66,6 +84,9 @@ class Territory(Cited):
     test: TerritoryTest
     codes: list[str] = Field(min_length=1)
     connectors: list[Connector] = Field(min_length=1)
+    #: When set, a grade that rests on the subject's connectors alone (no processing in the
+    #: territory) carries this sentence as a reason: the reach itself is contested.
+    contested: str = ""
 
 
 class Exemption(Cited):
@@ -86,6 +107,24 @@ class FormChange(Cited):
 
 class SectionRef(Cited):
     section: str
+    starts: date | None = Field(default=None, alias="from")
+
+
+class WhoConsents(Cited):
+    """Who may give the consent a law asks for, and when a minor needs a representative.
+
+    ``accepts``: the givers the law names (a ``photo-owner`` consent is never listed: it
+    counts only as the depicted person's own consent, when the face is the owner's own).
+    ``representative_for``: ``anyone`` (BIPA's "legally authorized representative") or
+    ``minors`` (GDPR Art. 8: the holder of parental responsibility for a child).
+    ``representative_below``: the age under which the subject's own consent does not count.
+    ``if_age_unknown``: how a subject whose age and minority are unknown is read.
+    """
+
+    accepts: list[Literal["subject", "legal-representative"]] = Field(min_length=1)
+    representative_for: Literal["anyone", "minors"] = "anyone"
+    representative_below: int | None = Field(default=None, ge=1, le=21)
+    if_age_unknown: Literal["adult", "minor"] = "adult"
 
 
 class ConsentRule(Cited):
@@ -96,6 +135,9 @@ class ConsentRule(Cited):
     form_changes: list[FormChange] = []
     informed_required: bool = True
     notice: SectionRef | None = None
+    #: The requirement (not the notice) binds only from this date (CCPA right to limit: 2023).
+    starts: date | None = Field(default=None, alias="from")
+    who: WhoConsents | None = None
 
 
 class Basis(_Strict):
@@ -109,11 +151,47 @@ class DisclosureRule(Cited):
     bases: list[Basis]
 
 
+class Authorization(Cited):
+    """A separate sale authorization (MHMDA RCW 19.373.070): its own record
+    (``kind: sale-authorization``), signed, naming the purchaser, expiring within
+    ``max_months`` of signing. A collection consent never satisfies it."""
+
+    section: str
+    signed: bool = True
+    purchaser: bool = True
+    max_months: int = Field(default=12, ge=1)
+
+
+class MinorOptIn(Cited):
+    """CCPA 1798.120(c): selling or sharing a minor's data needs an opt-in: the consumer's
+    own from ``parent_below`` to ``below``, a parent's or guardian's under ``parent_below``."""
+
+    section: str
+    below: int = Field(ge=1, le=21)
+    parent_below: int = Field(ge=0, le=21)
+    if_age_unknown: Literal["opt-out", "opt-in"] = "opt-in"
+
+
+class ProfitRule(Cited):
+    """BIPA 15(c) "or otherwise profit": commercial uses of held data for ``purposes``."""
+
+    section: str
+    description: str
+    actions: list[Action]
+    purposes: list[str]
+    commercial_only: bool = True
+
+
 class SaleRule(Cited):
     section: str
     rule: Literal["forbidden", "bases", "authorization", "opt-out"]
     bases: list[Basis] = []
     forms: list[ConsentForm] = ["written", "electronic"]
+    #: Actions that are a sale: ``license`` (renting templates out) is one under every law.
+    actions: list[Action] = ["sell", "license"]
+    authorization: Authorization | None = None
+    minors: MinorOptIn | None = None
+    profit: ProfitRule | None = None
 
 
 class Clock(_Strict):
@@ -122,10 +200,43 @@ class Clock(_Strict):
     days: int = Field(default=0, ge=0)
 
 
+class ScheduleRule(Cited):
+    """A publicly available written retention schedule must exist before possession
+    (BIPA 15(a)): ``Scenario.retention_schedule_published`` on or before the action date."""
+
+    section: str
+    actions: list[Action] = ["extract-template", "retain"]
+
+
 class RetentionRule(Cited):
     section: str
     description: str
     clocks: list[Clock] = []
+    schedule: ScheduleRule | None = None
+
+
+class SecurityRule(Cited):
+    """A duty of reasonable care (BIPA 15(e)). faceledger meets it with a fixed safeguard
+    (``safeguard``), stated in every decision it applies to; an action that takes the data
+    out of that safeguard (``outside``) must be covered by the recipient, as the reason says."""
+
+    section: str
+    safeguard: str
+    actions: list[Action] = ["extract-template", "retain", "release", "disclose", "sell",
+                             "license", "match-optout"]  # fmt: skip
+    outside: list[Action] = ["release", "disclose", "sell", "license"]
+
+
+class NonIdentifying(Cited):
+    """GDPR for photo data not used to identify: Art. 9 does not apply, Art. 6 and 14 do.
+
+    ``basis_section``: a lawful basis is needed (a consent covering the purpose, in
+    ``forms``); ``notice_section``: the person must be informed (an informed record)."""
+
+    basis_section: str
+    notice_section: str
+    actions: list[Action]
+    forms: list[ConsentForm] = ["written", "electronic"]
 
 
 class Penalty(Cited):
@@ -137,6 +248,11 @@ class Penalty(Cited):
     starts: date | None = Field(default=None, alias="from")
     until: date | None = None
     description: str = ""
+    #: The sections this figure is for (empty: every violation of the law).
+    sections: list[str] = []
+    #: Set when the figure applies only on a further condition (CCPA 1798.150: a breach);
+    #: it is reported but not added to the total.
+    contingent: str = ""
 
 
 class Enforcement(Cited):
@@ -152,6 +268,11 @@ class Prohibition(Cited):
     actions: list[Action]
     purposes: list[str]
     sources: list[Literal["scraped-untargeted", "scraped-targeted", "direct", "unknown"]]
+    #: Applies only to a photo with a machine-readable TDM reservation (DSM Art. 4(3)).
+    when_tdm_reserved: bool = False
+    starts: date | None = Field(default=None, alias="from")
+    #: Applies only when the processor acts commercially.
+    commercial_only: bool = False
 
 
 class Policy(_Strict):
@@ -172,6 +293,8 @@ class Policy(_Strict):
     disclosure: DisclosureRule | None = None
     sale: SaleRule | None = None
     retention: RetentionRule | None = None
+    security: SecurityRule | None = None
+    non_identifying: NonIdentifying | None = None
     enforcement: Enforcement
     prohibitions: list[Prohibition] = []
     sources: list[str] = []
