@@ -165,6 +165,12 @@ def _evidence(item: Any, field: str, index: BoundaryIndex | None) -> Evidence:
     raise _fail(f"{field}.kind", f"{kind!r} is not one of geotag, owner-location, declared")
 
 
+def _given(item: dict[str, Any], key: str, default: str) -> Any:
+    """``item[key]``, or ``default`` when the key is absent or null (never for ``""``)."""
+    value = item.get(key)
+    return default if value is None else value
+
+
 def _consent(item: Any, field: str) -> Consent:
     item = _mapping(item, field)
     _keys(item, field, CONSENT_KEYS)
@@ -181,9 +187,10 @@ def _consent(item: Any, field: str) -> Consent:
         granted=_date(item.get("granted"), f"{field}.granted"),
         expires=_date(item.get("expires"), f"{field}.expires"),
         revoked=_date(item.get("revoked"), f"{field}.revoked"),
-        given_by=_choice(item.get("given_by", "subject"), f"{field}.given_by", GIVEN_BY),
+        # absent or null: the subject (contract); likewise kind absent or null: a consent
+        given_by=_choice(_given(item, "given_by", "subject"), f"{field}.given_by", GIVEN_BY),
         relationship=_text(item.get("relationship"), f"{field}.relationship"),
-        kind=_choice(item.get("kind", "consent"), f"{field}.kind", CONSENT_KINDS),
+        kind=_choice(_given(item, "kind", "consent"), f"{field}.kind", CONSENT_KINDS),
         purchaser=_text(item.get("purchaser"), f"{field}.purchaser"),
         signed=_bool(item.get("signed"), f"{field}.signed", default=None),
     )

@@ -36,7 +36,8 @@ def _start(scenario: Scenario, clock: Clock) -> tuple[date | None, str]:
         c.revoked
         for c in scenario.consents
         if c.revoked is not None and c.covers(scenario.purpose) and c.revoked <= scenario.on
-    ]
+        and c.kind == "consent"  # withdrawing a sale authorization is not a deletion request
+    ]  # fmt: skip
     return (min(revoked) if revoked else None), "consent revoked"
 
 

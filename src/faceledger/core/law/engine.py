@@ -35,7 +35,7 @@ from faceledger.core.law.rules import (
     retention_violations,
     schedule_violations,
 )
-from faceledger.core.law.sale import sale_violations
+from faceledger.core.law.sale import sale_note, sale_violations
 from faceledger.core.law.schema import Policy
 from faceledger.core.law.territory import candidate_jurisdictions, grade_territory
 
@@ -97,6 +97,9 @@ def _notes(scenario: Scenario, policy: Policy, applies: str) -> list[str]:
             age = age_note(scenario, policy)
             if age is not None:
                 notes.append(age)
+        sold = sale_note(scenario, policy)
+        if sold is not None:
+            notes.append(sold)
     security = policy.security
     if security is not None and scenario.action in security.actions:
         text = f"{security.section} reasonable care: {security.safeguard.strip()}"

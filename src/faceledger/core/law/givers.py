@@ -14,7 +14,8 @@ Rules, in order:
   authorized representative", CUBI 503.001(b) "the individual's consent", MHMDA and GDPR the
   consumer's / data subject's; Texas (b-1) adds that an image being public is not consent.
 - A ``legal-representative`` consent counts where the law accepts one (``who.accepts``); a law
-  whose representative is for minors only (GDPR Art. 8) refuses it for a known adult.
+  whose representative is for minors only (GDPR Art. 8) refuses it unless the subject is
+  known to be a child (a known adult or an unknown age: the person's own consent is needed).
 - A minor's own consent does not count where the law wants a representative below an age
   (``who.representative_below``). ``age`` wins over ``minor``; ``minor: true`` without an age
   is read as the youngest band (conservative); an unknown age (both absent) is read as the
@@ -105,10 +106,13 @@ def giver_problem(consent: Consent, scenario: Scenario, policy: Policy) -> str |
         return None
     if "legal-representative" not in who.accepts:
         return f"consent given by {by}: this law accepts only the person's own ({who.citation})"
-    if who.representative_for == "minors" and band == "at-or-above":
-        return (f"consent given by {by} for a subject {describe_age(subject)}: a representative "
-                f"consents here only for a child under {who.representative_below} "
-                f"({who.citation})")  # fmt: skip
+    if who.representative_for == "minors" and band != "below":
+        # an unknown age is not a known child: a representative's word does not replace the
+        # person's own consent (conservative; the own consent of the same person would count)
+        unknown = " (not known to be a child)" if band == "unknown" else ""
+        return (f"consent given by {by} for a subject {describe_age(subject)}{unknown}: a "
+                f"representative consents here only for a child under "
+                f"{who.representative_below} ({who.citation})")  # fmt: skip
     return None
 
 

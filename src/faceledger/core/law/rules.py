@@ -98,14 +98,18 @@ def why_invalid(
 def find_consent(
     scenario: Scenario, policy: Policy, *,
     rule: ConsentRule | None = None, forms: list[str] | None = None,
+    names: tuple[str, ...] = (), kinds: tuple[str, ...] = ("consent",),
 ) -> tuple[Consent | None, str | None]:  # fmt: skip
-    """The first valid collection consent covering the purpose, or None and the closest miss."""
-    covering = [c for c in scenario.consents if c.covers(scenario.purpose)]
-    relevant = [c for c in covering if c.kind == "consent"]
+    """The first valid consent covering the purpose (or one of ``names``) whose kind is in
+    ``kinds`` (a collection consent by default), or None and the closest miss."""
+    wanted = (scenario.purpose, *names)
+    covering = [c for c in scenario.consents if any(c.covers(p) for p in wanted)]
+    relevant = [c for c in covering if c.kind in kinds]
     if not relevant:
         if covering:
             return None, "a sale authorization is not a consent to collect or process"
-        return None, f"no consent record names the purpose {scenario.purpose!r}"
+        named = " or ".join(repr(p) for p in wanted)
+        return None, f"no consent record names the purpose {named}"
     problems: list[str] = []
     for consent in relevant:
         why = why_invalid(consent, scenario, policy, rule=rule, forms=forms)
@@ -190,7 +194,28 @@ def consent_note(scenario: Scenario, policy: Policy) -> str | None:
     return f"{rule.section} satisfied by {describe_consent(consent, scenario)}"
 
 
-def basis_problem(scenario: Scenario, bases: list[Basis], policy: Policy) -> str | None:
+def sharing_problem(scenario: Scenario, policy: Policy) -> str | None:
+    """MHMDA 19.373.030(1)(b): sharing needs a consent separate and distinct from the consent
+    to collect: a valid consent record naming ``share`` or the action (``disclose``,
+    ``release``). A consent that names only the collection purpose does not count."""
+    names = ("share", scenario.action)
+    records = [c for c in scenario.consents
+               if c.kind == "consent" and any(c.covers(n) for n in names)]  # fmt: skip
+    if not records:
+        return ("sharing needs its own consent, separate and distinct from the consent to "
+                f"collect: no consent record names 'share' or {scenario.action!r}")  # fmt: skip
+    problems = []
+    for consent in records:
+        why = why_invalid(consent, scenario, policy)
+        if why is None:
+            return None
+        problems.append(why)
+    return "; ".join(dict.fromkeys(problems))
+
+
+def basis_problem(
+    scenario: Scenario, bases: list[Basis], policy: Policy, *, separate: bool = False
+) -> str | None:
     basis = scenario.disclosure_basis
     if basis is None:
         return "no disclosure basis given"
@@ -201,7 +226,7 @@ def basis_problem(scenario: Scenario, bases: list[Basis], policy: Policy) -> str
     if not any(b.purposes is None or scenario.purpose in b.purposes for b in match):
         return f"basis {basis!r} covers only specific purposes, not {scenario.purpose!r}"
     if basis == "consent":
-        return consent_problem(scenario, policy)
+        return sharing_problem(scenario, policy) if separate else consent_problem(scenario, policy)
     return None
 
 
@@ -209,7 +234,7 @@ def disclosure_violations(scenario: Scenario, policy: Policy) -> list[Violation]
     rule = policy.disclosure
     if rule is None or scenario.action not in rule.actions:
         return []
-    problem = basis_problem(scenario, rule.bases, policy)
+    problem = basis_problem(scenario, rule.bases, policy, separate=rule.separate_consent)
     return [] if problem is None else [violation(rule.section, rule, problem)]
 
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 from faceledger.core.law.clock import add_months
 from faceledger.core.law.decision import Violation
 from faceledger.core.law.givers import age_band, describe_giver, giver_problem
-from faceledger.core.law.model import Consent, Scenario
+from faceledger.core.law.model import Consent, Scenario, Subject
 from faceledger.core.law.rules import (
     USES_HELD_DATA,
     _dates_problem,
     basis_problem,
-    consent_problem,
+    find_consent,
     opted_out,
     violation,
 )
@@ -78,37 +78,69 @@ def authorization_problem(scenario: Scenario, policy: Policy, sale: SaleRule) ->
 
 
 def _opted_in(consent: Consent, scenario: Scenario) -> bool:
+    """An affirmative opt-in record for this sale, active on the date (whoever gave it)."""
     if consent.form == "none" or _dates_problem(consent, scenario.on) is not None:
         return False
-    if not (consent.covers(scenario.purpose) or consent.covers("sell")):
-        return False
-    return not (consent.given_by == "photo-owner" and not scenario.subject.is_photo_owner)
+    return consent.covers(scenario.purpose) or consent.covers("sell")
+
+
+def _counts(consent: Consent, scenario: Scenario, needed: frozenset[str]) -> bool:
+    if consent.given_by == "photo-owner" and not scenario.subject.is_photo_owner:
+        return False  # a photo owner speaks only for their own face
+    return consent.given_by in needed
+
+
+def _opt_in_needs(subject: Subject, rule: MinorOptIn) -> tuple[frozenset[str], str] | None:
+    """Who must opt in (givers) and why, or None when no opt-in is needed."""
+    band = age_band(subject, rule.below)
+    if band == "at-or-above" or (band == "unknown" and rule.if_age_unknown == "opt-out"):
+        return None
+    if band == "unknown":
+        return (frozenset({"subject", "legal-representative", "photo-owner"}),
+                "age unknown, read conservatively as under 16: an affirmative opt-in by the "
+                "consumer or a parent is required")  # fmt: skip
+    if age_band(subject, rule.parent_below) == "below":
+        return (frozenset({"legal-representative"}),
+                f"consumer under {rule.parent_below}: a parent or guardian must opt in "
+                "(the child's own opt-in does not count)")  # fmt: skip
+    return (frozenset({"subject", "photo-owner"}),
+            f"consumer aged {rule.parent_below}-{rule.below - 1}: the consumer must opt in "
+            "themselves")  # fmt: skip
+
+
+def _opt_in(scenario: Scenario, rule: MinorOptIn) -> tuple[Consent | None, str | None]:
+    """(the opt-in that satisfies 1798.120(c), None) or (None, why not); (None, None): none
+    is needed."""
+    needs = _opt_in_needs(scenario.subject, rule)
+    if needs is None:
+        return None, None
+    needed, who = needs
+    given = [c for c in scenario.consents if _opted_in(c, scenario)]
+    for consent in given:
+        if _counts(consent, scenario, needed):
+            return consent, None
+    got = "; ".join(f"opt-in by {describe_giver(c, scenario.subject)} does not count"
+                    for c in given)  # fmt: skip
+    why = f"selling or sharing a minor's data needs an opt-in ({who})"
+    return None, why + (f": {got}" if got else "")
 
 
 def minor_opt_in_problem(scenario: Scenario, rule: MinorOptIn) -> str | None:
     """CCPA 1798.120(c): None when no opt-in is needed or one was given; else why."""
-    subject = scenario.subject
-    band = age_band(subject, rule.below)
-    if band == "at-or-above" or (band == "unknown" and rule.if_age_unknown == "opt-out"):
+    return _opt_in(scenario, rule)[1]
+
+
+def sale_note(scenario: Scenario, policy: Policy) -> str | None:
+    """Who opted in, when a minor's sale was allowed by an opt-in (for the reasons)."""
+    rule = policy.sale
+    if rule is None or rule.minors is None or scenario.action not in rule.actions:
         return None
-    young = age_band(subject, rule.parent_below) == "below"
-    if band == "unknown":
-        needed = {"subject", "legal-representative", "photo-owner"}
-        who = ("age unknown, read conservatively as under 16: an affirmative opt-in by the "
-               "consumer or a parent is required")  # fmt: skip
-    elif young:
-        needed = {"legal-representative"}
-        who = (f"consumer under {rule.parent_below}: a parent or guardian must opt in "
-               "(the child's own opt-in does not count)")  # fmt: skip
-    else:
-        needed = {"subject", "photo-owner"}
-        who = (f"consumer aged {rule.parent_below}-{rule.below - 1}: the consumer must opt in "
-               "themselves")  # fmt: skip
-    given = [c for c in scenario.consents if _opted_in(c, scenario)]
-    if any(c.given_by in needed for c in given):
+    consent, _ = _opt_in(scenario, rule.minors)
+    if consent is None:
         return None
-    got = "; ".join(f"opt-in by {describe_giver(c, subject)} does not count" for c in given)
-    return f"selling or sharing a minor's data needs an opt-in ({who})" + (f": {got}" if got else "")
+    granted = consent.granted.isoformat() if consent.granted else "?"
+    return (f"{rule.minors.section} satisfied by the opt-in given by "
+            f"{describe_giver(consent, scenario.subject)} on {granted}")
 
 
 def _profit_problem(scenario: Scenario, sale: SaleRule) -> str | None:
@@ -145,7 +177,10 @@ def sale_violations(scenario: Scenario, policy: Policy) -> list[Violation]:
         problem = authorization_problem(scenario, policy, rule)
         section, cited_rule = rule.authorization.section, rule.authorization
     elif rule.rule == "authorization":
-        problem = consent_problem(scenario, policy, forms=list(rule.forms))
+        # the data subject's consent to the sale: a consent for the purpose, or a consent or
+        # sale authorization naming 'sell' (a subject's sale authorization is such a consent)
+        problem = find_consent(scenario, policy, forms=list(rule.forms), names=("sell",),
+                               kinds=("consent", "sale-authorization"))[1]  # fmt: skip
         problem = None if problem is None else f"a signed authorization is required: {problem}"
     else:
         when = opted_out(scenario, purposes=(scenario.purpose, "sell"))
@@ -159,4 +194,7 @@ def sale_violations(scenario: Scenario, policy: Policy) -> list[Violation]:
     return found
 
 
-__all__ = ["USES_HELD_DATA", "authorization_problem", "minor_opt_in_problem", "sale_violations"]
+__all__ = [
+    "USES_HELD_DATA", "authorization_problem", "minor_opt_in_problem", "sale_note",
+    "sale_violations",
+]  # fmt: skip

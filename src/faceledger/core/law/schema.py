@@ -146,9 +146,14 @@ class Basis(_Strict):
 
 
 class DisclosureRule(Cited):
+    """``separate_consent``: the ``consent`` basis needs a consent to share that is separate
+    from the collection consent (MHMDA 19.373.030(1)(b)): a record naming ``share`` or the
+    action; a consent naming only the collection purpose does not count."""
+
     section: str
     actions: list[Action] = ["disclose", "release"]
     bases: list[Basis]
+    separate_consent: bool = False
 
 
 class Authorization(Cited):
