@@ -4,6 +4,11 @@
 Most tests give the example photos fake faces (the detector is not the point); one runs the
 real scan end to end. Processing is placed in Illinois so BIPA reaches the Chicago photo
 (ex-0001, owner 70000001@N01) through processing as well as through its geotag.
+
+A consent belongs to the depicted person: ``_written`` has each person in the Chicago photo
+claim their face and sign a release for it (given by the subject, with signer, date and the
+form's hash). A consent keyed only by the photo owner covers nobody else (tests/services/
+test_claims.py covers the owner's own face).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from faceledger.config import load_settings
 from faceledger.core.law import Processor
 from faceledger.errors import ManifestError
 from faceledger.services.assess import assess_face_ids, assess_faces
+from faceledger.services.claims import add_claim
 from faceledger.services.consent import (
     ConsentError,
     ConsentNotFound,
@@ -30,10 +36,20 @@ from faceledger.services.consent import (
 )
 from faceledger.services.ingest import ingest_paths
 from faceledger.services.scan import scan_pending
+from faceledger.services.verification import IdentityEvidence
+from faceledger.sources.consents import EVIDENCE_RULE
 from faceledger.store import Ledger
 from faceledger.store.audit import verify_chain
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import AuditEvent, Consent, Face, FaceDecision, Photo, ScanRun
+from faceledger.store.schema import (
+    AuditEvent,
+    Consent,
+    ConsentClaim,
+    Face,
+    FaceDecision,
+    Photo,
+    ScanRun,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
@@ -70,10 +86,12 @@ def _fake_scan(ledger: Ledger) -> None:
 
 
 @pytest.fixture
-def assessed(ledger: Ledger) -> Ledger:
-    """Examples ingested, fake-scanned and assessed for FRT with processing in Illinois."""
+def assessed(ledger: Ledger, publish_schedule: Any) -> Ledger:
+    """Examples ingested, fake-scanned and assessed for FRT with processing in Illinois (the
+    retention schedule published, so BIPA 15(a) is met)."""
     ingest_paths(ledger, [EXAMPLES / "photos.csv"])
     _fake_scan(ledger)
+    publish_schedule(ledger)
     assess_faces(ledger, load_settings(**IN_ILLINOIS), on=ON)
     return ledger
 
@@ -111,10 +129,29 @@ def _events(ledger: Ledger, name: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+STATED = IdentityEvidence("attestation", False, {"statement": "this is me"})
+SIGNED = {"signer": "Pat Example", "signed_on": date(2025, 1, 10), "evidence_sha256": SHA}
+
+
+def _claims(ledger: Ledger, owner_id: str) -> list[int]:
+    """Each person in ``owner_id``'s photos claims their face (ids of the claims)."""
+    with ledger.read() as conn:
+        faces = conn.execute(
+            select(FACES.c.id).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+            .where(PHOTOS.c.owner_id == owner_id).order_by(FACES.c.id)
+        ).scalars().all()  # fmt: skip
+    return [add_claim(ledger, face_id=f, by="subject", evidence=STATED, actor="test",
+                      assess_on=ON).id for f in faces]  # fmt: skip
+
+
 def _written(ledger: Ledger, owner_id: str = CHICAGO, **more: Any) -> Any:
+    """The people in ``owner_id``'s photos claim their faces and sign one written release
+    (a subject-keyed consent when the ledger has no faces yet)."""
     values: dict[str, Any] = {"form": "written", "purposes": [FRT], "informed": True,
-                              "granted": date(2025, 1, 10), "assess_on": ON}  # fmt: skip
-    return add_consent(ledger, owner_id=owner_id, **(values | more))
+                              "granted": date(2025, 1, 10), "assess_on": ON} | SIGNED  # fmt: skip
+    claims = _claims(ledger, owner_id)
+    cover: dict[str, Any] = {"claim_ids": claims} if claims else {"subject_id": 42}
+    return add_consent(ledger, **({"given_by": "subject"} | cover | values | more))
 
 
 # --- the engine sees recorded consents --------------------------------------------------
@@ -132,7 +169,8 @@ def test_a_written_informed_consent_allows_that_owner_under_bipa_and_no_one_else
         assert _bipa_violations(row) == []
         assert row["scenario"]["consents"] == [{
             "form": "written", "purposes": [FRT], "informed": True, "granted": "2025-01-10",
-            "expires": None, "revoked": None,
+            "expires": None, "revoked": None, "given_by": "subject", "relationship": None,
+            "kind": "consent", "purchaser": None, "signed": True,
         }]  # fmt: skip
         assert row["scenario"]["processor"]["location"] == "US-IL"
         assert row["scenario"]["date"] == ON.isoformat()
@@ -199,7 +237,7 @@ def test_an_expired_consent_does_not_count(assessed: Ledger) -> None:
     rows = _decisions(assessed, CHICAGO)
     assert {r["decision"] for r in rows} == {"block"}
     assert "consent expired on 2025-01-01" in _bipa_violations(rows[0])[0]["reason"]
-    (listed,) = list_consents(assessed, owner_id=CHICAGO)
+    (listed,) = list_consents(assessed)
     assert listed.status_on(ON) == "expired"
 
 
@@ -231,11 +269,14 @@ def test_consents_are_read_for_every_page_of_faces(assessed: Ledger) -> None:
 
 
 def test_assess_face_ids_decides_only_the_given_faces(assessed: Ledger) -> None:
-    with assessed.begin() as conn:
-        conn.execute(insert(CONSENTS).values(
-            receipt="r-1", owner_id=CHICAGO, form="written", purposes=[FRT], informed=True,
-            granted=date(2025, 1, 1), source="test", created_at=utcnow(),
-        ))  # fmt: skip
+    claims = _claims(assessed, CHICAGO)
+    with assessed.begin() as conn:  # recorded without re-deciding anything
+        consent_id = conn.execute(insert(CONSENTS).values(
+            receipt="r-1", given_by="subject", form="written", purposes=[FRT], informed=True,
+            granted=date(2025, 1, 1), source="test", created_at=utcnow(), **SIGNED,
+        ).returning(CONSENTS.c.id)).scalar_one()  # fmt: skip
+        conn.execute(insert(ConsentClaim.__table__),
+                     [{"consent_id": consent_id, "claim_id": c} for c in claims])  # fmt: skip
     first, second = (row["face_id"] for row in _decisions(assessed, CHICAGO))
     report = assess_face_ids(assessed, [first, 999_999], purpose=FRT, on=ON,
                              processor=Processor(location="US-IL"))  # fmt: skip
@@ -274,13 +315,14 @@ def test_add_records_the_consent_with_an_unguessable_receipt_and_an_audit_event(
 def test_changes_and_the_decisions_they_cause_are_audited_together(assessed: Ledger) -> None:
     change = _written(assessed)
     revoke_consent(assessed, change.consent.id, on=ON, assess_on=ON)
-    runs = [e["payload"] for e in _events(assessed, "assess.run")]
-    assert [r.get("trigger") for r in runs[1:]] == [
+    runs = [e["payload"] for e in _events(assessed, "assess.run")
+            if e["payload"].get("trigger", {}).get("event", "").startswith("consent.")]  # fmt: skip
+    assert [r.get("trigger") for r in runs] == [
         {"event": "consent.add", "consent_id": change.consent.id},
         {"event": "consent.revoke", "consent_id": change.consent.id},
     ]
-    assert runs[1]["by_decision"] == {"allow": 2, "block": 0}
-    assert runs[2]["by_decision"] == {"allow": 0, "block": 2}
+    assert runs[0]["by_decision"] == {"allow": 2, "block": 0}
+    assert runs[1]["by_decision"] == {"allow": 0, "block": 2}
     with assessed.read() as conn:
         names = conn.execute(select(AUDIT.c.name).order_by(AUDIT.c.id)).scalars().all()
         assert verify_chain(conn) is None
@@ -290,7 +332,11 @@ def test_changes_and_the_decisions_they_cause_are_audited_together(assessed: Led
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"owner_id": None}, "must name owner_id or subject_id"),
+        ({"subject_id": None}, "must name the claimed faces"),
+        ({"given_by": "photo-owner", "subject_id": None}, "photo-owner consent must name owner_id"),
+        ({"signer": None}, "must show who signed it"),
+        ({"given_by": "legal-representative"}, "must give the relationship"),
+        ({"kind": "sale-authorization"}, "must name the purchaser"),
         ({"form": "oral"}, "form 'oral' is not one of written, electronic, verbal, none"),
         ({"purposes": [" "]}, "purposes is empty"),
         ({"evidence_sha256": "abc"}, "evidence_sha256 'abc' is not 64 hex digits"),
@@ -300,23 +346,27 @@ def test_changes_and_the_decisions_they_cause_are_audited_together(assessed: Led
 )
 def test_add_refuses_invalid_values(ledger: Ledger, values: dict[str, Any], message: str) -> None:
     values = dict(values)  # the parameter is shared by both backends
-    owner = values.pop("owner_id", CHICAGO)
     with pytest.raises(ConsentError, match=message):
-        _written(ledger, owner_id=owner, **values)
+        _written(ledger, **values)
     assert list_consents(ledger) == [] and _events(ledger, "consent.add") == []
 
 
-def test_the_database_refuses_a_consent_naming_no_one(ledger: Ledger) -> None:
+@pytest.mark.parametrize(
+    "values", [{"given_by": "photo-owner"}, {"given_by": "uploader"}, {"kind": "sale"}]
+)
+def test_the_database_refuses_an_ownerless_photo_owner_consent_and_unknown_values(
+    ledger: Ledger, values: dict[str, Any]
+) -> None:
     with pytest.raises(IntegrityError), ledger.begin() as conn:
         conn.execute(insert(CONSENTS).values(
             receipt="x", form="written", purposes=[FRT], informed=True,
-            granted=date(2025, 1, 1), source="test", created_at=utcnow(),
+            granted=date(2025, 1, 1), source="test", created_at=utcnow(), **values,
         ))  # fmt: skip
 
 
-def test_a_subject_consent_is_recorded_and_touches_no_face_yet(assessed: Ledger) -> None:
+def test_a_subject_consent_is_recorded_and_touches_no_unclaimed_face(assessed: Ledger) -> None:
     change = add_consent(assessed, subject_id=7, form="written", purposes=[FRT], informed=True,
-                         granted=date(2025, 1, 1), assess_on=ON)  # fmt: skip
+                         granted=date(2025, 1, 1), assess_on=ON, **SIGNED)  # fmt: skip
     assert change.consent.subject_id == 7 and change.consent.owner_id is None
     assert change.reassessed.faces == 0
     assert [c.id for c in list_consents(assessed, subject_id=7)] == [change.consent.id]
@@ -329,9 +379,14 @@ def test_unknown_consent_cannot_be_revoked(ledger: Ledger) -> None:
 
 
 def test_list_filters_by_owner_and_reports_status(ledger: Ledger) -> None:
-    a = _written(ledger).consent
-    _written(ledger, owner_id=SPRINGFIELD)
-    future = _written(ledger, granted=date(2026, 1, 1)).consent
+    def owner(owner_id: str, granted: date) -> Any:
+        return add_consent(ledger, owner_id=owner_id, form="written", purposes=[FRT],
+                           informed=True, granted=granted).consent  # fmt: skip
+
+    a = owner(CHICAGO, date(2025, 1, 10))
+    owner(SPRINGFIELD, date(2025, 1, 10))
+    future = owner(CHICAGO, date(2026, 1, 1))
+    assert a.given_by == "photo-owner"
     assert [c.id for c in list_consents(ledger, owner_id=CHICAGO)] == [a.id, future.id]
     assert len(list_consents(ledger)) == 3
     assert future.status_on(ON) == "pending" and a.status_on(ON) == "active"
@@ -361,33 +416,55 @@ def test_import_csv_skips_bad_rows_with_file_line_and_reason(assessed: Ledger, t
     path = tmp_path / "consents.csv"
     path.write_text(CSV)
     report = import_consents(assessed, path, assess_on=ON)
-    assert report.seen == 10 and report.added == 2 and report.rejected == 8
+    assert report.seen == 10 and report.added == 1 and report.rejected == 9
     assert report.rejects == [
         "consents.csv:3: form 'oral' is not one of written, electronic, verbal, none",
         "consents.csv:4: granted '2025-13-01' is not a date (YYYY-MM-DD)",
         "consents.csv:5: evidence_sha256 'not-a-hash' is not 64 hex digits",
-        "consents.csv:6: a consent must name owner_id or subject_id",
+        "consents.csv:6: a consent must name the claimed faces (claims) or subject_id it covers, "
+        "or owner_id for a photo-owner consent",
         "consents.csv:8: informed 'maybe' is not true or false",
         "consents.csv:9: purposes is empty: name at least one purpose",
         "consents.csv:10: expires 2024-01-01 is not after granted 2025-01-10",
+        f"consents.csv:11: {EVIDENCE_RULE}",
         "consents.csv:12: 1 more value(s) than columns",
     ]
-    chicago, subject = list_consents(assessed)
+    (chicago,) = list_consents(assessed)
     assert chicago.purposes == (FRT, "fairness-audit") and chicago.informed is True
     assert chicago.source == "consents.csv" and chicago.evidence_sha256 == SHA
-    assert subject.subject_id == 42 and subject.form == "verbal" and subject.informed is False
-    assert _outcomes(assessed, CHICAGO) == {"allow"}  # re-decided at once
+    assert chicago.given_by == "photo-owner"  # an old owner-keyed row: the owner's own face only
+    assert _outcomes(assessed, CHICAGO) == {"block"}  # re-decided at once: it covers no one here
     assert report.reassessed.faces == 2
     (event,) = _events(assessed, "consent.import")
     payload = event["payload"]
     assert payload["file"] == "consents.csv" and len(payload["sha256"]) == 64
-    assert (payload["seen"], payload["added"], payload["rejected"]) == (10, 2, 8)
-    assert payload["consent_ids"] == report.consent_ids == [chicago.id, subject.id]
+    assert (payload["seen"], payload["added"], payload["rejected"]) == (10, 1, 9)
+    assert payload["consent_ids"] == report.consent_ids == [chicago.id]
     assert payload["rejects"][0].startswith("consents.csv:3:")
     # importing the same file again adds nothing
     again = import_consents(assessed, path, assess_on=ON)
-    assert again.added == 0 and again.duplicates == 2 and again.rejected == 8
-    assert len(list_consents(assessed)) == 2
+    assert again.added == 0 and again.duplicates == 1 and again.rejected == 9
+    assert len(list_consents(assessed)) == 1
+
+
+def test_import_of_consents_for_claimed_faces_allows_them(assessed: Ledger, tmp_path: Path) -> None:
+    first, second = _claims(assessed, CHICAGO)
+    path = tmp_path / "claims.csv"
+    path.write_text(
+        "claims,given_by,relationship,form,purposes,informed,granted,signer,signed_on,evidence_sha256\n"
+        f"{first};{second},subject,,written,{FRT},yes,2025-01-10,Pat Example,2025-01-10,{SHA}\n"
+        f"999,subject,,written,{FRT},yes,2025-01-10,Pat Example,2025-01-10,{SHA}\n"
+        f"{first},legal-representative,parent,written,{FRT},yes,2025-01-10,P,2025-01-10,{SHA}\n"
+    )
+    report = import_consents(assessed, path, assess_on=ON)
+    assert report.added == 1 and report.rejected == 2
+    assert "no claim with id 999" in report.rejects[0]
+    assert "only for a face they claimed" in report.rejects[1]
+    (consent,) = list_consents(assessed)
+    assert consent.claim_ids == (first, second) and consent.signer == "Pat Example"
+    assert _outcomes(assessed, CHICAGO) == {"allow"}
+    again = import_consents(assessed, path, assess_on=ON)
+    assert again.added == 0 and again.duplicates == 1
 
 
 def test_import_json_lines(ledger: Ledger, tmp_path: Path) -> None:
@@ -402,7 +479,7 @@ def test_import_json_lines(ledger: Ledger, tmp_path: Path) -> None:
         '["a list"]\n'
         '{"subject_id": -3, "form": "written", "purposes": ["p"], "granted": "2025-01-10"}\n'
         '{"subject_id": 9, "form": "written", "purposes": ["p"], "granted": "2025-01-10", '
-        '"informed": "no"}\n'
+        f'"informed": "no", "signer": "P", "signed_on": "2025-01-10", "evidence_sha256": "{SHA}"}}\n'
     )
     report = import_consents(ledger, path, assess_on=ON)
     assert report.seen == 7 and report.added == 3
@@ -435,8 +512,11 @@ def test_an_unreadable_consent_file_is_an_error(ledger: Ledger, tmp_path: Path) 
 # --- end to end with the real detector ---------------------------------------------------
 
 
-def test_real_faces_of_the_consenting_owner_turn_allow_and_back(ledger: Ledger) -> None:
+def test_real_faces_of_the_consenting_people_turn_allow_and_back(
+    ledger: Ledger, publish_schedule: Any
+) -> None:
     ingest_paths(ledger, [EXAMPLES / "photos.csv"])
+    publish_schedule(ledger)
     scan_pending(ledger, load_settings(workers=1))
     settings = load_settings(**IN_ILLINOIS)
     before = assess_faces(ledger, settings, on=ON)

@@ -12,13 +12,21 @@ Each face's scenario is built from its photo's provenance, never from the pixels
 - processor: the ``processor_location`` / ``processor_commercial`` settings. An unset
   location is *unknown*: the engine then keeps every law that reaches processing in its
   territory (BIPA, GDPR, ...) in scope as ``uncertain``, so without consent the face blocks;
-- ``collected`` and ``last_interaction``: the date the photo entered the ledger (the
-  conservative proxy: we hold no record of any interaction with the person);
-- consents: the recorded consents of the photo's owner (:func:`load_consents`, one query
-  per page of faces; see :class:`ConsentBook` for the subject hook);
+- ``collected``: the earliest known acquisition date: the photo's ``acquired_at`` (a source
+  row may state when the dataset owner acquired it) or, when earlier or unknown, the date it
+  entered the ledger. ``last_interaction``: the latest of that and the person's own contact
+  with us (the date of an active claim of the face), never after the assessment date;
+- consents: only those that cover this face (:mod:`faceledger.services.coverage`): the
+  consents on the face's active claims, the photo owner's consents only for a face claimed
+  as the owner's own with verified ownership, never a photo owner's word for anyone else.
+  The same claims fill ``subject.is_photo_owner``, ``subject.minor`` and ``subject.age``;
+- ``retention_schedule_published``: the earliest ``policy.publish`` recorded in the ledger
+  (the public BIPA 15(a) schedule), or null;
 - ``source`` unknown (the engine assumes the worst where a law cares), ``mode`` conservative.
 
-The scenario is stored as a ``faceledger policy evaluate`` document (so it can be replayed
+Faces of one photo share its evidence (computed once per photo) but not its consents: the
+evaluated case is cached per (photo, coverage), so two faces with different claims or
+consents get different scenarios. The scenario is stored as a ``faceledger policy evaluate`` document (so it can be replayed
 by hand) next to ``Decision.to_dict()`` and the policy versions. Faces are read in pages
 (keyset on face id), evaluated in Python, and each page is written in one transaction, an
 upsert on (face, purpose, action): re-running replaces decisions and never duplicates them.
@@ -42,7 +50,6 @@ from sqlalchemy import Connection, Row, Select, func, select
 
 from faceledger.config import Settings
 from faceledger.core.law import (
-    Consent,
     Decision,
     Evidence,
     Policy,
@@ -56,15 +63,23 @@ from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.law.model import ACTIONS
 from faceledger.errors import FaceledgerError, PolicyError
 from faceledger.geo import BoundaryIndex, evidence_for_photo
+from faceledger.services.coverage import (
+    ConsentBook,
+    Coverage,
+    as_date,
+    consent_document,
+    engine_consent,
+    load_book,
+)
 from faceledger.services.progress import NoProgress, Progress
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import Consent as ConsentRow
-from faceledger.store.schema import Face, FaceDecision, Photo
+from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo
 
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
-CONSENTS = ConsentRow.__table__
+AUDIT = AuditEvent.__table__
+__all__ = ["ConsentBook", "engine_consent"]  # re-exported: report/numbers.py reads them here
 DEFAULT_ACTION = "extract-template"
 MODE = "conservative"  # gating decisions are never made in "likely" mode
 TOP_REASONS = 3
@@ -127,83 +142,6 @@ class AssessReport:
         }
 
 
-def engine_consent(row: Any) -> Consent:
-    """A ``consents`` row as the engine's :class:`~faceledger.core.law.Consent` value."""
-    return Consent(
-        form=row.form,
-        purposes=tuple(row.purposes),
-        informed=bool(row.informed),
-        granted=_as_date(row.granted),
-        expires=_as_date(row.expires),
-        revoked=_as_date(row.revoked),
-    )
-
-
-@dataclass(frozen=True)
-class ConsentBook:
-    """The recorded consents of one page of faces, by owner id and by subject id.
-
-    Subject hook: faces carry no ``subject_id`` yet (subjects arrive with clustering). When
-    they do, select ``faces.subject_id`` in :func:`_select_faces`, pass the page's subject
-    ids to :func:`load_consents`, key :class:`Assessor`'s cache by (photo, subject) instead
-    of photo, and :meth:`for_face` adds ``by_subject`` consents to the owner's.
-    """
-
-    by_owner: Mapping[str, tuple[Consent, ...]] = field(default_factory=dict)
-    by_subject: Mapping[int, tuple[Consent, ...]] = field(default_factory=dict)
-
-    def for_face(self, face: Any) -> tuple[Consent, ...]:
-        """Consents that cover ``face``: those keyed by its photo's owner id (today)."""
-        owner = face.owner_id
-        return self.by_owner.get(owner, ()) if owner else ()
-
-
-def load_consents(
-    conn: Connection, *, owner_ids: Iterable[str | None], subject_ids: Iterable[int | None] = ()
-) -> ConsentBook:
-    """Every consent recorded for these owners or subjects, in one query (oldest first).
-
-    All of them, revoked and expired ones included: the engine decides which are valid on
-    the action's date, and the scenario records what it saw.
-    """
-    owners = {o for o in owner_ids if o}
-    subjects = {int(s) for s in subject_ids if s is not None}
-    if not owners and not subjects:
-        return ConsentBook()
-    rows = conn.execute(
-        select(CONSENTS)
-        .where(
-            CONSENTS.c.owner_id.in_(sorted(owners)) | CONSENTS.c.subject_id.in_(sorted(subjects))
-        )
-        .order_by(CONSENTS.c.id)
-    ).all()
-    by_owner: dict[str, list[Consent]] = {}
-    by_subject: dict[int, list[Consent]] = {}
-    for row in rows:
-        consent = engine_consent(row)
-        if row.owner_id in owners:
-            by_owner.setdefault(row.owner_id, []).append(consent)
-        if row.subject_id is not None and row.subject_id in subjects:
-            by_subject.setdefault(int(row.subject_id), []).append(consent)
-    return ConsentBook(
-        {k: tuple(v) for k, v in by_owner.items()}, {k: tuple(v) for k, v in by_subject.items()}
-    )
-
-
-def _consent_document(consent: Consent) -> dict[str, Any]:
-    def iso(value: date | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "form": consent.form,
-        "purposes": list(consent.purposes),
-        "informed": consent.informed,
-        "granted": iso(consent.granted),
-        "expires": iso(consent.expires),
-        "revoked": iso(consent.revoked),
-    }
-
-
 def _evidence_inputs(photo: Any) -> list[dict[str, Any]]:
     """The photo's location facts as scenario evidence items (what ``parse_scenario`` reads)."""
     items: list[dict[str, Any]] = []
@@ -217,12 +155,18 @@ def _evidence_inputs(photo: Any) -> list[dict[str, Any]]:
     return items
 
 
-def _as_date(value: datetime | date | None) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return (value.astimezone(UTC) if value.tzinfo else value).date()
-    return value
+def published_schedule(conn: Connection) -> date | None:
+    """The earliest date a retention schedule was published (``policy.publish`` events, as
+    :func:`faceledger.services.policy_publish.record_publication` writes them), read in
+    ``conn``'s transaction. A record without a readable date never counts (fail closed)."""
+    rows = conn.execute(select(AUDIT.c.payload).where(AUDIT.c.name == "policy.publish"))
+    dates: list[date] = []
+    for (payload,) in rows:
+        try:
+            dates.append(date.fromisoformat(str((payload or {}).get("published"))))
+        except (ValueError, AttributeError):
+            continue
+    return min(dates) if dates else None
 
 
 @dataclass(frozen=True)
@@ -234,7 +178,8 @@ class _PhotoCase:
 
 
 class Assessor:
-    """Builds and evaluates one photo's scenario; caches by photo (evidence is the cost)."""
+    """Builds and evaluates one face's scenario. Caches the evidence per photo (the cost) and
+    the evaluated case per (photo, coverage): faces with the same coverage share a case."""
 
     def __init__(
         self,
@@ -245,35 +190,53 @@ class Assessor:
         on: date,
         processor: Processor,
         index: BoundaryIndex | None = None,
+        published: date | None = None,
     ) -> None:
         self.policies, self.purpose, self.action, self.on = policies, purpose, action, on
-        self.processor, self.index = processor, index
-        self._cache: dict[int, _PhotoCase] = {}
+        self.processor, self.index, self.published = processor, index, published
+        self._evidence: dict[int, list[Evidence]] = {}
+        self._cache: dict[tuple[int, tuple[Any, ...]], _PhotoCase] = {}
 
-    def for_photo(self, photo: Any, consents: tuple[Consent, ...] = ()) -> _PhotoCase:
-        """The evaluated case of ``photo`` with ``consents`` (the same for all its faces)."""
-        cached = self._cache.get(photo.photo_id)
+    def _photo_evidence(self, photo: Any) -> list[Evidence]:
+        found = self._evidence.get(photo.photo_id)
+        if found is None:
+            if len(self._evidence) >= _PHOTO_CACHE:
+                self._evidence.clear()
+            found = evidence_for_photo(
+                latitude=photo.latitude,
+                longitude=photo.longitude,
+                accuracy=photo.geo_accuracy,
+                owner_location=photo.owner_location,
+                index=self.index,
+            )
+            self._evidence[photo.photo_id] = found
+        return found
+
+    def for_photo(self, photo: Any, cover: Coverage | None = None) -> _PhotoCase:
+        """The evaluated case of a face of ``photo`` with its ``cover`` (consents, claims)."""
+        cover = cover or Coverage()
+        key = (photo.photo_id, cover.key)
+        cached = self._cache.get(key)
         if cached is not None:
             return cached
         if len(self._cache) >= _PHOTO_CACHE:
             self._cache.clear()
-        evidence: list[Evidence] = evidence_for_photo(
-            latitude=photo.latitude,
-            longitude=photo.longitude,
-            accuracy=photo.geo_accuracy,
-            owner_location=photo.owner_location,
-            index=self.index,
-        )
-        collected = _as_date(photo.created_at)
+        evidence = self._photo_evidence(photo)
+        known = [d for d in (as_date(getattr(photo, "acquired_at", None)), as_date(photo.created_at)) if d]
+        collected = min(known) if known else None
+        contact = min(cover.last_contact, self.on) if cover.last_contact else None
+        last = max(d for d in (collected, contact) if d) if (collected or contact) else None
         scenario = Scenario(
             action=self.action,  # type: ignore[arg-type]
             purpose=self.purpose,
             on=self.on,
             processor=self.processor,
-            subject=Subject(residence=None, evidence=tuple(evidence)),
-            consents=consents,
+            subject=Subject(residence=None, evidence=tuple(evidence), minor=cover.minor,
+                            age=cover.age, is_photo_owner=cover.is_photo_owner),  # fmt: skip
+            consents=cover.consents,
             collected=collected,
-            last_interaction=collected,
+            last_interaction=last,
+            retention_schedule_published=self.published,
         )
         document = {
             "action": self.action,
@@ -284,16 +247,20 @@ class Assessor:
                 "location": self.processor.location,
                 "commercial": self.processor.commercial,
             },
-            "subject": {"residence": None, "evidence": _evidence_inputs(photo)},
-            "consents": [_consent_document(c) for c in consents],
+            "subject": {
+                "residence": None, "evidence": _evidence_inputs(photo), "minor": cover.minor,
+                "age": cover.age, "is_photo_owner": cover.is_photo_owner,
+            },
+            "consents": [consent_document(c) for c in cover.consents],
             "collected": collected.isoformat() if collected else None,
-            "last_interaction": collected.isoformat() if collected else None,
+            "last_interaction": last.isoformat() if last else None,
             "purpose_fulfilled": None,
             "disclosure_basis": None,
             "source": None,
-        }
+            "retention_schedule_published": self.published.isoformat() if self.published else None,
+        }  # fmt: skip
         case = _PhotoCase(document, evaluate(scenario, self.policies, mode=MODE))
-        self._cache[photo.photo_id] = case
+        self._cache[key] = case
         return case
 
 
@@ -309,6 +276,7 @@ def _select_faces() -> Select[Any]:
     columns = [
         FACES.c.id.label("face_id"), FACES.c.photo_id, PHOTOS.c.latitude, PHOTOS.c.longitude,
         PHOTOS.c.geo_accuracy, PHOTOS.c.owner_location, PHOTOS.c.owner_id, PHOTOS.c.created_at,
+        PHOTOS.c.acquired_at,
     ]  # fmt: skip
     return (
         select(*columns)
@@ -324,9 +292,9 @@ def _not_excluded() -> Any:
 
 
 def _read_page(conn: Connection, statement: Select[Any]) -> tuple[list[Row[Any]], ConsentBook]:
-    """One page of faces and, in one more query, the consents that cover them."""
+    """One page of faces and the claims and consents that may cover them (a few queries)."""
     rows = list(conn.execute(statement).all())
-    return rows, load_consents(conn, owner_ids=(row.owner_id for row in rows))
+    return rows, load_book(conn, rows)
 
 
 def _face_pages(ledger: Ledger, page: int) -> Iterator[tuple[list[Row[Any]], ConsentBook]]:
@@ -410,9 +378,12 @@ def assess_faces(
     processor = Processor(
         location=settings.processor_location, commercial=settings.processor_commercial
     )
+    with ledger.read() as conn:
+        published = published_schedule(conn)
     assessor = Assessor(
-        policies, purpose=purpose, action=action, on=on, processor=processor, index=index
-    )
+        policies, purpose=purpose, action=action, on=on, processor=processor, index=index,
+        published=published,
+    )  # fmt: skip
     report = AssessReport(purpose, action, on, processor.location, processor.commercial)
     report.policy_versions = {p.id: p.version for p in policies}
     started = time.monotonic()
@@ -466,9 +437,6 @@ def assess_face_ids(
     check_action(purpose, action)
     on = on or datetime.now(UTC).date()
     policies = policies if policies is not None else load_policies()
-    assessor = Assessor(
-        policies, purpose=purpose, action=action, on=on, processor=processor, index=index
-    )
     report = AssessReport(purpose, action, on, processor.location, processor.commercial)
     report.policy_versions = {p.id: p.version for p in policies}
     ids = sorted(set(face_ids))
@@ -476,6 +444,10 @@ def assess_face_ids(
     statement = ledger.upsert(DECISIONS, ["face_id", "purpose", "action"], _UPDATED)
 
     def run(conn: Connection) -> None:
+        assessor = Assessor(
+            policies, purpose=purpose, action=action, on=on, processor=processor, index=index,
+            published=published_schedule(conn),
+        )  # fmt: skip
         for start in range(0, len(ids), page_size):
             chunk = ids[start : start + page_size]
             page, book = _read_page(conn, _select_faces().where(FACES.c.id.in_(chunk)))
@@ -514,3 +486,4 @@ def _by_law(report: AssessReport) -> dict[str, int]:
     for (law, _section), count in report.blocked.items():
         laws[law] = max(laws[law], count)
     return dict(sorted(laws.items()))
+

@@ -2,38 +2,51 @@
 
 Example::
 
-    change = add_consent(ledger, owner_id="70000001@N01", form="written",
+    claim = add_claim(ledger, face_id=12, by="subject", evidence=..., actor="cli")
+    change = add_consent(ledger, given_by="subject", claim_ids=[claim.id], form="written",
                          purposes=["train-face-recognition"], informed=True,
-                         granted=date(2025, 1, 10))
+                         granted=date(2025, 1, 10), signer="A. Person",
+                         signed_on=date(2025, 1, 10), evidence_sha256="9f86...")
     change.consent.receipt               # hand this to the person: it names their record
-    change.reassessed.by_decision        # {'allow': 3} once a decision existed for the purpose
+    change.reassessed.by_decision        # {'allow': 1} once a decision existed for the purpose
     revoke_consent(ledger, change.consent.receipt, on=date(2025, 6, 1))
     import_consents(ledger, Path("consents.csv")).rejects   # ['consents.csv:4: form ...']
 
-A consent is keyed by the photo owner id it was given under (a Flickr NSID) or by a subject
-id (no subjects exist yet: such a consent is recorded and listed but touches no face until
-faces are clustered). :mod:`faceledger.services.assess` reads consents per page of faces and
-the law engine decides whether one is valid (form, purpose, informed, dates); this module
-only validates and records them.
+Consent belongs to the depicted person. A record says who gave it (``given_by``):
+
+- ``subject`` or ``legal-representative`` (with the ``relationship``, e.g. parent), covering
+  the claimed faces it names (``claim_ids``: see :mod:`faceledger.services.claims`) or a
+  subject id. It must show its signer, signing date and the signed evidence's SHA-256: a
+  model release the photo owner holds counts only when recorded this way. A ``refusal``
+  (form ``none``, revoked the day it is given) needs none of that: the engine reads it as
+  an opt-out;
+- ``photo-owner``, keyed by ``owner_id``: it covers **only** faces claimed as that owner's
+  own face with verified ownership (:mod:`faceledger.services.coverage`), never anyone else
+  in the owner's photos.
+
+``kind`` is ``consent`` or ``sale-authorization`` (naming the ``purchaser``). The law engine
+decides whether a consent is valid for a law (form, purpose, informed, dates, who gave it);
+this module validates and records them.
 
 Each add, revoke and import appends its audit event (``consent.add``, ``consent.revoke``,
 ``consent.import``) in the same transaction as the change, and in that same transaction
-re-decides every face of the affected owners' photos for every (purpose, action) the face
-already has a decision for, with the processor that decision was made for, as of
-``assess_on`` (default today, UTC): a revocation blocks at once. Faces never assessed are
-left to the next ``faceledger assess``. Templates already extracted under a consent that is
-revoked are not destroyed here: destruction scheduling belongs to the retention issue.
+re-decides the faces it may touch (the owner's photos' faces, the claimed faces, the faces
+of the subject) for every (purpose, action) the face already has a decision for, with the
+processor that decision was made for, as of ``assess_on`` (default today, UTC): a revocation
+blocks at once. Faces never assessed are left to the next ``faceledger assess``. Templates
+already extracted under a consent that is revoked are not destroyed here: the retention
+sweep does that.
 
-Audit payloads carry the consent id, never the receipt, the owner or subject id or the
-evidence URI: the audit log cannot be edited, so it holds no personal identifiers.
+Audit payloads carry the consent and claim ids, never the receipt, the owner or subject id,
+the signer, the purchaser or the evidence URI: the audit log cannot be edited, so it holds
+no personal identifiers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -41,23 +54,30 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, select
 
-from faceledger.core.law import Policy, Processor, load_policies
+from faceledger.core.law import Policy
 from faceledger.errors import FaceledgerError, ManifestError
-from faceledger.services.assess import assess_face_ids
-from faceledger.sources.consents import FIELDS, RowError, read_consent_rows, validate_consent
+from faceledger.services.consent_links import (
+    ConsentError,
+    check_claims,
+    chunks,
+    claim_ids_of,
+    consent_identity,
+    link_claims,
+    reassess_consents,
+)
+from faceledger.services.redecide import Reassessment
+from faceledger.sources.consents import RowError, read_consent_rows, validate_consent
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import Consent, Face, FaceDecision, Photo
+from faceledger.store.schema import Claim, Consent, ConsentClaim, Face, FaceSubject, Photo
 
 CONSENTS: Table = Consent.__table__  # type: ignore[assignment]
-FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
+FACES, PHOTOS, CLAIMS = Face.__table__, Photo.__table__, Claim.__table__
+LINKS, FACE_SUBJECTS = ConsentClaim.__table__, FaceSubject.__table__
+__all__ = ["ConsentError", "Reassessment"]  # re-exported: callers read them here
 _CHUNK = 500  # ids per IN (...) list
 _KEPT_IN_AUDIT = 50  # rejects quoted in the consent.import event
-
-
-class ConsentError(FaceledgerError):
-    """A consent given on the command line or through the API is invalid (exit code 2)."""
 
 
 class ConsentNotFound(FaceledgerError):
@@ -82,19 +102,35 @@ class ConsentRecord:
     evidence_sha256: str | None
     source: str
     created_at: datetime
+    given_by: str = "subject"
+    relationship: str | None = None
+    kind: str = "consent"
+    purchaser: str | None = None
+    signer: str | None = None
+    signed_on: date | None = None
+    claim_ids: tuple[int, ...] = ()
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> ConsentRecord:
-        values = {name: getattr(row, name) for name in cls.__dataclass_fields__}
+    def from_row(cls, row: Row[Any], claim_ids: Iterable[int] = ()) -> ConsentRecord:
+        values = {name: getattr(row, name) for name in cls.__dataclass_fields__ if name != "claim_ids"}
         values["purposes"] = tuple(values["purposes"])
         values["informed"] = bool(values["informed"])
-        return cls(**values)
+        return cls(**values, claim_ids=tuple(sorted(claim_ids)))
+
+    @property
+    def refusal(self) -> bool:
+        """A refusal: form ``none`` (the engine reads its revocation as an opt-out)."""
+        return self.form == "none"
 
     def status_on(self, on: date) -> str:
-        """``revoked``, ``expired``, ``pending`` (granted later) or ``active`` on ``on``.
+        """``refused``, ``revoked``, ``expired``, ``pending`` (granted later) or ``active``.
 
-        Whether an active consent satisfies a given law (form, informed) is the engine's call.
+        ``active`` exactly when the engine's ``Consent.active_on(on)`` is true (a consent
+        granted after ``on`` is ``pending``, never active). Whether an active consent
+        satisfies a given law (form, informed, who gave it) is the engine's call.
         """
+        if self.refusal:
+            return "refused"
         if self.revoked is not None and self.revoked <= on:
             return "revoked"
         if self.expires is not None and self.expires <= on:
@@ -107,30 +143,12 @@ class ConsentRecord:
             name: getattr(self, name) for name in self.__dataclass_fields__
         }
         document["purposes"] = list(self.purposes)
-        for name in ("granted", "expires", "revoked", "created_at"):
+        document["claim_ids"] = list(self.claim_ids)
+        for name in ("granted", "expires", "revoked", "created_at", "signed_on"):
             value = document[name]
             document[name] = value.isoformat() if value is not None else None
         document["status"] = self.status_on(on or _today())
         return document
-
-
-@dataclass
-class Reassessment:
-    """The faces a consent change re-decided, and how they came out."""
-
-    on: date | None = None
-    faces: int = 0
-    by_decision: Counter[str] = field(default_factory=Counter)
-    purposes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "date": self.on.isoformat() if self.on else None,
-            "faces": self.faces,
-            "allowed": self.by_decision.get("allow", 0),
-            "blocked": self.by_decision.get("block", 0),
-            "purposes": sorted(self.purposes),
-        }
 
 
 @dataclass
@@ -172,86 +190,28 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _identity(values: Any) -> tuple[Any, ...]:
-    """What makes two consent records the same record (an import run twice adds nothing)."""
-    return tuple(
-        tuple(values[name]) if name == "purposes" else values[name] for name in FIELDS
-    )
-
-
-# --- re-deciding the faces a change touches ------------------------------------------------
-
-
-def _chunks(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _reassess(
-    ledger: Ledger,
-    conn: Connection,
-    owner_ids: Iterable[str | None],
-    *,
-    on: date,
-    policies: list[Policy] | None,
-    actor: str,
-    trigger: dict[str, Any],
-) -> Reassessment:
-    """Re-decide, in ``conn``'s transaction, every decided face of these owners' photos.
-
-    One :func:`assess_face_ids` call per (purpose, action, processor) the recorded decisions
-    were made for. Subject-keyed consents touch no face until faces carry a subject id.
-    """
-    result = Reassessment(on=on)
-    owners = sorted({o for o in owner_ids if o})
-    groups: dict[tuple[str, str, str | None, bool], set[int]] = {}
-    for chunk in _chunks(owners):
-        rows = conn.execute(
-            select(DECISIONS.c.face_id, DECISIONS.c.purpose, DECISIONS.c.action,
-                   DECISIONS.c.scenario)
-            .join(FACES, FACES.c.id == DECISIONS.c.face_id)
-            .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-            .where(PHOTOS.c.owner_id.in_(chunk))
-        )  # fmt: skip
-        for face_id, purpose, action, scenario in rows:
-            processor = (scenario or {}).get("processor") or {}
-            key = (purpose, action, processor.get("location"), bool(processor.get("commercial", True)))
-            groups.setdefault(key, set()).add(int(face_id))
-    if not groups:
-        return result
-    policies = policies if policies is not None else load_policies()
-    for (purpose, action, location, commercial), face_ids in sorted(
-        groups.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "", item[0][3])
-    ):
-        report = assess_face_ids(
-            ledger, face_ids, purpose=purpose, action=action, on=on, actor=actor,
-            processor=Processor(location=location, commercial=commercial),
-            policies=policies, conn=conn, trigger=trigger,
-        )  # fmt: skip
-        result.faces += report.faces
-        result.by_decision.update(report.by_decision)
-        if purpose not in result.purposes:
-            result.purposes.append(purpose)
-    return result
-
-
-# --- add, revoke, list, import ------------------------------------------------------------
-
-
 def _read_one(conn: Connection, consent_id: int) -> ConsentRecord:
-    return ConsentRecord.from_row(
-        conn.execute(select(CONSENTS).where(CONSENTS.c.id == consent_id)).one()
-    )
+    row = conn.execute(select(CONSENTS).where(CONSENTS.c.id == consent_id)).one()
+    return ConsentRecord.from_row(row, claim_ids_of(conn, [consent_id]).get(consent_id, ()))
+
+
+def _keyed_by(record: ConsentRecord) -> str:
+    if record.given_by == "photo-owner":
+        return "owner"
+    return "claims" if record.claim_ids else "subject"
 
 
 def _event_payload(record: ConsentRecord) -> dict[str, Any]:
-    """A consent as the audit log keeps it: no receipt, owner, subject or evidence URI."""
+    """A consent as the audit log keeps it: ids only (no receipt, owner, subject, signer,
+    purchaser or evidence URI)."""
     return {
         "consent_id": record.id, "form": record.form, "purposes": list(record.purposes),
         "informed": record.informed, "granted": record.granted.isoformat(),
         "expires": record.expires.isoformat() if record.expires else None,
         "revoked": record.revoked.isoformat() if record.revoked else None,
-        "keyed_by": "owner" if record.owner_id is not None else "subject",
+        "keyed_by": _keyed_by(record), "given_by": record.given_by,
+        "relationship": record.relationship, "kind": record.kind,
+        "claim_ids": list(record.claim_ids), "signed": bool(record.signer and record.signed_on),
         "evidence_sha256": record.evidence_sha256, "source": record.source,
     }  # fmt: skip
 
@@ -259,14 +219,22 @@ def _event_payload(record: ConsentRecord) -> dict[str, Any]:
 def add_consent(
     ledger: Ledger,
     *,
-    form: str,
+    form: str = "written",
     purposes: Iterable[str],
     owner_id: str | None = None,
     subject_id: int | None = None,
+    claim_ids: Iterable[int] = (),
+    given_by: str | None = None,
+    relationship: str | None = None,
+    kind: str = "consent",
+    purchaser: str | None = None,
+    signer: str | None = None,
+    signed_on: date | None = None,
     informed: bool = False,
     granted: date | None = None,
     expires: date | None = None,
     revoked: date | None = None,
+    refusal: bool = False,
     evidence_uri: str | None = None,
     evidence_sha256: str | None = None,
     source: str = "cli",
@@ -276,15 +244,23 @@ def add_consent(
 ) -> ConsentChange:
     """Record one consent (``granted`` defaults to today) and re-decide the faces it touches.
 
-    Raises :class:`ConsentError` when the values are invalid (see :func:`validate_consent`).
-    ``policies`` (default: the shipped laws) and ``assess_on`` (default: today) are what the
-    re-decision uses. Returns the stored record, whose ``receipt`` is handed to the person.
+    ``given_by`` defaults to ``photo-owner`` with an ``owner_id``, else ``subject``. A
+    ``refusal`` records the person's "no" for the purposes (form ``none``, revoked from
+    ``granted``): the engine reads it as an opt-out. Raises :class:`ConsentError` when the
+    values are invalid (see :func:`validate_consent`; a subject's or representative's consent
+    without signer, signing date and evidence hash is refused, saying why) or a named claim
+    is unknown or revoked. ``policies`` (default: the shipped laws) and ``assess_on``
+    (default: today) are what the re-decision uses. Returns the stored record, whose
+    ``receipt`` is handed to the person.
     """
+    when = granted or _today()
     raw = {
-        "owner_id": owner_id, "subject_id": subject_id, "form": form,
-        "purposes": list(purposes), "informed": informed, "granted": granted or _today(),
-        "expires": expires, "revoked": revoked, "evidence_uri": evidence_uri,
-        "evidence_sha256": evidence_sha256,
+        "owner_id": owner_id, "subject_id": subject_id, "form": "none" if refusal else form,
+        "purposes": list(purposes), "informed": False if refusal else informed,
+        "granted": when, "expires": expires, "revoked": when if refusal else revoked,
+        "evidence_uri": evidence_uri, "evidence_sha256": evidence_sha256, "given_by": given_by,
+        "relationship": relationship, "kind": kind, "purchaser": purchaser, "signer": signer,
+        "signed_on": signed_on, "claims": list(claim_ids),
     }  # fmt: skip
     try:
         values = validate_consent(raw)
@@ -292,12 +268,13 @@ def add_consent(
         raise ConsentError(str(exc)) from None
     on = assess_on or _today()
     with ledger.begin() as conn:
+        check_claims(conn, values)
         consent_id = _insert(conn, [values], source=source)[0]
         record = _read_one(conn, consent_id)
         append(conn, AuditRecord(name="consent.add", actor=actor, object_type="consent",
                                  object_id=str(consent_id), payload=_event_payload(record)))  # fmt: skip
-        reassessed = _reassess(
-            ledger, conn, [record.owner_id], on=on, policies=policies, actor=actor,
+        reassessed = reassess_consents(
+            ledger, conn, [values], on=on, policies=policies, actor=actor,
             trigger={"event": "consent.add", "consent_id": consent_id},
         )  # fmt: skip
     return ConsentChange(record, reassessed)
@@ -306,9 +283,10 @@ def add_consent(
 def _insert(conn: Connection, rows: list[dict[str, Any]], *, source: str) -> list[int]:
     now = utcnow()
     stamped = [
-        {**row, "receipt": secrets.token_urlsafe(24), "source": source[:512], "created_at": now}
+        {**{k: v for k, v in row.items() if k != "claims"}, "receipt": secrets.token_urlsafe(24),
+         "source": source[:512], "created_at": now}
         for row in rows
-    ]
+    ]  # fmt: skip
     ids: list[int] = []
     for start in range(0, len(stamped), _CHUNK):
         result = conn.execute(
@@ -316,6 +294,8 @@ def _insert(conn: Connection, rows: list[dict[str, Any]], *, source: str) -> lis
             stamped[start : start + _CHUNK],
         )
         ids.extend(int(i) for i in result.scalars())
+    for consent_id, row in zip(ids, rows, strict=True):
+        link_claims(conn, consent_id, row.get("claims") or ())
     return ids
 
 
@@ -352,7 +332,7 @@ def revoke_consent(
     with ledger.begin() as conn:
         row = _find(conn, consent_id_or_receipt)
         if row.revoked is not None and row.revoked <= on:
-            return ConsentChange(ConsentRecord.from_row(row), Reassessment(), changed=False)
+            return ConsentChange(_read_one(conn, int(row.id)), Reassessment(), changed=False)
         conn.execute(CONSENTS.update().where(CONSENTS.c.id == row.id).values(revoked=on))
         record = _read_one(conn, int(row.id))
         payload = _event_payload(record) | {
@@ -360,24 +340,32 @@ def revoke_consent(
         }
         append(conn, AuditRecord(name="consent.revoke", actor=actor, object_type="consent",
                                  object_id=str(record.id), payload=payload))  # fmt: skip
-        reassessed = _reassess(
-            ledger, conn, [record.owner_id], on=assess_on, policies=policies, actor=actor,
-            trigger={"event": "consent.revoke", "consent_id": record.id},
+        reassessed = reassess_consents(
+            ledger, conn, [record.to_dict(assess_on)], on=assess_on, policies=policies,
+            actor=actor, trigger={"event": "consent.revoke", "consent_id": record.id},
         )  # fmt: skip
     return ConsentChange(record, reassessed)
 
 
 def list_consents(
-    ledger: Ledger, *, owner_id: str | None = None, subject_id: int | None = None
-) -> list[ConsentRecord]:
-    """Recorded consents, oldest first; only those of ``owner_id`` / ``subject_id`` if given."""
+    ledger: Ledger, *, owner_id: str | None = None, subject_id: int | None = None,
+    claim_id: int | None = None,
+) -> list[ConsentRecord]:  # fmt: skip
+    """Recorded consents, oldest first; only those of ``owner_id`` / ``subject_id`` /
+    ``claim_id`` if given."""
     statement = select(CONSENTS).order_by(CONSENTS.c.id)
     if owner_id is not None:
         statement = statement.where(CONSENTS.c.owner_id == owner_id.strip())
     if subject_id is not None:
         statement = statement.where(CONSENTS.c.subject_id == subject_id)
+    if claim_id is not None:
+        statement = statement.where(
+            CONSENTS.c.id.in_(select(LINKS.c.consent_id).where(LINKS.c.claim_id == claim_id))
+        )
     with ledger.read() as conn:
-        return [ConsentRecord.from_row(row) for row in conn.execute(statement)]
+        rows = conn.execute(statement).all()
+        links = claim_ids_of(conn, [int(r.id) for r in rows])
+    return [ConsentRecord.from_row(row, links.get(int(row.id), ())) for row in rows]
 
 
 def import_consents(
@@ -407,26 +395,34 @@ def import_consents(
         except OSError as exc:
             raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
     report = ImportReport(path=str(path))
-    valid: list[dict[str, Any]] = []
+    valid: list[tuple[int, dict[str, Any]]] = []
     for line, raw in read_consent_rows(path, data):
         report.seen += 1
         if isinstance(raw, str):
             report.rejects.append(f"{path.name}:{line}: {raw}")
             continue
         try:
-            valid.append(validate_consent(raw))
+            valid.append((line, validate_consent(raw)))
         except RowError as exc:
             report.rejects.append(f"{path.name}:{line}: {exc}")
     on = assess_on or _today()
     with ledger.begin() as conn:
-        known = _known_identities(conn, valid)
+        checked = []
+        for line, values in valid:
+            try:
+                check_claims(conn, values)
+            except ConsentError as exc:
+                report.rejects.append(f"{path.name}:{line}: {exc}")
+                continue
+            checked.append(values)
+        known = _known_identities(conn, checked)
         fresh = []
-        for values in valid:
-            identity = _identity(values)
-            if identity in known:
+        for values in checked:
+            key = consent_identity(values)
+            if key in known:
                 report.duplicates += 1
                 continue
-            known.add(identity)
+            known.add(key)
             fresh.append(values)
         report.consent_ids = _insert(conn, fresh, source=path.name)
         report.added = len(report.consent_ids)
@@ -441,21 +437,29 @@ def import_consents(
             },
         ))  # fmt: skip
         if fresh:
-            report.reassessed = _reassess(
-                ledger, conn, (v["owner_id"] for v in fresh), on=on, policies=policies,
+            report.reassessed = reassess_consents(
+                ledger, conn, fresh, on=on, policies=policies,
                 actor=actor, trigger={"event": "consent.import", "file": path.name},
             )  # fmt: skip
     return report
 
 
 def _known_identities(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
-    """Identities of the recorded consents that share an owner or subject with ``rows``."""
-    known: set[tuple[Any, ...]] = set()
+    """Identities of the recorded consents that share an owner, subject or claim with ``rows``."""
     owners = sorted({r["owner_id"] for r in rows if r["owner_id"] is not None})
     subjects = sorted({r["subject_id"] for r in rows if r["subject_id"] is not None})
-    columns = [CONSENTS.c[name] for name in FIELDS]
-    for key, values in (("owner_id", owners), ("subject_id", subjects)):
-        for chunk in _chunks(values):
-            for row in conn.execute(select(*columns).where(CONSENTS.c[key].in_(chunk))):
-                known.add(_identity(row._mapping))
-    return known
+    claims = sorted({c for r in rows for c in r["claims"]})
+    found: dict[int, Any] = {}
+    for column, values in ((CONSENTS.c.owner_id, owners), (CONSENTS.c.subject_id, subjects)):
+        for chunk in chunks(values):
+            for row in conn.execute(select(CONSENTS).where(column.in_(chunk))):
+                found[int(row.id)] = row
+    for chunk in chunks(claims):
+        linked = select(LINKS.c.consent_id).where(LINKS.c.claim_id.in_(chunk))
+        for row in conn.execute(select(CONSENTS).where(CONSENTS.c.id.in_(linked))):
+            found[int(row.id)] = row
+    links = claim_ids_of(conn, sorted(found))
+    return {
+        consent_identity({**row._mapping, "claims": links.get(consent_id, [])})
+        for consent_id, row in found.items()
+    }

@@ -19,13 +19,20 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from faceledger.core.law.model import CONSENT_FORMS
+from faceledger.core.law.model import CONSENT_FORMS, CONSENT_KINDS, GIVEN_BY
 from faceledger.errors import ManifestError
 
 FIELDS = (
     "owner_id", "subject_id", "form", "purposes", "informed", "granted", "expires", "revoked",
-    "evidence_uri", "evidence_sha256",
+    "evidence_uri", "evidence_sha256", "given_by", "relationship", "kind", "purchaser",
+    "signer", "signed_on", "claims",
 )  # fmt: skip
+#: Why a subject's or representative's consent must name its signer and evidence.
+EVIDENCE_RULE = (
+    "a consent given by the depicted person or their legal representative must show who "
+    "signed it, when, and the signed evidence: give signer, signed_on and evidence_sha256 "
+    "(a release the photo owner holds counts only as the depicted person's own signed release)"
+)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", ""})
@@ -107,18 +114,70 @@ def _subject(value: Any) -> int | None:
     return number
 
 
+def _claims(value: Any) -> list[int]:
+    if value is None or value == "":
+        return []
+    items = value.split(";") if isinstance(value, str) else value
+    if isinstance(items, int) and not isinstance(items, bool):
+        items = [items]
+    if not isinstance(items, list | tuple):
+        raise RowError(f"claims {value!r} is not a list of claim ids")
+    found: list[int] = []
+    for item in items:
+        text = str(item).strip() if not isinstance(item, bool) else "x"
+        if not text:
+            continue
+        if not text.isdigit() or int(text) <= 0:
+            raise RowError(f"claim id {item!r} is not a positive integer")
+        if int(text) not in found:
+            found.append(int(text))
+    return found
+
+
+def _bounded(raw: Mapping[str, Any], name: str, limit: int) -> str | None:
+    value = _text(raw.get(name))
+    if value is not None and len(value) > limit:
+        raise RowError(f"{name} is longer than {limit} characters")
+    return value
+
+
 def validate_consent(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The ``consents`` column values for one consent, or :class:`RowError` saying why not.
 
-    ``raw`` holds :data:`FIELDS` as text (a CSV row: purposes ``;``-separated) or as values
-    (a JSON object: purposes a list, informed a boolean). ``granted`` is required.
+    ``raw`` holds :data:`FIELDS` as text (a CSV row: purposes and claims ``;``-separated) or
+    as values (a JSON object: lists, informed a boolean). ``granted`` is required. ``given_by``
+    defaults to ``photo-owner`` when an ``owner_id`` is named, else ``subject``. The result's
+    ``claims`` (claim ids) is not a column: the service links them in ``consent_claims``.
     """
-    owner_id = _text(raw.get("owner_id"))
-    if owner_id is not None and len(owner_id) > 128:
-        raise RowError("owner_id is longer than 128 characters")
+    owner_id = _bounded(raw, "owner_id", 128)
     subject_id = _subject(raw.get("subject_id"))
-    if owner_id is None and subject_id is None:
-        raise RowError("a consent must name owner_id or subject_id")
+    claims = _claims(raw.get("claims"))
+    given_by = (_text(raw.get("given_by")) or ("photo-owner" if owner_id else "subject")).lower()
+    if given_by not in GIVEN_BY:
+        raise RowError(f"given_by {raw.get('given_by')!r} is not one of {', '.join(GIVEN_BY)}")
+    if given_by == "photo-owner":
+        if owner_id is None:
+            raise RowError("a photo-owner consent must name owner_id")
+        if claims:
+            raise RowError("a photo-owner consent covers the owner's own claimed face, not "
+                           "claims: record claims' consents as given by the subject")  # fmt: skip
+    elif owner_id is not None:
+        raise RowError(f"owner_id names a photo owner: a {given_by} consent covers claims or a "
+                       "subject, never an owner's photos")  # fmt: skip
+    elif not claims and subject_id is None:
+        raise RowError("a consent must name the claimed faces (claims) or subject_id it "
+                       "covers, or owner_id for a photo-owner consent")  # fmt: skip
+    relationship = _bounded(raw, "relationship", 64)
+    if given_by == "legal-representative" and relationship is None:
+        raise RowError("a legal-representative consent must give the relationship (e.g. parent)")
+    kind = (_text(raw.get("kind")) or "consent").lower()
+    if kind not in CONSENT_KINDS:
+        raise RowError(f"kind {raw.get('kind')!r} is not one of {', '.join(CONSENT_KINDS)}")
+    purchaser = _bounded(raw, "purchaser", 256)
+    if kind == "sale-authorization" and purchaser is None:
+        raise RowError("a sale-authorization must name the purchaser")
+    signer = _bounded(raw, "signer", 256)
+    signed_on = _date(raw.get("signed_on"), "signed_on")
     form = (_text(raw.get("form")) or "").lower()
     if form not in CONSENT_FORMS:
         shown = raw.get("form")
@@ -140,11 +199,16 @@ def validate_consent(raw: Mapping[str, Any]) -> dict[str, Any]:
         sha = sha.lower()
         if not _SHA256.fullmatch(sha):
             raise RowError(f"evidence_sha256 {raw.get('evidence_sha256')!r} is not 64 hex digits")
+    refusal = form == "none"
+    if given_by != "photo-owner" and not refusal and not (signer and signed_on and sha):
+        raise RowError(EVIDENCE_RULE)
     return {
         "owner_id": owner_id, "subject_id": subject_id, "form": form,
         "purposes": list(_purposes(raw.get("purposes"))), "informed": _informed(raw.get("informed")),
         "granted": granted, "expires": expires, "revoked": revoked,
-        "evidence_uri": evidence_uri, "evidence_sha256": sha,
+        "evidence_uri": evidence_uri, "evidence_sha256": sha, "given_by": given_by,
+        "relationship": relationship, "kind": kind, "purchaser": purchaser, "signer": signer,
+        "signed_on": signed_on, "claims": claims,
     }  # fmt: skip
 
 
@@ -159,8 +223,8 @@ def read_consent_rows(path: Path, data: bytes) -> Iterator[tuple[int, Mapping[st
         reader = csv.DictReader(text.splitlines(keepends=True))
         names = [n.strip().lower() for n in reader.fieldnames or []]
         missing = [n for n in ("form", "purposes", "granted") if n not in names]
-        if "owner_id" not in names and "subject_id" not in names:
-            missing.append("owner_id or subject_id")
+        if not {"owner_id", "subject_id", "claims"} & set(names):
+            missing.append("owner_id, subject_id or claims")
         if missing:
             raise ManifestError(f"{path}:1: missing column(s) {', '.join(missing)}")
         reader.fieldnames = names
