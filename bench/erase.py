@@ -29,6 +29,7 @@ from faceledger.config import load_settings  # noqa: E402
 from faceledger.services.releases import add_consumer, create_release  # noqa: E402
 from faceledger.services.requests import execute_request, new_request, verify_request  # noqa: E402
 from faceledger.services.templates import EMBEDDING, _aad, create_subject, load_index  # noqa: E402
+from faceledger.services.verification import IdentityEvidence  # noqa: E402
 from faceledger.store import open_ledger  # noqa: E402
 from faceledger.store.schema import (  # noqa: E402
     Face,
@@ -128,7 +129,8 @@ def main() -> None:
         create_release(ledger, vault, settings, name="bench", purpose=RELEASE_PURPOSE)
         add_consumer(ledger, name="partner", ref="bench@v1")
         request = new_request(ledger, settings, kind="erasure", key_type="owner", value=PERSON)
-        verify_request(ledger, request.id)
+        proof = IdentityEvidence("owner-profile-code", True, {"owner_id": PERSON, "verifier": "bench"}, datetime.now(UTC))
+        verify_request(ledger, request.id, evidence=proof)  # an account erasure needs ownership proof
 
         started = time.perf_counter()
         done = execute_request(ledger, vault, settings, request.id)

@@ -24,14 +24,17 @@ from faceledger.services.requests import (
     RequestError,
     RequestStateError,
     confirm_request,
+    decide_face,
     execute_request,
     get_request,
     list_requests,
     new_request,
     reject_request,
+    review_faces,
     verify_request,
 )
 from faceledger.services.scan import count_pending
+from faceledger.services.verification import IdentityEvidence
 from faceledger.store.audit import verify_chain
 from faceledger.store.schema import AuditEvent, Face, Photo, Subject, Template
 
@@ -41,6 +44,11 @@ PHOTOS_DIR = Path(__file__).resolve().parents[2] / "examples" / "photos"
 SELFIE = PHOTOS_DIR / "Abel_Pacheco_0004.jpg"
 ALAN = PHOTOS_DIR / "Alan_Dershowitz_0001.jpg"
 F, P, T, S = Face.__table__, Photo.__table__, Template.__table__, Subject.__table__
+
+
+def owner_proof(owner_id: str) -> IdentityEvidence:
+    """Verified ownership of ``owner_id`` (what the portal's profile-code check records)."""
+    return IdentityEvidence("owner-profile-code", True, {"owner_id": owner_id, "verifier": "test"}, datetime.now(UTC))
 
 
 def _snapshot(ledger, photos: set[str]) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -79,6 +87,15 @@ def test_erasure_by_selfie_propagates_to_releases_consumers_keys_and_search(worl
     with pytest.raises(RequestStateError, match="only a verified request can be executed"):
         execute_request(ledger, vault, settings, request.receipt)
     verify_request(ledger, request.id)
+    # a selfie match never acts by itself: the matched face and the other face of its subject
+    # (the mirror, offered as a cluster candidate) wait for a reviewer, face by face
+    review = review_faces(ledger, request.id)
+    assert [f["status"] for f in review] == ["pending", "pending"]
+    assert "selfie" in {f["basis"] for f in review} <= {"selfie", "cluster"}  # the mirror: matched or its cluster
+    with pytest.raises(RequestStateError, match="pending"):
+        execute_request(ledger, vault, settings, request.id)
+    for face in review:  # the reviewer saw both photos: both are Abel
+        decide_face(ledger, request.id, face["face_id"], confirm=True, actor="reviewer")
     with ledger.read() as conn:
         subject_id = conn.execute(
             select(T.c.subject_id).join(F, F.c.id == T.c.face_id).join(P, P.c.id == F.c.photo_id)
@@ -116,7 +133,7 @@ def test_erasure_by_selfie_propagates_to_releases_consumers_keys_and_search(worl
         names = conn.execute(select(AuditEvent.name, AuditEvent.payload).order_by(AuditEvent.id)).all()
         assert verify_chain(conn) is None
     steps = [name for name, _ in names if name.startswith("request.")]
-    assert steps == ["request.received", "request.verified", "request.executed"]
+    assert steps == ["request.received", "request.verified", "request.face", "request.face", "request.executed"]
     for _, payload in names:  # no personal identifiers in the append-only log
         assert "owner-a@N01" not in str(payload) and request.receipt not in str(payload)
 
@@ -129,7 +146,7 @@ def test_reingest_after_erasure_does_not_bring_the_photo_back(world) -> None:  #
     ledger, vault, settings = world.ledger, world.vault, world.settings
     request = new_request(ledger, settings, kind="optout", key_type="url",
                           value="https://photos.example/p/alan")  # fmt: skip
-    verify_request(ledger, request.id)
+    verify_request(ledger, request.id, evidence=owner_proof("owner-b@N01"))
     result = execute_request(ledger, vault, settings, request.id).result
     assert result is not None and result["photos_excluded"] == 1 and result["keys_shredded"] == 1
 
@@ -168,11 +185,11 @@ def test_request_lifecycle_refuses_bad_steps_and_shows_the_deadline(world) -> No
     with pytest.raises(RequestStateError):
         verify_request(ledger, cpra.id)
 
-    verify_request(ledger, gdpr.id)
+    verify_request(ledger, gdpr.id, evidence=owner_proof("owner-a@N01"))
     access = execute_request(ledger, world.vault, settings, gdpr.id).result
     assert access is not None
     assert sorted(p["external_id"] for p in access["photos"]) == ["abel", "abel_mirror"]
-    verify_request(ledger, default.id)
+    verify_request(ledger, default.id, evidence=owner_proof("owner-b@N01"))
     optout = execute_request(ledger, world.vault, settings, default.id).result
     assert optout is not None and optout["photos_excluded"] == 1  # alan: owner-b's "portrait"
     assert [r.status for r in list_requests(ledger)] == ["executed", "rejected", "executed"]

@@ -168,16 +168,34 @@ def test_selfie_search_finds_the_person_until_their_key_is_shredded(
     assert [m["photo"] for m in others] == ["alan"]  # other subjects are untouched
 
 
-def test_a_valid_consent_turns_a_blocked_face_into_a_template(prepared: Ledger, settings: Settings) -> None:
+def _face_ids_of(ledger: Ledger, photo: str) -> list[int]:
+    faces, photos = Face.__table__, Photo.__table__
+    with ledger.read() as conn:
+        return [int(f) for (f,) in conn.execute(
+            select(faces.c.id).join(photos, photos.c.id == faces.c.photo_id)
+            .where(photos.c.external_id == photo).order_by(faces.c.id)
+        )]  # fmt: skip
+
+
+def test_a_photo_owners_consent_alone_unlocks_no_template(prepared: Ledger, settings: Settings) -> None:
     from faceledger.services.consent import add_consent
 
     vault = KeyVault.open(settings)
-    extract_templates(prepared, vault, settings, purpose=settings.purpose)
-    assert "afton" not in _templates_by_photo(prepared)
     add_consent(
         prepared, owner_id="owner-c@N01", form="written", purposes=[settings.purpose],
         informed=True, granted=date(2025, 1, 10),
     )  # fmt: skip
+    extract_templates(prepared, vault, settings, purpose=settings.purpose)
+    assert "afton" not in _templates_by_photo(prepared)
+
+
+def test_a_valid_consent_turns_a_blocked_face_into_a_template(
+    prepared: Ledger, settings: Settings, subject_consent
+) -> None:  # type: ignore[no-untyped-def]
+    vault = KeyVault.open(settings)
+    extract_templates(prepared, vault, settings, purpose=settings.purpose)
+    assert "afton" not in _templates_by_photo(prepared)
+    subject_consent(prepared, _face_ids_of(prepared, "afton"), settings.purpose)
     report = extract_templates(prepared, vault, settings, purpose=settings.purpose)
     assert report.extracted == 1 and report.refused_faces == 0
     assert _templates_by_photo(prepared)["afton"] == 1

@@ -15,12 +15,12 @@ selfie's template; the audit log records its creation and discarding, and the se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
 from faceledger.config import Settings
 from faceledger.core.faces import BBox
@@ -28,7 +28,7 @@ from faceledger.errors import FaceledgerError, ImageError
 from faceledger.services.templates import load_index
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
-from faceledger.store.schema import Face, Photo
+from faceledger.store.schema import Face, FaceDecision, Photo, Subject, Template
 from faceledger.store.vault import KeyVault
 from faceledger.vision.centerface import CenterFace
 from faceledger.vision.detector import detect_image
@@ -36,6 +36,12 @@ from faceledger.vision.dlib_models import DlibModels
 
 MATCH_PURPOSE = "match-optout"
 MAX_RESULTS = 10
+#: Most faces without a stored template a search embeds in memory (the rest: ``over-limit``).
+TRANSIENT_LIMIT = 2_000
+IDENTIFIER_HINT = (
+    "Faces that could not be compared can still be found by the photo's account, URL or tag: "
+    "search by identifier (faceledger request new --owner/--photo/--url, or the portal's search)."
+)
 
 
 class NoFaceError(FaceledgerError):
@@ -106,10 +112,56 @@ def search_by_selfie(
     actor: str = "cli",
     k: int = 5,
 ) -> list[dict[str, Any]]:
-    """Stored faces within ``match_threshold`` of the selfie's largest face, nearest first.
+    """Faces within ``match_threshold`` of the selfie's largest face, nearest first (the
+    matches of :func:`search_selfie`; at most ``k``, never more than :data:`MAX_RESULTS`)."""
+    return search_selfie(ledger, vault, settings, selfie, consent_given=consent_given, actor=actor, k=k).matches
 
-    ``selfie`` is a file or the image's bytes (held in memory only). At most ``k`` results
-    (never more than :data:`MAX_RESULTS`), every one within ``match_threshold``.
+
+@dataclass
+class SelfieAnswer:
+    """What a selfie search searched, and what it found (``search --face --json``; add keys,
+    never rename). ``not_compared`` counts faces by why they could not be compared:
+    ``blocked-by-law`` (the match-optout decision blocks it), ``not-assessed`` (no template and
+    no match-optout decision: fail closed), ``no-image`` (allowed, but no readable local
+    image or no embeddable face), ``over-limit`` (allowed, beyond ``transient_limit``)."""
+
+    matches: list[dict[str, Any]]
+    threshold: float
+    faces: int = 0
+    compared: int = 0
+    compared_stored: int = 0
+    compared_transient: int = 0
+    not_compared: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matches": self.matches, "threshold": self.threshold, "faces": self.faces,
+            "compared": self.compared, "compared_stored": self.compared_stored,
+            "compared_transient": self.compared_transient,
+            "not_compared": sum(self.not_compared.values()), "not_compared_by_reason": dict(self.not_compared),
+            "identifier_search": IDENTIFIER_HINT,
+        }  # fmt: skip
+
+
+def search_selfie(
+    ledger: Ledger,
+    vault: KeyVault,
+    settings: Settings,
+    selfie: Path | bytes,
+    *,
+    consent_given: bool,
+    actor: str = "cli",
+    k: int = 5,
+    transient_limit: int = TRANSIENT_LIMIT,
+) -> SelfieAnswer:
+    """Compare the selfie with every face the law lets us compare, and say what was searched.
+
+    Stored templates are searched as they are. A face without one is compared only where its
+    recorded decision for ``match-optout`` (purpose and action ``match-optout``:
+    ``faceledger assess --purpose match-optout --action match-optout``) allows it: its template
+    is computed in memory from the local image, compared, and zeroed; never stored (audited
+    ``match.transient``, counts only). Every other face is counted in ``not_compared`` by
+    reason. ``selfie`` is a file or the image's bytes (held in memory only).
     """
     if not consent_given:
         raise ConsentRequired(
@@ -117,7 +169,8 @@ def search_by_selfie(
             "explicit consent for purpose 'match-optout' first (--consent-given)"
         )
     probe = embed_largest_face(selfie, settings)
-    info = DlibModels.shared().embedder_info
+    models = DlibModels.shared()
+    info = models.embedder_info
     with ledger.begin() as conn:
         append(
             conn,
@@ -127,9 +180,28 @@ def search_by_selfie(
                          "stored": False, "step": "created"},
             ),  # fmt: skip
         )
+    k = min(k, MAX_RESULTS)
+    answer = SelfieAnswer(matches=[], threshold=settings.match_threshold)
     try:
         index = load_index(ledger, vault, model_version=info.version, actor=actor, reason=MATCH_PURPOSE)
-        matches = index.search(probe.vector, k=min(k, MAX_RESULTS), max_distance=settings.match_threshold)
+        found: list[tuple[float, int, int | None]] = [(m.distance, m.face_id, m.subject_id)
+                 for m in index.search(probe.vector, k=k, max_distance=settings.match_threshold)]  # fmt: skip
+        answer.compared_stored = len(index)
+        census = _census(ledger, info.version, transient_limit)
+        answer.faces = census.faces
+        answer.not_compared = dict(census.not_compared)
+        if census.allowed:
+            transient, failed = _compare_transient(census.allowed, probe.vector, models, settings)
+            answer.compared_transient = len(census.allowed) - failed
+            if failed:
+                answer.not_compared["no-image"] = answer.not_compared.get("no-image", 0) + failed
+            found.extend(transient)
+            with ledger.begin() as conn:
+                append(conn, AuditRecord(
+                    name="match.transient", actor=actor, object_type="faces", object_id=None,
+                    payload={"purpose": MATCH_PURPOSE, "model": f"{info.name} {info.version}",
+                             "computed": answer.compared_transient, "failed": failed, "stored": False},
+                ))  # fmt: skip
     finally:
         probe.vector.fill(0.0)  # discard: the selfie's template never leaves this frame
         with ledger.begin() as conn:
@@ -140,24 +212,108 @@ def search_by_selfie(
                     payload={"purpose": MATCH_PURPOSE, "stored": False, "step": "discarded"},
                 ),  # fmt: skip
             )
-    results = _describe(ledger, matches)
+    answer.compared = answer.compared_stored + answer.compared_transient
+    nearest = sorted(found)[:k]
+    answer.matches = _describe(ledger, nearest)
     with ledger.begin() as conn:
         append(
             conn,
             AuditRecord(
                 name="match.search", actor=actor, object_type="selfie", object_id=None,
                 payload={"purpose": MATCH_PURPOSE, "threshold": settings.match_threshold,
-                         "returned": len(results)},
+                         "returned": len(answer.matches), "compared": answer.compared,
+                         "not_compared": dict(answer.not_compared)},
             ),  # fmt: skip
         )
-    return results
+    return answer
 
 
-def _describe(ledger: Ledger, matches: list[Any]) -> list[dict[str, Any]]:
+@dataclass
+class _Census:
+    faces: int
+    not_compared: dict[str, int]
+    allowed: list[Any]  # rows to compare in memory: face id, box, photo path
+
+
+def _census(ledger: Ledger, model_version: str, limit: int) -> _Census:
+    """The searchable faces without a readable stored template, by match-optout decision."""
+    faces, photos, templates = Face.__table__, Photo.__table__, Template.__table__
+    subjects, decisions = Subject.__table__, FaceDecision.__table__
+    stored = (
+        select(templates.c.id)
+        .join(subjects, subjects.c.id == templates.c.subject_id)
+        .where(templates.c.face_id == faces.c.id, templates.c.kind == "embedding",
+               templates.c.model_version == model_version, subjects.c.status == "active")
+        .exists()
+    )  # fmt: skip
+    joined = faces.join(photos, photos.c.id == faces.c.photo_id).outerjoin(
+        decisions, and_(decisions.c.face_id == faces.c.id, decisions.c.purpose == MATCH_PURPOSE,
+                        decisions.c.action == MATCH_PURPOSE),
+    )  # fmt: skip
+    searchable = and_(faces.c.excluded_request_id.is_(None), photos.c.excluded_request_id.is_(None))
+    with ledger.read() as conn:
+        total = int(conn.execute(select(func.count()).select_from(faces.join(photos, photos.c.id == faces.c.photo_id))
+                                 .where(searchable)).scalar_one())  # fmt: skip
+        by_decision: dict[str | None, int] = dict(conn.execute(
+            select(decisions.c.decision, func.count()).select_from(joined)
+            .where(searchable, ~stored).group_by(decisions.c.decision)
+        ).all())  # fmt: skip
+        allowed = conn.execute(
+            select(faces.c.id, faces.c.x1, faces.c.y1, faces.c.x2, faces.c.y2, photos.c.path)
+            .select_from(joined).where(searchable, ~stored, decisions.c.decision == "allow")
+            .order_by(photos.c.id, faces.c.id).limit(limit + 1)
+        ).all()  # fmt: skip
+    not_compared: dict[str, int] = {}
+    for decision, count in by_decision.items():
+        if decision == "allow":
+            continue
+        reason = "blocked-by-law" if decision == "block" else "not-assessed"
+        not_compared[reason] = not_compared.get(reason, 0) + int(count)
+    over = int(by_decision.get("allow", 0)) - min(len(allowed), limit)
+    if over > 0:
+        not_compared["over-limit"] = over
+    return _Census(total, not_compared, list(allowed[:limit]))
+
+
+def _compare_transient(
+    rows: list[Any], probe: np.ndarray, models: DlibModels, settings: Settings
+) -> tuple[list[tuple[float, int, int | None]], int]:
+    """``(matches, failed)``: each row's face embedded in memory, compared, zeroed."""
+    from faceledger.vision.images import load_image
+
+    found: list[tuple[float, int, int | None]] = []
+    failed = 0
+    by_path: dict[str, list[Any]] = {}
+    for row in rows:
+        by_path.setdefault(row.path or "", []).append(row)
+    for path, group in by_path.items():
+        if not path:
+            failed += len(group)
+            continue
+        try:
+            image = load_image(Path(path), max_pixels=settings.max_image_pixels, max_side=settings.detect_max_side)
+        except ImageError:
+            failed += len(group)
+            continue
+        factor = image.width / image.rgb.shape[1]
+        for row in group:
+            try:
+                vector = models.embed(image.rgb, BBox(row.x1 / factor, row.y1 / factor, row.x2 / factor, row.y2 / factor))
+            except ValueError:
+                failed += 1
+                continue
+            distance = float(np.linalg.norm(vector - probe))
+            vector.fill(0.0)  # in memory only, never stored
+            if distance <= settings.match_threshold:
+                found.append((distance, int(row.id), None))
+    return found, failed
+
+
+def _describe(ledger: Ledger, matches: list[tuple[float, int, int | None]]) -> list[dict[str, Any]]:
     if not matches:
         return []
     faces, photos = Face.__table__, Photo.__table__
-    ids = [m.face_id for m in matches]
+    ids = [face_id for _, face_id, _ in matches]
     with ledger.read() as conn:
         rows = {
             row.id: row
@@ -169,12 +325,12 @@ def _describe(ledger: Ledger, matches: list[Any]) -> list[dict[str, Any]]:
         }
     return [
         {
-            "face_id": m.face_id,
-            "subject_id": m.subject_id,
-            "distance": round(m.distance, 4),
-            "photo_id": rows[m.face_id].photo_id,
-            "photo": rows[m.face_id].external_id or rows[m.face_id].path,
-            "page_url": rows[m.face_id].page_url,
+            "face_id": face_id,
+            "subject_id": subject_id,
+            "distance": round(distance, 4),
+            "photo_id": rows[face_id].photo_id,
+            "photo": rows[face_id].external_id or rows[face_id].path,
+            "page_url": rows[face_id].page_url,
         }
-        for m in matches
+        for distance, face_id, subject_id in matches if face_id in rows
     ]
