@@ -55,8 +55,43 @@ def build_sample(ledger: Ledger, settings: Settings, *, extract: bool = True) ->
     assess_faces(ledger, settings, purpose=settings.purpose)
     add_consent(ledger, owner_id=CONSENTING_OWNER, form="written", informed=True,
                 purposes=[settings.purpose])  # fmt: skip
+    claim_owner_faces(ledger, settings.purpose)
     if extract:
         extract_templates(ledger, KeyVault.open(settings), settings, purpose=settings.purpose)
+
+
+SIGNED_RELEASE_SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+def claim_owner_faces(ledger: Ledger, purpose: str) -> None:
+    """The consenting owner's photo shows an adult and a child: an owner consent covers only
+    faces claimed as the owner's own (migration 0008), so the owner claims the adult (with
+    verified proof of the account) and, as the child's parent, claims the child and signs a
+    representative's consent for it."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from faceledger.services.claims import add_claim
+    from faceledger.services.consent import add_consent
+    from faceledger.services.verification import IdentityEvidence
+    from faceledger.store.schema import Face, Photo
+
+    with ledger.read() as conn:
+        faces = conn.execute(
+            select(Face.id).join(Photo, Photo.id == Face.photo_id)
+            .where(Photo.owner_id == CONSENTING_OWNER).order_by(Face.face_size.desc())
+        ).scalars().all()  # fmt: skip
+    proof = IdentityEvidence("owner-profile-code", True, {"owner_id": CONSENTING_OWNER, "verifier": "test"},
+                             datetime.now(UTC))  # fmt: skip
+    adult, *children = faces
+    add_claim(ledger, face_id=adult, by="subject", is_photo_owner=True, evidence=proof, actor="test")
+    for child in children:
+        claim = add_claim(ledger, face_id=child, by="legal-representative", relationship="parent",
+                          minor=True, evidence=proof, actor="test")  # fmt: skip
+        add_consent(ledger, claim_ids=[claim.id], given_by="legal-representative", relationship="parent",
+                    form="written", informed=True, purposes=[purpose], signer="A. Parent",
+                    signed_on=datetime.now(UTC).date(), evidence_sha256=SIGNED_RELEASE_SHA256)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,10 @@ def test_compare_finds_the_new_blocks_after_a_consent_is_revoked(sample_copy: Sa
     before = write_report(ledger, settings, out=tmp_path / "before", fmt="json", vault=sample_copy.vault)
     allowed = before.document["headline"]["faces_allowed"]
     assert allowed > 0
-    with ledger.read() as conn:
-        consent_id = conn.exec_driver_sql("SELECT id FROM consents").scalar_one()
-    revoke_consent(ledger, consent_id)
+    with ledger.read() as conn:  # the owner's consent and the parent's, for the child
+        consent_ids = conn.exec_driver_sql("SELECT id FROM consents").scalars().all()
+    for consent_id in consent_ids:
+        revoke_consent(ledger, consent_id)
 
     after = write_report(ledger, settings, out=tmp_path / "after", fmt="html", vault=sample_copy.vault,
                          compare=before.json)  # fmt: skip

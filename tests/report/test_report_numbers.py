@@ -35,10 +35,12 @@ def independent_headline(ledger: Ledger, purpose: str) -> dict[str, Any]:
     with ledger.read() as conn:
         tables = set(inspect(conn).get_table_names())
         results = conn.execute(text(f"SELECT result {decided} AND decision = 'block'"), {"p": purpose}).scalars()
-        bipa = sum(
-            any(law["id"] == "us-il-bipa" and law["applies"] in IN_SCOPE for law in _json(r)["laws"])
-            for r in results
-        )
+        bipa_grades = {grade: 0 for grade in IN_SCOPE}
+        for r in results:
+            for law in _json(r)["laws"]:
+                if law["id"] == "us-il-bipa" and law["applies"] in IN_SCOPE:
+                    bipa_grades[law["applies"]] += 1
+        bipa = sum(bipa_grades.values())
         consents = conn.execute(text("SELECT owner_id, purposes, granted, expires, revoked FROM consents")).all()
     active = [c for c in consents if str(c.granted) <= TODAY.isoformat()
               and (c.expires is None or str(c.expires) > TODAY.isoformat())
@@ -78,7 +80,33 @@ def independent_headline(ledger: Ledger, purpose: str) -> dict[str, Any]:
         else _one(ledger, "SELECT count(*) FROM release_versions"),
         "audit_events": _one(ledger, "SELECT count(*) FROM audit_events"),
         "audit_chain_ok": True,
+        "bipa_faces_at_risk_by_grade": bipa_grades,
+        "photos_in_sensitive_datasets": independent_sensitive_photos(ledger),
+        "templates_without_deadline": _one(
+            ledger, "SELECT count(DISTINCT t.face_id) FROM templates t JOIN subjects s ON s.id = t.subject_id "
+                    "JOIN face_decisions d ON d.id = t.decision_id WHERE s.status = 'active' AND t.face_id NOT IN "
+                    "(SELECT t2.face_id FROM templates t2 JOIN face_decisions d2 ON d2.id = t2.decision_id "
+                    "WHERE d2.destroy_by IS NOT NULL)"),
     }  # fmt: skip
+
+
+SENSITIVE = ("ethnic-group", "race", "religion", "sexual-orientation", "health", "disability",
+             "political-opinion", "trade-union", "genetic")  # fmt: skip
+
+
+def independent_sensitive_photos(ledger: Ledger) -> int:
+    """Ledger photos whose Flickr photo id a dataset with a sensitive label kind lists (owner
+    ids equal where both are known)."""
+    with ledger.read() as conn:
+        datasets = conn.execute(text("SELECT id, labels FROM datasets")).all()
+        sensitive = [d.id for d in datasets if set(_json(d.labels)) & set(SENSITIVE)]
+        if not sensitive:
+            return 0
+        ids = ", ".join(str(int(i)) for i in sensitive)
+        return int(conn.execute(text(
+            "SELECT count(DISTINCT p.id) FROM photos p JOIN dataset_members m ON m.photo_id = p.external_id "
+            "AND (m.owner_id IS NULL OR p.owner_id IS NULL OR m.owner_id = p.owner_id) "
+            f"WHERE m.dataset_id IN ({ids})")).scalar_one())  # fmt: skip
 
 
 def test_every_headline_number_equals_an_independent_count(sample: Sample) -> None:

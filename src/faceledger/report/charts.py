@@ -13,14 +13,22 @@ threads. Colours are the Okabe-Ito palette (distinguishable with the common colo
 deficiencies), and grades also differ by hatching, so the charts read in greyscale print.
 
 Every chart carries a one-line caption (what it shows) and alt text (what it says); a chart
-with nothing to draw is ``None`` and the page says so instead. The SVG is made safe to inline:
-no XML prologue, metadata or namespace URLs, and every id is prefixed per chart.
+with nothing to draw is ``None`` and the page says so instead.
+
+The SVG comes from matplotlib's own settings, never from rewriting its text: ``svg.fonttype
+= none`` keeps labels as text, a per-chart ``svg.hashsalt`` makes the ids stable and unique
+on the page, and empty metadata (no ``Date``, ``Creator``, ``Format``, ``Type``) writes no
+``<metadata>`` block, so the same ledger gives the same bytes. To inline it, the document is
+parsed as XML and re-serialised without its prologue and namespaces, and its root gets the
+alt text as ``<title>``; no regular expression ever runs over the output, so a label such as
+``19.373.030(1)(a)`` reaches the page exactly as written.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,33 +75,49 @@ class Chart:
     caption: str
 
 
-_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.S)
-_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
-_XMLNS = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
-_DECIMALS = re.compile(r"(\d\.\d\d)\d+")  # 1/100 pt is finer than any printer
-_REFERENCE = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
+#: Empty metadata: matplotlib then writes no ``<metadata>`` element (and no date) at all.
+SVG_METADATA: dict[str, Any] = {"Date": None, "Creator": None, "Format": None, "Type": None}
+_SVG_NS, _XLINK_NS = "{http://www.w3.org/2000/svg}", "{http://www.w3.org/1999/xlink}"
+
+
+def _slug(key: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", key.lower())  # the chart key, not the SVG
 
 
 def _inline(svg: str, key: str, alt: str) -> str:
-    """matplotlib's SVG document as an element that can sit inside an HTML page."""
-    svg = _METADATA.sub("", _PROLOGUE.sub("", svg, count=1))
-    svg = _DECIMALS.sub(r"\1", _XMLNS.sub("", svg))
-    prefix = re.sub(r"[^a-z0-9]+", "-", key.lower())
-    svg = _REFERENCE.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", svg)
-    title = alt.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return svg.replace(
-        "<svg ", f'<svg role="img" aria-labelledby="{prefix}-title" class="chart" ', 1
-    ).replace(">", f'><title id="{prefix}-title">{title}</title>', 1)
+    """matplotlib's SVG document as an element that can sit inside an HTML page.
+
+    Parsed as XML (no text is rewritten): tags lose their namespace (HTML puts an inline
+    ``<svg>`` in the SVG namespace itself), ``xlink:href`` becomes SVG 2 ``href``, the
+    ``<g id="figure_1">``-style group ids that would repeat from chart to chart are dropped
+    (nothing refers to them), and the alt text becomes the root's ``<title>``.
+    """
+    root = ET.fromstring(svg)
+    for element in root.iter():
+        element.tag = element.tag.removeprefix(_SVG_NS)
+        if _XLINK_NS + "href" in element.attrib:
+            element.set("href", element.attrib.pop(_XLINK_NS + "href"))
+        if element.tag == "g":
+            element.attrib.pop("id", None)
+    prefix = _slug(key)
+    root.set("role", "img")
+    root.set("aria-labelledby", f"{prefix}-title")
+    root.set("class", "chart")
+    title = ET.Element("title", {"id": f"{prefix}-title"})
+    title.text = alt
+    root.insert(0, title)
+    return ET.tostring(root, encoding="unicode", short_empty_elements=True)
 
 
 def draw(key: str, *, height: float, alt: str, caption: str,
          paint: Callable[[Figure], None], width: float = WIDTH) -> Chart:  # fmt: skip
     """Run ``paint`` on a fresh figure and return it as an inline :class:`Chart`."""
-    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
+    style = {**STYLE, "svg.hashsalt": f"{STYLE['svg.hashsalt']}:{key}"}  # ids unique per chart
+    with matplotlib.rc_context(style):  # type: ignore[arg-type]
         figure = Figure(figsize=(width, height), layout="constrained")
         paint(figure)
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        figure.savefig(buffer, format="svg", metadata=SVG_METADATA)
     return Chart(key, _inline(buffer.getvalue(), key, alt), alt, caption)
 
 
@@ -132,9 +156,14 @@ def _short(text: str, limit: int = 48) -> str:
 
 
 def _columns(key: str, items: dict[str, int], *, title: str, xlabel: str, ylabel: str,
-             caption: str, alt: str, colour: str = OKABE_ITO["blue"]) -> Chart | None:  # fmt: skip
+             caption: str, alt: str, colour: str = OKABE_ITO["blue"],
+             warning: str | None = None) -> Chart | None:  # fmt: skip
+    """Vertical bars; a ``warning`` (a small sample) is printed in the chart, under its title,
+    and leads its caption and alt text."""
     if not any(items.values()):
         return None
+    if warning:
+        caption, alt = f"Warning: {warning}. {caption}", f"Warning: {warning}. {alt}"
 
     def paint(figure: Figure) -> None:
         ax = figure.add_subplot()
@@ -143,6 +172,10 @@ def _columns(key: str, items: dict[str, int], *, title: str, xlabel: str, ylabel
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(title, loc="left")
+        if warning:
+            ax.text(0, 1.0, f"⚠ {warning}", transform=ax.transAxes, ha="left", va="bottom",
+                    fontsize=8, color="#1b1b1b", fontweight="bold")
+            ax.set_title(title + "\n", loc="left")
         ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.margins(y=0.15)
         if sum(len(str(k)) for k in items) > 60:  # long labels would overlap
@@ -178,7 +211,8 @@ def _grades(section: dict[str, Any]) -> Chart | None:
                 "reaches (yes, likely, uncertain) or does not (no).")  # fmt: skip
 
 
-def _histogram(key: str, hist: dict[str, Any], *, title: str, xlabel: str, caption: str) -> Chart | None:
+def _histogram(key: str, hist: dict[str, Any], *, title: str, xlabel: str, caption: str,
+               warning: str | None = None) -> Chart | None:  # fmt: skip
     counts = hist["counts"]
     if not any(counts):
         return None
@@ -188,7 +222,13 @@ def _histogram(key: str, hist: dict[str, Any], *, title: str, xlabel: str, capti
     items = dict(zip(labels, counts, strict=True))
     nonzero = {k: v for k, v in items.items() if v}
     return _columns(key, items, title=title, xlabel=xlabel, ylabel="faces", caption=caption,
-                    alt=f"{title}: {_listing(nonzero, 8)} faces.", colour=OKABE_ITO["sky"])  # fmt: skip
+                    alt=f"{title}: {_listing(nonzero, 8)} faces.", colour=OKABE_ITO["sky"],
+                    warning=warning)  # fmt: skip
+
+
+def _no_deadline(retention: dict[str, Any]) -> str | None:
+    n = retention.get("templates_without_deadline", 0)
+    return f"{n:,} faces hold templates with no deadline (set retention_limit_days)" if n else None
 
 
 def render_charts(doc: dict[str, Any]) -> dict[str, Chart | None]:
@@ -198,7 +238,10 @@ def render_charts(doc: dict[str, Any]) -> dict[str, Chart | None]:
     col, dec, div = doc["collection"], doc["decisions"], doc["diversity"]
     blocked = {k: v["faces"] for k, v in dec["blocked_by"].items()}
     hist = div["histograms"]
-    due = {k: v for k, v in doc["retention"]["faces_due_by_month"].items() if k != "no deadline"}
+    retention = doc["retention"]
+    due = {k: v for k, v in retention["faces_due_by_month"].items() if k != "no deadline"}
+    small = (f"small sample: only {div['measured']:,} measured faces (fewer than "
+             f"{div.get('small_sample_threshold', 30)})") if div.get("small_sample") else None
     not_measured = {"measured": div["measured"], **div["not_measured"]}
     charts: dict[str, Chart | None] = {
         "collection.faces_per_photo": _columns(
@@ -208,7 +251,8 @@ def render_charts(doc: dict[str, Any]) -> dict[str, Chart | None]:
             alt=f"Photos by number of faces: {_listing(col['faces_per_photo'], 11)}."),
         "collection.licences": _bar_chart(
             "collection.licences", col["licences"], title="Photos by licence", xlabel="photos",
-            caption="The licence each photo was published under, as its source recorded it.",
+            caption="The licence each photo was published under, as its SPDX identifier (LicenseRef- "
+            "where SPDX has none): 'Attribution License' and 'CC BY 2.0' are both CC-BY-2.0.",
             alt=f"Photos by licence: {_listing(col['licences'])}.", colour=OKABE_ITO["sky"]),
         "jurisdictions.grades": _grades(doc["jurisdictions"]),
         "jurisdictions.map": faces_map(doc["jurisdictions"]["map"]),
@@ -225,9 +269,10 @@ def render_charts(doc: dict[str, Any]) -> dict[str, Chart | None]:
             colour=OKABE_ITO["green"]),
         "retention.due": _columns(
             "retention.due", due, title="Faces due for destruction, by month", xlabel="destroy by",
-            ylabel="faces", caption="The month by which each assessed face's biometric data must be "
-            "destroyed under the laws in scope (faces without a deadline not shown).",
-            alt=f"Faces due for destruction per month: {_listing(due, 12)}.", colour=OKABE_ITO["purple"]),
+            ylabel="faces", caption="Faces that hold biometric data (a stored template), by the month "
+            "it must be destroyed: the laws' deadline, else the organisation's retention limit.",
+            alt=f"Faces holding templates due for destruction per month: {_listing(due, 12)}.",
+            colour=OKABE_ITO["purple"], warning=_no_deadline(retention)),
         "diversity.not_measured": _bar_chart(
             "diversity.not_measured", not_measured, title="Faces measured, and why the rest were not",
             xlabel="faces", caption="Every detected face once: measured (DiF measures stored) or "
@@ -239,17 +284,21 @@ def render_charts(doc: dict[str, Any]) -> dict[str, Chart | None]:
             "diversity.skin_band", div["skin_band"], title="Skin-tone band (ITA) of measured faces",
             xlabel="ITA band, lightest to darkest", ylabel="faces",
             caption="Individual Typology Angle bands of the faces that were lawfully measured only.",
-            alt=f"Measured faces by ITA band: {_listing(div['skin_band'])}.", colour=OKABE_ITO["orange"]),
+            alt=f"Measured faces by ITA band: {_listing(div['skin_band'])}.", colour=OKABE_ITO["orange"],
+            warning=small),
         "diversity.yaw": _histogram(
             "diversity.yaw", hist["pose.yaw_deg"], title="Head yaw of measured faces",
-            xlabel="yaw, degrees (0 = frontal)", caption="How far measured faces turn left or right."),
+            xlabel="yaw, degrees (0 = frontal)", caption="How far measured faces turn left or right.",
+            warning=small),
         "diversity.roll": _histogram(
             "diversity.roll", hist["pose.roll_deg"], title="Head roll of measured faces",
-            xlabel="roll, degrees (0 = upright)", caption="How far measured faces tilt sideways."),
+            xlabel="roll, degrees (0 = upright)", caption="How far measured faces tilt sideways.",
+            warning=small),
         "diversity.iod": _histogram(
             "diversity.iod", hist["resolution.iod_px"], title="Face size of measured faces",
             xlabel="inter-ocular distance, pixels",
-            caption="Face resolution as the distance between the eyes, in original-image pixels."),
+            caption="Face resolution as the distance between the eyes, in original-image pixels.",
+            warning=small),
         "audit.events": _bar_chart(
             "audit.events", doc["audit"]["by_name"], title="Audit events by type", xlabel="events",
             caption="Every audited action in the hash-chained log, by event type.",

@@ -37,6 +37,8 @@ HEADLINE_WORDS: dict[str, tuple[str, bool]] = {
     "requests_overdue": ("overdue requests", True),
     "release_versions": ("release versions", False),
     "audit_events": ("audit events", False),
+    "photos_in_sensitive_datasets": ("photos also in a dataset with sensitive labels", True),
+    "templates_without_deadline": ("faces holding templates without a deadline", True),
 }
 #: Paths that always differ between two runs and say nothing about the data.
 VOLATILE = ("generated_at", "as_of", "ledger", "audit.first_at", "audit.last_at")

@@ -43,6 +43,9 @@ EDGES: dict[str, tuple[float, ...]] = {
     "resolution.iod_px": (0, 16, 24, 32, 48, 64, 96, 128, 192, 256, math.inf),
 }
 BANDS = tuple(name for name, _ in ITA_BANDS)
+#: Fewer measured faces than this and a distribution says little about the dataset: the
+#: section and every diversity chart carry a warning.
+SMALL_SAMPLE = 30
 NOT_MEASURED = {
     "erased": "erased: the subject's data key was shredded",
     "blocked": "blocked: the recorded decision forbids a template",
@@ -135,6 +138,8 @@ def diversity_numbers(
             if isinstance(value, int | float) and math.isfinite(value):
                 values[key].append(float(value))
     measured = len(measures)
+    small = (f"small sample: {measured:,} measured faces (fewer than {SMALL_SAMPLE}); these "
+             "distributions describe those faces only, not the dataset") if 0 < measured < SMALL_SAMPLE else None  # fmt: skip
     not_measured = {
         NOT_MEASURED["erased"]: erased,
         NOT_MEASURED["blocked"]: counts["blocked"],
@@ -156,6 +161,8 @@ def diversity_numbers(
         "skin_band": {band: bands.get(band, 0) for band in BANDS},
         "histograms": {key: _histogram(v, EDGES[key]) for key, v in values.items()},
         "missing": {key: measured - len(v) for key, v in values.items()},
+        "small_sample": small,
+        "small_sample_threshold": SMALL_SAMPLE,
         "notes": [
             "measured: faces whose geometry template could be read; every other face is counted "
             "once, under the first reason that applies",

@@ -12,14 +12,17 @@ them (or with them empty) reports "no requests recorded" / "no releases recorded
 it when those services land, replace :func:`_requests` and :func:`_releases` with calls to
 the services' own summaries; nothing else in the report depends on their internals.
 
-Retention reads what every ledger has: each decision's ``destroy_by`` and the subjects whose
-data key was shredded (erased).
+Retention counts only what is held: faces with a readable template, due by the
+``destroy_by`` of the decision the template was made under (what ``retention sweep`` reads)
+or, where no law sets one (MHMDA has no clock), by the organisation's own
+``retention_limit_days`` after the template was stored; without that setting they are
+reported as a warning. Erased subjects are those whose data key was shredded.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, func, inspect, select
@@ -113,57 +116,83 @@ def _releases(conn: Connection, tables: set[str]) -> dict[str, Any]:
     }
 
 
-def _retention(conn: Connection, purpose: str, action: str, today: date) -> dict[str, Any]:
-    due_rows = conn.execute(
-        select(DECISIONS.c.destroy_by, func.count())
-        .where(DECISIONS.c.purpose == purpose, DECISIONS.c.action == action)
-        .group_by(DECISIONS.c.destroy_by)
-    ).all()
+def _held(conn: Connection) -> Any:
+    """Per face that holds biometric data (a template of an active subject, whose key is not
+    shredded): the earliest legal deadline of the decisions its templates were made under
+    (as ``retention sweep`` reads them) and when its first template was stored."""
+    per_face = (
+        select(TEMPLATES.c.face_id, func.min(DECISIONS.c.destroy_by).label("due"),
+               func.min(TEMPLATES.c.created_at).label("stored"))
+        .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
+        .join(DECISIONS, DECISIONS.c.id == TEMPLATES.c.decision_id)
+        .where(SUBJECTS.c.status == "active")
+        .group_by(TEMPLATES.c.face_id)
+    )  # fmt: skip
+    return conn.execution_options(yield_per=10_000).execute(per_face)
+
+
+def _retention(conn: Connection, purpose: str, action: str, today: date,
+               limit_days: int | None) -> dict[str, Any]:  # fmt: skip
     held = select(TEMPLATES.c.face_id).join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
     held = held.where(SUBJECTS.c.status == "active")
-    template_rows = conn.execute(
-        select(DECISIONS.c.destroy_by, func.count())
-        .where(DECISIONS.c.purpose == purpose, DECISIONS.c.action == action,
-               DECISIONS.c.face_id.in_(held))
-        .group_by(DECISIONS.c.destroy_by)
-    ).all()  # fmt: skip
     now_blocked = conn.execute(
         select(func.count(func.distinct(DECISIONS.c.face_id)))
         .where(DECISIONS.c.purpose == purpose, DECISIONS.c.action == action,
                DECISIONS.c.decision == "block", DECISIONS.c.face_id.in_(held))
     ).scalar_one()  # fmt: skip
-    subjects = conn.execute(select(SUBJECTS.c.status, SUBJECTS.c.shredded_at)).all()
     due: Counter[str] = Counter()
-    templates_due: Counter[str] = Counter()
-    no_deadline = overdue = 0
-    for when, n in due_rows:
-        day = _day(when)
-        due["no deadline" if day is None else day.strftime("%Y-%m")] += int(n)
-    for when, n in template_rows:
-        day = _day(when)
-        if day is None:
-            no_deadline += int(n)
-            continue
-        templates_due[day.strftime("%Y-%m")] += int(n)
-        overdue += int(n) if day < today else 0
+    source: Counter[str] = Counter()
+    overdue = 0
+    rows = _held(conn)
+    try:
+        for _face, legal, stored in rows:
+            day = _day(legal)
+            if day is not None:
+                source["law"] += 1
+            elif limit_days is not None and stored is not None:
+                day = _day(stored) + timedelta(days=limit_days)  # type: ignore[operator,assignment]
+                source["organisation limit"] += 1
+            if day is None:
+                source["none"] += 1
+                due["no deadline"] += 1
+                continue
+            due[day.strftime("%Y-%m")] += 1
+            overdue += day < today
+    finally:
+        rows.close()
+    subjects = conn.execute(select(SUBJECTS.c.status, SUBJECTS.c.shredded_at)).all()
     erased: Counter[str] = Counter()
     for status, shredded_at in subjects:
         if status != "active":
             erased[shredded_at.strftime("%Y-%m") if shredded_at else "unknown"] += 1
+    without = source.get("none", 0)
+    warnings = []
+    if without:
+        warnings.append(
+            f"{without:,} faces hold templates that no law in scope gives a deadline (e.g. MHMDA "
+            "sets none) and no organisation retention limit is set: set retention_limit_days, "
+            "or they are kept without end"
+        )  # fmt: skip
     return {
         "faces_due_by_month": dict(sorted(due.items())),
-        "templates_due_by_month": dict(sorted(templates_due.items())),
+        "templates_due_by_month": {k: v for k, v in sorted(due.items()) if k != "no deadline"},
+        "held_faces": sum(source.values()),
+        "deadline_source": {k: source.get(k, 0) for k in ("law", "organisation limit", "none")},
+        "retention_limit_days": limit_days,
         "templates_overdue": overdue,
-        "templates_without_deadline": no_deadline,
+        "templates_without_deadline": without,
         "templates_now_blocked": int(now_blocked),
         "subjects": {
             "total": len(subjects),
             "erased": sum(erased.values()),
             "erased_by_month": dict(sorted(erased.items())),
         },
+        "warnings": warnings,
         "notes": [
-            "due: the decision's destroy_by, the earliest retention deadline of the laws in "
-            "scope; templates are the stored templates of faces with that deadline",
+            "due: only faces that hold biometric data (a readable template) are counted; a "
+            "face's deadline is the earliest destroy_by of the decisions its templates were made "
+            "under (the laws in scope), else its first template's date plus the organisation's "
+            "retention_limit_days",
             "erased: subjects whose data key was shredded; their templates can no longer be read",
             "now blocked: readable templates of faces whose decision for the purpose is now block "
             "(a consent was revoked or expired since extraction): due for destruction",
@@ -171,12 +200,13 @@ def _retention(conn: Connection, purpose: str, action: str, today: date) -> dict
     }
 
 
-def lifecycle_numbers(ledger: Ledger, *, purpose: str, action: str, today: date) -> dict[str, Any]:
+def lifecycle_numbers(ledger: Ledger, *, purpose: str, action: str, today: date,
+                      retention_limit_days: int | None = None) -> dict[str, Any]:  # fmt: skip
     """The ``requests``, ``retention`` and ``releases`` sections of the report."""
     with ledger.read() as conn:
         tables = set(inspect(conn).get_table_names())
         return {
             "requests": _requests(conn, tables, today),
-            "retention": _retention(conn, purpose, action, today),
+            "retention": _retention(conn, purpose, action, today, retention_limit_days),
             "releases": _releases(conn, tables),
         }

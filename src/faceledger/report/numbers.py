@@ -33,8 +33,10 @@ from faceledger.core.law import Policy, estimate_exposure, load_policies
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.report import diversity, lifecycle
 from faceledger.services.assess import DEFAULT_ACTION, AssessmentNotFound, engine_consent
+from faceledger.services.datasets import ledger_overlap
 from faceledger.services.exposure import ledger_exposure
 from faceledger.services.status import ledger_errors, ledger_status
+from faceledger.sources.licenses import spdx_id
 from faceledger.store import Ledger
 from faceledger.store.audit import verify_chain
 from faceledger.store.ledger import utcnow
@@ -69,6 +71,8 @@ class _LawTally:
     subjects: set[int] = field(default_factory=set)
     owners: set[str] = field(default_factory=set)
     blocking: int = 0
+    #: blocked faces the law reaches, by how it applies (the exposure's faces, split)
+    blocked_grades: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -97,6 +101,8 @@ class _Tally:
                 tally.subjects.add(int(row.subject_id))
             if row.owner_id:
                 tally.owners.add(row.owner_id)
+            if row.decision == "block":
+                tally.blocked_grades[law["applies"]] += 1
             if row.decision == "block" and law.get("violations"):
                 tally.blocking += 1
                 for violation in law["violations"]:
@@ -156,8 +162,8 @@ def _collection(ledger: Ledger) -> dict[str, Any]:
             ).all()
         )
         licences = conn.execute(
-            select(PHOTOS.c.license_name, func.count()).group_by(PHOTOS.c.license_name)
-            .order_by(func.count().desc(), PHOTOS.c.license_name)
+            select(PHOTOS.c.license_id, PHOTOS.c.license_name, PHOTOS.c.license_url, func.count())
+            .group_by(PHOTOS.c.license_id, PHOTOS.c.license_name, PHOTOS.c.license_url)
         ).all()  # fmt: skip
         geotagged = PHOTOS.c.latitude.is_not(None) & PHOTOS.c.longitude.is_not(None)
         geo_photos = _count(conn, PHOTOS, geotagged)
@@ -173,7 +179,10 @@ def _collection(ledger: Ledger) -> dict[str, Any]:
     top_bin = max((10 if key == "10+" else int(key) for key in bins), default=0)
     order = [str(n) for n in range(min(top_bin, 9) + 1)] + (["10+"] if "10+" in bins else [])
     scanned = status["totals"]["scanned"]
-    named = [(name or "unknown", int(n)) for name, n in licences]
+    spdx: Counter[str] = Counter()
+    for license_id, name, url, n in licences:
+        spdx[_spdx(license_id, name, url)] += int(n)
+    named = sorted(spdx.items(), key=lambda item: (-item[1], item[0]))
     top = dict(named[:TOP_LICENCES])
     if len(named) > TOP_LICENCES:
         top["other licences"] = sum(n for _, n in named[TOP_LICENCES:])
@@ -189,12 +198,23 @@ def _collection(ledger: Ledger) -> dict[str, Any]:
     }
 
 
+def _spdx(license_id: int | None, name: str | None, url: str | None) -> str:
+    """One name per licence: its SPDX id ("Attribution License", "CC BY 2.0" and Flickr id 4
+    are all ``CC-BY-2.0``); a name SPDX cannot place stays as the source wrote it."""
+    for value in (license_id, name, url):
+        found = spdx_id(value) if value is not None else None
+        if found:
+            return found
+    return (name or "").strip() or "unknown"
+
+
 def _jurisdictions(tally: _Tally, policies: list[Policy]) -> dict[str, Any]:
     laws = {
         law_id: {
             "title": item.title,
             "faces": {grade: item.grades.get(grade, 0) for grade in GRADES},
             "in_scope_faces": sum(item.grades.get(g, 0) for g in IN_SCOPE["conservative"]),
+            "blocked_faces": {grade: item.blocked_grades.get(grade, 0) for grade in GRADES[:3]},
             "subjects": len(item.subjects),
             "owners": len(item.owners),
         }
@@ -288,6 +308,11 @@ def _exposure(ledger: Ledger, purpose: str, action: str, policies: list[Policy])
                     "until": penalty.until.isoformat() if penalty.until else None,
                     **estimate.to_dict(),
                 })  # fmt: skip
+        estimate = row.get("exposure") or {}
+        for part in estimate.get("parts") or [] if not regimes else []:
+            # one law, sections counted differently (BIPA since SB 2979: 15(b) per person)
+            regimes.append({"from": None, "until": None, "currency": estimate.get("currency"), **part,
+                            "citation": f"{', '.join(part.get('sections', []))}: {part.get('citation', '')}"})  # fmt: skip
         row["regimes"] = regimes
     return {"recorded": True, **document}
 
@@ -386,6 +411,8 @@ def _iso(value: datetime | date | None) -> str | None:
 def _headline(doc: dict[str, Any]) -> dict[str, Any]:
     totals = doc["collection"]["totals"]
     exposure = {row["law"]: row for row in doc["exposure"]["laws"]}
+    bipa = doc["jurisdictions"]["laws"].get("us-il-bipa")
+    bipa_grades = bipa["blocked_faces"] if bipa else {grade: 0 for grade in GRADES[:3]}
     return {
         "photos": totals["photos"],
         "photos_scanned": totals["scanned"],
@@ -396,6 +423,7 @@ def _headline(doc: dict[str, Any]) -> dict[str, Any]:
         "faces_allowed": doc["decisions"]["allowed"],
         "faces_blocked": doc["decisions"]["blocked"],
         "bipa_faces_at_risk": exposure["us-il-bipa"]["faces"] if "us-il-bipa" in exposure else 0,
+        "bipa_faces_at_risk_by_grade": bipa_grades,
         "faces_with_templates": doc["diversity"]["faces_with_templates"],
         "subjects": doc["retention"]["subjects"]["total"],
         "subjects_erased": doc["retention"]["subjects"]["erased"],
@@ -408,6 +436,8 @@ def _headline(doc: dict[str, Any]) -> dict[str, Any]:
         "release_versions": doc["releases"]["versions"],
         "audit_events": doc["audit"]["chain"]["events"],
         "audit_chain_ok": doc["audit"]["chain"]["ok"],
+        "photos_in_sensitive_datasets": doc["datasets"]["photos_in_sensitive_datasets"],
+        "templates_without_deadline": doc["retention"]["templates_without_deadline"],
     }
 
 
@@ -420,12 +450,15 @@ def report_numbers(
     policies: list[Policy] | None = None,
     today: date | None = None,
     actor: str = "cli",
+    retention_limit_days: int | None = None,
 ) -> dict[str, Any]:
     """The report document (stable keys; add, never rename). See the module docs.
 
     ``vault`` (or a function that opens it, called only when there are templates to read)
     decrypts the DiF measures; ``None`` leaves the diversity distributions empty and says
     why. ``today`` (default: UTC today) dates consent validity, deadlines and overdue items.
+    ``retention_limit_days`` is the organisation's own limit (the ``retention_limit_days``
+    setting) for templates no law sets a deadline for; ``None`` reports them as a warning.
     """
     today = today or datetime.now(UTC).date()
     policies = policies if policies is not None else load_policies()
@@ -440,11 +473,13 @@ def report_numbers(
         "processor": _processor(ledger, purpose),
     }
     doc["collection"] = _collection(ledger)
+    doc["datasets"] = ledger_overlap(ledger)
     doc["jurisdictions"] = _jurisdictions(tally, policies)
     doc["decisions"] = _decisions(ledger, tally)
     doc["exposure"] = _exposure(ledger, purpose, action, policies)
     doc["consent"] = _consent(ledger, purpose, today)
-    doc.update(lifecycle.lifecycle_numbers(ledger, purpose=purpose, action=action, today=today))
+    doc.update(lifecycle.lifecycle_numbers(ledger, purpose=purpose, action=action, today=today,
+                                           retention_limit_days=retention_limit_days))
     doc["diversity"] = diversity.diversity_numbers(
         ledger, vault, purpose=purpose, action=action, actor=actor
     )
