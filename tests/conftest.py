@@ -114,3 +114,55 @@ def yfcc_tsv() -> Path:
 @pytest.fixture
 def lfw_dir() -> Path:
     return shared_data("lfw_verification")
+
+
+@pytest.fixture
+def publish_schedule(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A callable ``publish(ledger, on="2024-01-15")`` that records a published retention
+    schedule (BIPA 15(a)) as ``policy publish`` does: a ``policy.publish`` audit event with
+    the ``published`` date (assess reads the earliest). Registers the event name if the
+    law-engine area has not yet."""
+    from faceledger.store.audit import EVENT_NAMES, AuditRecord, append
+
+    if "policy.publish" not in EVENT_NAMES:
+        monkeypatch.setitem(EVENT_NAMES, "policy.publish", "test")
+
+    def publish(ledger, on: str = "2024-01-15") -> None:  # type: ignore[no-untyped-def]
+        with ledger.begin() as conn:
+            append(conn, AuditRecord(name="policy.publish", actor="test", payload={"published": on}))
+
+    return publish
+
+
+@pytest.fixture
+def diveface_dir() -> Path:
+    """DiveFace / MegaFace identity lists: GroupN_{Male,Female}_subset.txt and diveface_sample.csv."""
+    return shared_data("diveface_megaface_sample")
+
+
+@pytest.fixture
+def subject_consent(publish_schedule):  # type: ignore[no-untyped-def]
+    """A callable ``consent(ledger, face_ids, purpose, granted=date)`` with which each
+    depicted person claims their own face (an attestation, no template) and signs a written,
+    informed release for ``purpose`` (given by the subject, with signer, date and the form's
+    hash), after a retention schedule is published (BIPA 15(a)). Returns the consent change."""
+    from datetime import date
+
+    from faceledger.services.claims import add_claim
+    from faceledger.services.consent import add_consent
+    from faceledger.services.verification import IdentityEvidence
+
+    def consent(ledger, face_ids, purpose: str, granted: date = date(2025, 1, 10)):  # type: ignore[no-untyped-def]
+        publish_schedule(ledger)
+        attest = IdentityEvidence(kind="attestation", verified=False, detail={"statement": "this is me"})
+        claims = [
+            add_claim(ledger, face_id=int(face), by="subject", evidence=attest, actor="test").id
+            for face in face_ids
+        ]
+        return add_consent(
+            ledger, given_by="subject", claim_ids=claims, form="written", purposes=[purpose],
+            informed=True, granted=granted, signer="Test Person", signed_on=granted,
+            evidence_sha256="ab" * 32,
+        )  # fmt: skip
+
+    return consent

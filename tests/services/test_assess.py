@@ -138,6 +138,24 @@ def test_berlin_faces_cite_gdpr_article_9(scanned: Ledger) -> None:
         assert "DE" in {j["code"] for j in row["result"]["jurisdictions"]}
 
 
+def test_a_tdm_reservation_on_a_held_photo_blocks_training_under_the_dsm_directive(
+    scanned: Ledger, tmp_path: Path
+) -> None:
+    from faceledger.services.optouts import import_optouts
+
+    settings = load_settings(processor_location="US-WA")
+    assess_faces(scanned, settings, on=ON)
+    assert all("DSM Art. 4(3)" not in _sections(r, "eu-gdpr") for r in _decisions(scanned, "ex-0006"))
+    listing = tmp_path / "optouts.txt"
+    listing.write_text("70000006@N01\n")  # the Berlin photographer reserves their photos
+    assert import_optouts(scanned, listing).already_held == 1
+    assess_faces(scanned, settings, on=ON)
+    rows = _decisions(scanned, "ex-0006")
+    assert rows and all(r["scenario"]["tdm_reserved"] is True for r in rows)
+    assert all("DSM Art. 4(3)" in _sections(r, "eu-gdpr") for r in rows)
+    assert all(r["scenario"]["tdm_reserved"] is False for r in _decisions(scanned, "ex-0001"))
+
+
 def test_a_face_without_location_evidence_is_blocked_with_the_reason(scanned: Ledger) -> None:
     assess_faces(scanned, load_settings(processor_location="US-WA"), on=ON)
     (row,) = _decisions(scanned, "ex-0010")

@@ -22,6 +22,8 @@ Each face's scenario is built from its photo's provenance, never from the pixels
   The same claims fill ``subject.is_photo_owner``, ``subject.minor`` and ``subject.age``;
 - ``retention_schedule_published``: the earliest ``policy.publish`` recorded in the ledger
   (the public BIPA 15(a) schedule), or null;
+- ``tdm_reserved``: the photo carries a machine-readable text-and-data-mining reservation
+  (``photos.reservation``, set by ``faceledger fetch`` or ``faceledger optouts import``);
 - ``source`` unknown (the engine assumes the worst where a law cares), ``mode`` conservative.
 
 Faces of one photo share its evidence (computed once per photo) but not its consents: the
@@ -226,6 +228,7 @@ class Assessor:
         collected = min(known) if known else None
         contact = min(cover.last_contact, self.on) if cover.last_contact else None
         last = max(d for d in (collected, contact) if d) if (collected or contact) else None
+        reserved = getattr(photo, "reservation", None) is not None  # a TDM opt-out (fetch, optouts)
         scenario = Scenario(
             action=self.action,  # type: ignore[arg-type]
             purpose=self.purpose,
@@ -237,6 +240,7 @@ class Assessor:
             collected=collected,
             last_interaction=last,
             retention_schedule_published=self.published,
+            tdm_reserved=reserved,
         )
         document = {
             "action": self.action,
@@ -258,6 +262,7 @@ class Assessor:
             "disclosure_basis": None,
             "source": None,
             "retention_schedule_published": self.published.isoformat() if self.published else None,
+            "tdm_reserved": reserved,
         }  # fmt: skip
         case = _PhotoCase(document, evaluate(scenario, self.policies, mode=MODE))
         self._cache[key] = case
@@ -276,7 +281,7 @@ def _select_faces() -> Select[Any]:
     columns = [
         FACES.c.id.label("face_id"), FACES.c.photo_id, PHOTOS.c.latitude, PHOTOS.c.longitude,
         PHOTOS.c.geo_accuracy, PHOTOS.c.owner_location, PHOTOS.c.owner_id, PHOTOS.c.created_at,
-        PHOTOS.c.acquired_at,
+        PHOTOS.c.acquired_at, PHOTOS.c.reservation,
     ]  # fmt: skip
     return (
         select(*columns)
