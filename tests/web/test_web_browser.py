@@ -42,16 +42,25 @@ def _chromium_or_skip() -> str:
 
 @pytest.fixture
 def prepared(corpus: Any, web_settings: Any) -> Any:
-    """Scanned, assessed (processing in Florida), a consent for ex-0005's owner, extracted."""
+    """Scanned, assessed (processing in Florida); ex-0005's owner claimed their own face (a
+    self-portrait, with owner proof) and consented for it; extracted."""
+    from datetime import UTC, datetime
+
     from faceledger.services.assess import assess_faces
+    from faceledger.services.claims import add_claim, face_for
     from faceledger.services.consent import add_consent
     from faceledger.services.extract import extract_templates
     from faceledger.services.scan import scan_pending
+    from faceledger.services.verification import IdentityEvidence
     from faceledger.store.vault import KeyVault
 
     scan_pending(corpus, web_settings)
     assess_faces(corpus, web_settings, purpose=web_settings.purpose)
-    add_consent(corpus, owner_id=NSID, form="written", purposes=[web_settings.purpose], informed=True)
+    proof = IdentityEvidence("owner-profile-code", True, {"owner_id": NSID, "verifier": "test"}, datetime.now(UTC))
+    claim = add_claim(corpus, face_id=face_for(corpus, photo="ex-0005", index=0), by="subject",
+                      is_photo_owner=True, evidence=proof, actor="test")  # fmt: skip
+    add_consent(corpus, claim_ids=[claim.id], given_by="subject", form="written", purposes=[web_settings.purpose],
+                informed=True, signer="Abel", signed_on=datetime.now(UTC).date(), evidence_sha256="a" * 64)  # fmt: skip
     report = extract_templates(corpus, KeyVault.open(web_settings), web_settings, purpose=web_settings.purpose)
     assert report.extracted >= 1, report
     return corpus
@@ -96,7 +105,18 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_a_person_opts_out_and_follows_it_to_confirmed(server: str, browser: Any, corpus: Any) -> None:
+def _tab_to(page: Any, selector: str, presses: int = 60) -> None:
+    """Press Tab until ``selector`` has the keyboard focus (bounded)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} never got the keyboard focus in {presses} presses")
+
+
+def test_a_person_opts_out_and_follows_it_to_confirmed(server: str, browser: Any, corpus: Any, web_settings: Any) -> None:
+    import json
+
     from faceledger.services.users import add_user
 
     _, token = add_user(corpus, "owner", role="admin")
@@ -109,8 +129,16 @@ def test_a_person_opts_out_and_follows_it_to_confirmed(server: str, browser: Any
     person.click("#search-owner")
     person.wait_for_selector("#result-count")
     assert "1 photo(s)" in person.inner_text("#result-count")
-    assert person.eval_on_selector(".photo img", "img => img.naturalWidth") > 0  # the thumbnail loaded
+    thumbnail = person.eval_on_selector(".photo svg.faces image", "i => i.getAttribute('href')")
+    loaded = person.request.get(server + thumbnail)  # the thumbnail under the face boxes
+    assert loaded.status == 200 and loaded.headers["content-type"] == "image/jpeg"
     _shot(person, "02-results")
+    person.click("#prove-owner-start")  # an account-wide request needs proof of ownership
+    code = person.inner_text("#verify-code")
+    Path(web_settings.web_flickr_profiles).write_text(json.dumps({NSID: f"Photos by me. {code}"}))
+    person.click("#verify-check")
+    person.wait_for_selector("#owner-verified")
+    person.fill("#contact-all", "abel@example.org")
     person.click("#optout-all")
     person.wait_for_selector("#receipt-id")
     receipt_url = person.url
@@ -163,3 +191,33 @@ def test_the_selfie_flow_asks_consent_then_finds_the_person(server: str, browser
     page.wait_for_selector("#receipt-id")
     assert page.inner_text("#request-status") == "received"
     _shot(page, "12-selfie-receipt")
+
+
+def test_a_person_claims_their_face_with_the_keyboard_and_opts_it_out(server: str, browser: Any, corpus: Any) -> None:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(server + "/search?photo=ex-0005")
+    page.wait_for_selector("svg.faces a.face-box")
+    _shot(page, "13-photo-faces")
+    _tab_to(page, "a.face-box")  # the box drawn over the face, reached by keyboard alone
+    _shot(page, "14-face-focused")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#claim-form")
+    _shot(page, "15-claim-form")
+    _tab_to(page, "#attest")
+    page.keyboard.press("Space")
+    assert page.is_checked("#attest") and page.is_checked("#by-subject")
+    _tab_to(page, "#claim-submit")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#claim-receipt")
+    _shot(page, "16-claimed")
+    _tab_to(page, "#contact-claim")
+    page.keyboard.type("abel@example.org")
+    _tab_to(page, "#optout-claimed")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#receipt-id")
+    assert page.inner_text("#request-status") == "received"
+    assert "1 claimed" in page.inner_text("#faces-review") and "abel@example.org" not in page.content()
+    _shot(page, "17-claim-receipt")
+    assert errors == []  # no CSP violation or script error

@@ -13,17 +13,38 @@ from sqlalchemy import select
 NSID = "70000003@N01"
 
 
-def _file(client: Any, token_key: str = "owner_token", kind: str = "optout") -> dict[str, Any]:
+def _file(client: Any, token_key: str = "owner_token", kind: str = "optout", proof: str | None = None) -> dict[str, Any]:
     found = client.get("/api/v1/search/owner", params={"q": NSID}).json()
     token = found[token_key] if token_key == "owner_token" else found["photos"][0]["request_token"]
-    response = client.post("/api/v1/requests", json={"kind": kind, "token": token})
+    headers = {"X-Owner-Proof": proof} if proof else {}
+    response = client.post("/api/v1/requests", json={"kind": kind, "token": token}, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
 
 
+def owner_proof(client: Any, web_settings: Any, web: Any, owner: str = NSID) -> str:
+    """Prove ownership of ``owner`` through the verification hook (the code in the profile)."""
+    challenge = client.post("/api/v1/verify/start", json={"owner_id": owner}).json()
+    web.write_profiles(web_settings, {owner: f"my profile {challenge['code']}"})
+    check = client.post("/api/v1/verify/check", json={"challenge": challenge["challenge"]}).json()
+    assert check["verified"] is True
+    return str(check["proof"])
+
+
 @pytest.mark.both_backends
-def test_an_opt_out_goes_from_receipt_to_confirmed(client: Any, admin_token: str, reviewer_token: str, web: Any) -> None:
-    receipt = _file(client)
+def test_an_account_opt_out_without_ownership_proof_is_refused_at_verify(client: Any, reviewer_token: str, web: Any) -> None:
+    _file(client)
+    (item,) = client.get("/api/v1/console/requests", headers=web.bearer(reviewer_token)).json()
+    refused = client.post(f"/api/v1/console/requests/{item['id']}/verify", headers=web.bearer(reviewer_token))
+    assert refused.status_code == 400 and "verified ownership" in refused.json()["detail"]
+    assert client.get("/api/v1/console/requests", headers=web.bearer(reviewer_token)).json()[0]["status"] == "received"
+
+
+@pytest.mark.both_backends
+def test_an_opt_out_goes_from_receipt_to_confirmed(
+    client: Any, admin_token: str, reviewer_token: str, web: Any, web_settings: Any
+) -> None:
+    receipt = _file(client, proof=owner_proof(client, web_settings, web))
     status = receipt["status"]
     assert status["status"] == "received" and status["law"] in ("gdpr", "cpra")
     assert date.fromisoformat(status["deadline"]) > date.fromisoformat(status["received_at"][:10])
@@ -32,6 +53,7 @@ def test_an_opt_out_goes_from_receipt_to_confirmed(client: Any, admin_token: str
     queue = client.get("/api/v1/console/requests", headers=web.bearer(reviewer_token)).json()
     (item,) = queue
     assert "receipt" not in item and item["key_type"] == "owner" and item["days_left"] > 0
+    assert item["covers"] == "account" and [e["kind"] for e in item["evidence"]] == ["owner-profile-code"]
     rid = item["id"]
     too_early = client.post(f"/api/v1/console/requests/{rid}/execute", headers=web.bearer(admin_token))
     assert too_early.status_code == 409 and "verify it first" in too_early.json()["detail"]

@@ -18,7 +18,7 @@ from faceledger.web.deps import get_selfie_search
 EXAMPLES = 15
 # Valid data for these depends on secrets the server issued (signed tokens, receipts, a real
 # photo, an existing request): a schema-valid but made-up value is rightly refused with 4xx.
-SERVER_ISSUED = ("/api/v1/requests", "/api/v1/verify/check", "/api/v1/selfie", "/api/v1/thumbnails",
+SERVER_ISSUED = ("/api/v1/requests", "/api/v1/claims", "/api/v1/verify/check", "/api/v1/selfie", "/api/v1/thumbnails",
                  "/api/v1/console/requests/", "/api/v1/console/consents/import", "/api/v1/console/exposure")
 
 

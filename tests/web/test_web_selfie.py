@@ -100,7 +100,8 @@ def test_results_are_capped_and_the_upload_never_touches_the_disk(
     with caplog.at_level(logging.DEBUG):
         body = client.post("/api/v1/selfie", files={"image": ("me.jpg", image, "image/jpeg")},
                            data={"consent": "yes"}).json()  # fmt: skip
-    assert searched == [image]
+    (seen,) = searched  # the search gets the upload decoded at working size, as a small PNG
+    assert seen.startswith(b"\x89PNG") and Image.open(io.BytesIO(seen)).size == (64, 64)
     assert len(body["matches"]) == 3 and body["max_results"] == 3 and body["kept"] is False
     assert all(m["distance"] <= body["threshold"] for m in body["matches"])
     assert body["matches"][0]["photo"]["external_id"] == "ex-0005" and body["request_token"]
@@ -136,9 +137,14 @@ def test_a_photo_without_a_face_is_a_clear_422(app: Any, client: Any) -> None:
         raise NoFaceError("the uploaded image: no face found")
 
     app.dependency_overrides[get_selfie_search] = lambda: no_face
-    response = client.post("/api/v1/selfie", files={"image": ("me.png", b"\x89PNG\r\n\x1a\n...", "image/png")},
+    png = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 150, 120)).save(png, format="PNG")
+    response = client.post("/api/v1/selfie", files={"image": ("me.png", png.getvalue(), "image/png")},
                            data={"consent": "yes"})  # fmt: skip
     assert response.status_code == 422 and "no face" in response.json()["detail"]
+    broken = client.post("/api/v1/selfie", files={"image": ("me.png", b"\x89PNG\r\n\x1a\n...", "image/png")},
+                         data={"consent": "yes"})  # fmt: skip
+    assert broken.status_code == 415  # not decodable: refused before any search
 
 
 def test_bytes_go_through_the_real_decoder_in_memory() -> None:

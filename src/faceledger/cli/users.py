@@ -15,6 +15,8 @@ def user() -> None:
     Example:
       faceledger user add ada --role admin
       faceledger user list
+      faceledger user rotate ada      # new token, older ones revoked
+      faceledger user revoke ada      # disable: tokens and sessions end
     """
 
 
@@ -61,6 +63,50 @@ def list_(state: CliState, as_json: bool) -> None:
         return
     for u in users:
         click.echo(f"{u.id}\t{u.name}\t{u.role}")
+
+
+@user.command("revoke")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
+@click.pass_obj
+def revoke(state: CliState, name: str, as_json: bool) -> None:
+    """Disable a console user: all their tokens stop working and their sessions end, at once
+    (also in a running portal: every request checks the ledger).
+
+    \b
+    Example:
+      faceledger user revoke ada
+    """
+    from faceledger.services.users import revoke_user
+
+    done = revoke_user(state.ledger(), name)
+    if as_json:
+        echo_json({"name": name, **done})
+        return
+    click.echo(f"user {name} disabled: {done['tokens_revoked']} token(s) revoked, "
+               f"{done['sessions_ended']} session(s) ended")  # fmt: skip
+
+
+@user.command("rotate")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
+@click.pass_obj
+def rotate(state: CliState, name: str, as_json: bool) -> None:
+    """Give a console user a new token and revoke their older ones (and end their sessions);
+    the new token is printed once.
+
+    \b
+    Example:
+      faceledger user rotate ada
+    """
+    from faceledger.services.users import rotate_token
+
+    account, token = rotate_token(state.ledger(), name)
+    if as_json:
+        echo_json({"id": account.id, "name": account.name, "role": account.role, "token": token})
+        return
+    click.echo(f"user {account.name}: older tokens revoked; new token, shown only now:")
+    click.echo(token)
 
 
 def register(main: click.Group) -> None:

@@ -41,7 +41,7 @@ from faceledger.store.schema import (
     Subject,
     Template,
 )
-from faceledger.store.vault import KeyShredded, KeyVault
+from faceledger.store.vault import KeyShredded, KeyVault, TamperedCiphertext
 from faceledger.vision.dlib_models import ModelInfo
 
 TEMPLATES = Template.__table__
@@ -71,15 +71,38 @@ def _aad(face_id: int, kind: str, model_version: str) -> bytes:
     return f"faceledger:template:{face_id}:{kind}:{model_version}".encode()
 
 
-def _decrypt(vault: KeyVault, row: Any, kind: str) -> bytes | None:
-    """A stored row's plaintext, or ``None`` once its subject's key was shredded.
+def _decrypt(
+    vault: KeyVault, row: Any, kind: str, conn: Connection | None = None, *, actor: str = "system"
+) -> bytes | None:
+    """A stored row's plaintext, or ``None`` once its subject's key was shredded, or (given
+    the caller's ``conn`` and a row with the template ``id``) when its ciphertext fails the
+    integrity check: that template is quarantined and audited in the caller's transaction and
+    the batch goes on without it (one corrupt row must not break every search).
 
-    ``row`` has ``face_id``, ``model_version``, ``ciphertext`` and ``key_ref``.
+    ``row`` has ``face_id``, ``model_version``, ``ciphertext`` and ``key_ref`` (and ``id``).
     """
     try:
         return vault.decrypt(row.key_ref, row.ciphertext, aad=_aad(int(row.face_id), kind, row.model_version))
     except KeyShredded:
         return None
+    except TamperedCiphertext:
+        template_id = getattr(row, "id", None)
+        if conn is None or template_id is None:
+            raise
+        quarantine_template(conn, int(template_id), kind=kind, actor=actor)
+        return None
+
+
+def quarantine_template(conn: Connection, template_id: int, *, kind: str, actor: str) -> None:
+    """Set a template aside after an integrity failure (kept, never read again); audited."""
+    conn.execute(
+        update(TEMPLATES).where(TEMPLATES.c.id == template_id, TEMPLATES.c.quarantined_at.is_(None))
+        .values(quarantined_at=utcnow(), quarantine_reason="integrity")
+    )  # fmt: skip
+    append(conn, AuditRecord(
+        name="template.quarantine", actor=actor, object_type="template", object_id=str(template_id),
+        payload={"template_id": template_id, "kind": kind, "reason": "integrity"},
+    ))  # fmt: skip
 
 
 def create_subject(conn: Connection, *, model_version: str) -> SubjectRef:
@@ -187,12 +210,13 @@ def load_index(
     vectors: list[np.ndarray] = []
     with ledger.begin() as conn:
         rows = conn.execute(
-            select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, TEMPLATES.c.ciphertext,
+            select(TEMPLATES.c.id, TEMPLATES.c.face_id, TEMPLATES.c.subject_id, TEMPLATES.c.ciphertext,
                    TEMPLATES.c.model_version, SUBJECTS.c.key_ref)
             .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
             .join(FACES, FACES.c.id == TEMPLATES.c.face_id)
             .where(
                 TEMPLATES.c.kind == EMBEDDING,
+                TEMPLATES.c.quarantined_at.is_(None),
                 TEMPLATES.c.model_version == model_version,
                 SUBJECTS.c.status == "active",
                 FACES.c.excluded_request_id.is_(None),  # opted out: never searched again
@@ -200,7 +224,7 @@ def load_index(
             .order_by(TEMPLATES.c.id)
         ).all()
         for row in rows:
-            plain = _decrypt(vault, row, EMBEDDING)
+            plain = _decrypt(vault, row, EMBEDDING, conn, actor=actor)
             if plain is None:
                 continue
             faces.append(int(row.face_id))
@@ -240,10 +264,10 @@ def read_templates(
     unreadable: list[int] = []
     with ledger.begin() as conn:
         rows = conn.execute(
-            select(TEMPLATES.c.face_id, TEMPLATES.c.model_version, TEMPLATES.c.ciphertext,
+            select(TEMPLATES.c.id, TEMPLATES.c.face_id, TEMPLATES.c.model_version, TEMPLATES.c.ciphertext,
                    SUBJECTS.c.key_ref, SUBJECTS.c.status)
             .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
-            .where(TEMPLATES.c.kind == kind)
+            .where(TEMPLATES.c.kind == kind, TEMPLATES.c.quarantined_at.is_(None))
             .order_by(TEMPLATES.c.id.desc())
         ).all()  # fmt: skip
         seen: set[int] = set()
@@ -255,7 +279,7 @@ def read_templates(
             if row.status != "active":
                 unreadable.append(face_id)
                 continue
-            plain = _decrypt(vault, row, kind)
+            plain = _decrypt(vault, row, kind, conn, actor=actor)
             if plain is None:
                 unreadable.append(face_id)
             else:
@@ -281,14 +305,15 @@ def read_face_templates(
     found: dict[int, bytes] = {}
     for start in range(0, len(ids), _CHUNK):
         rows = conn.execute(
-            select(TEMPLATES.c.face_id, TEMPLATES.c.ciphertext, TEMPLATES.c.model_version, SUBJECTS.c.key_ref)
+            select(TEMPLATES.c.id, TEMPLATES.c.face_id, TEMPLATES.c.ciphertext, TEMPLATES.c.model_version,
+                   SUBJECTS.c.key_ref)
             .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
             .where(TEMPLATES.c.face_id.in_(ids[start : start + _CHUNK]), TEMPLATES.c.kind == kind,
-                   SUBJECTS.c.status == "active")
+                   SUBJECTS.c.status == "active", TEMPLATES.c.quarantined_at.is_(None))
             .order_by(TEMPLATES.c.id)
         ).all()  # fmt: skip
         for row in rows:
-            plain = _decrypt(vault, row, kind)
+            plain = _decrypt(vault, row, kind, conn, actor=actor)
             if plain is not None:
                 found[int(row.face_id)] = plain
     append(

@@ -83,6 +83,23 @@ def _check_secret(secret: str, stored: str) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(candidate, expected)
 
 
+_dummy_hash: list[str] = []
+
+
+def _dummy() -> str:
+    """A stored-hash stand-in for unknown token ids, so that an unknown id costs the same
+    scrypt as a known one (no timing difference tells which ids exist)."""
+    if not _dummy_hash:
+        _dummy_hash.append(_hash_secret(secrets.token_urlsafe(32)))
+    return _dummy_hash[0]
+
+
+def looks_like_secret(text: str) -> bool:
+    """Whether ``text`` holds something shaped like a console token (e.g. pasted into a name
+    field): such text is never stored, logged or echoed."""
+    return "flt_" in (text or "").lower() or bool(_TOKEN.search(text or ""))
+
+
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -99,6 +116,8 @@ def _issue_token(conn: Connection, user_id: int) -> str:
 
 def add_user(ledger: Ledger, name: str, *, role: str, actor: str = "cli") -> tuple[User, str]:
     """Create a console user and its first API token; the token is returned once, never kept."""
+    if looks_like_secret(name):
+        raise UserError("that user name looks like a console token: choose a plain name")
     if not _NAME.match(name or ""):
         raise UserError(f"user name {name!r}: 1-64 letters, digits, '.', '_' or '-'")
     if role not in ROLES:
@@ -142,18 +161,30 @@ def authenticate_token(ledger: Ledger, token: str) -> User | None:
                 USERS.c.disabled_at.is_(None),
             )
         ).first()
-    if row is None or not _check_secret(match.group(2), row.secret_hash):
+    if row is None:
+        _check_secret(match.group(2), _dummy())  # the same work as for a real token id
+        return None
+    if not _check_secret(match.group(2), row.secret_hash):
         return None
     return User(row.id, row.name, row.role)
 
 
-def login(ledger: Ledger, name: str, token: str, *, hours: int, actor: str = "web") -> Session | None:
-    """A new session when ``token`` is one of ``name``'s tokens; ``None`` (and audited) if not."""
+def login(
+    ledger: Ledger, name: str, token: str, *, hours: int, actor: str = "web", audit_failure: bool = True
+) -> Session | None:
+    """A new session when ``token`` is one of ``name``'s tokens; ``None`` (and audited, unless
+    ``audit_failure`` is False: the caller counts it, see :func:`record_unaudited_logins`)
+    if not. What was typed is never written: only the named user's id, if there is one."""
     user = authenticate_token(ledger, token)
     ok = user is not None and user.name == name
+    if not ok and not audit_failure:
+        return None
     now = utcnow()
     with ledger.begin() as conn:
         session = None
+        named = user.id if ok and user else None
+        if not ok and _NAME.match(name or "") and not looks_like_secret(name):
+            named = conn.execute(select(USERS.c.id).where(USERS.c.name == name)).scalar()
         if ok and user is not None:
             cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             expires = now + timedelta(hours=hours)
@@ -164,11 +195,75 @@ def login(ledger: Ledger, name: str, token: str, *, hours: int, actor: str = "we
             session = Session(cookie, csrf, user, expires)
         append(conn, AuditRecord(
             name="user.login", actor=actor, object_type="web_user",
-            object_id=str(user.id) if ok and user else None,
-            payload={"name": name[:64], "ok": ok,
+            object_id=str(named) if named is not None else None,
+            payload={"user_id": named, "ok": ok,
                      "expires_at": session.expires_at.isoformat() if session else None},
         ))  # fmt: skip
     return session
+
+
+def record_unaudited_logins(ledger: Ledger, count: int, *, hour: datetime, actor: str = "web") -> None:
+    """One ``user.login`` event for ``count`` refused logins in the hour from ``hour`` that
+    were not audited one by one (anonymous traffic past the portal's audit budget)."""
+    if count <= 0:
+        return
+    with ledger.begin() as conn:
+        append(conn, AuditRecord(
+            name="user.login", actor=actor, object_type="web_user", object_id=None,
+            payload={"ok": False, "count": count, "hour": hour.isoformat(), "aggregated": True},
+        ))  # fmt: skip
+
+
+def _user_id(conn: Connection, name: str) -> int:
+    found = conn.execute(
+        select(USERS.c.id).where(USERS.c.name == name, USERS.c.disabled_at.is_(None))
+    ).scalar()
+    if found is None:
+        raise UserError(f"no active console user named {name!r}")
+    return int(found)
+
+
+def _end_access(conn: Connection, user_id: int, *, keep_token: int | None = None) -> tuple[int, int]:
+    """Revoke the user's tokens (all but ``keep_token``) and end their sessions: how many."""
+    now = utcnow()
+    where = [TOKENS.c.user_id == user_id, TOKENS.c.revoked_at.is_(None)]
+    if keep_token is not None:
+        where.append(TOKENS.c.id != keep_token)
+    tokens = conn.execute(update(TOKENS).where(*where).values(revoked_at=now)).rowcount
+    sessions = conn.execute(
+        update(SESSIONS).where(SESSIONS.c.user_id == user_id, SESSIONS.c.ended_at.is_(None)).values(ended_at=now)
+    ).rowcount
+    return int(tokens or 0), int(sessions or 0)
+
+
+def revoke_user(ledger: Ledger, name: str, *, actor: str = "cli") -> dict[str, int]:
+    """Disable a console user: every token revoked, every session ended, at once (audited)."""
+    with ledger.begin() as conn:
+        user_id = _user_id(conn, name)
+        tokens, sessions = _end_access(conn, user_id)
+        conn.execute(update(USERS).where(USERS.c.id == user_id).values(disabled_at=utcnow()))
+        append(conn, AuditRecord(
+            name="user.revoke", actor=actor, object_type="web_user", object_id=str(user_id),
+            payload={"user_id": user_id, "tokens_revoked": tokens, "sessions_ended": sessions},
+        ))  # fmt: skip
+    return {"user_id": user_id, "tokens_revoked": tokens, "sessions_ended": sessions}
+
+
+def rotate_token(ledger: Ledger, name: str, *, actor: str = "cli") -> tuple[User, str]:
+    """A new token for ``name``; every older token is revoked and every session ended in the
+    same transaction (audited). The new token is returned once, never kept."""
+    with ledger.begin() as conn:
+        user_id = _user_id(conn, name)
+        token = _issue_token(conn, user_id)
+        token_id = int(_TOKEN.match(token).group(1))  # type: ignore[union-attr]
+        revoked, sessions = _end_access(conn, user_id, keep_token=token_id)
+        role = conn.execute(select(USERS.c.role).where(USERS.c.id == user_id)).scalar_one()
+        append(conn, AuditRecord(
+            name="user.rotate", actor=actor, object_type="web_user", object_id=str(user_id),
+            payload={"user_id": user_id, "token_id": token_id, "tokens_revoked": revoked,
+                     "sessions_ended": sessions},
+        ))  # fmt: skip
+    return User(user_id, name, str(role)), token
 
 
 def session_user(ledger: Ledger, cookie: str) -> tuple[User, str] | None:

@@ -36,6 +36,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from faceledger.errors import ConfigError, FaceledgerError
+from faceledger.store.db import create_private_file, ensure_private_dir
 
 if TYPE_CHECKING:
     from faceledger.config import Settings
@@ -65,7 +66,7 @@ def load_master_key(data_dir: Path, encoded: str | None = None) -> bytes:
             )
         return key
     path = data_dir / "master.key"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(data_dir)
     if not path.exists():
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -96,11 +97,21 @@ class KeyVault:
         self._master = AESGCM(master_key)
         self._lock = threading.Lock()
         self._cache: dict[str, AESGCM] = {}
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._generation: int | None = None  # the shred generation the cached keys are valid for
+        self._reader: sqlite3.Connection | None = None
+        self._reader_pid = 0
+        ensure_private_dir(path.parent)
+        create_private_file(path)  # 0600: its -journal gets the same mode
         with self._connect() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS data_keys (ref TEXT PRIMARY KEY, wrapped BLOB NOT NULL,"
                 " created_at TEXT NOT NULL)"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS vault_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO vault_meta (name, value) VALUES ('shred_generation', 0)"
             )
 
     @classmethod
@@ -114,13 +125,48 @@ class KeyVault:
         conn.execute("PRAGMA secure_delete=ON")
         return conn
 
+    @staticmethod
+    def _read_generation(conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT value FROM vault_meta WHERE name = 'shred_generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _reader_conn(self) -> sqlite3.Connection:
+        """One read connection per process (cheap generation checks; reopened after a fork)."""
+        if self._reader is None or self._reader_pid != os.getpid():
+            self._reader = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._reader_pid = os.getpid()
+        return self._reader
+
+    def _drop_if_shredded(self) -> None:
+        """Forget every cached key when any process shredded a key since they were read (the
+        vault's shred generation moved): a shred elsewhere reaches this process on next use."""
+        if self._cache and self._read_generation(self._reader_conn()) != self._generation:
+            self._cache.clear()
+
+    def holds(self, ref: str) -> bool:
+        """Whether this process has ``ref``'s data key in memory right now."""
+        with self._lock:
+            return ref in self._cache
+
+    def forget(self) -> None:
+        """Drop every cached data key (the portal does so after each request)."""
+        with self._lock:
+            self._cache.clear()
+
     def _cipher(self, ref: str, *, create: bool) -> AESGCM:
         with self._lock:
+            self._drop_if_shredded()
             if ref in self._cache:
                 return self._cache[ref]
             conn = self._connect()
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                generation = self._read_generation(conn)
+                if generation != self._generation:
+                    self._cache.clear()
+                    self._generation = generation
                 row = conn.execute("SELECT wrapped FROM data_keys WHERE ref = ?", (ref,)).fetchone()
                 if row is None:
                     if not create:
@@ -165,12 +211,20 @@ class KeyVault:
             raise TamperedCiphertext(f"a template of {ref} does not authenticate ({aad!r})") from None
 
     def shred(self, ref: str) -> bool:
-        """Destroy the subject's data key; True if there was one. Irreversible."""
+        """Destroy the subject's data key; True if there was one. Irreversible. The vault's
+        shred generation moves in the same transaction, so every process drops its cached
+        keys on next use."""
         with self._lock:
             self._cache.pop(ref, None)
             conn = self._connect()
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 deleted = conn.execute("DELETE FROM data_keys WHERE ref = ?", (ref,)).rowcount
+                if deleted:
+                    conn.execute(
+                        "UPDATE vault_meta SET value = value + 1 WHERE name = 'shred_generation'"
+                    )
+                conn.execute("COMMIT")
             finally:
                 conn.close()
             return bool(deleted)

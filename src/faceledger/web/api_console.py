@@ -34,7 +34,7 @@ class Me(BaseModel):
 
 class Action(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(default=None, max_length=2000, description="Required to reject.")
+    reason: str | None = Field(default=None, max_length=2000, description="Required to reject or extend.")
 
 
 class ConsoleRequest(BaseModel):
@@ -50,6 +50,13 @@ class ConsoleRequest(BaseModel):
     matched_faces: int
     reject_reason: str | None = None
     result: dict[str, Any] | None = None
+    covers: str | None = Field(default=None, description="account, tag, photo or faces.")
+    has_contact: bool = Field(default=False, description="A contact is on file (GET /console/requests/{id} shows it).")
+    evidence: list[dict[str, Any]] = Field(default_factory=list, description="The identity evidence recorded.")
+    faces: dict[str, int] | None = Field(default=None, description="Faces by review status.")
+    deadline_original: str | None = None
+    extended_at: str | None = None
+    extension_reason: str | None = None
 
 
 @router.get("/me", response_model=Me)
@@ -61,13 +68,14 @@ def me(user: User = Depends(api_user)) -> dict[str, Any]:
 def requests_queue(
     portal: Portal = Depends(get_portal), user: User = Depends(api_user),
     status: str | None = Query(None, pattern="^(received|verified|executed|confirmed|rejected)$"),
+    overdue: bool = Query(False, description="Only open requests past their deadline."),
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Requests, open ones first by deadline (receipts are never shown)."""
-    return console.queue(portal, status=status)
+    """Requests, open ones first by deadline (receipts and contacts are never shown here)."""
+    return console.queue(portal, status=status, overdue=overdue)
 
 
 @router.post("/requests/{request_id}/{action}", response_model=ConsoleRequest,
-             summary="verify | execute (admin) | confirm | reject a request")  # fmt: skip
+             summary="verify | execute (admin) | confirm | reject | extend a request")  # fmt: skip
 def request_action(
     request_id: int, action: str, body: Action | None = None,
     portal: Portal = Depends(get_portal), user: User = Depends(api_user),

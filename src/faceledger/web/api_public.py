@@ -15,6 +15,9 @@ from faceledger.services.verification import new_challenge, verify_owner
 from faceledger.web import models, present, uploads
 from faceledger.web.deps import Portal, SelfieSearch, get_portal, get_selfie_search
 from faceledger.web.present import CHALLENGE_AGE, CHALLENGE_SALT, OWNER_SALT, THUMB_AGE, THUMB_SALT
+from faceledger.web.selfie import release_memory, shrink_selfie
+
+SELFIE_RAW_PIXELS = 40_000_000  # before JPEG draft scaling; PNG must fit web_selfie_max_pixels
 
 router = APIRouter(prefix="/api/v1", tags=["public"], responses=models.ERRORS)
 _Q = Query(min_length=1, max_length=512, pattern=models.IDENTIFIER, description="An exact identifier (no wildcards).")
@@ -80,6 +83,7 @@ def verify_check(body: models.VerifyCheck, portal: Portal = Depends(get_portal))
     if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
         raise HTTPException(400, "challenge: unknown or expired; start again")
     owner, nonce = value
+    portal.audit_budget.take()  # verify_owner audits every check
     if not verify_owner(portal.ledger, portal.verifier, portal.secret, owner, nonce):
         return {"verified": False, "owner_id": None, "proof": None,
                 "message": "the code was not found in that account's profile yet"}  # fmt: skip
@@ -91,8 +95,29 @@ async def run_selfie(
     request: Request, portal: Portal, searcher: SelfieSearch,
     check: Callable[[dict[str, uploads.Part]], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Shared by the page and the API: parse the upload in memory, search, describe."""
-    limit = portal.settings.web_max_upload_bytes
+    """Shared by the page and the API: parse the upload in memory, search, describe.
+
+    At most ``web_selfie_concurrency`` run at once (503 beyond, before the body is read); the
+    image is decoded at working size (:mod:`faceledger.web.selfie`) before the search sees it,
+    and freed memory is handed back afterwards."""
+    settings = portal.settings
+    with portal.selfie_gate.slot():
+        try:
+            matches = await _search_upload(request, portal, searcher, check)
+        finally:
+            release_memory()
+    answer = matches if isinstance(matches, dict) else None  # the whole answer, or matches only
+    matches = (answer["matches"] if answer is not None else matches)[: settings.web_selfie_results]
+    described = lookup.face_photo_ids(portal.ledger, [int(m["face_id"]) for m in matches])
+    return present.selfie(portal, matches, described, answer)
+
+
+async def _search_upload(
+    request: Request, portal: Portal, searcher: SelfieSearch,
+    check: Callable[[dict[str, uploads.Part]], None] | None,
+) -> list[dict[str, Any]] | dict[str, Any]:  # fmt: skip
+    settings = portal.settings
+    limit = settings.web_max_upload_bytes
     parts = uploads.parse_multipart(await uploads.read_body(request, limit), request.headers.get("content-type"))
     if check is not None:
         check(parts)
@@ -103,15 +128,18 @@ async def run_selfie(
         )  # fmt: skip
     image = uploads.image_part(parts, "image", limit)
     parts.clear()
+    raw_cap = min(settings.max_image_pixels, SELFIE_RAW_PIXELS)
+    small = await run_in_threadpool(
+        shrink_selfie, image, max_pixels=settings.web_selfie_max_pixels, max_raw_pixels=raw_cap
+    )
+    del image
+    portal.audit_budget.take()
     try:
-        matches = await run_in_threadpool(searcher, image)
+        return await run_in_threadpool(searcher, small)
     except NoFaceError:
         raise HTTPException(422, "no face was found in the photo: try a clear, front-facing photo") from None
     finally:
-        del image
-    matches = matches[: portal.settings.web_selfie_results]
-    described = lookup.face_photo_ids(portal.ledger, [int(m["face_id"]) for m in matches])
-    return present.selfie(portal, matches, described)
+        del small
 
 
 @router.post("/selfie", response_model=models.SelfieResult, summary="Search by selfie (with consent)",

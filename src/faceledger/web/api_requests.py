@@ -1,11 +1,13 @@
-"""Filing and following requests (``/api/v1/requests``), public; the request service does
-the work (:mod:`faceledger.services.requests`)."""
+"""Filing and following requests (``/api/v1/requests``) and claiming a face
+(``/api/v1/claims``), public; the request and claim services do the work
+(:mod:`faceledger.services.requests`, :mod:`faceledger.services.claims`)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Header, HTTPException, Path
 
 from faceledger.services import requests as service
 from faceledger.web import models, present
@@ -13,10 +15,30 @@ from faceledger.web.deps import Portal, get_portal
 
 router = APIRouter(prefix="/api/v1", tags=["requests"], responses=models.ERRORS)
 _RECEIPT = Path(min_length=1, max_length=128, description="The receipt id you were given.")
+_PROOF = Header(default=None, max_length=4096, description="The proof from /api/v1/verify/check.")
 
 
-def file_request(portal: Portal, *, kind: str, token: str, law: str | None) -> Any:
-    """File the request a signed search token names (shared by the page and the API)."""
+def owner_evidence(portal: Portal, proof: str | None) -> Any:
+    """Verified ownership evidence from a portal owner proof (cookie or X-Owner-Proof), or
+    ``None``: the proof is the profile-code check passed within the last hour."""
+    from faceledger.services.verification import IdentityEvidence
+
+    owner = present.owner_proof(portal, proof)
+    if owner is None:
+        return None
+    return IdentityEvidence(
+        "owner-profile-code", True, {"owner_id": owner, "verifier": getattr(portal.verifier, "name", "profile")},
+        datetime.now(UTC),
+    )  # fmt: skip
+
+
+def file_request(
+    portal: Portal, *, kind: str, token: str, law: str | None, contact: str | None = None,
+    proof: str | None = None,
+) -> Any:  # fmt: skip
+    """File the request a signed search (or claim) token names (shared by the page and the
+    API), with the requester's contact and, where the person proved they own the account,
+    that evidence. What the evidence must show is the request service's rule."""
     key = present.request_key(portal, token)
     if key is None:
         raise HTTPException(400, "token: unknown or expired; search again and file from the results")
@@ -25,30 +47,94 @@ def file_request(portal: Portal, *, kind: str, token: str, law: str | None) -> A
     law = law or None
     if law is not None and law not in portal.settings.request_deadlines:
         raise HTTPException(422, f"law: one of {', '.join(portal.settings.request_deadlines)}")
+    portal.audit_budget.take()  # each filed request is audited: anonymous filing is capped
+    contact = (contact or "").strip() or None
+    vault = portal.vault() if contact else None
+    common: dict[str, Any] = {"kind": kind, "law": law, "contact": contact, "actor": "portal"}
     if key["key_type"] == "face":
         return service.new_face_request(
-            portal.ledger, portal.settings, kind=kind, matches=key["faces"], consent_given=True,
-            law=law, actor="portal",
-        )  # fmt: skip
+            portal.ledger, portal.settings, vault, matches=key["faces"], consent_given=True, **common
+        )
+    if key["key_type"] == "claim":
+        return service.new_request(
+            portal.ledger, portal.settings, vault, key_type="face", claims=[int(key["claim_id"])], **common
+        )
+    evidence = owner_evidence(portal, proof)
     if key["key_type"] == "photo":
         value = service.photo_request_key(portal.ledger, int(key["photo_id"]))
         return service.new_request(
-            portal.ledger, portal.settings, kind=kind, key_type=value[0], value=value[1], law=law,
-            actor="portal",
-        )  # fmt: skip
+            portal.ledger, portal.settings, vault, key_type=value[0], value=value[1], evidence=evidence, **common
+        )
     return service.new_request(
-        portal.ledger, portal.settings, kind=kind, key_type="owner", value=key["value"], law=law,
-        actor="portal",
+        portal.ledger, portal.settings, vault, key_type="owner", value=key["value"], evidence=evidence, **common
+    )
+
+
+def claim_face(
+    portal: Portal, *, token: str, by: str, relationship: str | None, is_photo_owner: bool,
+    attest: bool, proof: str | None,
+) -> Any:  # fmt: skip
+    """Record a person's claim of the face a signed claim token names (no template is
+    computed): the attestation, and owner evidence when they claim as the photo's owner."""
+    from faceledger.services.claims import add_claim
+    from faceledger.services.verification import IdentityEvidence
+
+    face_id = present.claim_key(portal, token)
+    if face_id is None:
+        raise HTTPException(400, "token: unknown or expired; search again and choose the face from the results")
+    if not attest:
+        raise HTTPException(422, "attest: confirm that what you say is true")
+    if by not in ("subject", "legal-representative"):
+        raise HTTPException(422, "by: subject (this is me) or legal-representative (this is my child)")
+    relationship = (relationship or "").strip() or ("parent" if by == "legal-representative" else None)
+    statement = "this is me" if by == "subject" else f"this is my child (I am their {relationship})"
+    evidence: Any = IdentityEvidence("attestation", False, {"statement": statement, "channel": "portal"})
+    if is_photo_owner:
+        evidence = owner_evidence(portal, proof)
+        if evidence is None or by != "subject":
+            raise HTTPException(
+                400, "is_photo_owner: to claim your own face as the photo's owner, prove you own the "
+                "account first (verify, then claim again)",
+            )  # fmt: skip
+    portal.audit_budget.take()  # each claim is audited: anonymous claiming is capped
+    return add_claim(
+        portal.ledger, face_id=face_id, by=by, relationship=relationship, is_photo_owner=is_photo_owner,
+        evidence=evidence, actor="portal", minor=True if by == "legal-representative" else None,
     )  # fmt: skip
 
 
+def claim_document(portal: Portal, claim: Any) -> dict[str, Any]:
+    return {
+        "receipt": claim.receipt, "by": claim.by, "relationship": claim.relationship,
+        "is_photo_owner": claim.is_photo_owner, "owner_verified": claim.owner_verified,
+        "status": claim.status, "request_token": present.claim_request_token(portal, int(claim.id)),
+    }  # fmt: skip
+
+
 @router.post("/requests", response_model=models.Receipt, status_code=201, summary="File an opt-out or erasure")
-def create(body: models.RequestIn, portal: Portal = Depends(get_portal)) -> dict[str, Any]:
-    """File a request for what a search returned (its ``request_token`` or ``owner_token``).
-    Keep the receipt: it is the only way to follow the request."""
-    record = file_request(portal, kind=body.kind, token=body.token, law=body.law)
+def create(
+    body: models.RequestIn, portal: Portal = Depends(get_portal), x_owner_proof: str | None = _PROOF
+) -> dict[str, Any]:  # fmt: skip
+    """File a request for what a search returned (its ``request_token`` or ``owner_token``),
+    or for a face you claimed (the claim's ``request_token``). Keep the receipt: it is the only
+    way to follow the request. A request for a whole account or photo is carried out only once
+    you proved you own the account (send ``X-Owner-Proof``)."""
+    record = file_request(portal, kind=body.kind, token=body.token, law=body.law, contact=body.contact,
+                          proof=x_owner_proof)  # fmt: skip
     return {"receipt": record.receipt, "status_url": f"/requests/{record.receipt}",
             "status": present.request_status(record)}  # fmt: skip
+
+
+@router.post("/claims", response_model=models.ClaimOut, status_code=201, summary="Claim a face: this is me / my child")
+def claim(
+    body: models.ClaimIn, portal: Portal = Depends(get_portal), x_owner_proof: str | None = _PROOF
+) -> dict[str, Any]:  # fmt: skip
+    """Say that a face a search showed is yours (``by=subject``) or your child's
+    (``by=legal-representative``). No template of your face is computed. Then opt that face
+    out with the ``request_token`` you get back."""
+    record = claim_face(portal, token=body.token, by=body.by, relationship=body.relationship,
+                        is_photo_owner=body.is_photo_owner, attest=body.attest, proof=x_owner_proof)  # fmt: skip
+    return claim_document(portal, record)
 
 
 @router.get("/requests/{receipt}", response_model=models.RequestStatus, summary="A request's status")

@@ -12,10 +12,12 @@ The interactive docs pages are off: they load scripts from a CDN.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -24,10 +26,18 @@ from faceledger.config import Settings
 from faceledger.services.verification import LocalProfileVerifier, ProfileVerifier
 from faceledger.store import Ledger, open_ledger
 from faceledger.web import errors
-from faceledger.web.deps import Portal
+from faceledger.web.deps import Portal, flush_unaudited_logins
 from faceledger.web.keys import load_secret
-from faceledger.web.ratelimit import TokenBucket
-from faceledger.web.security import CSRF_COOKIE, Signer, csrf_token, secure_headers
+from faceledger.web.ratelimit import AuditBudget, TokenBucket
+from faceledger.web.security import (
+    CSRF_COOKIE,
+    HostCheck,
+    Signer,
+    csrf_token,
+    relative_without_slash,
+    secure_headers,
+)
+from faceledger.web.selfie import SelfieGate
 
 HERE = Path(__file__).resolve().parent
 API_DESCRIPTION = """\
@@ -69,17 +79,35 @@ def create_app(
         limiter=limiter or TokenBucket(rate_per_minute=settings.web_rate_limit, burst=settings.web_rate_burst),
         templates=_templates(),
         signer=Signer(secret),
+        selfie_gate=SelfieGate(settings.web_selfie_concurrency),
+        audit_budget=AuditBudget(settings.web_anonymous_audit_per_hour),
     )
+
+    @asynccontextmanager
+    async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        flush_unaudited_logins(portal, force=True)  # the last hour's count is not lost
+
     app = FastAPI(
         title="faceledger portal", version=__version__, description=API_DESCRIPTION,
         docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
+        redirect_slashes=False, lifespan=_lifespan,
     )  # fmt: skip
     app.state.portal = portal
     errors.install(app)
+    hosts = HostCheck(settings.web_trusted_hosts)
 
     @app.middleware("http")
     async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         path = request.url.path
+        if not hosts.allows(request.headers.get("host")):
+            response = errors.answer(request, 400, "unknown host: this portal does not answer for that name")
+            secure_headers(path, response.headers)
+            return response
+        if path != "/" and path.endswith("/") and not path.startswith("/static/"):
+            response = RedirectResponse(relative_without_slash(path, request.url.query), status_code=307)
+            secure_headers(path, response.headers)
+            return response
         if not path.startswith("/static/"):
             client = request.client.host if request.client else "unknown"
             if not portal.limiter.allow(client):
@@ -89,7 +117,10 @@ def create_app(
                 )  # fmt: skip
                 secure_headers(path, response.headers)
                 return response
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        finally:
+            portal.forget_keys()
         new_cookie = getattr(request.state, "new_csrf_cookie", None)
         if new_cookie and not request.cookies.get(CSRF_COOKIE):
             response.set_cookie(
@@ -100,6 +131,9 @@ def create_app(
         return response
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (api_public, api_requests, api_console, pages_public, pages_requests, pages_console):
+    from faceledger.web import api_review, pages_review  # request review (requests helper)
+
+    for module in (api_public, api_requests, api_console, api_review, pages_public, pages_requests,
+                   pages_console, pages_review):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -11,7 +11,7 @@ from faceledger.services import requests as service
 from faceledger.services.users import User
 from faceledger.web.deps import Portal
 
-ACTIONS = ("verify", "execute", "confirm", "reject")
+ACTIONS = ("verify", "execute", "confirm", "reject", "extend")
 ADMIN_ONLY = {"execute"}  # executing destroys templates and cuts releases
 
 
@@ -29,12 +29,38 @@ def act(portal: Portal, user: User, request_id: int, action: str, reason: str | 
         return service.execute_request(ledger, portal.vault(), portal.settings, request_id, actor=actor)
     if action == "confirm":
         return service.confirm_request(ledger, request_id, actor=actor)
+    if action == "extend":  # to the furthest date the law allows (the CLI takes --until)
+        service.extend_deadline(ledger, portal.settings, request_id, reason=reason or "", actor=actor)
+        return service.get_request(ledger, request_id)
     return service.reject_request(ledger, request_id, reason=reason or "", actor=actor)
 
 
-def queue(portal: Portal, *, status: str | None = None) -> list[dict[str, Any]]:
-    """Requests for the queue: open ones first, by deadline."""
-    records = service.list_requests(portal.ledger, status=status)
+def decide_face(portal: Portal, user: User, request_id: int, face_id: int, decision: str, reason: str | None) -> Any:
+    """Confirm or reject one face a selfie request matched (reviewer or admin)."""
+    if decision not in ("confirm", "reject"):
+        raise HTTPException(404, f"unknown decision {decision!r}: confirm or reject")
+    return service.decide_face(
+        portal.ledger, request_id, face_id, confirm=decision == "confirm", reason=reason, actor=f"web:{user.name}"
+    )
+
+
+def detail(portal: Portal, user: User, request_id: int) -> dict[str, Any]:
+    """One request for a console user: everything but the receipt, with the requester's
+    contact (decrypted; the read is audited) and each face to review."""
+    record = service.get_request(portal.ledger, request_id)
+    doc = record.to_dict()
+    doc.pop("receipt", None)
+    doc["contact"] = (
+        service.read_contact(portal.ledger, portal.vault(), record.id, actor=f"web:{user.name}")
+        if record.has_contact else None
+    )  # fmt: skip
+    doc["face_review"] = service.review_faces(portal.ledger, record.id)
+    return doc  # type: ignore[no-any-return]
+
+
+def queue(portal: Portal, *, status: str | None = None, overdue: bool = False) -> list[dict[str, Any]]:
+    """Requests for the queue: open ones first, by deadline (overdue ones flagged)."""
+    records = service.list_requests(portal.ledger, status=status, overdue=overdue)
     docs = [record.to_dict() for record in records]
     open_first = sorted(docs, key=lambda d: (d["status"] not in ("received", "verified"), d["deadline"], d["id"]))
     for doc in open_first:

@@ -17,10 +17,13 @@ from faceledger.services.users import User, authenticate_token, session_user
 from faceledger.services.verification import ProfileVerifier
 from faceledger.store import Ledger
 from faceledger.store.vault import KeyVault
-from faceledger.web.ratelimit import TokenBucket
+from faceledger.web.ratelimit import AuditBudget, TokenBucket
 from faceledger.web.security import SESSION_COOKIE, Signer
+from faceledger.web.selfie import SelfieGate
 
-SelfieSearch = Callable[[bytes], list[dict[str, Any]]]
+#: A selfie search: the image's bytes -> the matches, or (the portal's) the whole answer
+#: (``SelfieAnswer.to_dict()``: matches plus what was compared and what could not be).
+SelfieSearch = Callable[[bytes], list[dict[str, Any]] | dict[str, Any]]
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Portal:
     limiter: TokenBucket
     templates: Jinja2Templates
     signer: Signer
+    selfie_gate: SelfieGate = field(default_factory=lambda: SelfieGate(1))
+    audit_budget: AuditBudget = field(default_factory=lambda: AuditBudget(1000))
     _vault: KeyVault | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -42,6 +47,27 @@ class Portal:
             if self._vault is None:
                 self._vault = KeyVault.open(self.settings)
             return self._vault
+
+    def forget_keys(self) -> None:
+        """Drop the data keys cached during a request (after each one): the portal holds no
+        key between requests, and a shred elsewhere reaches it at once (the vault also checks
+        its shred generation on every use)."""
+        vault = self._vault
+        if vault is not None:
+            vault.forget()
+
+
+def flush_unaudited_logins(portal: Portal, *, force: bool = False) -> None:
+    """Write the count of refused logins that went unaudited one by one, once their hour is
+    over (or now, with ``force``: the app is stopping)."""
+    from datetime import UTC, datetime
+
+    from faceledger.services.users import record_unaudited_logins
+
+    pending = portal.audit_budget.pop_unaudited(force=force)
+    if pending is not None:
+        count, hour = pending
+        record_unaudited_logins(portal.ledger, count, hour=datetime.fromtimestamp(hour * 3600, UTC))
 
 
 class LoginRequired(Exception):
@@ -58,17 +84,17 @@ def get_ledger(portal: Portal = Depends(get_portal)) -> Ledger:
 
 def get_selfie_search(portal: Portal = Depends(get_portal)) -> SelfieSearch:
     """The selfie search the portal runs: the matching service, results capped and audited."""
-    from faceledger.services.matching import search_by_selfie
+    from faceledger.services.matching import search_selfie
 
     settings = portal.settings.model_copy(
         update={"max_image_pixels": min(portal.settings.max_image_pixels, 40_000_000)}
     )
 
-    def run(image: bytes) -> list[dict[str, Any]]:
-        return search_by_selfie(
+    def run(image: bytes) -> dict[str, Any]:
+        return search_selfie(
             portal.ledger, portal.vault(), settings, image, consent_given=True,
             actor="portal", k=settings.web_selfie_results,
-        )  # fmt: skip
+        ).to_dict()  # fmt: skip
 
     return run
 

@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from faceledger.errors import ConfigError, FaceledgerError, ImageError, LedgerError
+from faceledger.store.vault import KeyShredded, TamperedCiphertext
 from faceledger.web.deps import LoginRequired
+from faceledger.web.security import secure_headers
 
 log = logging.getLogger("faceledger.web")
 _NOT_FOUND_NAMES = ("NotFound", "Unknown")
@@ -71,6 +73,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FaceledgerError)
     async def _ours(request: Request, exc: FaceledgerError) -> Response:
+        if isinstance(exc, KeyShredded | TamperedCiphertext):  # internal ids in the message
+            incident = secrets.token_hex(6)
+            log.error("incident %s on %s %s: %s", incident, request.method, request.url.path, exc)
+            return answer(request, 503, f"the search could not be completed; try again later (incident {incident})")
         status = status_for(exc)
         if status >= 500:
             log.error("service unavailable: %s", exc)
@@ -85,7 +91,9 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         incident = secrets.token_hex(6)
         log.error("incident %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
-        return answer(request, 500, f"something went wrong on our side (incident {incident})")
+        response = answer(request, 500, f"something went wrong on our side (incident {incident})")
+        secure_headers(request.url.path, response.headers)  # this answer skips the middleware
+        return response
 
 
 __all__ = ["HTTPException", "answer", "install", "status_for"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,8 +11,16 @@ IDENTIFIER = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 TAG = r"^[^,\x00-\x1f\x7f]*[^\s,\x00-\x1f\x7f][^,\x00-\x1f\x7f]*$"
 
 
+class FaceBox(BaseModel):
+    number: int = Field(description="1, 2, ... in the order shown.")
+    index: int = Field(description="The face's index in the photo, as the scan numbered it.")
+    box: list[float] = Field(description="[x1, y1, x2, y2] in the photo's pixels.")
+    position: str = Field(description="Where the face is, in words (e.g. 'top left').")
+    claim_token: str = Field(description="Pass to POST /api/v1/claims to say this face is yours or your child's.")
+
+
 class Photo(BaseModel):
-    photo_id: int = Field(description="The ledger's id of the photo.")
+    ref: str = Field(description="An opaque handle of the photo (sealed, valid a day; never a ledger id).")
     external_id: str | None = Field(description="The photo's id at its source (Flickr photo id).")
     title: str | None
     page_url: str | None = Field(description="The photo's page at its source.")
@@ -27,6 +35,9 @@ class Photo(BaseModel):
     releases: list[str] = Field(description="Release versions (NAME@vN) that hold the photo.")
     consumers: list[str] = Field(description="Who received those release versions.")
     request_token: str = Field(description="Pass to POST /api/v1/requests to opt this photo out.")
+    width: int | None = Field(default=None, description="The photo's width in pixels (when scanned).")
+    height: int | None = Field(default=None, description="The photo's height in pixels (when scanned).")
+    face_boxes: list[FaceBox] = Field(default_factory=list, description="The faces the scan found, to claim one.")
 
 
 class SearchResult(BaseModel):
@@ -73,9 +84,21 @@ class Verified(BaseModel):
 
 
 class SelfieMatch(BaseModel):
-    face_id: int
+    ref: str = Field(description="An opaque handle of the matched face (never a ledger id).")
     distance: float
     photo: Photo
+
+
+class Searched(BaseModel):
+    faces: int = Field(description="Faces in the dataset that a search could reach.")
+    compared: int = Field(description="Faces compared with yours.")
+    compared_stored: int = Field(description="...of them with a stored template.")
+    compared_transient: int = Field(description="...of them with a template computed for this search only and discarded.")
+    not_compared: int = Field(description="Faces that could not be compared.")
+    not_compared_by_reason: dict[str, int] = Field(
+        description="Why not: blocked-by-law, not-assessed, no-image, over-limit."
+    )
+    identifier_search: str = Field(description="How to find the faces that could not be compared.")
 
 
 class SelfieResult(BaseModel):
@@ -84,6 +107,7 @@ class SelfieResult(BaseModel):
     matches: list[SelfieMatch]
     request_token: str | None = Field(description="Pass to POST /api/v1/requests to opt these faces out.")
     kept: bool = Field(default=False, description="Always false: the selfie and its template are discarded.")
+    searched: Searched | None = Field(default=None, description="What was compared, and what could not be.")
 
 
 class RequestIn(BaseModel):
@@ -91,6 +115,30 @@ class RequestIn(BaseModel):
     kind: str = Field(pattern="^(optout|erasure)$", description="optout or erasure.")
     token: str = Field(min_length=1, max_length=4096, description="A request_token or owner_token from a search.")
     law: str | None = Field(default=None, max_length=32, description="The law invoked (e.g. gdpr, cpra).")
+    contact: str | None = Field(
+        default=None, max_length=320,
+        description="How to reach you (e-mail or phone): stored encrypted, seen only by the reviewers.",
+    )
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=4096, description="A face's claim_token from a search.")
+    by: str = Field(pattern="^(subject|legal-representative)$",
+                    description="subject: this is me; legal-representative: this is my child.")
+    relationship: str | None = Field(default=None, max_length=64, description="For a representative, e.g. parent.")
+    is_photo_owner: bool = Field(default=False, description="This is the photo owner's own face (needs X-Owner-Proof).")
+    attest: Literal[True] = Field(description="I attest that this is true (required: true).")
+
+
+class ClaimOut(BaseModel):
+    receipt: str = Field(description="Keep it: it names your claim.")
+    by: str
+    relationship: str | None
+    is_photo_owner: bool
+    owner_verified: bool
+    status: str
+    request_token: str = Field(description="Pass to POST /api/v1/requests to opt this face out.")
 
 
 class Step(BaseModel):
@@ -109,6 +157,13 @@ class RequestStatus(BaseModel):
     steps: list[Step]
     reject_reason: str | None = None
     detail: dict[str, Any] | None = None
+    covers: str | None = Field(default=None, description="account, tag, photo or faces.")
+    extension: dict[str, Any] | None = Field(
+        default=None, description="The deadline was extended: the original deadline and why."
+    )
+    faces: dict[str, int] | None = Field(
+        default=None, description="A face request's faces by review status (pending, confirmed, rejected, claimed)."
+    )
 
 
 class Receipt(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
@@ -16,7 +17,7 @@ from faceledger.services.exposure import ledger_exposure
 from faceledger.services.users import User, login, logout
 from faceledger.web import console, uploads
 from faceledger.web.charts import bar_chart
-from faceledger.web.deps import Portal, get_portal, page_admin, page_user
+from faceledger.web.deps import Portal, flush_unaudited_logins, get_portal, page_admin, page_user
 from faceledger.web.pages_public import render
 from faceledger.web.security import SESSION_COOKIE, check_csrf
 
@@ -38,7 +39,12 @@ def login_submit(
     token: str = Form("", max_length=256), csrf_token: str = Form("", max_length=256),
 ) -> Response:  # fmt: skip
     check_csrf(request, csrf_token)
-    session = login(portal.ledger, name.strip(), token.strip(), hours=portal.settings.web_session_hours)
+    flush_unaudited_logins(portal)
+    audited = portal.audit_budget.try_take()
+    session = login(portal.ledger, name.strip(), token.strip(), hours=portal.settings.web_session_hours,
+                    audit_failure=audited)  # fmt: skip
+    if session is None and not audited:
+        portal.audit_budget.note_unaudited()
     if session is None:
         return render(portal, request, "console_login.html", http_status=401,
                       failed="That name and token do not match an active console user.")  # fmt: skip
@@ -66,14 +72,16 @@ def logout_submit(
 def queue(
     request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_user),
     status: str | None = Query(None, pattern="^(received|verified|executed|confirmed|rejected)$"),
+    overdue: bool = Query(False),
 ) -> HTMLResponse:  # fmt: skip
-    return render(portal, request, "console_queue.html", user=user, requests=console.queue(portal, status=status))
+    requests = console.queue(portal, status=status, overdue=overdue)
+    return render(portal, request, "console_queue.html", user=user, requests=requests)
 
 
 @router.post("/requests/{request_id}/{action}")
 def act(
-    request: Request, request_id: int, action: str, portal: Portal = Depends(get_portal),
-    user: User = Depends(page_user), reason: str = Form("", max_length=2000),
+    request: Request, action: str, request_id: int = PathParam(ge=1, le=2**62),
+    portal: Portal = Depends(get_portal), user: User = Depends(page_user), reason: str = Form("", max_length=2000),
     csrf_token: str = Form("", max_length=256),
 ) -> Response:  # fmt: skip
     _session_csrf(request, csrf_token)
@@ -129,7 +137,7 @@ def releases(request: Request, portal: Portal = Depends(get_portal), user: User 
 @router.get("/audit", response_class=HTMLResponse)
 def audit(
     request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_user),
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=2**62),
 ) -> HTMLResponse:  # fmt: skip
     events = recent_events(portal.ledger, limit=100, before_id=before)
     return render(portal, request, "console_audit.html", user=user, events=events, check=None)

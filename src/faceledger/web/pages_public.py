@@ -38,7 +38,9 @@ def search(
         raise HTTPException(400, "search by exactly one of: a Flickr account, a photo, a tag")
     if owner:
         result = present.search(portal, lookup.lookup_owner(portal.ledger, owner), owner=True)
-        return render(portal, request, "results.html", result=result, label="Photos of account")
+        proof = present.owner_proof(portal, request.cookies.get(OWNER_COOKIE))
+        verified = proof is not None and all(p["owner_id"] == proof for p in result["photos"])
+        return render(portal, request, "results.html", result=result, label="Photos of account", verified_owner=verified)
     if photo:
         result = present.search(portal, lookup.lookup_photo(portal.ledger, photo), owner=False)
         return render(portal, request, "results.html", result=result, label="Photo")
@@ -73,14 +75,15 @@ def verify_check(
     if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
         raise HTTPException(400, "this verification expired: start again")
     owner, nonce = value
+    portal.audit_budget.take()  # verify_owner audits every check
     if not verify_owner(portal.ledger, portal.verifier, portal.secret, owner, nonce):
         return render(
             portal, request, "verify.html", http_status=400, owner_id=owner, challenge=challenge, tag=tag,
             code=present_code(portal, owner, nonce),
             failed="We could not find the code in that account's profile yet. Save your profile and check again.",
         )  # fmt: skip
-    target = "/search?" + ("tag=" + _quote(tag) if tag else "")
-    response = RedirectResponse(target if tag else "/", status_code=303)
+    target = "/search?" + ("tag=" + _quote(tag) if tag else "owner=" + _quote(owner))  # back to the search
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         OWNER_COOKIE, portal.signer.dumps(OWNER_SALT, owner), max_age=OWNER_AGE, httponly=True,
         samesite="strict", secure=portal.settings.web_cookie_secure,

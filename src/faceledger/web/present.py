@@ -10,26 +10,85 @@ from faceledger.web.deps import Portal
 
 THUMB_SALT, REQUEST_SALT, OWNER_SALT = "thumb", "request", "owner-proof"
 CHALLENGE_SALT = "owner-challenge"
+CLAIM_SALT = "claim"
+CLAIM_AGE = 3600
 THUMB_AGE = 3600
 REQUEST_AGE = 24 * 3600
 OWNER_AGE = 3600
 CHALLENGE_AGE = 24 * 3600
+PHOTO_REF_SALT, FACE_REF_SALT = "photo-ref", "face-ref"
+REF_AGE = 24 * 3600
 
 
-def photo(portal: Portal, hit: dict[str, Any]) -> dict[str, Any]:
+def photo_ref(portal: Portal, photo_id: int) -> str:
+    """The public handle of a ledger photo: sealed (AES-GCM, see ``web.security.Signer``),
+    different every time, valid a day. Public pages and the API never show ledger ids: every
+    public token or handle is made with ``portal.signer.dumps`` (which seals, not just signs)."""
+    return portal.signer.dumps(PHOTO_REF_SALT, int(photo_id))
+
+
+def photo_from_ref(portal: Portal, ref: str) -> int | None:
+    """The ledger photo id a handle names, or ``None`` (forged, expired, another kind)."""
+    value = portal.signer.loads(PHOTO_REF_SALT, ref, max_age=REF_AGE)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def face_ref(portal: Portal, face_id: int) -> str:
+    """The public handle of a ledger face (see :func:`photo_ref`)."""
+    return portal.signer.dumps(FACE_REF_SALT, int(face_id))
+
+
+def face_from_ref(portal: Portal, ref: str) -> int | None:
+    value = portal.signer.loads(FACE_REF_SALT, ref, max_age=REF_AGE)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _position(box: list[float], width: int | None, height: int | None) -> str:
+    """Where a face is, in words ("top left", "middle centre"...), for a list of faces."""
+    if not width or not height:
+        return "position unknown"
+    cx, cy = (box[0] + box[2]) / 2 / width, (box[1] + box[3]) / 2 / height
+    horizontal = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else "centre"
+    vertical = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else "middle"
+    return f"{vertical} {horizontal}"
+
+
+def face_boxes(portal: Portal, faces: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each face of a photo with a signed token to claim it (no template involved)."""
+    if not faces:
+        return []
+    return [
+        {"number": number, "index": face["index"], "box": [round(v, 1) for v in face["box"]],
+         "position": _position(face["box"], faces["width"], faces["height"]),
+         "claim_token": portal.signer.dumps(CLAIM_SALT, {"face_id": face["face_id"]})}
+        for number, face in enumerate(faces["faces"], start=1)
+    ]  # fmt: skip
+
+
+def photo(portal: Portal, hit: dict[str, Any], faces: dict[str, Any] | None = None) -> dict[str, Any]:
     out = {key: hit[key] for key in (
-        "photo_id", "external_id", "title", "page_url", "owner_id", "owner_name", "license",
+        "external_id", "title", "page_url", "owner_id", "owner_name", "license",
         "faces", "excluded", "releases", "consumers",
     )}  # fmt: skip
+    out["ref"] = photo_ref(portal, hit["photo_id"])
     out["thumbnail_url"] = (
         "/api/v1/thumbnails/" + portal.signer.dumps(THUMB_SALT, hit["photo_id"]) if hit["thumbnail"] else None
     )
     out["request_token"] = portal.signer.dumps(REQUEST_SALT, {"key_type": "photo", "photo_id": hit["photo_id"]})
+    out["width"], out["height"] = (faces or {}).get("width"), (faces or {}).get("height")
+    out["face_boxes"] = face_boxes(portal, faces) if not hit["excluded"] else []
     return out
 
 
+def _photos(portal: Portal, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from faceledger.services.lookup import photo_faces
+
+    faces = photo_faces(portal.ledger, [hit["photo_id"] for hit in hits])
+    return [photo(portal, hit, faces.get(hit["photo_id"])) for hit in hits]
+
+
 def search(portal: Portal, result: dict[str, Any], *, owner: bool) -> dict[str, Any]:
-    photos = [photo(portal, hit) for hit in result["photos"]]
+    photos = _photos(portal, result["photos"])
     token = None
     if owner and photos:
         token = portal.signer.dumps(REQUEST_SALT, {"key_type": "owner", "value": result["query"]})
@@ -38,13 +97,17 @@ def search(portal: Portal, result: dict[str, Any], *, owner: bool) -> dict[str, 
 
 def tag(portal: Portal, result: dict[str, Any]) -> dict[str, Any]:
     own = result["own_photos"]
-    return {**result, "own_photos": None if own is None else [photo(portal, hit) for hit in own]}
+    return {**result, "own_photos": None if own is None else _photos(portal, own)}
 
 
-def selfie(portal: Portal, matches: list[dict[str, Any]], described: list[dict[str, Any]]) -> dict[str, Any]:
+def selfie(
+    portal: Portal, matches: list[dict[str, Any]], described: list[dict[str, Any]],
+    searched: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     by_face = {item["face_id"]: item for item in described}
     out = [
-        {"face_id": m["face_id"], "distance": float(m["distance"]), "photo": photo(portal, by_face[m["face_id"]])}
+        {"ref": face_ref(portal, m["face_id"]), "distance": float(m["distance"]),
+         "photo": photo(portal, by_face[m["face_id"]])}
         for m in matches if m["face_id"] in by_face
     ]  # fmt: skip
     token = None
@@ -54,8 +117,29 @@ def selfie(portal: Portal, matches: list[dict[str, Any]], described: list[dict[s
         token = portal.signer.dumps(REQUEST_SALT, {"key_type": "face", "faces": faces})
     return {
         "threshold": portal.settings.match_threshold, "max_results": portal.settings.web_selfie_results,
-        "matches": out, "request_token": token, "kept": False,
+        "matches": out, "request_token": token, "kept": False, "searched": _searched(searched),
     }  # fmt: skip
+
+
+def _searched(answer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a selfie search compared and what it could not (counts only)."""
+    if answer is None:
+        return None
+    keys = ("faces", "compared", "compared_stored", "compared_transient", "not_compared",
+            "not_compared_by_reason", "identifier_search")  # fmt: skip
+    return {key: answer[key] for key in keys if key in answer}
+
+
+def claim_key(portal: Portal, token: str) -> int | None:
+    """The face a claim token names, or ``None`` if forged or older than an hour."""
+    value = portal.signer.loads(CLAIM_SALT, token, max_age=CLAIM_AGE)
+    face = value.get("face_id") if isinstance(value, dict) else None
+    return face if isinstance(face, int) else None
+
+
+def claim_request_token(portal: Portal, claim_id: int) -> str:
+    """The request token a person gets with their claim: a request for that face."""
+    return portal.signer.dumps(REQUEST_SALT, {"key_type": "claim", "claim_id": claim_id})
 
 
 def request_key(portal: Portal, token: str) -> dict[str, Any] | None:
@@ -93,4 +177,8 @@ def request_status(record: Any) -> dict[str, Any]:
         "steps": [{"name": name, "done": at is not None, "at": at} for name, at in steps],
         "reject_reason": record.reject_reason,
         "detail": {k: result[k] for k in _PUBLIC_RESULT if k in result} or None,
+        "covers": record.covers,
+        "extension": {"deadline_original": doc["deadline_original"], "reason": record.extension_reason}
+        if record.extended_at else None,
+        "faces": dict(record.faces) if record.faces else None,
     }  # fmt: skip

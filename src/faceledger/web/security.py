@@ -13,13 +13,21 @@ takes no cookies for authentication (bearer tokens only), so it needs no CSRF to
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
+import re
 import secrets
+import time
+from collections.abc import Callable
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import HTTPException, Request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 CSRF_COOKIE = "fl_csrf"
 SESSION_COOKIE = "fl_session"
@@ -82,19 +90,73 @@ def check_csrf(request: Request, token: str | None, *, session_csrf: str | None 
 
 
 class Signer:
-    """Signed, timestamped values (thumbnail links, selfie matches, owner proofs)."""
+    """Sealed, timestamped values (thumbnail links, request tokens, owner proofs): opaque
+    public handles. A token is base64url(nonce || AES-256-GCM(key, [issued, value])) with the
+    ``salt`` (what the token is for) as associated data, the key derived from the portal's
+    secret (HKDF-SHA256): nobody can read what a token names (photo, face or subject ids,
+    distances), forge one, or use one made for another purpose. Each token is different, even
+    for the same value, so tokens say nothing about order or sameness either."""
 
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+    _SKEW = 60  # seconds a token may seem to come from the future (clock steps)
+
+    def __init__(self, secret: bytes, *, clock: Callable[[], float] = time.time) -> None:
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"faceledger web tokens v1").derive(secret)
+        self._aead = AESGCM(key)
+        self._clock = clock
 
     def dumps(self, salt: str, value: Any) -> str:
-        return URLSafeTimedSerializer(self._secret, salt=salt).dumps(value)
+        body = json.dumps([int(self._clock()), value], separators=(",", ":")).encode()
+        nonce = secrets.token_bytes(12)
+        sealed = nonce + self._aead.encrypt(nonce, body, salt.encode())
+        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
 
     def loads(self, salt: str, token: str, *, max_age: int) -> Any | None:
-        """The value, or ``None`` when the signature is bad or older than ``max_age`` seconds."""
-        if not token or len(token) > 4096:
+        """The value, or ``None`` when the token is forged, for another purpose, or older than
+        ``max_age`` seconds."""
+        if not token or len(token) > 4096 or not _B64URL.match(token):
             return None
         try:
-            return URLSafeTimedSerializer(self._secret, salt=salt).loads(token, max_age=max_age)
-        except (BadSignature, SignatureExpired):
+            sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            body = self._aead.decrypt(sealed[:12], sealed[12:], salt.encode())
+            issued, value = json.loads(body)
+        except (InvalidTag, ValueError, TypeError):
             return None
+        age = self._clock() - int(issued)
+        if age > max_age or age < -self._SKEW:
+            return None
+        return value
+
+
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class HostCheck:
+    """Whether a ``Host`` header names this portal (the ``web_trusted_hosts`` setting):
+    exact names, ``*.example.org`` for subdomains, ``*`` for any. Ports are ignored."""
+
+    def __init__(self, hosts: list[str]) -> None:
+        names = [h.strip().lower().strip("[]") for h in hosts if h.strip()]
+        self.any = "*" in names
+        self.exact = {n for n in names if not n.startswith("*.")}
+        self.suffixes = tuple(n[1:] for n in names if n.startswith("*."))
+
+    def allows(self, header: str | None) -> bool:
+        if self.any:
+            return True
+        if not header:
+            return False
+        value = header.strip().lower()
+        if value.startswith("["):  # [v6]:port
+            name = value[1:].partition("]")[0]
+        else:
+            name = value.rpartition(":")[0] if value.count(":") == 1 else value
+        return name in self.exact or (bool(self.suffixes) and name.endswith(self.suffixes))
+
+
+def relative_without_slash(path: str, query: str) -> str:
+    """Where ``/a/b/`` redirects to: ``/a/b``, relative (a spoofed ``Host`` never reaches the
+    ``Location``) and never ``//host`` or ``/\\host`` (which browsers read as another site)."""
+    target = "/" + path.strip("/\\").replace("\\", "/")
+    while "//" in target:
+        target = target.replace("//", "/")
+    return target + ("?" + query if query else "")
