@@ -2,10 +2,14 @@
 
 Run by hand (`make bench` or `.venv/bin/python bench/scan.py`); not part of the tests.
 Prints, in one run on the same fixed image set (WIDER FACE val subset from shared/data):
-  - raw CenterFace inference rate on pre-decoded images (the limit),
+  - raw CenterFace inference rate on pre-decoded images, with the same passes as scan
+    (working scale plus the upscaled / coarse passes ``pass_plan`` calls for, fused): the
+    limit scan is measured against (goal: scan >= 0.85 of it),
+  - raw single-pass inference (working scale only, as before issue 14): what the extra
+    recall costs,
   - `faceledger scan` end-to-end rate (decode + detect + ledger writes) with 1 and 2 workers,
   - face_recognition's HOG detector (dlib) rate,
-with each rate as a ratio of the raw limit, and recall at IoU >= 0.5 on faces >= 20 px.
+with each rate as a ratio of both raw rates, and recall at IoU >= 0.5 on faces >= 20 px.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from faceledger.services.ingest import ingest_paths  # noqa: E402
 from faceledger.services.scan import scan_pending  # noqa: E402
 from faceledger.store import open_ledger  # noqa: E402
 from faceledger.vision.centerface import CenterFace  # noqa: E402
+from faceledger.vision.detector import detect_multiscale  # noqa: E402
 from faceledger.vision.images import load_image  # noqa: E402
 
 
@@ -53,14 +58,15 @@ def recall(found: dict[str, list[BBox]], gt: dict[str, list[BBox]]) -> float:
     return tp / max(1, sum(len(v) for v in gt.values()))
 
 
-def bench_raw(images: list[Path], repeat: int) -> tuple[float, dict[str, list[BBox]]]:
+def bench_raw(images: list[Path], repeat: int, *, passes: bool) -> tuple[float, dict[str, list[BBox]]]:
     settings = load_settings()
     detector = CenterFace(threshold=settings.detector_threshold, threads=2)
     decoded = [load_image(p, max_pixels=settings.max_image_pixels, max_side=settings.detect_max_side) for p in images]
     detector(decoded[0].rgb)  # load the model outside the timing
+    run = (lambda rgb: detect_multiscale(detector, rgb)) if passes else detector
     start = time.perf_counter()
     for _ in range(repeat):
-        results = [detector(image.rgb) for image in decoded]
+        results = [run(image.rgb) for image in decoded]
     rate = repeat * len(images) / (time.perf_counter() - start)
     found = {p.name: [f.box.scaled(img.scale) for f in r] for p, img, r in zip(images, decoded, results, strict=True)}
     return rate, found
@@ -115,17 +121,19 @@ def main() -> None:
     gt = truth(args.images)
     print(f"image set: {len(images)} images from {args.images} ({sum(len(v) for v in gt.values())} faces >= 20 px); "
           f"{os.cpu_count()} cores")
-    raw_rate, raw_found = bench_raw(images, args.repeat)
-    rows = [("CenterFace raw inference (2 threads, pre-decoded)", raw_rate, recall(raw_found, gt))]
+    raw_rate, raw_found = bench_raw(images, args.repeat, passes=True)
+    single_rate, single_found = bench_raw(images, args.repeat, passes=False)
+    rows = [("CenterFace raw, scan's passes (2 threads, pre-decoded)", raw_rate, recall(raw_found, gt)),
+            ("CenterFace raw, single pass (2 threads, pre-decoded)", single_rate, recall(single_found, gt))]
     for workers in (1, 2):
         rate, found = bench_scan(images, workers, args.repeat)
         rows.append((f"faceledger scan, {workers} worker{'s' if workers > 1 else ''} (end to end)", rate, recall(found, gt)))
     hog = bench_hog(images)
     if hog:
         rows.append(("face_recognition HOG (dlib, upsample=1)", hog[0], recall(hog[1], gt)))
-    print(f"{'what':58} {'images/s':>9} {'x raw':>6} {'recall':>7}")
+    print(f"{'what':58} {'images/s':>9} {'x raw':>6} {'x single':>8} {'recall':>7}")
     for name, rate, rec in rows:
-        print(f"{name:58} {rate:9.2f} {rate / raw_rate:6.2f} {rec:7.3f}")
+        print(f"{name:58} {rate:9.2f} {rate / raw_rate:6.2f} {rate / single_rate:8.2f} {rec:7.3f}")
 
 
 if __name__ == "__main__":

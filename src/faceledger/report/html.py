@@ -40,6 +40,8 @@ p, li { max-width: 48rem; }
 .card .label { font-size: .85rem; color: var(--muted); }
 .card.bad { border-left-color: var(--block); } .card.good { border-left-color: var(--allow); }
 .card.warn { border-left-color: var(--warn); }
+.card.uncertain { border-left-color: #F0E442; border-left-style: dashed; }
+.warning { border-left: 4px solid var(--warn); padding: .2rem .6rem; background: #fff8e6; }
 .status-bad { color: var(--block); font-weight: bold; } .status-good { color: var(--allow); font-weight: bold; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; break-inside: auto; }
 th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; text-align: left; vertical-align: top; }
@@ -59,7 +61,8 @@ a { color: var(--accent); }
 SECTIONS = (
     ("collection", "Collection"), ("jurisdictions", "Jurisdictions"), ("decisions", "Decisions"),
     ("exposure", "Exposure"), ("consent", "Consent"), ("requests", "Requests"),
-    ("retention", "Retention and releases"), ("diversity", "Diversity"), ("audit", "Audit log"),
+    ("retention", "Retention and releases"), ("diversity", "Diversity"),
+    ("evaluation", "How well the models see these faces"), ("audit", "Audit log"),
 )  # fmt: skip
 
 
@@ -113,7 +116,8 @@ def _cards(doc: dict[str, Any]) -> str:
         _card(h["faces"], f"faces detected ({h['faces_geotagged']:,} geotagged)"),
         _card(h["faces_blocked"], f"of {h['faces_assessed']:,} assessed faces blocked", "bad" if h["faces_blocked"] else "good"),
         _card(h["faces_allowed"], "faces allowed a template", "good"),
-        _card(h["bipa_faces_at_risk"], "faces at risk under BIPA", "bad" if h["bipa_faces_at_risk"] else "good"),
+        _card(h["bipa_faces_at_risk"], _graded("faces at risk under BIPA", h["bipa_faces_at_risk_by_grade"]),
+              _grade_tone(h["bipa_faces_at_risk_by_grade"])),
         _card(h["faces_with_templates"], f"faces with templates ({h['subjects']:,} subjects)"),
         _card(h["consents_active"], f"active consents ({h['faces_covered_by_consent']:,} faces covered)"),
         _card(h["faces_not_measured"], f"of {h['faces']:,} faces not measured (DiF)", "warn"),
@@ -121,7 +125,26 @@ def _cards(doc: dict[str, Any]) -> str:
               "bad" if h["requests_overdue"] else ""),
         _card("intact" if chain["ok"] else f"BROKEN at {chain['first_bad_event']}",
               f"audit chain ({chain['events']:,} events)", "good" if chain["ok"] else "bad"),
+        _card(h["photos_in_sensitive_datasets"], "photos also in a published dataset with ethnic-group "
+              "or other sensitive labels", "bad" if h["photos_in_sensitive_datasets"] else ""),
     ]) + "</section>"  # fmt: skip
+
+
+#: Card tone of the strongest ``applies`` grade among a law's faces: a law that certainly
+#: applies is red, a likely one orange, one that only may apply is marked uncertain.
+GRADE_TONE = (("yes", "bad"), ("likely", "warn"), ("uncertain", "uncertain"))
+
+
+def _graded(label: str, grades: dict[str, int]) -> str:
+    return f"{label} ({grades['yes']:,} yes, {grades['likely']:,} likely, {grades['uncertain']:,} uncertain)"
+
+
+def _grade_tone(grades: dict[str, int]) -> str:
+    return next((tone for grade, tone in GRADE_TONE if grades.get(grade)), "good")
+
+
+def _warnings(items: Iterable[str]) -> str:
+    return "".join(f'<p class="warning" role="note"><b>Warning:</b> {escape(w)}</p>' for w in items)
 
 
 def _changes(changes: dict[str, Any] | None) -> str:
@@ -147,6 +170,26 @@ def _collection(doc: dict[str, Any], charts: dict[str, Chart | None]) -> str:
         _figure(charts["collection.licences"], "no photo recorded"),
         "<h3>Scan errors by reason</h3>",
         _pairs(c["scan_errors_by_reason"], "reason", "photos"),
+        _datasets(doc.get("datasets")),
+    ])  # fmt: skip
+
+
+def _datasets(d: dict[str, Any] | None) -> str:
+    """Which imported published datasets (``faceledger datasets import``) hold ledger photos."""
+    if not d:
+        return ""
+    if not d["imported"]:
+        return ('<h3>Also in published datasets</h3><p class="empty">no published dataset\'s '
+                "membership list imported (faceledger datasets import)</p>")  # fmt: skip
+    rows = [(name, v["photos"], ", ".join(v["labels"]) or "none", "yes" if v["sensitive"] else "")
+            for name, v in d["by_dataset"].items()]  # fmt: skip
+    return "".join([
+        "<h3>Also in published datasets</h3>",
+        f"<p>{d['photos_in_datasets']:,} ledger photos are listed by an imported dataset; "
+        f"<span class=status-bad>{d['photos_in_sensitive_datasets']:,}</span> by one that attached "
+        "sensitive labels such as ethnic group.</p>",
+        _table(["dataset", "ledger photos", "labels attached (kinds)", "sensitive"], rows, numeric=[1]),
+        _notes(d["notes"]),
     ])  # fmt: skip
 
 
@@ -255,6 +298,8 @@ def _retention(doc: dict[str, Any], charts: dict[str, Chart | None]) -> str:
         f"<span class=status-bad>{r['templates_now_blocked']:,}</span> belong to faces whose decision "
         f"now blocks a template. {subjects['erased']:,} of "
         f"{subjects['total']:,} subjects have been erased (data key shredded).</p>",
+        _held(r),
+        _warnings(r.get("warnings", [])),
         _figure(charts["retention.due"], "no assessed face has a destroy-by date"),
         "<h3>Templates due, by month</h3>",
         _pairs(r["templates_due_by_month"], "destroy by", "faces with templates"),
@@ -265,9 +310,20 @@ def _retention(doc: dict[str, Any], charts: dict[str, Chart | None]) -> str:
     ])  # fmt: skip
 
 
+def _held(r: dict[str, Any]) -> str:
+    if "held_faces" not in r:
+        return ""
+    source = r["deadline_source"]
+    limit = r["retention_limit_days"]
+    return (f"<p>{r['held_faces']:,} faces hold biometric data: {source['law']:,} with a legal deadline, "
+            f"{source['organisation limit']:,} under the organisation's limit "
+            f"({'not set' if limit is None else f'{limit:,} days'}), {source['none']:,} with none.</p>")  # fmt: skip
+
+
 def _diversity(doc: dict[str, Any], charts: dict[str, Chart | None]) -> str:
     d = doc["diversity"]
     return "".join([
+        _warnings([d["small_sample"]] if d.get("small_sample") else []),
         f"<p>{d['measured']:,} of {d['faces']:,} detected faces were lawfully measured; the "
         f"distributions below describe those faces only. {d['photos_not_scanned']:,} photos were "
         "not scanned, so their faces are not counted at all.</p>",
@@ -299,6 +355,12 @@ def _audit(doc: dict[str, Any], charts: dict[str, Chart | None]) -> str:
     ])  # fmt: skip
 
 
+def _evaluation(doc: dict[str, Any]) -> str:
+    from faceledger.report.evaluation import evaluation_section  # report/evaluation.py draws it
+
+    return evaluation_section(doc.get("evaluation") or {})
+
+
 def render_html(doc: dict[str, Any], charts: dict[str, Chart | None], *,
                 changes: dict[str, Any] | None = None) -> str:  # fmt: skip
     """The whole page (a string); ``changes`` is a :func:`~faceledger.report.compare.compare_reports`
@@ -310,7 +372,7 @@ def render_html(doc: dict[str, Any], charts: dict[str, Chart | None], *,
         "decisions": _decisions(doc, charts), "exposure": _exposure(doc),
         "consent": _consent(doc, charts), "requests": _requests(doc),
         "retention": _retention(doc, charts), "diversity": _diversity(doc, charts),
-        "audit": _audit(doc, charts),
+        "evaluation": _evaluation(doc), "audit": _audit(doc, charts),
     }  # fmt: skip
     nav = "".join(f'<li><a href="#{key}">{escape(title)}</a></li>' for key, title in SECTIONS)
     sections = "".join(f'<section id="{key}"><h2>{escape(title)}</h2>{bodies[key]}</section>'

@@ -62,8 +62,11 @@ def build_report(
     today: date | None = None,
     actor: str = "cli",
 ) -> dict[str, Any]:
-    """The report's numbers (see :func:`faceledger.report.numbers.report_numbers`)."""
-    return report_numbers(
+    """The report's numbers (see :func:`faceledger.report.numbers.report_numbers`), with the
+    latest ``faceledger evaluate`` summaries under ``evaluation``."""
+    from faceledger.services.evaluate import latest_evaluations
+
+    document = report_numbers(
         ledger,
         purpose=(purpose or settings.purpose).strip(),
         action=action,
@@ -71,7 +74,10 @@ def build_report(
         policies=policies if policies is not None else load_policies(policy_dir=settings.policy_dir),
         today=today,
         actor=actor,
+        retention_limit_days=settings.retention_limit_days,
     )
+    document["evaluation"] = latest_evaluations(settings)
+    return document
 
 
 def load_report(path: Path) -> dict[str, Any]:

@@ -71,6 +71,75 @@ def _file_version(name: str) -> str:
     return digest.hexdigest()[:12]
 
 
+#: dlib's face chip: 150x150 px, 25% padding (what ``compute_face_descriptor`` expects).
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+#: Where CenterFace's five points (eyes, nose tip, mouth corners; image-left first) fall on
+#: dlib's chip when dlib's own 5-point model aligns the face: the mean over the 15 LFW images
+#: of shared/data/lfw_verification that no pair uses (bench/verify.py fits it).
+CENTERFACE_CHIP_TEMPLATE = np.array(
+    [[46.51, 47.36], [102.53, 46.04], [72.54, 79.93], [51.16, 106.10], [98.27, 104.74]], dtype=np.float64
+)
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """``p -> scale * R(angle) @ p + offset`` as a 2x2 ``matrix`` and an ``offset``."""
+
+    matrix: np.ndarray
+    offset: np.ndarray
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        return np.asarray(np.asarray(points, dtype=np.float64) @ self.matrix.T + self.offset)
+
+    def inverse(self) -> Similarity:
+        inv = np.linalg.inv(self.matrix)
+        return Similarity(inv, -inv @ self.offset)
+
+
+def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
+    """The least-squares similarity taking ``source`` points onto ``target`` (Umeyama 1991)."""
+    src, dst = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    a, b = src - mu_s, dst - mu_d
+    u, sigma, vt = np.linalg.svd(b.T @ a / len(src))
+    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rotation = u @ d @ vt
+    scale = float(np.trace(np.diag(sigma) @ d) / a.var(axis=0).sum())
+    matrix = scale * rotation
+    return Similarity(matrix, mu_d - matrix @ mu_s)
+
+
+def chip_transform(shape: Any) -> Similarity:
+    """Image -> chip pixels of the chip dlib cuts for ``shape`` (a full_object_detection)."""
+    import dlib
+
+    details = dlib.get_face_chip_details(shape, CHIP_SIZE, CHIP_PADDING)
+    rect, angle = details.rect, details.angle
+    centre = np.array([(rect.left() + rect.right()) / 2, (rect.top() + rect.bottom()) / 2])
+    scale = (rect.right() - rect.left()) / (CHIP_SIZE - 1)
+    c, s = np.cos(angle), np.sin(angle)
+    to_image = Similarity(scale * np.array([[c, -s], [s, c]]), np.zeros(2))
+    half = (CHIP_SIZE - 1) / 2
+    to_image = Similarity(to_image.matrix, centre - to_image.matrix @ np.array([half, half]))
+    return to_image.inverse()
+
+
+def chip_from_landmarks(rgb: np.ndarray, landmarks: np.ndarray, template: np.ndarray | None = None) -> np.ndarray:
+    """dlib's 150x150 chip cut by a similarity fitted from CenterFace's five points to
+    :data:`CENTERFACE_CHIP_TEMPLATE` (no shape predictor runs)."""
+    from PIL import Image
+
+    points = CENTERFACE_CHIP_TEMPLATE if template is None else template
+    to_image = fit_similarity(points, np.asarray(landmarks, dtype=np.float64))
+    m, t = to_image.matrix, to_image.offset
+    coefficients = (m[0, 0], m[0, 1], t[0], m[1, 0], m[1, 1], t[1])
+    chip = Image.fromarray(np.ascontiguousarray(rgb)).transform(
+        (CHIP_SIZE, CHIP_SIZE), Image.Transform.AFFINE, coefficients, Image.Resampling.BILINEAR
+    )
+    return np.ascontiguousarray(np.asarray(chip, dtype=np.uint8))
+
+
 def _rect(box: BBox) -> Any:
     import dlib
 
@@ -128,3 +197,50 @@ class DlibModels:
         shape = self._shape(rgb, box, PREDICTOR_5)
         vector = self._get(RESNET).compute_face_descriptor(np.ascontiguousarray(rgb), shape, self.jitters)
         return np.asarray(vector, dtype=np.float32)
+
+
+#: The embedders a deployment can choose (setting ``embedder``): name -> alignment. Every
+#: template records its embedder's name and version, and templates are only ever compared
+#: within one version (services/templates.load_index, extract's clustering, search).
+EMBEDDERS = {
+    "dlib-resnet-v1": "align5",  # CenterFace box -> dlib 5-point -> dlib chip (the default)
+    "dlib-resnet-v1-cf5": "cf5chip",  # CenterFace's own 5 points -> the same chip, no predictor
+}
+
+
+class Embedder:
+    """The embedder named by the setting ``embedder``: ``embed`` gives its 128-D vector."""
+
+    def __init__(self, name: str, models: DlibModels) -> None:
+        if name not in EMBEDDERS:
+            raise ModelError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
+        self.name = name
+        self.alignment = EMBEDDERS[name]
+        self.dlib = models
+
+    @property
+    def info(self) -> ModelInfo:
+        base = self.dlib.embedder_info
+        if self.alignment == "align5":
+            return base
+        return ModelInfo(base.name, base.version.replace("+align5", f"+{self.alignment}"))
+
+    def info_dict(self) -> dict[str, str]:
+        info = self.info
+        return {"name": info.name, "version": info.version, "setting": self.name}
+
+    def embed(self, rgb: np.ndarray, box: BBox, *, landmarks: np.ndarray | None = None) -> np.ndarray:
+        """The face's vector; ``landmarks`` (CenterFace's 5, working pixels) are needed by
+        ``dlib-resnet-v1-cf5`` and ignored by the default."""
+        if self.alignment == "align5":
+            return self.dlib.embed(rgb, box)
+        if landmarks is None:
+            raise ModelError(f"embedder {self.name} aligns on the detector's landmarks: none given")
+        chip = chip_from_landmarks(rgb, landmarks)
+        vector = self.dlib._get(RESNET).compute_face_descriptor(chip, self.dlib.jitters)
+        return np.asarray(vector, dtype=np.float32)
+
+
+def embedder_for(settings: Any) -> Embedder:
+    """The embedder of ``settings.embedder`` (default ``dlib-resnet-v1``), models shared."""
+    return Embedder(getattr(settings, "embedder", "dlib-resnet-v1"), DlibModels.shared())

@@ -1,0 +1,74 @@
+"""Multi-scale detection without the model: which passes run, and how they are fused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faceledger.core.faces import BBox, DetectorInfo, FaceDetection
+from faceledger.vision import detector as detector_module
+from faceledger.vision.detector import detect_multiscale, fuse_detections, pass_plan
+
+
+def _face(x1: float, y1: float, x2: float, y2: float, score: float = 0.9) -> FaceDetection:
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    return FaceDetection(BBox(x1, y1, x2, y2), score, ((cx - 5, cy), (cx + 5, cy), (cx, cy + 3), (cx - 4, cy + 6), (cx + 4, cy + 6)))
+
+
+class _Fake:
+    """Returns ``faces`` (in the pixels of the image it is given) and records each call's shape."""
+
+    info = DetectorInfo("fake", "0", 0.4)
+
+    def __init__(self, by_width: dict[int, list[FaceDetection]]) -> None:
+        self.by_width = by_width
+        self.shapes: list[tuple[int, int]] = []
+
+    def __call__(self, rgb: np.ndarray) -> list[FaceDetection]:
+        self.shapes.append(rgb.shape[:2])
+        return self.by_width.get(rgb.shape[1], [])
+
+
+def test_a_portrait_needs_no_upscaled_pass() -> None:
+    assert pass_plan((480, 640, 3), [_face(100, 100, 300, 340)]) == []
+
+
+def test_small_faces_or_none_call_for_an_upscaled_pass() -> None:
+    assert pass_plan((480, 640, 3), [_face(10, 10, 40, 40), _face(100, 100, 300, 340)]) == [2.0]
+    assert pass_plan((480, 640, 3), []) == [2.0]
+    (factor,) = pass_plan((1600, 1200, 3), [_face(0, 0, 20, 20)])
+    assert factor * factor * 1600 * 1200 <= 2048 * 2048 + 1  # the upscaled pass is capped
+
+
+def test_a_face_found_only_upscaled_keeps_its_score_and_maps_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(detector_module, "MIRROR_PASS", False)
+    small = _face(20, 20, 50, 50, 0.8)
+    detector = _Fake({640: [small], 1280: [_face(40, 40, 100, 100, 0.85), _face(600, 200, 640, 240, 0.7)]})
+    faces = detect_multiscale(detector, np.zeros((480, 640, 3), dtype=np.uint8))
+    assert detector.shapes == [(480, 640), (960, 1280)]
+    assert len(faces) == 2
+    fused = max(faces, key=lambda f: f.score)
+    assert fused.score == 0.85 and abs(fused.box.x1 - 20) < 0.01 and abs(fused.box.x2 - 50) < 0.01
+    only_upscaled = min(faces, key=lambda f: f.score)
+    assert only_upscaled.score == 0.7 and only_upscaled.box.as_list() == [300, 100, 320, 120]
+
+
+def test_fusion_averages_boxes_by_score_and_never_duplicates() -> None:
+    a, b = _face(0, 0, 100, 100, 0.9), _face(10, 10, 110, 110, 0.3)
+    (fused,) = fuse_detections([a, b], method="wbf", passes=2)
+    assert fused.score == 0.9 and abs(fused.box.x1 - 2.5) < 1e-9
+    (avg,) = fuse_detections([a, b], method="wbf-avg", passes=2)
+    assert abs(avg.score - 0.6) < 1e-9
+    assert fuse_detections([a, b], method="nms") == [a]
+    assert len(fuse_detections([a, _face(60, 0, 160, 100, 0.5)], method="wbf", passes=2)) == 2
+
+
+def test_the_mirror_pass_maps_faces_back_with_left_and_right_swapped() -> None:
+    seen = _face(500, 100, 600, 220, 0.8)  # what the fake "finds" in whatever it is shown
+    detector = _Fake({640: [seen]})
+    faces = detect_multiscale(detector, np.zeros((480, 640, 3), dtype=np.uint8))
+    assert detector.shapes == [(480, 640), (480, 640)]  # working scale and mirror; no small face
+    mirrored = next(f for f in faces if f.box.x1 < 320)
+    assert mirrored.box.as_list() == [40, 100, 140, 220]
+    (rx, _), (lx, _) = mirrored.landmarks[:2]
+    assert rx < lx  # still image-left first after mapping back
