@@ -161,3 +161,98 @@ def test_two_processes_and_a_scan_append_without_forking_the_chain(ledger_url: s
     assert counts["writer0"] == counts["writer1"] == 40
     assert names.count("scan.started") == names.count("scan.finished") == 1
     ledger.dispose()
+
+
+# --- finding 8: automatic checkpoints, kept outside the database -----------------------------
+
+
+def _cli_db(ledger: Ledger, data: Path) -> list[str]:
+    return ["--database-url", ledger.engine.url.render_as_string(hide_password=False),
+            "--data-dir", str(data)]  # fmt: skip
+
+
+def test_every_writing_command_leaves_a_checkpoint_so_an_emptied_log_fails(ledger: Ledger, tmp_path: Path) -> None:
+    """Before: nothing took a checkpoint unless asked, so emptying the table still verified."""
+    data = tmp_path / "data"
+    runner = CliRunner()
+    assert runner.invoke(main, [*_cli_db(ledger, data), "ingest", str(EXAMPLES / "photos.csv")]).exit_code == 0
+    points = data / "audit-checkpoints.jsonl"
+    lines = points.read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["rows"] == len(_ids(ledger))
+    assert os.stat(points).st_mode & 0o777 == 0o600
+    assert runner.invoke(main, [*_cli_db(ledger, data), "status"]).exit_code == 0
+    assert len(points.read_text().splitlines()) == 1  # a read-only command adds none
+    assert runner.invoke(main, [*_cli_db(ledger, data), "audit", "verify"]).exit_code == 0
+
+    _unprotected(ledger)
+    with ledger.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events"))
+    emptied = runner.invoke(main, [*_cli_db(ledger, data), "audit", "verify"])
+    assert emptied.exit_code == 1 and "no longer matches" in emptied.stderr
+
+
+def test_cutting_the_tail_after_a_periodic_checkpoint_fails_verify(ledger: Ledger, tmp_path: Path) -> None:
+    from faceledger.services.audit import install_checkpoints
+
+    points = tmp_path / "elsewhere" / "checkpoints.jsonl"
+    install_checkpoints(ledger, points, every=4)
+    _fill(ledger, 9)  # checkpoints after events 4 and 8, taken while the command runs
+    taken = [json.loads(line) for line in points.read_text().splitlines()]
+    assert [p["rows"] for p in taken] == [4, 8]
+    _unprotected(ledger)
+    with ledger.begin() as conn:  # cut the newest rows back to before the last checkpoint
+        conn.execute(text("DELETE FROM audit_events WHERE id > :i"), {"i": _ids(ledger)[6]})
+    result = verify_audit(ledger, checkpoints=points)
+    assert result["first_bad_position"] is None and not result["ok"]
+    assert len(result["checkpoint_problems"]) == 1 and "8 rows" in result["checkpoint_problems"][0]
+
+
+def test_no_new_checkpoint_extends_a_chain_that_lost_checkpointed_rows(ledger: Ledger, tmp_path: Path) -> None:
+    from faceledger.services.audit import AuditBroken
+
+    points = tmp_path / "checkpoints.jsonl"
+    _fill(ledger, 5)
+    record_checkpoint(ledger, points)
+    _unprotected(ledger)
+    with ledger.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE id = :i"), {"i": _ids(ledger)[-1]})
+    _fill(ledger, 2)  # the log goes on as if nothing happened ...
+    with pytest.raises(AuditBroken, match="no longer matches"):
+        record_checkpoint(ledger, points)  # ... but it cannot be vouched for again
+    assert len(points.read_text().splitlines()) == 1
+
+
+def test_a_checkpoint_reads_only_the_rows_after_the_previous_one(ledger: Ledger, tmp_path: Path) -> None:
+    points = tmp_path / "checkpoints.jsonl"
+    _fill(ledger, 5)
+    first = record_checkpoint(ledger, points)
+    _fill(ledger, 3)
+    second = record_checkpoint(ledger, points)
+    assert first is not None and second is not None
+    assert (second["rows"], second["last_id"]) == (8, _ids(ledger)[-1])
+    assert record_checkpoint(ledger, points, only_if_new=True) is None  # nothing new: no line
+    assert verify_audit(ledger, checkpoints=points)["checkpoints_checked"] == 2
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"rows": 3, "last_id": 3, "head": "abc"}\n', ":1: 'head' must be a sha256"),
+        (b'{"at": "x", "rows": 1, "last_id": 1, "head": "' + b"a" * 64 + b'"}\n{not json\n', ":2: not valid JSON"),
+        (b"\xff\xfe\n", ":1: not valid UTF-8"),
+        (b"[1, 2]\n", ":1: not a checkpoint"),
+        (b'{"rows": -1}\n', ":1: 'rows' must be"),
+        (b"[" * 100_000 + b"\n", ":1: not valid JSON"),
+    ],
+)
+def test_a_malformed_checkpoints_file_is_a_clear_error(
+    ledger: Ledger, tmp_path: Path, content: bytes, message: str
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "audit-checkpoints.jsonl").write_bytes(content)
+    result = CliRunner().invoke(main, [*_cli_db(ledger, data), "audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+    assert "audit-checkpoints.jsonl" in result.stderr and message in result.stderr

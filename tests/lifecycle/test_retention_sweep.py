@@ -3,27 +3,47 @@ consent's templates are destroyed by the next sweep; the public policy is publis
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from click.testing import CliRunner
+from sqlalchemy import func, select, update
 
+from faceledger.cli import main
+from faceledger.config import load_settings
 from faceledger.core.law import load_policies
+from faceledger.services.assess import assess_faces
+from faceledger.services.claims import add_claim
 from faceledger.services.consent import add_consent, revoke_consent
 from faceledger.services.extract import extract_templates
 from faceledger.services.policy_publish import publish_policy
-from faceledger.services.retention import sweep
+from faceledger.services.retention import SweepNeedsConfirm, sweep
+from faceledger.services.verification import IdentityEvidence
 from faceledger.store.audit import verify_chain
-from faceledger.store.schema import Destruction, FaceDecision, Subject, Template
+from faceledger.store.schema import Destruction, Face, FaceDecision, Photo, Subject, Template
 
 pytestmark = pytest.mark.integration
 T, S, D = Template.__table__, Subject.__table__, Destruction.__table__
 
 
+STATED = IdentityEvidence("attestation", False, {"statement": "this is me"})
+
+
 def _consent_afton(world) -> int:  # type: ignore[no-untyped-def]
-    """Chicago's owner consents, so BIPA allows afton's face and sets a destroy-by date."""
-    change = add_consent(world.ledger, owner_id="owner-c@N01", form="written",
-                         purposes=[world.settings.purpose], informed=True, granted=date(2025, 1, 10))  # fmt: skip
+    """Afton (in Chicago) claims her face and signs a written release, so BIPA allows it and
+    sets a destroy-by date."""
+    with world.ledger.read() as conn:
+        face_id = conn.execute(
+            select(Face.__table__.c.id).join(Photo.__table__, Photo.__table__.c.id == Face.__table__.c.photo_id)
+            .where(Photo.__table__.c.owner_id == "owner-c@N01")
+        ).scalar_one()  # fmt: skip
+    publish_policy(load_policies(), world.settings, out=world.settings.data_dir / "site",
+                   published=date(2025, 1, 1), ledger=world.ledger)  # BIPA 15(a) schedule  # fmt: skip
+    claim = add_claim(world.ledger, face_id=face_id, by="subject", evidence=STATED, actor="test")
+    change = add_consent(world.ledger, claim_ids=[claim.id], given_by="subject", form="written",
+                         purposes=[world.settings.purpose], informed=True, granted=date(2025, 1, 10),
+                         signer="Afton", signed_on=date(2025, 1, 10), evidence_sha256="a" * 64)  # fmt: skip
     extract_templates(world.ledger, world.vault, world.settings, purpose=world.settings.purpose)
     return change.consent.id
 
@@ -69,10 +89,76 @@ def test_revoked_consent_templates_are_destroyed_by_the_next_sweep(world) -> Non
     templates = _count(ledger, T)
     revoke_consent(ledger, consent_id)
     report = sweep(ledger, vault)
-    assert (report.faces, report.by_reason, report.keys_shredded) == (1, {"blocked": 1}, 1)
+    assert (report.faces, report.by_reason, report.keys_shredded) == (1, {"revoked": 1}, 1)
     assert _count(ledger, T) == templates - 2
     with ledger.read() as conn:
         assert conn.execute(select(func.count()).where(S.c.status == "shredded")).scalar_one() == 1
+        cert = conn.execute(select(D)).one()
+    assert (cert.reason, cert.consent_id) == ("revoked", consent_id)  # the cause, named
+    assert cert.destroy_by == datetime.now(UTC).date()  # revoked today
+
+
+def test_a_wrong_assess_run_then_a_sweep_destroys_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    """Finding 17: one assess run with a wrong processing place blocks every face; the
+    nightly sweep used to destroy every template. A block alone is not a cause."""
+    ledger, vault = world.ledger, world.vault
+    _consent_afton(world)
+    templates = _count(ledger, T)
+    assert templates > 2
+    wrong = load_settings(workers=1, processor_location="DE", data_dir=world.settings.data_dir)
+    assess_faces(ledger, wrong, purpose=world.settings.purpose)
+    with ledger.read() as conn:
+        blocked = conn.execute(
+            select(func.count()).select_from(FaceDecision).where(FaceDecision.decision == "block")
+        ).scalar_one()
+    assert blocked >= 4  # the whole corpus is blocked now
+    report = sweep(ledger, vault)
+    assert (report.faces, report.templates, report.held) == (0, 0, templates // 2)
+    assert _count(ledger, T) == templates and _count(ledger, D) == 0
+
+
+def test_an_executed_request_is_named_on_the_certificate(world) -> None:  # type: ignore[no-untyped-def]
+    ledger, vault = world.ledger, world.vault
+    with ledger.begin() as conn:  # an exclusion whose templates the request left behind
+        face_id = conn.execute(select(T.c.face_id).order_by(T.c.face_id).limit(1)).scalar_one()
+        conn.execute(update(Face.__table__).where(Face.__table__.c.id == face_id)
+                     .values(excluded_request_id=77))  # fmt: skip
+    report = sweep(ledger, vault)
+    assert (report.faces, report.by_reason) == (1, {"excluded": 1})
+    with ledger.read() as conn:
+        cert = conn.execute(select(D)).one()
+    assert (cert.face_id, cert.reason, cert.request_id) == (face_id, "excluded", 77)
+
+
+def test_a_sweep_far_larger_than_the_last_asks_for_confirm(world) -> None:  # type: ignore[no-untyped-def]
+    ledger, vault = world.ledger, world.vault
+    _consent_afton(world)
+    with ledger.read() as conn:
+        due = conn.execute(
+            select(func.min(FaceDecision.destroy_by)).where(FaceDecision.destroy_by.is_not(None))
+        ).scalar_one()
+    later = due + timedelta(days=1)
+    with pytest.raises(SweepNeedsConfirm, match=r"would destroy the templates of 1 faces \(1 retention\)"):
+        sweep(ledger, vault, on=later, confirm_faces=0)
+    assert _count(ledger, D) == 0  # refused: nothing destroyed
+    assert sweep(ledger, vault, on=later, confirm_faces=0, confirm=True).faces == 1
+
+
+def test_the_cli_sweep_says_why_and_exits_2_without_confirm(world) -> None:  # type: ignore[no-untyped-def]
+    _consent_afton(world)
+    with world.ledger.read() as conn:
+        due = conn.execute(
+            select(func.min(FaceDecision.destroy_by)).where(FaceDecision.destroy_by.is_not(None))
+        ).scalar_one()
+    url = world.ledger.engine.url.render_as_string(hide_password=False)
+    args = ["--database-url", url, "--data-dir", str(world.settings.data_dir), "retention", "sweep",
+            "--as-of", (due + timedelta(days=1)).isoformat()]  # fmt: skip
+    env = {"FACELEDGER_RETENTION_CONFIRM_FACES": "0", "FACELEDGER_MASTER_KEY": ""}
+    refused = CliRunner().invoke(main, args, env=env)
+    assert refused.exit_code == 2 and "--confirm" in refused.stderr and "Nothing was destroyed" in refused.stderr
+    done = CliRunner().invoke(main, [*args, "--confirm", "--json"], env=env)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["by_reason"] == {"retention": 1}
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)

@@ -1,4 +1,9 @@
-"""Kill a scan with SIGKILL part-way; the re-run must lose and duplicate nothing."""
+"""Kill a scan with SIGKILL part-way; the re-run must lose and duplicate nothing.
+
+The kill lands at a known point, not a raced one: the scan writes one photo per transaction
+(``scan_flush_photos = 1``) and its test hook (``FACELEDGER_SCAN_PAUSE_AFTER``) stops it for
+good right after the commit of its N-th photo; only then is it killed. Before, the poller
+could see the whole scan commit before a quarter of it, and the test failed."""
 
 from __future__ import annotations
 
@@ -71,7 +76,9 @@ def test_sigkill_mid_scan_then_resume_loses_and_duplicates_nothing(
 
     ledger = open_ledger(ledger_url)
     ingest_paths(ledger, [corpus])
-    env = {**os.environ, "FACELEDGER_DATABASE_URL": ledger_url}
+    pause_after = total // 4
+    env = {**os.environ, "FACELEDGER_DATABASE_URL": ledger_url, "FACELEDGER_SCAN_FLUSH_PHOTOS": "1",
+           "FACELEDGER_SCAN_PAUSE_AFTER": str(pause_after)}  # fmt: skip
     log = tmp_path / "scan.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
@@ -81,17 +88,17 @@ def test_sigkill_mid_scan_then_resume_loses_and_duplicates_nothing(
             stderr=stderr,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 120
-        while _done(ledger) < total // 4:
+        deadline = time.monotonic() + 300  # a bound on waiting for the marker, not a timing test
+        while b"scan paused after" not in log.read_bytes():
             assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "scan made no progress"
+            assert time.monotonic() < deadline, "scan never reached its pause point"
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     assert process.returncode == -signal.SIGKILL
 
     partial = _faces_per_photo(ledger)
-    assert 0 < len(partial) < total, "the kill must land part-way"
+    assert len(partial) == _done(ledger) == pause_after, "the kill lands right after photo N"
     assert all(partial[key] == expected[key] for key in partial), "a photo was half-written"
 
     report = scan_pending(ledger, load_settings(workers=workers))

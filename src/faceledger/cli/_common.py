@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from faceledger.errors import FaceledgerError
 
 if TYPE_CHECKING:
     from faceledger.config import Settings
@@ -36,12 +39,31 @@ class CliState:
         from faceledger.store import open_ledger
 
         if self._ledger is None:
-            self._ledger = open_ledger(self.settings().database_url)
+            from faceledger.services.audit import checkpoints_path, install_checkpoints
+
+            settings = self.settings()
+            ledger = open_ledger(settings.database_url)
+            install_checkpoints(ledger, checkpoints_path(settings), every=settings.audit_checkpoint_every)
+            self._ledger = ledger
         return self._ledger
 
     def close(self) -> None:
-        """Release the ledger's connections when the command ends."""
-        if self._ledger is not None:
+        """When the command ends: checkpoint the audit log if it wrote to it, then release
+        the ledger's connections. A checkpoint that cannot be taken is reported on stderr."""
+        if self._ledger is None:
+            return
+        from faceledger.services.audit import checkpoints_path, finish_checkpoint
+
+        try:
+            finish_checkpoint(self._ledger, checkpoints_path(self.settings()))
+        except FaceledgerError as exc:
+            click.echo(f"warning: audit checkpoint not taken: {exc}", err=True)
+        except Exception as exc:  # noqa: BLE001 - the command itself already succeeded
+            mapped = clear_error(exc, self)
+            if mapped is None:
+                raise
+            click.echo(f"warning: audit checkpoint not taken: {mapped}", err=True)
+        finally:
             self._ledger.dispose()
             self._ledger = None
 
@@ -70,3 +92,65 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+# --- turning environment failures into one clear line (finding 14) ----------------------------
+
+_SQLITE_MESSAGES = (  # (text in the driver's message, what to tell the user)
+    ("database or disk is full", "the disk holding the ledger is full"),
+    ("readonly database", "the ledger is read-only (this command writes to it)"),
+    ("unable to open database file", "the ledger file cannot be opened (missing folder, "
+     "no permission, or a read-only folder without its -shm file)"),
+    ("database is locked", "the ledger is locked by another process; try again when it ends"),
+    ("disk i/o error", "the disk holding the ledger failed to read or write"),
+)
+_OS_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+def clear_error(exc: BaseException, state: CliState | None = None) -> FaceledgerError | None:
+    """A :class:`FaceledgerError` with one clear line for a failure of the environment (disk
+    full, read-only or locked ledger, a file that cannot be written), or ``None`` when
+    ``exc`` is a genuine bug that should keep its traceback.
+
+    Every ledger write is one transaction, so when the database refuses a write nothing of
+    that step was committed; the message says so.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from faceledger.errors import LedgerError
+
+    where = _ledger_name(state)
+    if isinstance(exc, DBAPIError):
+        text = str(exc.orig).lower()
+        code = getattr(exc.orig, "sqlstate", None)
+        if code in ("53100", "53200"):  # PostgreSQL disk_full, out_of_memory
+            return LedgerError(f"{where}: the database server is out of space: {exc.orig}; "
+                               "nothing of the failed step was committed")  # fmt: skip
+        if code == "25006":  # read_only_sql_transaction
+            return LedgerError(f"{where}: the database is read-only: {exc.orig}")
+        for needle, meaning in _SQLITE_MESSAGES:
+            if needle in text:
+                return LedgerError(f"{where}: {meaning} (sqlite: {exc.orig}); "
+                                   "nothing of the failed step was committed")  # fmt: skip
+        return None
+    if isinstance(exc, OSError) and exc.errno in _OS_ERRORS:
+        target = exc.filename or where
+        return FaceledgerError(f"{target}: {_OS_ERRORS[exc.errno]} ({exc.strerror}); "
+                               "nothing of the failed step was committed")  # fmt: skip
+    return None
+
+
+def _ledger_name(state: CliState | None) -> str:
+    try:
+        if state is not None:
+            url = state.settings().database_url
+            return f"ledger {url.removeprefix('sqlite:///')}" if url.startswith("sqlite:///") else "ledger"
+    except FaceledgerError:
+        pass
+    return "ledger"

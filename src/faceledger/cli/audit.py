@@ -11,7 +11,9 @@ from faceledger.cli._common import CliState, echo_json
 
 
 def _checkpoints(state: CliState) -> Path:
-    return state.settings().data_dir / "audit-checkpoints.jsonl"
+    from faceledger.services.audit import checkpoints_path
+
+    return checkpoints_path(state.settings())
 
 
 @click.group()
@@ -34,7 +36,9 @@ def verify(state: CliState, export_file: Path | None, as_json: bool) -> None:
     """Check the whole hash chain; name the first bad row. Exit 1 if it does not hold.
 
     Finds any edit, deletion, insertion or reordering of past rows, and checks that every
-    recorded checkpoint (faceledger audit checkpoint) is still a prefix of the chain.
+    recorded checkpoint (taken automatically, or by faceledger audit checkpoint) is still a
+    prefix of the chain: a log emptied or cut back before its newest checkpoint fails. A
+    malformed checkpoints file exits 1 naming its line.
 
     \b
     Example:
@@ -93,9 +97,12 @@ def export(state: CliState, out: Path | None) -> None:
 def checkpoint(state: CliState, as_json: bool) -> None:
     """Record the chain's current head (rows, last id, hash) to keep elsewhere.
 
-    Appended to <data_dir>/audit-checkpoints.jsonl; copy it somewhere the database's
-    writers cannot change. Verification then also detects the newest rows being cut off
-    or the whole chain being recomputed.
+    Appended to the audit_checkpoint_file setting (default
+    <data_dir>/audit-checkpoints.jsonl) after checking the previous checkpoint still holds.
+    Checkpoints are also taken automatically, at the end of every command that writes and
+    every audit_checkpoint_every events. Keep the file where the database's writers cannot
+    change it. Verification then also detects rows being cut off or the whole chain being
+    recomputed.
 
     \b
     Example:
@@ -104,6 +111,7 @@ def checkpoint(state: CliState, as_json: bool) -> None:
     from faceledger.services.audit import record_checkpoint
 
     point = record_checkpoint(state.ledger(), _checkpoints(state))
+    assert point is not None  # only_if_new is off: always a point
     if as_json:
         echo_json(point)
         return

@@ -24,22 +24,33 @@ def retention() -> None:
 @retention.command("sweep")
 @click.option("--as-of", "on", callback=parse_date, metavar="YYYY-MM-DD", help="Decide what is due on this date (default: today, UTC).")
 @click.option("--dry-run", is_flag=True, help="Show what would be destroyed; destroy nothing.")
+@click.option("--confirm", is_flag=True,
+              help="Go ahead although the sweep destroys far more than the previous one.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_obj
-def sweep_command(state: CliState, on: date | None, dry_run: bool, as_json: bool) -> None:
-    """Destroy templates past their destroy-by date or no longer allowed (revoked consent).
+def sweep_command(state: CliState, on: date | None, dry_run: bool, confirm: bool, as_json: bool) -> None:
+    """Destroy templates whose retention clock is due, whose consent was revoked, or that
+    an executed request excluded; nothing else (a face merely blocked now is kept, "held").
 
-    Each face destroyed gets a certificate; a subject left without templates has its key
-    shredded. Idempotent and safe from cron: a second sweep while one runs exits 2.
+    Each face destroyed gets a certificate naming its cause (the destroy-by date, the
+    consent or the request); a subject left without templates has its key shredded. A
+    sweep that would destroy far more than the previous one (settings
+    retention_confirm_faces, retention_confirm_factor) destroys nothing and exits 2 saying
+    why; run it again with --confirm. Idempotent and safe from cron: a second sweep while
+    one runs exits 2.
 
     \b
     Example:
       faceledger retention sweep --dry-run
       faceledger retention sweep --as-of 2028-01-01 --json
+      faceledger retention sweep --confirm
     """
     from faceledger.services.retention import sweep
 
-    report = sweep(state.ledger(), state.vault(), on=on, dry_run=dry_run)
+    settings = state.settings()
+    report = sweep(state.ledger(), state.vault(), on=on, dry_run=dry_run, confirm=confirm,
+                   confirm_faces=settings.retention_confirm_faces,
+                   confirm_factor=settings.retention_confirm_factor)  # fmt: skip
     if as_json:
         echo_json(report.to_dict())
         return
@@ -49,6 +60,9 @@ def sweep_command(state: CliState, on: date | None, dry_run: bool, as_json: bool
                f"({report.templates:,} templates; {reasons})")  # fmt: skip
     if not dry_run and report.keys_shredded:
         click.echo(f"shredded {report.keys_shredded:,} subject keys")
+    if report.held:
+        click.echo(f"kept the templates of {report.held:,} faces that are blocked now without a due "
+                   "retention clock, a revoked consent or a request: check `faceledger assess`")  # fmt: skip
 
 
 def register(main: click.Group) -> None:

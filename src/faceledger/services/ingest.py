@@ -31,6 +31,7 @@ from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
 from faceledger.store.schema import IngestReject, Photo, Source
+from faceledger.store.tombstones import tombstone_matches
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jfif"}
 PHOTOS = Photo.__table__
@@ -51,6 +52,7 @@ class SourceReport:
     rejected: int = 0
     rejects: list[str] = field(default_factory=list)  # "file:line: reason", first few
     note: str | None = None
+    tombstoned: int = 0  # added, but covered by an executed request's tombstone (excluded)
 
     @property
     def duplicates(self) -> int:
@@ -89,39 +91,56 @@ def ingest_paths(
     actor: str = "cli",
     batch_size: int = 20_000,
     progress: Progress | None = None,
+    roots: Iterable[Path] | None = None,
 ) -> IngestReport:
-    """Ingest every folder and manifest in ``paths`` (see module docs)."""
+    """Ingest every folder and manifest in ``paths`` (see module docs).
+
+    ``roots``: folders outside a manifest's own folder its paths may point into (default:
+    the ``manifest_path_roots`` setting); anything else outside is rejected with its line.
+    """
     progress = progress or NoProgress()
     report = IngestReport()
+    if roots is None:
+        from faceledger.config import load_settings
+
+        roots = load_settings().manifest_path_roots
+    allowed = tuple(Path(r) for r in roots)
     for path in paths:
         path = path.expanduser().resolve()
         if path.is_dir():
-            report.sources.extend(_ingest_folder(ledger, path, actor, batch_size, progress))
+            report.sources.extend(_ingest_folder(ledger, path, actor, batch_size, progress, allowed))
         elif path.is_file():
-            report.sources.append(_ingest_manifest(ledger, path, actor, batch_size, progress))
+            report.sources.append(
+                _ingest_manifest(ledger, path, actor, batch_size, progress, roots=allowed)
+            )
         else:
             raise FaceledgerError(f"{path}: no such file or folder")
     return report
 
 
 def _ingest_folder(
-    ledger: Ledger, root: Path, actor: str, batch_size: int, progress: Progress
-) -> list[SourceReport]:
+    ledger: Ledger, root: Path, actor: str, batch_size: int, progress: Progress,
+    roots: tuple[Path, ...],
+) -> list[SourceReport]:  # fmt: skip
     manifests, images = _walk(root)
+    outside = [p for p in manifests + images if not p.is_relative_to(root)]  # symlinks out
+    manifests = [p for p in manifests if p not in outside]
+    images = [p for p in images if p not in outside]
     reports: list[SourceReport] = []
     claimed: set[str] = set()  # local files a manifest already gave provenance to
     for manifest in manifests:
         try:
             reports.append(
-                _ingest_manifest(ledger, manifest, actor, batch_size, progress, claimed=claimed)
+                _ingest_manifest(ledger, manifest, actor, batch_size, progress, claimed=claimed,
+                                 roots=roots)  # fmt: skip
             )
         except ManifestError as exc:
             if "not a photo manifest" not in str(exc):
                 raise
             reports.append(SourceReport(uri=str(manifest), format="-", note=f"skipped: {exc}"))
     loose = [image for image in images if str(image) not in claimed]
-    if loose or not reports:
-        reports.append(_ingest_loose_images(ledger, root, loose, actor, progress))
+    if loose or outside or not reports:
+        reports.append(_ingest_loose_images(ledger, root, loose, actor, progress, outside))
     return reports
 
 
@@ -133,8 +152,8 @@ def _walk(root: Path) -> tuple[list[Path], list[Path]]:
         for name in sorted(files):
             if name.startswith("."):
                 continue
-            path = Path(folder, name).resolve()
-            suffix = path.suffix.lower()
+            path = Path(folder, name).resolve()  # a symlink out is caught by the caller
+            suffix = Path(name).suffix.lower()
             if suffix in IMAGE_SUFFIXES:
                 images.append(path)
             elif suffix in MANIFEST_SUFFIXES or (
@@ -145,9 +164,14 @@ def _walk(root: Path) -> tuple[list[Path], list[Path]]:
 
 
 def _ingest_loose_images(
-    ledger: Ledger, root: Path, images: list[Path], actor: str, progress: Progress
-) -> SourceReport:
+    ledger: Ledger, root: Path, images: list[Path], actor: str, progress: Progress,
+    outside: list[Path],
+) -> SourceReport:  # fmt: skip
     report = SourceReport(uri=str(root), format="folder")
+    report.seen = report.rejected = len(outside)
+    report.rejects.extend(
+        f"{p}: a symlink to a file outside {root}: skipped" for p in outside[:MAX_REJECTS_SHOWN]
+    )
     source_id = _ensure_source(ledger, uri=f"folder:{root}", kind="folder", fmt="folder", name=root.name)
     with progress.task(f"ingest {root.name}/", total=len(images), unit="files") as tick:
         for start in range(0, len(images), _FOLDER_BATCH):
@@ -173,8 +197,9 @@ def _ingest_manifest(
     progress: Progress,
     *,
     claimed: set[str] | None = None,
+    roots: tuple[Path, ...] = (),
 ) -> SourceReport:
-    batches = read_manifest(path, batch_size=batch_size)
+    batches = read_manifest(path, batch_size=batch_size, roots=roots)
     first = next(batches, None)  # raises ManifestError before a source row is created
     from faceledger.sources.manifests import manifest_format
 
@@ -249,8 +274,12 @@ def _write_batch(ledger: Ledger, source_id: int, batch: Batch, report: SourceRep
     added = 0
     with ledger.begin() as conn:
         if values:
+            for value, request_id in zip(values, tombstone_matches(conn, values), strict=True):
+                value["excluded_request_id"] = request_id  # erased elsewhere: stays erased
             stmt = ledger.insert_ignoring_conflicts(PHOTOS, ["source_id", "source_key"])
-            added = len(conn.execute(stmt.returning(PHOTOS.c.id), values).all())
+            inserted = conn.execute(stmt.returning(PHOTOS.c.id, PHOTOS.c.excluded_request_id), values).all()
+            added = len(inserted)
+            report.tombstoned += sum(1 for row in inserted if row.excluded_request_id is not None)
         if batch.rejects:
             _record_rejects(ledger, conn, source_id, batch.rejects, now)
     for line, reason in batch.rejects:
@@ -305,6 +334,7 @@ def _finish_source(ledger: Ledger, source_id: int, report: SourceReport, actor: 
                     "seen": report.seen,
                     "added": report.added,
                     "rejected": report.rejected,
+                    "tombstoned": report.tombstoned,
                 },
             ),
         )

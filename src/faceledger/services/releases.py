@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 import shutil
@@ -50,6 +51,7 @@ from faceledger.services.croissant import croissant_card
 from faceledger.services.templates import EXTRACT, GEOMETRY, read_face_templates
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
+from faceledger.store.db import ensure_private_dir
 from faceledger.store.ledger import utcnow
 from faceledger.store.schema import (
     Consumer,
@@ -63,6 +65,7 @@ from faceledger.store.schema import (
 )
 from faceledger.store.vault import KeyVault
 
+logger = logging.getLogger(__name__)
 RELEASES, VERSIONS, ITEMS = Release.__table__, ReleaseVersion.__table__, ReleaseItem.__table__
 CONSUMERS, NOTICES = Consumer.__table__, ConsumerNotice.__table__
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
@@ -306,7 +309,15 @@ def _write_version(
     conn: Connection, settings: Settings, *, release_id: int, name: str, purpose: str,
     table: pa.Table, with_features: bool, reason: str, actor: str,
 ) -> VersionInfo:  # fmt: skip
-    """Write the files of the next version of release ``name``, record it, audit it."""
+    """Write the files of the next version of release ``name``, record it, audit it.
+
+    The version folder is published (renamed into place) before the caller commits. A process
+    killed between the two leaves a folder with no row: an *orphan*. The release's row is
+    locked first (PostgreSQL; SQLite's write lock is already held), so while we hold it no
+    live process is between publish and commit for this release: a folder for a number no
+    committed row has, and any staging folder, are left by a dead process and are cleared.
+    """
+    conn.execute(select(RELEASES.c.id).where(RELEASES.c.id == release_id).with_for_update())
     latest = conn.execute(
         select(VERSIONS.c.id, VERSIONS.c.version)
         .where(VERSIONS.c.release_id == release_id)
@@ -318,9 +329,9 @@ def _write_version(
         table.schema.get_field_index("version"), "version",
         pa.array([number] * table.num_rows, pa.int32()),
     )  # fmt: skip
+    ensure_private_dir(settings.data_dir)
     folder = settings.data_dir / "releases" / name / f"v{number}"
-    if folder.exists():
-        raise ReleaseError(f"{folder} already exists: a release version is never overwritten")
+    orphans = _clear_orphans(folder)
     staging = folder.with_name(f".v{number}.{secrets.token_hex(4)}.staging")
     staging.mkdir(parents=True)
     now = utcnow()
@@ -359,10 +370,11 @@ def _write_version(
                 payload={"release": name, "version": number,
                          "parent": int(latest.version) if latest else None, "purpose": purpose,
                          "photos": photos, "faces": table.num_rows, "with_features": with_features,
-                         "manifest_sha256": digest, "reason": reason},
+                         "manifest_sha256": digest, "reason": reason,
+                         **({"orphans_cleared": orphans} if orphans else {})},
             ),  # fmt: skip
         )
-        staging.rename(folder)  # last step before commit: a failed commit leaves no version
+        _publish(staging, folder)  # last step before commit; an orphan is cleared next time
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -370,6 +382,29 @@ def _write_version(
         int(version_id), name, number, int(latest.version) if latest else None, purpose, reason,
         with_features, photos, table.num_rows, digest, str(folder), files, now,
     )  # fmt: skip
+
+
+def _clear_orphans(folder: Path) -> int:
+    """Remove ``folder`` and stale staging folders of its release (see :func:`_write_version`;
+    call only while holding the release's lock and after checking no row has this number)."""
+    parent = folder.parent
+    if not parent.is_dir():
+        return 0
+    stale = [p for p in parent.iterdir() if p.name.startswith(".v") and p.name.endswith(".staging")]
+    if folder.exists():
+        if not folder.is_dir() or not {p.name for p in folder.iterdir()} <= set(FILES):
+            raise ReleaseError(f"{folder} already exists and is not a faceledger version folder: "
+                               "a release version is never overwritten; move it away")  # fmt: skip
+        stale.append(folder)
+        logger.warning("%s has no release version row (a cut killed before commit): cleared", folder)
+    for path in stale:
+        shutil.rmtree(path)
+    return len(stale)
+
+
+def _publish(staging: Path, folder: Path) -> None:
+    """Move the finished version folder into place (one rename)."""
+    staging.rename(folder)
 
 
 def create_release(
@@ -590,9 +625,24 @@ def mark_notified(ledger: Ledger, *, consumer_id: int, actor: str = "cli") -> in
     """Record that a consumer was told of every notice it is owed; how many were due."""
     now = utcnow()
     with ledger.begin() as conn:
+        if conn.execute(select(CONSUMERS.c.id).where(CONSUMERS.c.id == consumer_id)).first() is None:
+            raise ReleaseError(f"no consumer {consumer_id} (see faceledger consumer list)")
+        due = conn.execute(
+            select(NOTICES.c.id, NOTICES.c.request_id).where(
+                NOTICES.c.consumer_id == consumer_id, NOTICES.c.notified_at.is_(None)
+            ).order_by(NOTICES.c.id)
+        ).all()  # fmt: skip
         count = conn.execute(
             update(NOTICES).where(NOTICES.c.consumer_id == consumer_id, NOTICES.c.notified_at.is_(None))
             .values(notified_at=now)
         ).rowcount  # fmt: skip
         conn.execute(update(CONSUMERS).where(CONSUMERS.c.id == consumer_id).values(notified_at=now))
+        append(
+            conn,
+            AuditRecord(
+                name="consumer.notified", actor=actor, object_type="consumer", object_id=str(consumer_id),
+                payload={"consumer": consumer_id, "notices": int(count),
+                         "requests": sorted({int(r.request_id) for r in due})},
+            ),  # fmt: skip
+        )
     return int(count)

@@ -15,6 +15,11 @@ next run finishes the pending ones without duplicating a face (a unique key on
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,13 +38,14 @@ from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
 from faceledger.store.locks import exclusive
 from faceledger.store.schema import Face, Photo, ScanRun
+from faceledger.store.tombstones import OWNER_KEYS, PHOTO_KEYS, tombstone_matches
 
 PHOTOS = Photo.__table__
 FACES = Face.__table__
 RUNS = ScanRun.__table__
 _PAGE = 500
-_FLUSH_EVERY = 64
 _FLUSH_SECONDS = 1.0
+PAUSE_ENV = "FACELEDGER_SCAN_PAUSE_AFTER"  # test hook, see _pause_hook
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class PhotoOutcome:
     faces: tuple[FaceDetection, ...] = ()
     error: str | None = None
     detail: str | None = None
+    content_hash: str | None = None  # sha256 of the bytes actually read
 
 
 @dataclass
@@ -83,6 +90,7 @@ class ScanReport:
     interrupted_runs: int = 0
     seconds: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
+    tombstoned: int = 0  # pending photos a tombstone covered: excluded, not scanned
 
 
 # --- worker side (runs in worker processes; module-level for pickling) ---------------------
@@ -105,14 +113,27 @@ def scan_photo(item: tuple[int, str]) -> PhotoOutcome:
     photo_id, path = item
     config: DetectorConfig = _worker["config"]
     try:
+        digest = _sha256(Path(path))
+    except OSError as exc:
+        return PhotoOutcome(photo_id, error="unreadable", detail=f"{path}: {exc.strerror}")
+    try:
         result = detect_image(
             Path(path), _worker["detector"], max_pixels=config.max_pixels, max_side=config.max_side
         )
     except ImageError as exc:
-        return PhotoOutcome(photo_id, error=exc.reason, detail=str(exc))
+        return PhotoOutcome(photo_id, error=exc.reason, detail=str(exc), content_hash=digest)
     except MemoryError:
-        return PhotoOutcome(photo_id, error="too-large", detail=f"{path}: out of memory decoding")
-    return PhotoOutcome(photo_id, result.width, result.height, tuple(result.faces))
+        return PhotoOutcome(photo_id, error="too-large", detail=f"{path}: out of memory decoding",
+                            content_hash=digest)  # fmt: skip
+    return PhotoOutcome(photo_id, result.width, result.height, tuple(result.faces), content_hash=digest)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def worker_detector_info() -> DetectorInfo:
@@ -133,12 +154,16 @@ def count_pending(ledger: Ledger) -> int:
         )
 
 
-def _pending(ledger: Ledger, limit: int | None) -> Iterator[tuple[int, str]]:
+_KEYS = [PHOTOS.c[k] for k in (*PHOTO_KEYS, *OWNER_KEYS)]
+
+
+def _pending(ledger: Ledger, limit: int | None, report: ScanReport) -> Iterator[tuple[int, str]]:
+    """Pending photos in id order; one a tombstone covers is excluded here, never scanned."""
     last, given = 0, 0
     while True:
         with ledger.read() as conn:
             page = conn.execute(
-                select(PHOTOS.c.id, PHOTOS.c.path)
+                select(PHOTOS.c.id, PHOTOS.c.path, *_KEYS)
                 .where(
                     PHOTOS.c.scan_status == "pending", PHOTOS.c.id > last,
                     PHOTOS.c.excluded_request_id.is_(None),  # a tombstone is never scanned
@@ -146,14 +171,47 @@ def _pending(ledger: Ledger, limit: int | None) -> Iterator[tuple[int, str]]:
                 .order_by(PHOTOS.c.id)
                 .limit(_PAGE)
             ).all()
+            covered = tombstone_matches(conn, [row._mapping for row in page])
         if not page:
             return
-        for photo_id, path in page:
+        _exclude(ledger, {int(r.id): c for r, c in zip(page, covered, strict=True) if c is not None}, report)
+        for row, tomb in zip(page, covered, strict=True):
+            if tomb is not None:
+                continue
             if limit is not None and given >= limit:
                 return
             given += 1
-            yield int(photo_id), str(path)
-        last = int(page[-1][0])
+            yield int(row.id), str(row.path)
+        last = int(page[-1].id)
+
+
+def _exclude(ledger: Ledger, covered: dict[int, int], report: ScanReport, conn: Connection | None = None) -> None:
+    """Mark photos a tombstone covers as excluded by that request (never scanned)."""
+    if not covered:
+        return
+    if conn is None:
+        with ledger.begin() as own:
+            _exclude(ledger, covered, report, own)
+        return
+    for photo_id, request_id in covered.items():
+        report.tombstoned += conn.execute(
+            update(PHOTOS)
+            .where(PHOTOS.c.id == photo_id, PHOTOS.c.excluded_request_id.is_(None))
+            .values(excluded_request_id=request_id)
+        ).rowcount
+
+
+def _pause_hook(report: ScanReport) -> None:
+    """Test hook: with ``FACELEDGER_SCAN_PAUSE_AFTER=N`` the scan stops for good, right after
+    the flush that committed its N-th photo, and says so on stderr; a test then kills it at
+    a known point instead of racing it. Unset (always, outside tests): nothing happens."""
+    wanted = os.environ.get(PAUSE_ENV)
+    if not wanted or report.photos_done + report.photos_failed < int(wanted):
+        return
+    logging.getLogger(__name__).warning("scan paused after %d photos (%s)", report.photos_done, PAUSE_ENV)
+    sys.stderr.write(f"faceledger: scan paused after {report.photos_done + report.photos_failed} photos\n")
+    sys.stderr.flush()
+    threading.Event().wait()  # until killed
 
 
 def scan_pending(
@@ -183,13 +241,15 @@ def scan_pending(
         try:
             buffer: list[PhotoOutcome] = []
             last_flush = time.monotonic()
+            every = settings.scan_flush_photos
             with progress.task("scan", total=total, unit="photos") as tick:
-                for outcome in engine.map_unordered(scan_photo, _pending(ledger, limit)):
+                for outcome in engine.map_unordered(scan_photo, _pending(ledger, limit, report)):
                     buffer.append(outcome)
-                    if len(buffer) >= _FLUSH_EVERY or time.monotonic() - last_flush > _FLUSH_SECONDS:
+                    if len(buffer) >= every or time.monotonic() - last_flush > _FLUSH_SECONDS:
                         _flush(ledger, run_id, info, buffer, report)
                         tick(len(buffer), faces=report.faces_found)
                         buffer, last_flush = [], time.monotonic()
+                        _pause_hook(report)
                 _flush(ledger, run_id, info, buffer, report)
                 tick(len(buffer), faces=report.faces_found)
             status = "done"
@@ -242,7 +302,17 @@ def _flush(
     now = utcnow()
     done = failed = faces = 0
     with ledger.begin() as conn:
+        # the bytes read may differ from those ingested (a re-fetch): check them too
+        scanned = conn.execute(
+            select(PHOTOS.c.id, *_KEYS).where(PHOTOS.c.id.in_([o.photo_id for o in outcomes]))
+        ).all()
+        hashes = {o.photo_id: o.content_hash for o in outcomes}
+        keys = [{**row._mapping, "content_hash": hashes.get(int(row.id)) or row.content_hash} for row in scanned]
+        covered = {int(row.id): c for row, c in zip(scanned, tombstone_matches(conn, keys), strict=True) if c}
+        _exclude(ledger, covered, report, conn)
         for outcome in outcomes:
+            if outcome.photo_id in covered:
+                continue  # excluded above: its faces are never written
             claimed = conn.execute(
                 update(PHOTOS)
                 .where(PHOTOS.c.id == outcome.photo_id, PHOTOS.c.scan_status == "pending")
@@ -254,6 +324,7 @@ def _flush(
                     height=outcome.height,
                     scan_run_id=run_id,
                     scanned_at=now,
+                    **({"content_hash": outcome.content_hash} if outcome.content_hash else {}),
                 )
             ).rowcount
             if not claimed:  # already scanned by an earlier run: never duplicate its faces
@@ -314,6 +385,6 @@ def _finish_run(ledger: Ledger, report: ScanReport, status: str, actor: str) -> 
                 object_id=str(report.run_id),
                 payload={"status": status, "photos_done": report.photos_done,
                          "photos_failed": report.photos_failed, "faces": report.faces_found,
-                         "errors": report.errors},
+                         "errors": report.errors, "tombstoned": report.tombstoned},
             ),  # fmt: skip
         )

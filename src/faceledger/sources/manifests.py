@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from faceledger.errors import ManifestError
-from faceledger.sources.rows import Batch, RowError, map_columns, normalise_row
+from faceledger.sources.rows import Batch, PathRules, RowError, map_columns, normalise_row
 
 MANIFEST_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".parquet"}
 COMPRESSED = {".gz", ".bz2"}
@@ -80,10 +80,16 @@ def _first_line(path: Path) -> str:
     return head.decode("utf-8", errors="replace").split("\n", 1)[0].rstrip("\r")
 
 
-def read_manifest(path: Path, *, batch_size: int = 50_000) -> Iterator[Batch]:
-    """Yield batches of normalised rows and rejected lines from any supported manifest."""
+def read_manifest(
+    path: Path, *, batch_size: int = 50_000, roots: tuple[Path, ...] = ()
+) -> Iterator[Batch]:
+    """Yield batches of normalised rows and rejected lines from any supported manifest.
+
+    Photo paths must resolve inside the manifest's folder or one of ``roots`` (the
+    ``manifest_path_roots`` setting); a row pointing elsewhere is rejected with its line.
+    """
     kind = manifest_format(path)
-    base_dir = path.parent
+    base_dir = PathRules(path.parent, roots)
     if kind == "parquet":
         yield from _read_parquet(path, base_dir, batch_size)
     elif kind == "jsonl":
@@ -92,7 +98,89 @@ def read_manifest(path: Path, *, batch_size: int = 50_000) -> Iterator[Batch]:
         yield from _read_delimited(path, base_dir, kind, batch_size)
 
 
-def _read_delimited(path: Path, base_dir: Path, kind: str, batch_size: int) -> Iterator[Batch]:
+class _LineGuard:
+    """A binary stream that passes a text file through, but replaces each line longer than
+    :data:`MAX_LINE_BYTES` by one short placeholder line and notes its number in ``overlong``.
+
+    Arrow's CSV reader fails the whole file on a line longer than its block; with this
+    guard a 1 GB line costs one rejected row (with its line number) and flat memory. Lines
+    shorter than a read chunk are never touched; only a line spanning chunks is held back.
+    """
+
+    PLACEHOLDER = b"\x01"
+
+    def __init__(self, raw: Any, limit: int) -> None:
+        self.raw, self.limit = raw, limit
+        self.overlong: set[int] = set()
+        self._line = 1  # physical line number of the pending (incomplete) line
+        self._pending = bytearray()
+        self._dropping = False
+        self._out = bytearray()
+        self._eof = False
+        self.closed = False
+
+    def _end_pending(self, tail: bytes) -> None:
+        """The pending line ends with ``tail`` (which holds its newline)."""
+        if self._dropping or len(self._pending) + len(tail) > self.limit + 2:
+            self.overlong.add(self._line)
+            self._out += self.PLACEHOLDER + b"\n"
+        else:
+            self._out += self._pending + tail
+        self._pending.clear()
+        self._dropping = False
+        self._line += 1
+
+    def _fill(self) -> None:
+        chunk = self.raw.read(_CHUNK_BYTES)
+        if not chunk:
+            self._eof = True
+            if self._pending or self._dropping:
+                self._end_pending(b"")
+            return
+        first = chunk.find(b"\n")
+        if first < 0:
+            if not self._dropping:
+                self._pending += chunk
+                if len(self._pending) > self.limit:
+                    self._pending.clear()
+                    self._dropping = True
+            return
+        self._end_pending(chunk[: first + 1])
+        last = chunk.rfind(b"\n")
+        middle = chunk[first + 1 : last + 1]  # whole lines, each shorter than a chunk
+        self._out += middle
+        self._line += middle.count(b"\n")
+        self._pending += chunk[last + 1 :]
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._eof and (size < 0 or len(self._out) < size):
+            self._fill()
+        if size < 0 or size >= len(self._out):
+            data, self._out = bytes(self._out), bytearray()
+        else:
+            data, self._out = bytes(self._out[:size]), self._out[size:]
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        self.raw.close()
+
+
+MAX_LINE_BYTES = 1 << 20  # a manifest row is a few hundred bytes; a longer line is refused
+_CHUNK_BYTES = 1 << 20  # must not exceed MAX_LINE_BYTES (see _LineGuard)
+
+
+def _overlong(line: int) -> str:
+    return f"line longer than {MAX_LINE_BYTES:,} bytes: skipped unread"
+
+
+def _read_delimited(path: Path, base_dir: PathRules, kind: str, batch_size: int) -> Iterator[Batch]:
     yfcc = kind == "yfcc"
     if yfcc:
         names, header_lines = YFCC_COLUMNS, 0
@@ -100,7 +188,10 @@ def _read_delimited(path: Path, base_dir: Path, kind: str, batch_size: int) -> I
         mapping["marker"] = "marker"
     else:
         delimiter = "," if kind == "csv" else "\t"
-        names = next(csv.reader(io.StringIO(_first_line(path)), delimiter=delimiter))
+        try:
+            names = next(csv.reader(io.StringIO(_first_line(path)), delimiter=delimiter), [])
+        except csv.Error as exc:
+            raise ManifestError(f"{path}:1: the header line cannot be parsed: {exc}") from None
         header_lines = 1
         mapping = map_columns(names)
         if not {"path", "download_url", "page_url"} & set(mapping.values()):
@@ -112,12 +203,15 @@ def _read_delimited(path: Path, base_dir: Path, kind: str, batch_size: int) -> I
     rejected: list[tuple[int, str]] = []
 
     def on_invalid(row: Any) -> str:
-        line = (row.number or 0) + header_lines if row.number is not None else -1
+        line = row.number if row.number is not None else -1  # Arrow counts the header too
         if line > 0:
             bisect.insort(skipped, line)
-        rejected.append(
-            (line, f"expected {row.expected_columns} fields, found {row.actual_columns}")
-        )
+        if line in guard.overlong:
+            rejected.append((line, _overlong(line)))
+        else:
+            rejected.append(
+                (line, f"expected {row.expected_columns} fields, found {row.actual_columns}")
+            )
         return "skip"
 
     read_options = pacsv.ReadOptions(
@@ -140,8 +234,9 @@ def _read_delimited(path: Path, base_dir: Path, kind: str, batch_size: int) -> I
         check_utf8=False,  # a row with bad bytes is rejected alone, not the whole file
     )
     try:
-        stream = pa.input_stream(str(path), compression="detect")
-        reader = pacsv.open_csv(stream, read_options, parse_options, convert_options)
+        guard = _LineGuard(pa.input_stream(str(path), compression="detect"), MAX_LINE_BYTES)
+        stream = guard
+        reader = pacsv.open_csv(guard, read_options, parse_options, convert_options)
     except (OSError, pa.ArrowInvalid) as exc:
         raise ManifestError(f"{path}: cannot parse as {kind}: {exc}") from None
 
@@ -159,6 +254,9 @@ def _read_delimited(path: Path, base_dir: Path, kind: str, batch_size: int) -> I
                     skipped.pop(0)
                 line = next_line
                 next_line += 1
+                if line in guard.overlong:  # a one-column manifest parses the placeholder
+                    batch.rejects.append((line, _overlong(line)))
+                    continue
                 raw = {field: values[i] for field, values in columns.items()}
                 bad = [field for field, value in raw.items() if value is _NOT_UTF8]
                 if bad:
@@ -209,10 +307,28 @@ def _open_binary(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
-def _read_jsonl(path: Path, base_dir: Path, batch_size: int) -> Iterator[Batch]:
+def _bounded_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
+    """The stream's lines; ``None`` for a line longer than :data:`MAX_LINE_BYTES` (skipped
+    without being held in memory)."""
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 2)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES + 1 or (len(line) > MAX_LINE_BYTES and not line.endswith(b"\n")):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(_CHUNK_BYTES)
+            yield None
+            continue
+        yield line
+
+
+def _read_jsonl(path: Path, base_dir: PathRules, batch_size: int) -> Iterator[Batch]:
     batch = Batch()
     with _open_binary(path) as stream:
-        for line_number, raw_line in enumerate(stream, start=1):
+        for line_number, raw_line in enumerate(_bounded_lines(stream), start=1):
+            if raw_line is None:
+                batch.rejects.append((line_number, _overlong(line_number)))
+                continue
             if not raw_line.strip():
                 continue
             try:
@@ -226,6 +342,8 @@ def _read_jsonl(path: Path, base_dir: Path, batch_size: int) -> Iterator[Batch]:
                 batch.rejects.append((line_number, "not valid UTF-8 text"))
             except json.JSONDecodeError as exc:
                 batch.rejects.append((line_number, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            except RecursionError:
+                batch.rejects.append((line_number, "invalid JSON: nested too deeply"))
             except RowError as exc:
                 batch.rejects.append((line_number, str(exc)))
             if len(batch.rows) >= batch_size:
@@ -235,7 +353,7 @@ def _read_jsonl(path: Path, base_dir: Path, batch_size: int) -> Iterator[Batch]:
         yield batch
 
 
-def _read_parquet(path: Path, base_dir: Path, batch_size: int) -> Iterator[Batch]:
+def _read_parquet(path: Path, base_dir: PathRules, batch_size: int) -> Iterator[Batch]:
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowInvalid) as exc:

@@ -28,6 +28,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "license": ("license", "licence", "license_id", "license_name", "license_url"),
     "date_taken": ("date_taken", "taken", "datetaken"),
     "date_uploaded": ("date_uploaded", "uploaded", "dateupload", "upload_date"),
+    # when the dataset owner acquired the photo (e.g. downloaded it); retention clocks start there
+    "acquired_at": ("acquired", "acquired_at", "date_acquired", "acquisition_date"),
     "latitude": ("latitude", "lat"),
     "longitude": ("longitude", "lon", "lng", "long"),
     "geo_accuracy": ("geo_accuracy", "accuracy"),
@@ -37,6 +39,27 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 LOCATOR_FIELDS = ("path", "download_url", "page_url")
+
+
+@dataclass(frozen=True)
+class PathRules:
+    """Where a manifest's photo paths may point: relative paths resolve against ``base``,
+    and every path, after following symlinks, must lie inside ``base`` or one of ``roots``
+    (``../../etc/passwd``, ``/etc/passwd`` and a symlink out are rejected)."""
+
+    base: Path
+    roots: tuple[Path, ...] = ()
+
+    def resolve(self, text: str) -> Path:
+        path = Path(text).expanduser()
+        path = (path if path.is_absolute() else self.base / path).resolve()
+        allowed = (self.base.resolve(), *(Path(r).expanduser().resolve() for r in self.roots))
+        if not any(path.is_relative_to(root) for root in allowed):
+            raise RowError(
+                f"file {text!r} is outside the manifest's folder {self.base} (allow more "
+                "folders with the manifest_path_roots setting)"
+            )
+        return path
 
 
 class RowError(ValueError):
@@ -110,11 +133,15 @@ def parse_when(value: Any, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def normalise_row(raw: Mapping[str, Any], *, base_dir: Path, decode_text: bool = False) -> dict[str, Any]:
+def normalise_row(
+    raw: Mapping[str, Any], *, base_dir: Path | PathRules, decode_text: bool = False
+) -> dict[str, Any]:
     """Ledger photo fields from a row keyed by ledger field name; raises RowError.
 
-    ``base_dir`` resolves relative paths; ``decode_text`` URL-decodes free text (YFCC).
+    ``base_dir`` resolves relative paths and confines every path (:class:`PathRules`; a bare
+    folder allows only itself); ``decode_text`` URL-decodes free text (YFCC).
     """
+    rules = base_dir if isinstance(base_dir, PathRules) else PathRules(base_dir)
     row: dict[str, Any] = {}
     for name in ("external_id", "download_url", "page_url", "owner_id", "provider_hash"):
         row[name] = _text(raw.get(name))
@@ -129,6 +156,7 @@ def normalise_row(raw: Mapping[str, Any], *, base_dir: Path, decode_text: bool =
     row["geo_accuracy"] = None if accuracy is None else int(accuracy)
     row["date_taken"] = parse_when(raw.get("date_taken"), "date_taken")
     row["date_uploaded"] = parse_when(raw.get("date_uploaded"), "date_uploaded")
+    row["acquired_at"] = parse_when(raw.get("acquired_at"), "acquired")
 
     license_text = _text(raw.get("license"))
     row["license_id"] = flickr_license_id(license_text)
@@ -138,11 +166,10 @@ def normalise_row(raw: Mapping[str, Any], *, base_dir: Path, decode_text: bool =
     path_text = _text(raw.get("path"))
     row["path"] = None
     if path_text is not None:
-        path = Path(path_text).expanduser()
-        path = path if path.is_absolute() else base_dir / path
+        path = rules.resolve(path_text)
         if not path.is_file():
             raise RowError(f"file {path_text!r} does not exist")
-        row["path"] = str(path.resolve())
+        row["path"] = str(path)
     if not any(row[name] for name in LOCATOR_FIELDS):
         raise RowError("row has no path, url or page_url")
     row["source_key"] = (

@@ -39,6 +39,12 @@ EVENT_NAMES = {
     "replaced; the faces it touched are re-assessed in the same transaction.",
     "consent.import": "A consent file was imported: file name and sha256, rows seen, added, "
     "duplicate and rejected (with the first reasons) and the new consent ids.",
+    "claim.add": "A person claimed a detected face as their own or their child's (no template "
+    "is computed): claim id, face id, by, relationship, whether it is the photo owner's own "
+    "face, the evidence kind and whether it was verified (never the receipt or the evidence "
+    "detail); the face is re-assessed in the same transaction.",
+    "claim.revoke": "A claim was withdrawn: claim id and face id; the face is re-assessed in the "
+    "same transaction (consents that rested on the claim no longer cover it).",
     "extract.run": "An extraction run ended: faces extracted, faces refused by reason.",
     "template.write": "Templates of one face were stored, encrypted: kinds, model, subject, and "
     "the decision that allowed them.",
@@ -51,6 +57,8 @@ EVENT_NAMES = {
     "face counts, whether features were included, the manifest sha256 and the reason.",
     "consumer.add": "A release version was disclosed to a registered consumer: consumer id, "
     "release, version and face count (never the contact).",
+    "consumer.notified": "A consumer was told of the notices it was owed (a disclosure step): "
+    "consumer id, how many notices, and the request ids they came from (never the contact).",
     "request.received": "A request from a person was filed: request id, kind, key type, law, "
     "deadline and how many faces a selfie matched (never the owner, URL, tag or receipt).",
     "request.verified": "A request's requester was verified: request id.",
@@ -58,6 +66,14 @@ EVENT_NAMES = {
     "excluded, templates destroyed, keys shredded, release versions cut, notices due).",
     "request.confirmed": "The requester was told a request is complete: request id.",
     "request.rejected": "A request was rejected: request id and the reason given.",
+    "request.extended": "A request's deadline was extended (GDPR Art. 12(3)): request id, law, "
+    "the previous and the new deadline (the reason is kept on the request, not here).",
+    "request.face": "A reviewer confirmed or rejected one face a selfie request matched: "
+    "request id, face id, the decision (never the reason, the contact or the receipt).",
+    "request.contact": "A reviewer read a request's encrypted contact: request id (never the "
+    "contact).",
+    "match.transient": "Templates of candidate faces were computed in memory for one opt-out "
+    "search, where the law allows matching (match-optout), and discarded: counts only.",
     "template.destroy": "Templates of faces were destroyed: why (erasure, optout, retention, "
     "revoked), faces, templates, and the destruction certificates' ids and hashes.",
     "key.shred": "Subjects' data keys were shredded (crypto-shredding): subject ids and why.",
@@ -65,11 +81,28 @@ EVENT_NAMES = {
     "by reason, keys shredded.",
     "user.add": "A console user was added (web portal): user id, name and role; a token was "
     "issued (never the token).",
-    "user.login": "A console user logged in or was refused: user name, outcome, and the "
-    "session's expiry (never the secret or the session id).",
+    "user.login": "A console user logged in or was refused: the named user's id (if any), "
+    "outcome, and the session's expiry (never what was typed, the secret or the session id); "
+    "refusals past the portal's anonymous audit budget as one event per hour with a count.",
     "user.logout": "A console user's session ended: user id.",
+    "user.revoke": "A console user was disabled: user id, tokens revoked, sessions ended.",
+    "user.rotate": "A console user's token was replaced: user id, the new token's id, older "
+    "tokens revoked and sessions ended (never a token).",
+    "template.quarantine": "A stored template failed its integrity check (AES-GCM) and was set "
+    "aside: template id and kind; it is never read again and the search went on without it.",
     "owner.verify": "A photo owner proved control of their account on the portal (the "
     "verification hook): outcome and verifier (never the owner id or the code).",
+    "fetch.run": "A fetch run ended: photos fetched, reserved (by opt-out signal), failed (by "
+    "reason), skipped, bytes stored and recovered after a kill (never a URL).",
+    "optouts.import": "An opt-out list was imported: file name and sha256, entries by kind, "
+    "entries added, and how many photos it reserved (never a URL, domain or owner id).",
+    "datasets.import": "A published face dataset's membership list was imported (datasets "
+    "import): dataset id and name, file names and sha256, entries seen, added and rejected, and "
+    "the annotation kinds it attached (never an owner id, photo id or label value).",
+    "evaluate.run": "The models were evaluated on an owner's labelled file (faceledger evaluate): "
+    "kind, counts of images, faces or pairs and of outcomes (never a path, label or measure).",
+    "policy.publish": "The public retention-and-destruction policy (BIPA 15(a)) was published: "
+    "the publication date, the policy versions it was generated from and the document's sha256.",
 }
 
 
@@ -111,7 +144,7 @@ def _digest(prev_hash: str | None, at: datetime, record: AuditRecord) -> str:
 
 def append(conn: Connection, record: AuditRecord, *, at: datetime | None = None) -> str:
     """Append ``record`` inside the caller's transaction; returns its hash."""
-    from faceledger.store.ledger import utcnow
+    from faceledger.store.ledger import APPENDED, utcnow
 
     if record.name not in EVENT_NAMES:
         raise ValueError(f"unknown audit event name {record.name!r}")
@@ -120,6 +153,7 @@ def append(conn: Connection, record: AuditRecord, *, at: datetime | None = None)
     when = at or utcnow()
     prev = conn.execute(select(AUDIT.c.hash).order_by(AUDIT.c.id.desc()).limit(1)).scalar()
     digest = _digest(prev, when, record)
+    conn.info[APPENDED] = conn.info.get(APPENDED, 0) + 1  # Ledger.begin counts it after commit
     conn.execute(
         AUDIT.insert().values(
             at=when,
@@ -151,17 +185,23 @@ class ChainCheck:
         return self.bad_position is None
 
 
-def check_rows(rows: Iterable[Mapping[str, Any]]) -> ChainCheck:
+def check_rows(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    prev: str | None = None,
+    position: int = 0,
+    last_id: int | None = None,
+) -> ChainCheck:
     """Walk audit rows in order and find the first that breaks the chain (pure).
 
     A row whose content no longer matches its own hash was *edited*. A row whose
     ``prev_hash`` is not the previous row's hash means rows before it were *deleted*,
     *inserted* or *reordered*. Truncating the newest rows leaves a valid shorter chain: only
     a checkpoint kept elsewhere detects that (see ``faceledger audit checkpoint``).
+
+    ``prev``, ``position`` and ``last_id`` resume a walk after a trusted checkpoint (its head
+    hash, row count and last id), so only the rows after it are read.
     """
-    prev: str | None = None
-    last_id: int | None = None
-    position = 0
     for row in rows:
         position += 1
         record = AuditRecord(
@@ -183,11 +223,17 @@ def check_rows(rows: Iterable[Mapping[str, Any]]) -> ChainCheck:
     return ChainCheck(position, prev, last_id)
 
 
-def check_chain(conn: Connection) -> ChainCheck:
-    """:func:`check_rows` over the ledger's audit table, streamed in id order."""
-    rows = conn.execution_options(yield_per=5000).execute(select(AUDIT).order_by(AUDIT.c.id))
+def check_chain(
+    conn: Connection, *, after_id: int | None = None, prev: str | None = None, position: int = 0
+) -> ChainCheck:
+    """:func:`check_rows` over the ledger's audit table, streamed in id order (only the rows
+    after ``after_id``, chained from ``prev``, when resuming from a checkpoint)."""
+    query = select(AUDIT).order_by(AUDIT.c.id)
+    if after_id is not None:
+        query = query.where(AUDIT.c.id > after_id)
+    rows = conn.execution_options(yield_per=5000).execute(query)
     try:
-        return check_rows(rows.mappings())
+        return check_rows(rows.mappings(), prev=prev, position=position, last_id=after_id)
     finally:
         rows.close()  # it may stop at the first bad row: release the server-side cursor
 

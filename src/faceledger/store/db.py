@@ -7,6 +7,7 @@ from the same Alembic migrations.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,12 @@ def create_ledger_engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise LedgerError(f"database_url is not a valid URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+            path = Path(parsed.database).expanduser()
+            if _read_only(path):
+                url = _read_only_url(path)
+            else:
+                create_private_file(path)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -51,11 +56,58 @@ def create_ledger_engine(url: str) -> Engine:
 WRITE = "faceledger_write"
 
 
+def _read_only(path: Path) -> bool:
+    """An existing SQLite ledger this process may not write (file or folder not writable)."""
+    return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _read_only_url(path: Path) -> str:
+    """Open ``path`` read-only: SQLite's ``mode=ro``; ``immutable`` when its folder cannot
+    hold the WAL index (no ``-shm`` can be made, and none is there to share)."""
+    resolved = path.resolve()
+    immutable = not os.access(resolved.parent, os.W_OK) and not Path(f"{resolved}-shm").exists()
+    return f"sqlite:///file:{resolved}?mode=ro{'&immutable=1' if immutable else ''}&uri=true"
+
+
+def is_read_only(engine: Engine) -> bool:
+    """Whether ``engine`` opens its SQLite database read-only (PostgreSQL: never known here)."""
+    return engine.dialect.name == "sqlite" and engine.url.query.get("mode") == "ro"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter (0700): created so, or tightened if this
+    process owns it (the data folder holds the master key, the vault and releases)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 (its folder 0700) if it does not exist yet.
+
+    SQLite creates a database's ``-wal``, ``-shm`` and ``-journal`` files with the mode of the
+    database file, so a ledger or vault made here never has a copy readable by others, whatever
+    the umask. An existing file keeps its mode (it may be shared on purpose).
+    """
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process made it first
+    except OSError as exc:
+        raise LedgerError(f"cannot create {path}: {exc.strerror}") from None
+    os.close(fd)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see below).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA journal_mode=WAL")  # a read-only file keeps its mode: harmless
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -89,6 +141,24 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate_if_needed(engine: Engine) -> None:
+    """Migrate only when the schema is behind: a ledger at the newest schema is opened
+    without a write, so read-only commands (``status``) work on a read-only ledger."""
+    try:
+        current = current_revision(engine)
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise LedgerError(f"cannot reach the ledger database {where}: {exc.orig}") from None
+    if current == head_revision():
+        return
+    if is_read_only(engine):
+        raise LedgerError(
+            f"the ledger {engine.url.database} is read-only and its schema is at "
+            f"{current or 'none'}, not {head_revision()}: open it once with write access to migrate"
+        )
+    migrate(engine)
 
 
 def migrate(engine: Engine) -> None:

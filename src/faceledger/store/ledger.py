@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -10,7 +10,9 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from faceledger.store.db import WRITE, create_ledger_engine, migrate
+from faceledger.store.db import WRITE, create_ledger_engine, is_read_only, migrate_if_needed
+
+APPENDED = "faceledger_audit_appended"  # Connection.info key that store.audit.append counts in
 
 
 def utcnow() -> datetime:
@@ -22,10 +24,31 @@ class Ledger:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.audit_events_written = 0  # audit events this handle committed
+        self._since_checkpoint = 0
+        self._checkpoint: Callable[[], None] | None = None
+        self._checkpoint_every = 0
+
+    def on_audit_events(self, every: int, hook: Callable[[], None]) -> None:
+        """Call ``hook`` after the commit that brings the audit events committed through this
+        handle since the last call to ``every`` or more (0: never). Used for checkpoints."""
+        self._checkpoint, self._checkpoint_every = hook, every
+
+    def _committed(self, events: int) -> None:
+        self.audit_events_written += events
+        self._since_checkpoint += events
+        if self._checkpoint and self._checkpoint_every and self._since_checkpoint >= self._checkpoint_every:
+            self._since_checkpoint = 0
+            self._checkpoint()
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def read_only(self) -> bool:
+        """True for a SQLite ledger opened read-only (its file or folder is not writable)."""
+        return is_read_only(self.engine)
 
     @property
     def url(self) -> str:
@@ -40,8 +63,12 @@ class Ledger:
         """
         with self.engine.connect() as conn:
             conn = conn.execution_options(**{WRITE: True})
+            conn.info[APPENDED] = 0
             with conn.begin():
                 yield conn
+            events = conn.info.pop(APPENDED, 0)
+        if events:
+            self._committed(events)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -69,5 +96,5 @@ def open_ledger(url: str, *, upgrade: bool = True) -> Ledger:
     """Open (and by default migrate) the ledger at ``url``."""
     engine = create_ledger_engine(url)
     if upgrade:
-        migrate(engine)
+        migrate_if_needed(engine)
     return Ledger(engine)

@@ -9,12 +9,19 @@ The shipped graph has a fixed ``[10, 3, 32, 32]`` input. On first use we rewrite
 memory: batch and spatial dims become symbolic and the weight initialisers leave the graph
 inputs, which onnxruntime then accepts at any size divisible by 32. Images are padded (not
 stretched) to a multiple of 32, so boxes need no rescaling. Nothing loads at import.
+
+onnxruntime's telemetry is switched off before the module is first imported (it would write a
+device id and ``onnxruntime.db`` under ``~/.cache/Microsoft/`` and look up its collector):
+:func:`disable_telemetry` sets ``ORT_DISABLE_TELEMETRY=1`` and, should onnxruntime already be
+loaded by someone else, also calls its ``disable_telemetry_events()``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
+import sys
 import threading
 from functools import cache, cached_property
 from pathlib import Path
@@ -30,6 +37,17 @@ _INPUT = "input.1"
 _OUTPUTS = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
 _STRIDE = 4
 _NMS_IOU = 0.3
+
+
+def disable_telemetry() -> None:
+    """Keep onnxruntime from collecting or sending telemetry; call before importing it."""
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # read once, when onnxruntime loads
+    ort = sys.modules.get("onnxruntime")
+    if ort is not None and hasattr(ort, "disable_telemetry_events"):
+        ort.disable_telemetry_events()
+
+
+disable_telemetry()  # importing this module is the way into onnxruntime in faceledger
 
 
 def model_path() -> Path:
@@ -90,7 +108,10 @@ class CenterFace:
     def _load(self) -> Any:
         with self._lock:
             if self._session is None:
+                disable_telemetry()
                 import onnxruntime as ort
+
+                ort.disable_telemetry_events()
 
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self.threads
