@@ -32,14 +32,34 @@ demo: $(STAMP)
 	@mkdir -p .faceledger && rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm .faceledger/demo
 	@echo "== ingest the bundled sample collection (photos with provenance + YFCC100M rows)"
 	$(FL) ingest examples/
+	@echo "== download the YFCC100M rows' images from a local stand-in for Flickr (127.0.0.1), honouring"
+	@echo "   machine-readable opt-outs: a reserved photo keeps its metadata and no bytes"
+	$(BIN)/python scripts/demo_server.py -- env $(FL) fetch
+	@echo "== publish the retention schedule before holding any template (BIPA 15(a))"
+	$(FL) policy publish --out .faceledger/demo/site
 	@echo "== find every face"
 	$(FL) scan
 	@echo "== which laws reach each face, and may we compute templates to train face recognition?"
 	@echo "   (processing in Washington State, like the Vance defendants; no consents recorded yet)"
 	$(FL) assess
-	@echo "== the Seattle photographer signs an informed, written release for that purpose"
+	@echo "== the Seattle photographer (ex-0003) signs a release: an owner's word covers only her own"
+	@echo "   face, and she is behind the camera, so it unlocks nobody (0 allowed)"
 	$(FL) consent add --owner 70000003@N01 --form written --informed --purpose train-face-recognition
-	@echo "== compute templates where, and only where, a decision allows it"
+	@echo "== the woman in that photo (face 0 of ex-0003; the girl is face 1) claims her own face:"
+	@echo "   no template is computed to do this; her signed claim form is the evidence"
+	@printf 'I am the woman in photo ex-0003 (face 0).\nSigned: Dana Example, %s\n' "$$(date -u +%F)" > .faceledger/demo/claim-form.txt
+	@printf 'Release: I consent to templates of my face in ex-0003 being computed to train face recognition.\nSigned: Dana Example, %s\n' "$$(date -u +%F)" > .faceledger/demo/release-form.txt
+	@claim=$$($(FL) claim add --photo ex-0003 --face-index 0 --by subject --adult \
+	    --evidence-file .faceledger/demo/claim-form.txt --signer "Dana Example" --signed "$$(date -u +%F)" --json \
+	    | $(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["claim"]["id"])') && \
+	  echo "recorded claim $$claim (faceledger claim list)" && \
+	  echo "== she gives her own written, informed release for that purpose (signed, with its hash)" && \
+	  echo "$(FL) consent add --claim $$claim --given-by subject ..." && \
+	  $(FL) consent add --claim $$claim --given-by subject --form written --informed \
+	    --purpose train-face-recognition --signer "Dana Example" --signed "$$(date -u +%F)" \
+	    --evidence-uri file:.faceledger/demo/release-form.txt \
+	    --evidence-sha256 "$$(sha256sum .faceledger/demo/release-form.txt | cut -c1-64)"
+	@echo "== compute templates where, and only where, a decision allows it (her face: 1 template)"
 	$(FL) extract
 	@echo "== what the ledger holds"
 	$(FL) status
@@ -65,6 +85,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/fetch.py
 
 clean:
 	rm -rf $(VENV) .faceledger .pytest_cache test-artifacts

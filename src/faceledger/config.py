@@ -74,11 +74,12 @@ class Settings(BaseSettings):
         "cluster they must be on shared storage.",
     )
     detector_threshold: float = Field(
-        default=0.4,
+        default=0.425,
         gt=0.0,
         lt=1.0,
-        description="CenterFace confidence a detection needs to count as a face (0-1). 0.4 measured "
-        "recall 0.90 / precision 0.96 on WIDER FACE val faces >= 20 px (see docs/detection.md).",
+        description="CenterFace confidence a detection needs to count as a face (0-1), after the "
+        "passes are fused. 0.425 was chosen by cross-validation over the WIDER FACE and dlib "
+        "group-photo sets (see docs/detection.md).",
     )
     max_image_pixels: int = Field(
         default=120_000_000,
@@ -145,6 +146,12 @@ class Settings(BaseSettings):
         "receipt (GDPR Art. 12(3): one month; CPRA: 45 days). A request names its law; without "
         "one it gets the earliest deadline of these.",
     )
+    request_extensions: dict[str, str] = Field(
+        default_factory=lambda: {"gdpr": "2 months", "cpra": "45 days"},
+        description="How far a reviewer may extend a request's deadline, per law, after the "
+        "original deadline (GDPR Art. 12(3): two further months; CPRA: 45 further days). A law "
+        "not named here allows no extension.",
+    )
     web_secret_key: SecretStr | None = Field(
         default=None,
         description="Secret that signs the portal's cookies, CSRF tokens and thumbnail links. "
@@ -190,6 +197,166 @@ class Settings(BaseSettings):
         description="JSON file {owner id: profile text} read by the local owner verifier (the "
         "stand-in for fetching a Flickr profile). Unset: <data_dir>/flickr_profiles.json.",
     )
+    # --- portal hardening (issue 16) --------------------------------------------------------
+    web_selfie_max_pixels: int = Field(
+        default=2_000_000,
+        ge=100_000,
+        le=40_000_000,
+        description="Most pixels a portal selfie is decoded to (a selfie needs ~1 MP). A JPEG is "
+        "decoded at 1/2, 1/4 or 1/8 scale to fit; a PNG (no reduced decoding) over it is refused.",
+    )
+    web_selfie_concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Selfie searches one portal process runs at once; more get 503 with "
+        "Retry-After (each holds a decoded image and the detector's buffers, ~350 MB).",
+    )
+    web_trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For / "
+        "X-Forwarded-Proto the portal believes. Empty (default): no forwarded header is "
+        "trusted; the client is the socket's peer.",
+    )
+    web_trusted_hosts: list[str] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
+        description="Host header values the portal answers (400 for any other); '*.example.org' "
+        "matches subdomains, '*' turns the check off. Add your public host name.",
+    )
+    web_anonymous_audit_per_hour: int = Field(
+        default=1000,
+        ge=10,
+        le=10_000_000,
+        description="Audited anonymous portal actions (selfie searches, owner verifications, "
+        "filed requests) one process allows an hour; beyond it 503 with Retry-After. Failed "
+        "console logins beyond it are counted in one audit event instead of one each.",
+    )
+    # --- acquisition (`faceledger fetch`, issue 12) ---------------------------------------
+    fetch_workers: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Concurrent downloads of `fetch` (async, one process). Flag: fetch --workers.",
+    )
+    fetch_per_host: int = Field(
+        default=8,
+        ge=1,
+        le=1024,
+        description="Most connections `fetch` opens to one host at a time.",
+    )
+    fetch_delay: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=3600.0,
+        description="Politeness delay: seconds between the starts of two requests to one host.",
+    )
+    fetch_timeout: float = Field(
+        default=30.0,
+        gt=0.0,
+        le=600.0,
+        description="Seconds `fetch` waits to connect, and between bytes, before a try times out.",
+    )
+    fetch_retries: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Retries after a 429, a 5xx, a timeout or a dropped connection, with "
+        "exponential backoff (Retry-After honoured when the server sends it).",
+    )
+    fetch_backoff: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=600.0,
+        description="Seconds before the first retry; doubled for each further retry.",
+    )
+    fetch_max_redirects: int = Field(
+        default=5,
+        ge=0,
+        le=30,
+        description="Redirects `fetch` follows per URL; every hop is checked again (SSRF).",
+    )
+    fetch_max_bytes: int = Field(
+        default=20_000_000,
+        ge=1_000,
+        le=2_000_000_000,
+        description="Largest image `fetch` downloads (bytes); a larger body is refused unread.",
+    )
+    fetch_allow_private: bool = Field(
+        default=False,
+        description="Let `fetch` reach private, loopback and link-local addresses (tests, "
+        "intranet sources). Off: such URLs are refused (SSRF protection).",
+    )
+    fetch_tdmrep_ttl: float = Field(
+        default=24.0,
+        gt=0.0,
+        le=8760.0,
+        description="Hours an origin's /.well-known/tdmrep.json stays cached (on disk, under "
+        "<data_dir>/cache/tdmrep) before `fetch` reads it again.",
+    )
+    fetch_mirrors: dict[str, str] = Field(
+        default_factory=dict,
+        description="URL prefix -> replacement prefix: download through a mirror (e.g. a copy of "
+        "YFCC100M's images) while the ledger keeps the original URL; an origin's tdmrep.json "
+        "is read through the same mapping.",
+    )
+
+    # --- ledger hardening (issue 16) ---
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="File the audit log's checkpoints are kept in (row count, last id, head "
+        "hash), outside the database they cover; put it where the database's writers cannot "
+        "write. Unset: <data_dir>/audit-checkpoints.jsonl.",
+    )
+    audit_checkpoint_every: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000_000,
+        description="A checkpoint is taken every this many audit events a command commits, and "
+        "at the end of every command that wrote one. 0: only at the end of a command.",
+    )
+    manifest_path_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders outside a manifest's own folder that its photo paths may point "
+        "into. By default a path (relative, absolute or through a symlink) must resolve inside "
+        "the manifest's folder, else the row is rejected.",
+    )
+    retention_confirm_faces: int = Field(
+        default=100,
+        ge=0,
+        le=1_000_000_000,
+        description="A retention sweep that would destroy the templates of more faces than this "
+        "and more than retention_confirm_factor times the previous sweep stops and asks for "
+        "--confirm.",
+    )
+    retention_confirm_factor: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=1_000_000.0,
+        description="How many times more faces than the previous sweep a sweep may destroy "
+        "before it asks for --confirm (with retention_confirm_faces).",
+    )
+    scan_flush_photos: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="Photos a scan writes per transaction (also flushed at least every second). "
+        "A killed scan loses at most the photos not yet flushed; re-running finishes them.",
+    )
+    embedder: Literal["dlib-resnet-v1"] = Field(
+        default="dlib-resnet-v1",
+        description="Face embedder for templates, compare, search and evaluate; its name and "
+        "version are recorded with every template, and templates of different versions are "
+        "never compared. dlib-resnet-v1: dlib's ResNet on 5-point-aligned chips (see "
+        "docs/biometrics.md for the alternatives measured).",
+    )
+    retention_limit_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36_500,
+        description="The organisation's own retention limit, in days after a template is stored, "
+        "for templates no law in scope gives a deadline (e.g. MHMDA sets none). The report "
+        "counts them as due on that day; unset, it shows them as a warning (no deadline).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -214,6 +381,15 @@ class Settings(BaseSettings):
 
         if not value:
             raise ValueError("must name at least one law")
+        for law, term in value.items():
+            parse_term(term, law)
+        return value
+
+    @field_validator("request_extensions")
+    @classmethod
+    def _extensions(cls, value: dict[str, str]) -> dict[str, str]:
+        from faceledger.core.deadlines import parse_term
+
         for law, term in value.items():
             parse_term(term, law)
         return value

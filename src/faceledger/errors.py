@@ -48,3 +48,7 @@ class LedgerError(FaceledgerError):
 
 class PolicyError(FaceledgerError):
     """A policy file or a scenario is invalid; the message names the file and field."""
+
+
+class EvaluationError(FaceledgerError):
+    """A labelled file for ``faceledger evaluate`` cannot be used; the message names the column."""

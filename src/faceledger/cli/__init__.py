@@ -24,6 +24,14 @@ class _Group(click.Group):
         except FaceledgerError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except Exception as exc:  # disk full, read-only ledger...: one line, not a traceback
+            from faceledger.cli._common import clear_error
+
+            mapped = clear_error(exc, ctx.obj)
+            if mapped is None:
+                raise
+            click.echo(f"error: {mapped}", err=True)
+            sys.exit(mapped.exit_code)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,3 +82,43 @@ def _register() -> None:
 
 
 _register()
+
+
+def _register_acquisition() -> None:
+    """``fetch`` and ``optouts`` (issue 12), appended so the list above stays untouched."""
+    from faceledger.cli import fetch
+
+    fetch.register(main)
+
+
+_register_acquisition()
+
+
+def _register_claims() -> None:
+    """``claim`` (issue 10: a person claims their face), appended like the one above."""
+    from faceledger.cli import claim
+
+    claim.register(main)
+
+
+_register_claims()
+
+
+def _register_evaluate() -> None:
+    """``evaluate`` (issue 14), appended so the lists above stay untouched."""
+    from faceledger.cli import evaluate
+
+    evaluate.register(main)
+
+
+_register_evaluate()
+
+
+def _register_datasets() -> None:
+    """``datasets`` (issue 13: which published datasets hold me?), appended likewise."""
+    from faceledger.cli import datasets
+
+    datasets.register(main)
+
+
+_register_datasets()

@@ -73,24 +73,34 @@ def extract(state: CliState, purpose: str | None, workers: int | None, limit: in
 def search(state: CliState, selfie: Path, consent_given: bool, top: int, as_json: bool) -> None:
     """Find a person's faces in the ledger by a selfie ("am I in this dataset?").
 
-    Returns stored faces within the match threshold, nearest first. The selfie's template
-    is made under purpose match-optout, never stored, and discarded after the query; the
-    audit log records both, and the search.
+    Returns faces within the match threshold, nearest first, and says what was searched:
+    how many faces were compared (stored templates, and templates computed in memory where
+    a match-optout decision allows it, never stored) and how many could not be compared and
+    why. The selfie's template is made under purpose match-optout, never stored, and
+    discarded after the query; the audit log records both, and the search.
 
     \b
     Example:
       faceledger search --face me.jpg --consent-given
     """
-    from faceledger.services.matching import search_by_selfie
+    from faceledger.services.matching import search_selfie
 
-    results = search_by_selfie(
+    answer = search_selfie(
         state.ledger(), state.vault(), state.settings(), selfie, consent_given=consent_given, k=top
     )
     if as_json:
-        echo_json({"matches": results, "threshold": state.settings().match_threshold})
+        echo_json(answer.to_dict())
         return
+    document, results = answer.to_dict(), answer.matches
+    click.echo(f"compared {document['compared']:,} of {document['faces']:,} faces "
+               f"({document['compared_stored']:,} stored templates, {document['compared_transient']:,} "
+               "computed in memory and discarded)")  # fmt: skip
+    for reason, count in sorted(document["not_compared_by_reason"].items()):
+        click.echo(f"  not compared: {count:,} {reason}")
+    if document["not_compared"]:
+        click.echo(f"  {document['identifier_search']}")
     if not results:
-        click.echo("no stored face matches this selfie")
+        click.echo(f"no compared face matches this selfie (threshold {document['threshold']})")
     for match in results:
         click.echo(
             f"distance {match['distance']:.3f}  face {match['face_id']}  subject {match['subject_id']}  "

@@ -59,6 +59,7 @@ class Photo(Base):
         Index("ix_photos_owner_id", "owner_id"),
         Index("ix_photos_content_hash", "content_hash"),
         Index("ix_photos_external_id", "external_id"),
+        Index("ix_photos_provider_hash", "provider_hash"),  # 0012: tombstones match on it
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -94,6 +95,19 @@ class Photo(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Set by an executed opt-out / erasure request: a tombstone, the row is never deleted.
     excluded_request_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # 0008: when the dataset owner acquired it, where the source says (else: created_at)
+    acquired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Acquisition (migration 0010, ``faceledger fetch``): fetched | reserved | failed, None =
+    # not tried. A reserved photo carries a machine-readable opt-out: ``reservation`` is the
+    # signal's code, ``reservation_evidence`` what was seen (header value, file, rule); it
+    # keeps no bytes and its scan_status is ``reserved`` (never scanned).
+    fetch_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    fetch_error: Mapped[str | None] = mapped_column(String(32))
+    fetch_error_detail: Mapped[str | None] = mapped_column(Text)
+    fetch_attempts: Mapped[int | None] = mapped_column(Integer)
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reservation: Mapped[str | None] = mapped_column(String(32))
+    reservation_evidence: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
 
 class Face(Base):
@@ -209,22 +223,32 @@ from sqlalchemy import Boolean, CheckConstraint  # noqa: E402
 
 
 class Consent(Base):
-    """A consent record (``faceledger consent``), keyed by a photo owner id and/or a subject id.
+    """A consent record (``faceledger consent``): who gave it and which faces it covers.
 
-    ``form`` is written | electronic | verbal | none; ``purposes`` a JSON list of purpose
-    names; ``informed`` whether the purpose and term were disclosed. ``receipt`` is an
-    unguessable id handed to the person (``secrets.token_urlsafe``). Revoking sets ``revoked``;
-    rows are never deleted here. ``subject_id`` has no foreign key until subjects exist.
+    ``given_by`` is subject | legal-representative (``relationship``, e.g. parent) |
+    photo-owner. What it covers: the claimed faces linked in ``consent_claims`` (subject or
+    representative), a ``subject_id``, or, for a photo-owner consent, only the faces claimed
+    as ``owner_id``'s own (0008). ``kind`` is consent | sale-authorization (``purchaser``);
+    ``signer``/``signed_on`` name who signed the evidence and when. ``form`` is written |
+    electronic | verbal | none; ``purposes`` a JSON list of purpose names; ``informed``
+    whether the purpose and term were disclosed. ``receipt`` is an unguessable id handed to
+    the person (``secrets.token_urlsafe``). Revoking sets ``revoked``; rows are never deleted
+    here. ``subject_id`` has no foreign key.
     """
 
     __tablename__ = "consents"
     __table_args__ = (
         UniqueConstraint("receipt", name="uq_consents_receipt"),
         CheckConstraint(
-            "owner_id IS NOT NULL OR subject_id IS NOT NULL", name="ck_consents_owner_or_subject"
+            "form IN ('written', 'electronic', 'verbal', 'none')", name="ck_consents_form"
         ),
         CheckConstraint(
-            "form IN ('written', 'electronic', 'verbal', 'none')", name="ck_consents_form"
+            "given_by IN ('subject', 'legal-representative', 'photo-owner')",
+            name="ck_consents_given_by",
+        ),
+        CheckConstraint("kind IN ('consent', 'sale-authorization')", name="ck_consents_kind"),
+        CheckConstraint(
+            "given_by <> 'photo-owner' OR owner_id IS NOT NULL", name="ck_consents_photo_owner"
         ),
         Index("ix_consents_owner_id", "owner_id"),
         Index("ix_consents_subject_id", "subject_id"),
@@ -244,6 +268,13 @@ class Consent(Base):
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(512))  # cli | the import file's name
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # 0008: who gave it, what kind, who signed (the subject, not the uploader, in general)
+    given_by: Mapped[str] = mapped_column(String(32), server_default="subject")
+    relationship: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32), server_default="consent")
+    purchaser: Mapped[str | None] = mapped_column(String(256))
+    signer: Mapped[str | None] = mapped_column(String(256))
+    signed_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Subject(Base):
@@ -306,6 +337,9 @@ class Template(Base):
     )
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # set aside after failing its integrity check (never read again; migration 0011)
+    quarantined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    quarantine_reason: Mapped[str | None] = mapped_column(String(64))
 
 
 class Release(Base):
@@ -415,10 +449,27 @@ class Request(Base):
     rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reject_reason: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    # Who is asking (migration 0009): the requester's contact, encrypted under its own vault
+    # key (``contact_key_ref``; shredding that key erases the contact everywhere), the
+    # identity evidence (a list of IdentityEvidence documents), what the request covers
+    # (account | tag | photo | faces), and a deadline extension (GDPR Art. 12(3)).
+    contact_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact_key_ref: Mapped[str | None] = mapped_column(String(64))
+    evidence: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    covers: Mapped[str | None] = mapped_column(String(16))
+    deadline_original: Mapped[date | None] = mapped_column(Date)
+    extended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    extension_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RequestFace(Base):
-    """A face a selfie request matched (the selfie itself is never stored)."""
+    """A face a request covers (the selfie itself is never stored).
+
+    ``basis`` says why: ``selfie`` (a match) or ``cluster`` (another face of a matched
+    subject), each ``pending`` until a reviewer ``confirmed`` or ``rejected`` it, face by
+    face; or ``claim`` (the person's claim ``claim_id`` of that face: ``claimed``). Executing
+    acts only on confirmed and claimed faces.
+    """
 
     __tablename__ = "request_faces"
 
@@ -428,6 +479,12 @@ class RequestFace(Base):
     )
     subject_id: Mapped[int | None] = mapped_column(Integer)
     distance: Mapped[float | None] = mapped_column(Float)
+    basis: Mapped[str] = mapped_column(String(16), server_default="selfie")
+    claim_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ConsumerNotice(Base):
@@ -457,12 +514,14 @@ class Destruction(Base):
     face_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     subject_id: Mapped[int | None] = mapped_column(Integer)
     templates: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(String(16))  # erasure | optout | retention | blocked | excluded
+    reason: Mapped[str] = mapped_column(String(16))  # erasure | optout | retention | revoked | excluded
     destroy_by: Mapped[date | None] = mapped_column(Date)
     request_id: Mapped[int | None] = mapped_column(Integer)
     key_shredded: Mapped[bool] = mapped_column(Boolean)
     destroyed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     certificate: Mapped[str] = mapped_column(String(64))
+    # 0012: the revoked consent a ``revoked`` destruction was for (retention sweep)
+    consent_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class WebUser(Base):
@@ -505,3 +564,126 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Claim(Base):
+    """A person's statement that a detected face is theirs, or their child's (0008).
+
+    No template is computed to claim. ``claimed_by`` is subject | legal-representative
+    (``relationship``, e.g. parent; ``minor``/``age`` of the depicted person when stated);
+    ``is_photo_owner`` says the claimant says it is the photo owner's own face (it counts
+    only with verified owner evidence). ``evidence`` is an ``IdentityEvidence`` document.
+    ``status`` is active | revoked; rows are never deleted here.
+    """
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("receipt", name="uq_claims_receipt"),
+        CheckConstraint(
+            "claimed_by IN ('subject', 'legal-representative')", name="ck_claims_claimed_by"
+        ),
+        CheckConstraint("status IN ('active', 'revoked')", name="ck_claims_status"),
+        Index("ix_claims_face_id", "face_id"),
+        Index("ix_claims_photo_id", "photo_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(64))
+    face_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("faces.id", ondelete="CASCADE")
+    )
+    photo_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    claimed_by: Mapped[str] = mapped_column(String(32))
+    relationship: Mapped[str | None] = mapped_column(String(64))
+    is_photo_owner: Mapped[bool] = mapped_column(Boolean)
+    minor: Mapped[bool | None] = mapped_column(Boolean)
+    age: Mapped[int | None] = mapped_column(Integer)
+    evidence: Mapped[dict[str, object]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsentClaim(Base):
+    """Which claimed faces a consent covers (a subject's or representative's consent)."""
+
+    __tablename__ = "consent_claims"
+    __table_args__ = (Index("ix_consent_claims_claim_id", "claim_id"),)
+
+    consent_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("consents.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    claim_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("claims.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
+class OptOutEntry(Base):
+    """One entry of an imported opt-out list (``faceledger optouts import``), migration 0010.
+
+    ``kind`` is url | domain | owner; ``value`` is normalised (a URL without fragment and
+    default port, a lower-case domain that also covers its subdomains, an owner id as given).
+    ``list_name``/``list_sha256`` name the file it came from (the evidence of a reservation).
+    """
+
+    __tablename__ = "optout_entries"
+    __table_args__ = (
+        UniqueConstraint("kind", "value", name="uq_optout_entries_key"),
+        CheckConstraint("kind IN ('url', 'domain', 'owner')", name="ck_optout_entries_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(2048))
+    list_name: Mapped[str] = mapped_column(String(512))
+    list_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Dataset(Base):
+    """A published face dataset whose membership list was imported (``faceledger datasets
+    import``, migration 0013): its name, citation, licence and the opt-out route its
+    maintainer offers. ``labels`` is the sorted list of annotation *kinds* it attached to its
+    members (``gender``, ``ethnic-group``...), never their values. ``files`` lists the
+    imported files (name, sha256, members seen and added)."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("name", name="uq_datasets_name"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    citation: Mapped[str | None] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(String(256))
+    optout_url: Mapped[str | None] = mapped_column(String(2048))
+    labels: Mapped[list[str]] = mapped_column(JSON)
+    files: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DatasetMember(Base):
+    """One entry of a dataset's membership list: a Flickr account (``owner_id``, an NSID), a
+    Flickr photo (``photo_id``) and, for a face crop, the face's index in the photo. ``labels``
+    names the annotation kinds the dataset attached to this entry (comma-separated, no
+    values). ``member_key`` (owner/photo/face) makes a re-import add nothing."""
+
+    __tablename__ = "dataset_members"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "member_key", name="uq_dataset_members_key"),
+        Index("ix_dataset_members_owner_id", "owner_id"),
+        Index("ix_dataset_members_photo_id", "photo_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("datasets.id", ondelete="CASCADE")
+    )
+    member_key: Mapped[str] = mapped_column(String(256))
+    owner_id: Mapped[str | None] = mapped_column(String(128))
+    photo_id: Mapped[str | None] = mapped_column(String(64))
+    face_index: Mapped[int | None] = mapped_column(Integer)
+    labels: Mapped[str | None] = mapped_column(String(256))
