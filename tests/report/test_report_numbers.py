@@ -57,6 +57,9 @@ def independent_headline(ledger: Ledger, purpose: str) -> dict[str, Any]:
         "photos": _one(ledger, "SELECT count(*) FROM photos"),
         "photos_scanned": _one(ledger, "SELECT count(*) FROM photos WHERE scan_status = 'done'"),
         "photos_metadata_only": _one(ledger, "SELECT count(*) FROM photos WHERE scan_status = 'remote'"),
+        "photos_fetched": _one(ledger, "SELECT count(*) FROM photos WHERE fetch_status = 'fetched'"),
+        "photos_reserved": _one(ledger, "SELECT count(*) FROM photos WHERE reservation IS NOT NULL"),
+        "photos_fetch_failed": _one(ledger, "SELECT count(*) FROM photos WHERE fetch_status = 'failed'"),
         "faces": faces,
         "faces_geotagged": _one(ledger, "SELECT count(*) FROM faces f JOIN photos p ON p.id = f.photo_id "
                                         "WHERE p.latitude IS NOT NULL AND p.longitude IS NOT NULL"),

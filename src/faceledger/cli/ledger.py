@@ -177,15 +177,33 @@ def status(state: CliState, show_errors: bool, as_json: bool) -> None:
         f"total: {totals['photos']:,} photos, {totals['faces']:,} faces, {totals['errors']:,} scan errors, "
         f"{totals['pending']:,} pending, {totals['rejected_rows']:,} rejected rows in {totals['sources']} sources"
     )
+    _print_acquisition(document.get("acquisition"))
+
+
+def _print_acquisition(acq: dict | None) -> None:  # type: ignore[type-arg]
+    """The ``fetch`` outcomes (issue 12): fetched, reserved by signal, failed by reason."""
+    if not acq or not (acq["fetched"] or acq["reserved"] or acq["failed"] or acq["not_fetched"]):
+        return
+    click.echo(
+        f"fetch: {acq['fetched']:,} fetched, {acq['reserved']:,} reserved by an opt-out, "
+        f"{acq['failed']:,} failed, {acq['not_fetched']:,} not fetched yet"
+    )
+    for label, key in (("reserved", "reserved_by_signal"), ("failed", "failed_by_reason")):
+        if acq[key]:
+            click.echo(f"  {label}: " + ", ".join(f"{k}: {v}" for k, v in acq[key].items()))
 
 
 def _print_errors(document: dict) -> None:  # type: ignore[type-arg]
-    if not document["scan_errors"] and not document["rejected_rows"]:
+    if not any(document.get(k) for k in ("scan_errors", "rejected_rows", "reserved", "fetch_failures")):
         click.echo("no errors")
     for entry in document["scan_errors"]:
         click.echo(f"{entry['path']}: {entry['reason']}: {entry['detail']}")
     for entry in document["rejected_rows"]:
         click.echo(f"{entry['file']}:{entry['line']}: {entry['reason']}")
+    for entry in document.get("reserved", []):
+        click.echo(f"{entry['url']}: reserved: {entry['signal']}: {entry['evidence']}")
+    for entry in document.get("fetch_failures", []):
+        click.echo(f"{entry['url']}: fetch failed: {entry['reason']}: {entry['detail']}")
     sys.stdout.flush()
 
 

@@ -27,9 +27,12 @@ def release() -> None:
 @click.option("--purpose", required=True, help="The purpose the release is for (its decisions must allow it).")
 @click.option("--with-features", is_flag=True,
               help="Add each face's DiF measures (decrypted, audited), where its decision allows.")  # fmt: skip
+@click.option("--images", type=click.Choice(["none", "original", "redacted"]), default="none", show_default=True,
+              help="none: download URLs only; original: copy the image of each photo whose faces are all "
+                   "allowed; redacted: also photos with blocked faces, those faces pixelated.")  # fmt: skip
 @JSON_OPTION
 @click.pass_obj
-def create(state: CliState, name: str, purpose: str, with_features: bool, as_json: bool) -> None:
+def create(state: CliState, name: str, purpose: str, with_features: bool, images: str, as_json: bool) -> None:
     """Cut the next version of release NAME: Parquet + CSV manifest and a Croissant card.
 
     A face goes in when its decision for (PURPOSE, extract-template) is allow and the law
@@ -37,19 +40,32 @@ def create(state: CliState, name: str, purpose: str, with_features: bool, as_jso
     overwritten: creating again makes the next number. Written under
     <data_dir>/releases/NAME/vN/.
 
+    With --images the photos travel too, under vN/images/, listed in images.parquet/.csv
+    with each image's sha256 and its source's. --images redacted pixelates every face not
+    allowed for PURPOSE (allowed faces untouched) and so also releases photos with blocked
+    faces; a photo whose licence forbids derivatives (ND), or grants none (All Rights
+    Reserved, unknown), is not redacted: it is left out, with the reason counted.
+
     \b
     Example:
       faceledger release create faces-2025 --purpose train-face-recognition
       faceledger release create faces-2025 --purpose train-face-recognition --with-features --json
+      faceledger release create faces-2025 --purpose fairness-audit --images redacted
     """
     from faceledger.services.releases import create_release
 
     version = create_release(state.ledger(), state.vault(), state.settings(), name=name,
-                             purpose=purpose, with_features=with_features)  # fmt: skip
+                             purpose=purpose, with_features=with_features, images=images)  # fmt: skip
     if as_json:
         echo_json(version.to_dict())
         return
     click.echo(f"{version.ref}: {version.photos:,} photos, {version.faces:,} faces -> {version.path}")
+    if version.images is not None:
+        counts = version.images
+        click.echo(f"images ({counts['mode']}): {counts['images']:,} written, {counts['redacted_faces']:,} faces "
+                   f"redacted, {counts['without_image']:,} photos without an image (licence)")  # fmt: skip
+        for reason, n in counts["left_out"].items():
+            click.echo(f"  left out: {n:,} photos: {reason}")
     click.echo(f"manifest sha256 {version.manifest_sha256}")
 
 

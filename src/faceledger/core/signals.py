@@ -407,3 +407,27 @@ def _cbor(data: bytes, pos: int, end: int, depth: int) -> tuple[Any, int]:
             mapping[key if isinstance(key, (str, int)) else repr(key)] = value
         return mapping, pos
     return _cbor(data, pos, end, depth + 1)  # major 6: a tag; its content is what counts
+
+
+#: Each reservation code in plain words: what the report and the public portal say.
+RESERVATION_WORDS: dict[str, str] = {
+    "optout-list": "the rights holder is on an opt-out list we imported (photo, site or account)",
+    "tdmrep": "the site's TDMRep file (/.well-known/tdmrep.json) reserves text and data mining",
+    "tdmrep-unreadable": "the site's TDMRep file could not be understood, so we treat it as an opt-out",
+    "tdmrep-unreachable": "the site's TDMRep file could not be read, so we treat it as an opt-out",
+    "x-robots-tag": "the site said noai / noimageai (X-Robots-Tag header): no use for AI",
+    "tdm-reservation": "the site reserved text and data mining (tdm-reservation header)",
+    "tdm-reservation-unreadable": "the site's tdm-reservation header could not be understood, so we treat it as an opt-out",
+    "xmp-datamining": "the photo's own metadata (IPTC/PLUS DataMining) prohibits data mining",
+    "xmp-unreadable": "the photo's metadata (XMP) could not be read, so we treat it as an opt-out",
+    "c2pa-training-mining": "the photo's Content Credentials (C2PA) do not allow AI training or data mining",
+    "c2pa-unreadable": "the photo's Content Credentials (C2PA) could not be read, so we treat them as an opt-out",
+}
+
+
+def reservation_words(code: str | None) -> str | None:
+    """A reservation code (``Photo.reservation``) in plain words; ``None`` for no reservation.
+    An unknown code still reads as an opt-out (fail closed)."""
+    if code is None:
+        return None
+    return RESERVATION_WORDS.get(code, "the rights holder reserved text and data mining (opt-out)")

@@ -39,6 +39,9 @@ HEADLINE_WORDS: dict[str, tuple[str, bool]] = {
     "audit_events": ("audit events", False),
     "photos_in_sensitive_datasets": ("photos also in a dataset with sensitive labels", True),
     "templates_without_deadline": ("faces holding templates without a deadline", True),
+    "photos_fetched": ("photos fetched", False),
+    "photos_reserved": ("photos reserved by their rights holder (TDM opt-out)", False),
+    "photos_fetch_failed": ("photos whose fetch failed", True),
 }
 #: Paths that always differ between two runs and say nothing about the data.
 VOLATILE = ("generated_at", "as_of", "ledger", "audit.first_at", "audit.last_at")

@@ -113,6 +113,9 @@ def _cards(doc: dict[str, Any]) -> str:
     chain = doc["audit"]["chain"]
     return '<section class="cards" aria-label="Key figures">' + "".join([
         _card(h["photos"], f"photos ({h['photos_scanned']:,} scanned, {h['photos_metadata_only']:,} metadata only)"),
+        _card(h["photos_reserved"], f"photos reserved by their rights holder (TDM opt-out; "
+              f"{h['photos_fetched']:,} fetched, {h['photos_fetch_failed']:,} failed)",
+              "warn" if h["photos_reserved"] else ""),
         _card(h["faces"], f"faces detected ({h['faces_geotagged']:,} geotagged)"),
         _card(h["faces_blocked"], f"of {h['faces_assessed']:,} assessed faces blocked", "bad" if h["faces_blocked"] else "good"),
         _card(h["faces_allowed"], "faces allowed a template", "good"),
@@ -159,18 +162,38 @@ def _changes(changes: dict[str, Any] | None) -> str:
 
 def _collection(doc: dict[str, Any], charts: dict[str, Chart | None]) -> str:
     c = doc["collection"]
-    sources = [(s["uri"], s["format"], s["photos"], s["scanned"], s["metadata_only"], s["errors"],
-                s["faces"], s["rejected_rows"]) for s in c["sources"]]  # fmt: skip
+    sources = [(s["uri"], s["format"], s["photos"], s["scanned"], s["metadata_only"], s.get("reserved", 0),
+                s["errors"], s["faces"], s["rejected_rows"]) for s in c["sources"]]  # fmt: skip
     return "".join([
-        _table(["source", "format", "photos", "scanned", "metadata only", "scan errors", "faces",
-                "rejected rows"], sources, numeric=range(2, 8)),
+        _table(["source", "format", "photos", "scanned", "metadata only", "reserved", "scan errors", "faces",
+                "rejected rows"], sources, numeric=range(2, 9)),
         f"<p>{_n(c['faces_per_scanned_photo'])} faces per scanned photo; "
         f"{c['geotagged']['photos']:,} photos and {c['geotagged']['faces']:,} faces are geotagged.</p>",
         _figure(charts["collection.faces_per_photo"], "no photo has been scanned"),
         _figure(charts["collection.licences"], "no photo recorded"),
         "<h3>Scan errors by reason</h3>",
         _pairs(c["scan_errors_by_reason"], "reason", "photos"),
+        _acquisition(c.get("acquisition")),
         _datasets(doc.get("datasets")),
+    ])  # fmt: skip
+
+
+def _acquisition(a: dict[str, Any] | None) -> str:
+    """What ``faceledger fetch`` downloaded, what rights holders reserved (by signal, in plain
+    words) and what failed (by reason)."""
+    if not a:
+        return ""
+    signals = [(code, a["signals"].get(code, ""), n) for code, n in a["reserved_by_signal"].items()]
+    return "".join([
+        '<h3 id="acquisition">Downloads and opt-outs</h3>',
+        f"<p>{a['fetched']:,} photos fetched, <span class=status-bad>{a['reserved']:,} reserved</span> "
+        f"by their rights holder (kept as metadata only, never scanned), {a['failed']:,} failed; "
+        f"{a['not_fetched']:,} with a download URL not fetched yet.</p>",
+        "<h4>Reserved, by signal</h4>",
+        _table(["signal", "what it says", "photos"], signals, numeric=[2]),
+        "<h4>Failed, by reason</h4>",
+        _pairs(a["failed_by_reason"], "reason", "photos"),
+        _notes(a.get("notes", [])),
     ])  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, func, select
 
 from faceledger.core.law import Policy, estimate_exposure, load_policies
 from faceledger.core.law.decision import IN_SCOPE
+from faceledger.core.signals import reservation_words
 from faceledger.report import diversity, lifecycle
 from faceledger.services.assess import DEFAULT_ACTION, AssessmentNotFound, engine_consent
 from faceledger.services.datasets import ledger_overlap
@@ -193,8 +194,24 @@ def _collection(ledger: Ledger) -> dict[str, Any]:
         "faces_per_scanned_photo": round(status["totals"]["faces"] / scanned, 3) if scanned else None,
         "licences": top,
         "scan_errors_by_reason": errors["scan_errors_by_reason"],
+        "acquisition": _acquisition(status["acquisition"]),
         "geotagged": {"photos": geo_photos, "faces": geo_faces},
         "last_scan": status["last_scan"],
+    }
+
+
+def _acquisition(counts: dict[str, Any]) -> dict[str, Any]:
+    """``faceledger fetch`` outcomes (from :func:`~faceledger.services.status.acquisition_status`),
+    each reservation signal also in plain words."""
+    return {
+        **counts,
+        "signals": {code: reservation_words(code) for code in counts["reserved_by_signal"]},
+        "notes": [
+            "reserved: the rights holder opted out of text and data mining by a machine-readable "
+            "signal (EU DSM Directive Art. 4(3)); the photo keeps its metadata, no bytes, and is "
+            "never scanned. A signal that could not be read counts as a reservation (fail closed)",
+            "not fetched: photos with a download URL that no fetch has tried yet",
+        ],
     }
 
 
@@ -417,6 +434,9 @@ def _headline(doc: dict[str, Any]) -> dict[str, Any]:
         "photos": totals["photos"],
         "photos_scanned": totals["scanned"],
         "photos_metadata_only": totals["metadata_only"],
+        "photos_fetched": doc["collection"]["acquisition"]["fetched"],
+        "photos_reserved": doc["collection"]["acquisition"]["reserved"],
+        "photos_fetch_failed": doc["collection"]["acquisition"]["failed"],
         "faces": totals["faces"],
         "faces_geotagged": doc["collection"]["geotagged"]["faces"],
         "faces_assessed": doc["jurisdictions"]["faces_decided"],

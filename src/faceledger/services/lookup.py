@@ -15,7 +15,9 @@ most :data:`MAX_PHOTOS` photos come back. Local file paths never leave this modu
 A thumbnail is offered only when the photo's licence allows copies to be shared and adapted
 (:data:`THUMBNAIL_LICENSES`: CC without ND, CC0, public domain, government works; never
 "All Rights Reserved" or an unknown licence), its bytes are local, and no request excluded
-it. Otherwise the result links to the photo's page.
+it, and its rights holder did not reserve it by an opt-out signal (``faceledger fetch``:
+a reserved photo's result says which signal, never shows a copy). Otherwise the result links
+to the photo's page.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class PhotoHit:
     thumbnail: bool
     releases: list[str] = field(default_factory=list)
     consumers: list[str] = field(default_factory=list)
+    #: the machine-readable opt-out signal that reserved it (``faceledger fetch``), or None
+    reservation: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +94,7 @@ def _columns() -> list[Any]:
     return [
         PHOTOS.c.id, PHOTOS.c.external_id, PHOTOS.c.title, PHOTOS.c.page_url, PHOTOS.c.owner_id,
         PHOTOS.c.owner_nickname, PHOTOS.c.license_id, PHOTOS.c.license_name, PHOTOS.c.path,
-        PHOTOS.c.excluded_request_id, faces,
+        PHOTOS.c.excluded_request_id, PHOTOS.c.reservation, faces,
     ]  # fmt: skip
 
 
@@ -102,6 +106,7 @@ def _hits(conn: Connection, rows: list[Any]) -> list[PhotoHit]:
             license=row.license_name, faces=int(row.faces or 0),
             excluded=row.excluded_request_id is not None, thumbnail=thumbnail_allowed(row),
             releases=releases_holding(conn, face_ids=set(), photo_ids={int(row.id)}),
+            reservation=row.reservation,
         )  # fmt: skip
         for row in rows
     ]
@@ -124,6 +129,8 @@ def thumbnail_allowed(row: Any) -> bool:
         row.license_id in THUMBNAIL_LICENSES
         and row.path is not None
         and row.excluded_request_id is None
+        # its rights holder opted out: never shown (a row without the column: no reservation known)
+        and row._mapping.get("reservation") is None
     )
 
 
@@ -236,3 +243,26 @@ def thumbnail(ledger: Ledger, photo_id: int) -> bytes | None:
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     return out.getvalue()
+
+
+def photo_faces(ledger: Ledger, photo_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The detected faces of these photos, for pointing at one's own face (a claim): per
+    photo its pixel size and each face's index and box (original pixels). Faces an executed
+    request removed are left out; no template is read or computed."""
+    if not photo_ids:
+        return {}
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(PHOTOS.c.id, PHOTOS.c.width, PHOTOS.c.height, FACES.c.id.label("face_id"),
+                   FACES.c.face_index, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
+            .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
+            .where(PHOTOS.c.id.in_(sorted(set(photo_ids))), FACES.c.excluded_request_id.is_(None),
+                   PHOTOS.c.excluded_request_id.is_(None))
+            .order_by(PHOTOS.c.id, FACES.c.face_index, FACES.c.id)
+        ).all()  # fmt: skip
+    found: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        photo = found.setdefault(int(row.id), {"width": row.width, "height": row.height, "faces": []})
+        photo["faces"].append({"face_id": int(row.face_id), "index": int(row.face_index),
+                               "box": [float(row.x1), float(row.y1), float(row.x2), float(row.y2)]})  # fmt: skip
+    return found

@@ -48,6 +48,16 @@ from faceledger.core.law.decision import IN_SCOPE
 from faceledger.errors import FaceledgerError
 from faceledger.services.assess import assess_face_ids
 from faceledger.services.croissant import croissant_card
+from faceledger.services.release_images import (
+    IMAGE_FILES,
+    IMAGE_MODES,
+    IMAGES_DIR,
+    ImagePart,
+    carry_forward,
+    photos_holding,
+    plan_original,
+    plan_redacted,
+)
 from faceledger.services.templates import EXTRACT, GEOMETRY, read_face_templates
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
@@ -107,6 +117,7 @@ class VersionInfo:
     path: str
     files: dict[str, str]
     created_at: datetime
+    images: dict[str, Any] | None = None  # --images original|redacted: counts (set when written)
 
     @property
     def ref(self) -> str:
@@ -119,6 +130,7 @@ class VersionInfo:
             "with_features": self.with_features, "photos": self.photos, "faces": self.faces,
             "manifest_sha256": self.manifest_sha256, "path": self.path, "files": self.files,
             "created_at": self.created_at.isoformat(),
+            **({"images": self.images} if self.images is not None else {}),
         }  # fmt: skip
 
 
@@ -307,9 +319,10 @@ def _ensure_release(conn: Connection, name: str, purpose: str) -> int:
 
 def _write_version(
     conn: Connection, settings: Settings, *, release_id: int, name: str, purpose: str,
-    table: pa.Table, with_features: bool, reason: str, actor: str,
+    table: pa.Table, with_features: bool, reason: str, actor: str, images: ImagePart | None = None,
 ) -> VersionInfo:  # fmt: skip
     """Write the files of the next version of release ``name``, record it, audit it.
+    ``images``: the version's image files (:mod:`faceledger.services.release_images`).
 
     The version folder is published (renamed into place) before the caller commits. A process
     killed between the two leaves a folder with no row: an *orphan*. The release's row is
@@ -339,11 +352,15 @@ def _write_version(
         pq.write_table(table, staging / "faces.parquet")
         pacsv.write_csv(table, staging / "faces.csv")
         files = {f: _sha256(staging / f) for f in ("faces.parquet", "faces.csv")}
-        photos = len(set(table.column("photo_id").to_pylist()))
+        redacted = images.write(staging, files) if images is not None else []
+        photos = len(set(table.column("photo_id").to_pylist()) | {p for _, p in redacted})
         card = croissant_card(
-            name=name, version=number, purpose=purpose, created=now, table=table, files=files,
+            name=name, version=number, purpose=purpose, created=now, table=table,
+            files={k: v for k, v in files.items() if not k.startswith(f"{IMAGES_DIR}/")},
             with_features=with_features, reason=reason,
         )  # fmt: skip
+        if images is not None:
+            card = images.card(card)
         (staging / "croissant.json").write_text(json.dumps(card, indent=2, default=str) + "\n")
         files["croissant.json"] = _sha256(staging / "croissant.json")
         digest = manifest_sha256(files)
@@ -361,6 +378,7 @@ def _write_version(
                 table.column("face_id").to_pylist(), table.column("photo_id").to_pylist(), strict=True
             )
         ]
+        items += [{"version_id": version_id, "face_id": f, "photo_id": p} for f, p in redacted]
         for start in range(0, len(items), _CHUNK):
             conn.execute(ITEMS.insert(), items[start : start + _CHUNK])
         append(
@@ -371,7 +389,8 @@ def _write_version(
                          "parent": int(latest.version) if latest else None, "purpose": purpose,
                          "photos": photos, "faces": table.num_rows, "with_features": with_features,
                          "manifest_sha256": digest, "reason": reason,
-                         **({"orphans_cleared": orphans} if orphans else {})},
+                         **({"orphans_cleared": orphans} if orphans else {}),
+                         **({"images": images.summary()} if images is not None else {})},
             ),  # fmt: skip
         )
         _publish(staging, folder)  # last step before commit; an orphan is cleared next time
@@ -381,6 +400,7 @@ def _write_version(
     return VersionInfo(
         int(version_id), name, number, int(latest.version) if latest else None, purpose, reason,
         with_features, photos, table.num_rows, digest, str(folder), files, now,
+        images.summary() if images is not None else None,
     )  # fmt: skip
 
 
@@ -392,7 +412,7 @@ def _clear_orphans(folder: Path) -> int:
         return 0
     stale = [p for p in parent.iterdir() if p.name.startswith(".v") and p.name.endswith(".staging")]
     if folder.exists():
-        if not folder.is_dir() or not {p.name for p in folder.iterdir()} <= set(FILES):
+        if not folder.is_dir() or not {p.name for p in folder.iterdir()} <= {*FILES, *IMAGE_FILES, IMAGES_DIR}:
             raise ReleaseError(f"{folder} already exists and is not a faceledger version folder: "
                                "a release version is never overwritten; move it away")  # fmt: skip
         stale.append(folder)
@@ -415,18 +435,33 @@ def create_release(
     name: str,
     purpose: str,
     with_features: bool = False,
+    images: str = "none",
     on: date | None = None,
     actor: str = "cli",
 ) -> VersionInfo:
-    """Freeze what ``purpose`` allows today into the next version of release ``name``."""
+    """Freeze what ``purpose`` allows today into the next version of release ``name``.
+    ``images``: ``none`` (download URLs only), ``original`` or ``redacted`` (see
+    :mod:`faceledger.services.release_images`)."""
+    if images not in IMAGE_MODES:
+        raise ReleaseError(f"--images {images!r}: choose one of {', '.join(IMAGE_MODES)}")
     purpose = purpose.strip()
     on = on or datetime.now(UTC).date()
     with ledger.begin() as conn:  # (release_id, version) is unique: a concurrent cut fails
         release_id = _ensure_release(conn, name, purpose)
         by_photo = _candidates(conn, purpose)
-        first = _whole_photos(by_photo)
-        allowed = _release_allowed(ledger, conn, settings, purpose, [int(f.face_id) for f in first], on, actor)
-        faces = _whole_photos(by_photo, allowed)
+        part: ImagePart | None = None
+        if images == "redacted":  # every decided face is asked; the others are redacted
+            decided = [int(f.face_id) for fs in by_photo.values() for f in fs
+                       if f.decision_id is not None and f.excluded_request_id is None]  # fmt: skip
+            allowed = _release_allowed(ledger, conn, settings, purpose, decided, on, actor)
+            part, faces = plan_redacted(conn, by_photo, allowed, purpose=purpose,
+                                        max_pixels=settings.max_image_pixels)  # fmt: skip
+        else:
+            first = _whole_photos(by_photo)
+            allowed = _release_allowed(ledger, conn, settings, purpose, [int(f.face_id) for f in first], on, actor)
+            faces = _whole_photos(by_photo, allowed)
+            if images == "original":
+                part, faces = plan_original(conn, faces, max_pixels=settings.max_image_pixels)
         features = None
         if with_features:
             features = read_face_templates(
@@ -436,7 +471,7 @@ def create_release(
         version = _write_version(
             conn, settings, release_id=release_id, name=name, purpose=purpose,
             table=_table(name, 0, faces, features), with_features=with_features,
-            reason="created", actor=actor,
+            reason="created", actor=actor, images=part,
         )  # fmt: skip
     return version
 
@@ -471,18 +506,20 @@ def cut_without(
         gone_photos = set(photo_ids) | {
             p for f, p in zip(table.column("face_id").to_pylist(), table.column("photo_id").to_pylist(), strict=True)
             if f in face_ids
-        }  # fmt: skip
+        } | photos_holding(Path(row.path), face_ids)  # fmt: skip
         keep = pc.and_(
             pc.invert(pc.is_in(table.column("face_id"), value_set=faces)),
             pc.invert(
                 pc.is_in(table.column("photo_id"), value_set=pa.array(sorted(gone_photos), pa.int64()))
             ),
         )
+        part = carry_forward(Path(row.path), max_pixels=settings.max_image_pixels,
+                             keep=lambda f, p, gone=gone_photos: f not in face_ids and p not in gone)  # fmt: skip
         cut.append(
             _write_version(
                 conn, settings, release_id=release_id, name=row.name, purpose=row.purpose,
                 table=table.filter(keep), with_features=bool(row.with_features), reason=reason,
-                actor=actor,
+                actor=actor, images=part,
             )  # fmt: skip
         )
     return cut

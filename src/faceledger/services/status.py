@@ -17,7 +17,7 @@ from faceledger.store.schema import Face, IngestReject, Photo, ScanRun, Source
 
 PHOTOS, FACES, SOURCES = Photo.__table__, Face.__table__, Source.__table__
 REJECTS, RUNS = IngestReject.__table__, ScanRun.__table__
-_COUNTED = ("pending", "done", "error", "remote")
+_COUNTED = ("pending", "done", "error", "remote", "reserved")
 
 
 def ledger_status(ledger: Ledger) -> dict[str, Any]:
@@ -60,15 +60,17 @@ def ledger_status(ledger: Ledger) -> dict[str, Any]:
             "metadata_only": int(row["remote"]),
             "faces": int(row["faces"]),
             "rejected_rows": int(rejects.get(row["id"], 0)),
+            "reserved": int(row["reserved"]),
         }
         sources.append(entry)
-    keys = ("photos", "scanned", "pending", "errors", "metadata_only", "faces", "rejected_rows")
+    keys = ("photos", "scanned", "pending", "errors", "metadata_only", "faces", "rejected_rows", "reserved")
     totals = {key: sum(s[key] for s in sources) for key in keys}
     totals["sources"] = len(sources)
     return {
         "ledger": ledger.url,
         "totals": totals,
         "sources": sources,
+        "acquisition": acquisition_status(ledger),
         "last_scan": None
         if last_run is None
         else {
@@ -112,4 +114,58 @@ def ledger_errors(ledger: Ledger, *, limit: int = 1000) -> dict[str, Any]:
         "rejected_rows": [
             {"file": r[0].split(":", 1)[1], "line": r[1], "reason": r[2]} for r in lines
         ],
+        **acquisition_details(ledger, limit=limit),
+    }
+
+
+def acquisition_status(ledger: Ledger) -> dict[str, Any]:
+    """``faceledger fetch`` outcomes: fetched, reserved by signal, failed by reason."""
+    with ledger.read() as conn:
+        by_status = dict(
+            conn.execute(
+                select(PHOTOS.c.fetch_status, func.count())
+                .where(PHOTOS.c.fetch_status.is_not(None))
+                .group_by(PHOTOS.c.fetch_status)
+            ).all()
+        )
+        reserved = conn.execute(
+            select(PHOTOS.c.reservation, func.count())
+            .where(PHOTOS.c.reservation.is_not(None))
+            .group_by(PHOTOS.c.reservation)
+        ).all()
+        failed = conn.execute(
+            select(PHOTOS.c.fetch_error, func.count())
+            .where(PHOTOS.c.fetch_status == "failed")
+            .group_by(PHOTOS.c.fetch_error)
+        ).all()
+        waiting = conn.execute(
+            select(func.count()).select_from(PHOTOS).where(
+                PHOTOS.c.download_url.is_not(None), PHOTOS.c.path.is_(None),
+                PHOTOS.c.fetch_status.is_(None), PHOTOS.c.excluded_request_id.is_(None),
+            )  # fmt: skip
+        ).scalar_one()
+    return {
+        "fetched": int(by_status.get("fetched", 0)),
+        "reserved": sum(int(n) for _, n in reserved),
+        "failed": int(by_status.get("failed", 0)),
+        "not_fetched": int(waiting),
+        "reserved_by_signal": {str(k): int(v) for k, v in sorted(reserved)},
+        "failed_by_reason": {str(k): int(v) for k, v in sorted(failed, key=lambda r: str(r[0]))},
+    }
+
+
+def acquisition_details(ledger: Ledger, *, limit: int = 1000) -> dict[str, Any]:
+    """Reserved photos with their signal and evidence, failed fetches with their reason."""
+    with ledger.read() as conn:
+        reserved = conn.execute(
+            select(PHOTOS.c.id, PHOTOS.c.download_url, PHOTOS.c.reservation, PHOTOS.c.reservation_evidence)
+            .where(PHOTOS.c.reservation.is_not(None)).order_by(PHOTOS.c.id).limit(limit)
+        ).all()  # fmt: skip
+        failed = conn.execute(
+            select(PHOTOS.c.id, PHOTOS.c.download_url, PHOTOS.c.fetch_error, PHOTOS.c.fetch_error_detail)
+            .where(PHOTOS.c.fetch_status == "failed").order_by(PHOTOS.c.id).limit(limit)
+        ).all()  # fmt: skip
+    return {
+        "reserved": [{"photo_id": r[0], "url": r[1], "signal": r[2], "evidence": r[3]} for r in reserved],
+        "fetch_failures": [{"photo_id": r[0], "url": r[1], "reason": r[2], "detail": r[3]} for r in failed],
     }

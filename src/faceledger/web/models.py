@@ -19,6 +19,11 @@ class FaceBox(BaseModel):
     claim_token: str = Field(description="Pass to POST /api/v1/claims to say this face is yours or your child's.")
 
 
+class Reserved(BaseModel):
+    signal: str = Field(description="The opt-out signal's code (e.g. 'x-robots-tag', 'tdmrep', 'optout-list').")
+    reason: str = Field(description="What the signal says, in plain words.")
+
+
 class Photo(BaseModel):
     ref: str = Field(description="An opaque handle of the photo (sealed, valid a day; never a ledger id).")
     external_id: str | None = Field(description="The photo's id at its source (Flickr photo id).")
@@ -38,6 +43,11 @@ class Photo(BaseModel):
     width: int | None = Field(default=None, description="The photo's width in pixels (when scanned).")
     height: int | None = Field(default=None, description="The photo's height in pixels (when scanned).")
     face_boxes: list[FaceBox] = Field(default_factory=list, description="The faces the scan found, to claim one.")
+    reserved: Reserved | None = Field(
+        default=None,
+        description="Its rights holder opted out of text and data mining by a machine-readable signal: "
+        "the photo is kept as metadata only, never downloaded, scanned or shown.",
+    )
 
 
 class SearchResult(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from faceledger.core.signals import reservation_words
 from faceledger.web.deps import Portal
 
 THUMB_SALT, REQUEST_SALT, OWNER_SALT = "thumb", "request", "owner-proof"
@@ -71,8 +72,11 @@ def photo(portal: Portal, hit: dict[str, Any], faces: dict[str, Any] | None = No
         "faces", "excluded", "releases", "consumers",
     )}  # fmt: skip
     out["ref"] = photo_ref(portal, hit["photo_id"])
+    reservation = hit.get("reservation")
+    out["reserved"] = None if reservation is None else {"signal": reservation, "reason": reservation_words(reservation)}
     out["thumbnail_url"] = (
-        "/api/v1/thumbnails/" + portal.signer.dumps(THUMB_SALT, hit["photo_id"]) if hit["thumbnail"] else None
+        "/api/v1/thumbnails/" + portal.signer.dumps(THUMB_SALT, hit["photo_id"])
+        if hit["thumbnail"] and reservation is None else None
     )
     out["request_token"] = portal.signer.dumps(REQUEST_SALT, {"key_type": "photo", "photo_id": hit["photo_id"]})
     out["width"], out["height"] = (faces or {}).get("width"), (faces or {}).get("height")
