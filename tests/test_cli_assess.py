@@ -80,5 +80,8 @@ def test_exposure_states_its_assumptions(scanned_db: str) -> None:
     assert "not clustered" in result.stdout and "us-il-bipa" in result.stdout
     document = json.loads(_run(scanned_db, "exposure", "--json").stdout)
     bipa = next(law for law in document["laws"] if law["law"] == "us-il-bipa")
-    assert bipa["exposure"]["unit"] == "person"
+    # No retention schedule was published: 15(a) counts per scan, 15(b) per person (SB 2979).
+    assert bipa["exposure"]["unit"] == "mixed"
+    parts = {tuple(p["sections"]): p["unit"] for p in bipa["exposure"]["parts"]}
+    assert parts == {("15(a)",): "scan", ("15(b)",): "person"}
     assert document["faces_blocked"] <= document["faces_assessed"]

@@ -66,8 +66,10 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def prepared(ledger: Ledger, tmp_path: Path, settings: Settings) -> Ledger:
-    """The corpus ingested, scanned and assessed for the default purpose (processing in FL)."""
+def prepared(ledger: Ledger, tmp_path: Path, settings: Settings, publish_schedule) -> Ledger:  # type: ignore[no-untyped-def]
+    """The corpus ingested, scanned and assessed for the default purpose (processing in FL),
+    with a published retention schedule (BIPA 15(a))."""
+    publish_schedule(ledger)
     ingest_paths(ledger, [_corpus(tmp_path / "corpus")])
     scan_pending(ledger, settings)
     assess_faces(ledger, settings, purpose=settings.purpose)
