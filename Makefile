@@ -11,6 +11,8 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | c
 DEMO_DB := .faceledger/demo.db
 FL := FACELEDGER_PROCESSOR_LOCATION=US-WA FACELEDGER_DATA_DIR=.faceledger/demo $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# Two test processes (pytest-xdist): the suite is xdist-safe; override with PYTEST_ARGS=.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: demo test lint bench install clean
 

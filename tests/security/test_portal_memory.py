@@ -16,6 +16,8 @@ import httpx
 import pytest
 from PIL import Image
 
+#: Memory, decoding and the in-flight limit are the portal's, not the ledger's: one backend.
+SQLITE_ONLY = pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
 BURST = 6  # concurrent requests, as one client's burst could send (rate burst is 30)
 MB = 1.0
 
@@ -38,11 +40,10 @@ def _selfie(client: httpx.Client, data: bytes, name: str = "me.png", kind: str =
     return client.post("/api/v1/selfie", data={"consent": "yes"}, files={"image": (name, data, kind)})
 
 
+@SQLITE_ONLY
 def test_a_burst_of_small_high_pixel_selfies_grows_the_server_by_less_than_1_gb(
     portal: Any, portal_env: dict[str, str], bomb: bytes, ledger_url: str
 ) -> None:  # fmt: skip
-    if "postgresql" in ledger_url:
-        pytest.skip("memory is the portal's, not the ledger's: measured on SQLite only")
     with portal(portal_env) as server:
         with server.client() as client:  # load the detector first: that memory is not the burst's
             warm = _selfie(client, _image((64, 64), "JPEG"), "w.jpg", "image/jpeg")
@@ -62,13 +63,12 @@ def test_a_burst_of_small_high_pixel_selfies_grows_the_server_by_less_than_1_gb(
     assert set(statuses) <= {413, 503}, statuses  # refused by pixels (or busy), never decoded
 
 
+@SQLITE_ONLY
 def test_big_jpeg_selfies_are_decoded_at_reduced_size_not_refused_and_a_burst_stays_bounded(
     portal: Any, portal_env: dict[str, str], ledger_url: str
 ) -> None:  # fmt: skip
     """A 24 MP phone photo is still a usable selfie (JPEG draft decodes it at 1/4); a burst of
     them is searched one at a time, the rest told to retry."""
-    if "postgresql" in ledger_url:
-        pytest.skip("decoding is the portal's, not the ledger's: SQLite only")
     photo = _image((6000, 4000), "JPEG")
     with portal(portal_env) as server, server.client() as client:
         assert _selfie(client, _image((64, 64), "JPEG"), "w.jpg", "image/jpeg").status_code == 422
@@ -88,11 +88,10 @@ def test_big_jpeg_selfies_are_decoded_at_reduced_size_not_refused_and_a_burst_st
     assert peak - base < 1024 * MB
 
 
+@SQLITE_ONLY
 def test_selfie_requests_beyond_the_in_flight_limit_get_503_with_retry_after(
     corpus: Any, tmp_path: Path, sec: Any, ledger_url: str
 ) -> None:  # fmt: skip
-    if "postgresql" in ledger_url:
-        pytest.skip("the limit is the portal's, not the ledger's: SQLite only")
     from faceledger.config import load_settings
     from faceledger.web import create_app
     from faceledger.web.deps import get_selfie_search
