@@ -27,7 +27,6 @@ face in the same transaction, like a consent change: a revoked claim re-blocks a
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from faceledger.core.law import Policy
+from faceledger.core.receipts import new_receipt
 from faceledger.errors import FaceledgerError
 from faceledger.services.redecide import Reassessment, reassess_decided
 from faceledger.services.verification import IdentityEvidence
@@ -177,7 +177,7 @@ def add_claim(
             raise ClaimError(f"face {face_id} was removed by a request: there is nothing to claim")
         claim_id = conn.execute(
             CLAIMS.insert().values(
-                receipt=secrets.token_urlsafe(24), face_id=int(face.id), photo_id=int(face.photo_id),
+                receipt=new_receipt(), face_id=int(face.id), photo_id=int(face.photo_id),
                 claimed_by=by, relationship=relationship, is_photo_owner=bool(is_photo_owner),
                 minor=minor, age=age, evidence=evidence.to_dict(), status="active",
                 created_at=utcnow(), revoked_at=None,

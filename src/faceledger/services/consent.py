@@ -45,7 +45,6 @@ no personal identifiers.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -55,6 +54,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Table, select
 
 from faceledger.core.law import Policy
+from faceledger.core.receipts import new_receipt
 from faceledger.errors import FaceledgerError, ManifestError
 from faceledger.services.consent_links import (
     ConsentError,
@@ -283,7 +283,7 @@ def add_consent(
 def _insert(conn: Connection, rows: list[dict[str, Any]], *, source: str) -> list[int]:
     now = utcnow()
     stamped = [
-        {**{k: v for k, v in row.items() if k != "claims"}, "receipt": secrets.token_urlsafe(24),
+        {**{k: v for k, v in row.items() if k != "claims"}, "receipt": new_receipt(),
          "source": source[:512], "created_at": now}
         for row in rows
     ]  # fmt: skip

@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from faceledger.config import Settings
+from faceledger.core.receipts import new_receipt
 from faceledger.services.matching import MATCH_PURPOSE, MAX_RESULTS, search_by_selfie
 from faceledger.services.request_execute import Scope, execute_request, resolve, resolve_photos
 from faceledger.services.request_identity import (
@@ -167,7 +168,7 @@ def _insert(
                 raise RequestError("none of the faces is in the ledger any more")
         request_id = conn.execute(
             REQUESTS.insert().values(
-                receipt=secrets.token_urlsafe(24), kind=kind, key_type=key_type, key_value=value,
+                receipt=new_receipt(), kind=kind, key_type=key_type, key_value=value,
                 owner_scope=owner_scope, consent_id=consent_id, law=law, status="received",
                 received_at=received, deadline=due, covers=COVERS[key_type], evidence=evidence,
                 contact_ciphertext=sealed[0], contact_key_ref=sealed[1],
