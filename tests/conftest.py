@@ -117,19 +117,18 @@ def lfw_dir() -> Path:
 
 
 @pytest.fixture
-def publish_schedule(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def publish_schedule():  # type: ignore[no-untyped-def]
     """A callable ``publish(ledger, on="2024-01-15")`` that records a published retention
-    schedule (BIPA 15(a)) as ``policy publish`` does: a ``policy.publish`` audit event with
-    the ``published`` date (assess reads the earliest). Registers the event name if the
-    law-engine area has not yet."""
-    from faceledger.store.audit import EVENT_NAMES, AuditRecord, append
+    schedule (BIPA 15(a)) through ``policy publish``'s own ``record_publication`` (a
+    ``policy.publish`` audit event; assess reads the earliest date)."""
+    from datetime import date
 
-    if "policy.publish" not in EVENT_NAMES:
-        monkeypatch.setitem(EVENT_NAMES, "policy.publish", "test")
+    from faceledger.core.law import load_policies
+    from faceledger.services.policy_publish import record_publication
 
     def publish(ledger, on: str = "2024-01-15") -> None:  # type: ignore[no-untyped-def]
-        with ledger.begin() as conn:
-            append(conn, AuditRecord(name="policy.publish", actor="test", payload={"published": on}))
+        record_publication(ledger, load_policies(), published=date.fromisoformat(on),
+                           document="test schedule", actor="test")  # fmt: skip
 
     return publish
 
