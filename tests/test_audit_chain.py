@@ -208,7 +208,7 @@ def test_cutting_the_tail_after_a_periodic_checkpoint_fails_verify(ledger: Ledge
 
 
 def test_no_new_checkpoint_extends_a_chain_that_lost_checkpointed_rows(ledger: Ledger, tmp_path: Path) -> None:
-    from faceledger.services.audit import AuditBroken
+    from faceledger.errors import AuditBroken
 
     points = tmp_path / "checkpoints.jsonl"
     _fill(ledger, 5)

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from faceledger.core.signals import reservation_from_headers
-from faceledger.services.fetch_http import Fetcher, FetchFailure, FetchPolicy, is_public_address
+from faceledger.errors import FetchFailure
+from faceledger.services.fetch_http import Fetcher, FetchPolicy, is_public_address
 
 PUBLIC = "http://93.184.216.34"
 

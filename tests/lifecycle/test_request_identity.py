@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from faceledger.errors import ExtensionStateError, FaceReviewError
 from faceledger.services.assess import assess_faces
 from faceledger.services.ingest import ingest_paths
 from faceledger.services.matching import MATCH_PURPOSE, search_selfie
-from faceledger.services.request_identity import ExtensionStateError, FaceReviewError
 from faceledger.services.requests import (
     IdentityError,
     RequestStateError,

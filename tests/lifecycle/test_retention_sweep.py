@@ -13,12 +13,13 @@ from sqlalchemy import func, select, update
 from faceledger.cli import main
 from faceledger.config import load_settings
 from faceledger.core.law import load_policies
+from faceledger.errors import SweepNeedsConfirm
 from faceledger.services.assess import assess_faces
 from faceledger.services.claims import add_claim
 from faceledger.services.consent import add_consent, revoke_consent
 from faceledger.services.extract import extract_templates
 from faceledger.services.policy_publish import publish_policy
-from faceledger.services.retention import SweepNeedsConfirm, sweep
+from faceledger.services.retention import sweep
 from faceledger.services.verification import IdentityEvidence
 from faceledger.store.audit import verify_chain
 from faceledger.store.schema import Destruction, Face, FaceDecision, Photo, Subject, Template

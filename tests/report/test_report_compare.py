@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from tests.report.conftest import Sample
 
 from faceledger.cli import main
-from faceledger.report.compare import ReportFormatError, compare_reports
+from faceledger.errors import ReportFormatError
+from faceledger.report.compare import compare_reports
 from faceledger.services.consent import revoke_consent
 from faceledger.services.report import load_report, write_report
 

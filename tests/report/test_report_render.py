@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from tests.report.conftest import ARTIFACTS, Sample, chromium_or_skip
 
 from faceledger.cli import main
+from faceledger.errors import PdfUnavailable
 from faceledger.report.charts import render_charts
-from faceledger.report.pdf import PdfUnavailable, print_pdf
+from faceledger.report.pdf import print_pdf
 from faceledger.services.report import write_report
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -51,7 +51,7 @@ def test_an_integrity_failure_that_reaches_the_web_is_a_generic_answer(
     corpus: Any, tmp_path: Path, sec: Any, ledger_url: str
 ) -> None:  # fmt: skip
     from faceledger.config import load_settings
-    from faceledger.store.vault import TamperedCiphertext
+    from faceledger.errors import TamperedCiphertext
     from faceledger.web import create_app
     from faceledger.web.deps import get_selfie_search
 

@@ -107,7 +107,8 @@ def test_an_erasure_from_the_cli_reaches_a_running_portal_and_a_restored_backup(
 def test_a_shred_in_another_process_reaches_a_vault_that_cached_the_key(tmp_path: Path) -> None:
     """The mechanism under the portal: a process that read a key sees another process's shred
     on its next use (the vault's shred generation), even while it still caches other keys."""
-    from faceledger.store.vault import KeyShredded, KeyVault, load_master_key
+    from faceledger.errors import KeyShredded
+    from faceledger.store.vault import KeyVault, load_master_key
 
     data = tmp_path / "data"
     vault = KeyVault(data / "keyvault.db", load_master_key(data))

@@ -20,6 +20,7 @@ from PIL import Image
 from sqlalchemy import func, insert, select, text
 
 from faceledger.config import Settings, load_settings
+from faceledger.errors import ConsentError
 from faceledger.services.assess import assess_faces
 from faceledger.services.claims import (
     ClaimError,
@@ -30,7 +31,7 @@ from faceledger.services.claims import (
     list_claims,
     revoke_claim,
 )
-from faceledger.services.consent import ConsentError, add_consent, list_consents
+from faceledger.services.consent import add_consent, list_consents
 from faceledger.services.ingest import ingest_paths
 from faceledger.services.verification import (
     EvidenceError,

@@ -13,10 +13,11 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from faceledger.config import Settings, load_settings
+from faceledger.errors import ConsentRequired, KeyShredded
 from faceledger.services.assess import assess_faces
 from faceledger.services.extract import extract_templates
 from faceledger.services.ingest import ingest_paths
-from faceledger.services.matching import ConsentRequired, search_by_selfie
+from faceledger.services.matching import search_by_selfie
 from faceledger.services.scan import scan_pending
 from faceledger.services.subjects import list_subjects
 from faceledger.services.templates import (
@@ -28,7 +29,7 @@ from faceledger.services.templates import (
 )
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo, Subject, Template
-from faceledger.store.vault import KeyShredded, KeyVault
+from faceledger.store.vault import KeyVault
 from faceledger.vision.dlib_models import DlibModels
 
 pytestmark = pytest.mark.integration

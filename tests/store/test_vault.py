@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from faceledger.config import load_settings
-from faceledger.errors import ConfigError
-from faceledger.store.vault import KeyShredded, KeyVault, TamperedCiphertext, load_master_key
+from faceledger.errors import ConfigError, KeyShredded, TamperedCiphertext
+from faceledger.store.vault import KeyVault, load_master_key
 
 
 def _vault(tmp_path: Path) -> KeyVault:

@@ -43,7 +43,8 @@ def test_console_forms_need_a_login(client: Any, path: str) -> None:
 
 
 def test_tokens_are_stored_hashed_and_checked(corpus: Any) -> None:
-    from faceledger.services.users import UserError, add_user, authenticate_token
+    from faceledger.errors import UserError
+    from faceledger.services.users import add_user, authenticate_token
     from faceledger.store.schema import WebToken
 
     user, token = add_user(corpus, "ada", role="admin")

@@ -94,7 +94,8 @@ def new(
       faceledger request new --kind optout --claim 4
       faceledger request new --kind erasure --selfie me.jpg --consent-given --json
     """
-    from faceledger.services.requests import RequestError, new_request
+    from faceledger.errors import RequestError
+    from faceledger.services.requests import new_request
 
     keys: dict[str, Any] = {"photo": photo, "url": url, "tag": tag, "face": selfie or (list(claims) or None)}
     if selfie and claims:
@@ -187,7 +188,8 @@ def verify(
       faceledger request verify 3
       faceledger request verify 4 --form release.pdf --signer "A. Person" --signed 2026-11-30 --owner 70000001@N01
     """
-    from faceledger.services.requests import RequestError, verify_request
+    from faceledger.errors import RequestError
+    from faceledger.services.requests import verify_request
 
     evidence = None
     if form is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faceledger.errors import FaceledgerError
+from faceledger.errors import ReportFormatError
 from faceledger.report.numbers import SCHEMA
 
 #: Headline key -> (words, whether an increase is bad news).
@@ -47,10 +47,6 @@ HEADLINE_WORDS: dict[str, tuple[str, bool]] = {
 VOLATILE = ("generated_at", "as_of", "ledger", "audit.first_at", "audit.last_at")
 NATURAL_KEYS = ("law", "id", "uri", "name")
 MAX_OTHER = 60
-
-
-class ReportFormatError(FaceledgerError):
-    """A file given to ``--compare`` is not a faceledger report (exit code 2)."""
 
 
 def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:

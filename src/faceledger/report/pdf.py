@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from faceledger.errors import FaceledgerError
+from faceledger.errors import PdfUnavailable
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 DEFAULT_PATH = Path("/usr/bin/chromium")
@@ -27,10 +27,6 @@ ARGS = (
     "--disable-component-update", "--no-first-run", "--disable-sync",
 )  # fmt: skip
 LOCAL_SCHEMES = ("file:", "data:", "about:")
-
-
-class PdfUnavailable(FaceledgerError):
-    """PDF output needs Chromium and Playwright; the message says how to get them."""
 
 
 def find_chromium(explicit: str | Path | None = None) -> Path:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import Connection, func, select
 
-from faceledger.errors import FaceledgerError
+from faceledger.errors import AuditBroken, FaceledgerError
 from faceledger.store import Ledger
 from faceledger.store.audit import AUDIT, ChainCheck, check_chain, check_rows
 from faceledger.store.db import ensure_private_dir
@@ -45,12 +45,6 @@ if TYPE_CHECKING:
     from faceledger.config import Settings
 
 logger = logging.getLogger(__name__)
-
-
-class AuditBroken(FaceledgerError):
-    """The audit chain does not verify; the message names the first bad row."""
-
-    exit_code = 1
 
 
 def _describe(check: ChainCheck) -> dict[str, Any]:

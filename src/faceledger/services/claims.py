@@ -35,7 +35,7 @@ from sqlalchemy import Row, select
 
 from faceledger.core.law import Policy
 from faceledger.core.receipts import new_receipt
-from faceledger.errors import FaceledgerError
+from faceledger.errors import ClaimError, ClaimNotFound, FaceledgerError
 from faceledger.services.redecide import Reassessment, reassess_decided
 from faceledger.services.verification import IdentityEvidence
 from faceledger.store import Ledger
@@ -46,14 +46,6 @@ from faceledger.store.schema import Claim, Face, Photo
 CLAIMS, FACES, PHOTOS = Claim.__table__, Face.__table__, Photo.__table__
 BY = ("subject", "legal-representative")
 STATUSES = ("active", "revoked")
-
-
-class ClaimError(FaceledgerError):
-    """A claim's values are invalid, or its face cannot be claimed (exit code 2)."""
-
-
-class ClaimNotFound(FaceledgerError):
-    """No claim has this id or receipt (exit code 2)."""
 
 
 @dataclass(frozen=True)

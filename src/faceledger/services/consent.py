@@ -55,7 +55,7 @@ from sqlalchemy import Connection, Row, Table, select
 
 from faceledger.core.law import Policy
 from faceledger.core.receipts import new_receipt
-from faceledger.errors import FaceledgerError, ManifestError
+from faceledger.errors import ConsentNotFound, ManifestError
 from faceledger.services.consent_links import (
     ConsentError,
     check_claims,
@@ -78,10 +78,6 @@ LINKS, FACE_SUBJECTS = ConsentClaim.__table__, FaceSubject.__table__
 __all__ = ["ConsentError", "Reassessment"]  # re-exported: callers read them here
 _CHUNK = 500  # ids per IN (...) list
 _KEPT_IN_AUDIT = 50  # rejects quoted in the consent.import event
-
-
-class ConsentNotFound(FaceledgerError):
-    """No consent has this id or receipt (exit code 2)."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from faceledger.core.law import Policy
-from faceledger.errors import FaceledgerError
+from faceledger.errors import ConsentError
 from faceledger.services.redecide import Reassessment, reassess_decided
 from faceledger.sources.consents import FIELDS
 from faceledger.store import Ledger
@@ -24,10 +24,6 @@ from faceledger.store.schema import Claim, ConsentClaim, Face, FaceSubject, Phot
 FACES, PHOTOS, CLAIMS = Face.__table__, Photo.__table__, Claim.__table__
 LINKS, FACE_SUBJECTS = ConsentClaim.__table__, FaceSubject.__table__
 _CHUNK = 500  # ids per IN (...) list
-
-
-class ConsentError(FaceledgerError):
-    """A consent given on the command line or through the API is invalid (exit code 2)."""
 
 
 def consent_identity(values: Any) -> tuple[Any, ...]:

@@ -39,9 +39,9 @@ from sqlalchemy import and_, func, or_, select, update
 
 from faceledger.config import Settings, available_cores
 from faceledger.core.signals import Reservation, reservation_from_bytes, reservation_from_headers
-from faceledger.errors import ImageError
+from faceledger.errors import FetchFailure, ImageError
 from faceledger.services.content_store import ContentStore
-from faceledger.services.fetch_http import Fetcher, FetchFailure, FetchPolicy, make_client
+from faceledger.services.fetch_http import Fetcher, FetchPolicy, make_client
 from faceledger.services.optouts import listed_reservations
 from faceledger.services.progress import NoProgress, Progress
 from faceledger.services.tdmrep import TdmrepCache

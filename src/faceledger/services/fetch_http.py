@@ -44,7 +44,7 @@ import httpx
 
 from faceledger import __version__
 from faceledger.config import Settings
-from faceledger.errors import FaceledgerError
+from faceledger.errors import FetchFailure
 
 RETRY_AFTER_MAX = 120.0
 USER_AGENT = f"faceledger-fetch/{__version__} (honours noai, TDMRep, plus:DataMining, C2PA)"
@@ -52,15 +52,6 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _IMAGE_TYPES = ("image/",)
 _OPAQUE_TYPES = ("application/octet-stream", "binary/octet-stream")
 _REFUSED_IMAGE_TYPES = ("image/svg+xml",)
-
-
-class FetchFailure(FaceledgerError):
-    """One URL could not be fetched; ``reason`` is a stable code, ``attempts`` the tries."""
-
-    def __init__(self, reason: str, message: str, *, attempts: int = 1) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.attempts = attempts
 
 
 class _Retryable(Exception):

@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, select
 
 from faceledger.core.faces import BBox
-from faceledger.errors import FaceledgerError
+from faceledger.errors import ReleaseImageError
 from faceledger.services.redaction import may_redact, redact_file
 from faceledger.sources.licenses import spdx_id
 from faceledger.store.schema import FaceDecision, Photo
@@ -63,10 +63,6 @@ IMAGE_SCHEMA = pa.schema([
     ("y2", pa.float64()), ("redacted", pa.bool_()), ("redaction_reason", pa.string()),
     ("region", pa.string()), ("license_name", pa.string()), ("note", pa.string()),
 ])  # fmt: skip
-
-
-class ReleaseImageError(FaceledgerError):
-    """A release image could not be written or carried forward (its source changed or vanished)."""
 
 
 @dataclass

@@ -25,7 +25,8 @@ from typing import Any
 
 from faceledger.config import Settings
 from faceledger.core.law import Policy, load_policies
-from faceledger.report.compare import ReportFormatError, compare_reports
+from faceledger.errors import ReportFormatError
+from faceledger.report.compare import compare_reports
 from faceledger.report.numbers import report_numbers
 from faceledger.services.assess import DEFAULT_ACTION
 from faceledger.store import Ledger

@@ -147,7 +147,7 @@ def execute_request(
     the keys are gone anyway (the error is on the person's side) and the request stays
     ``verified``, so running it again finishes the job.
     """
-    from faceledger.services.request_identity import IdentityError
+    from faceledger.errors import IdentityError
 
     with ledger.begin() as conn:
         row = step(conn, id_or_receipt, "execute")

@@ -39,14 +39,20 @@ from sqlalchemy import Connection, func, select, update
 
 from faceledger.config import Settings
 from faceledger.core.deadlines import deadline as add_term
-from faceledger.errors import FaceledgerError
+from faceledger.errors import (
+    ExtensionStateError,
+    FaceledgerError,
+    FaceReviewError,
+    IdentityError,
+    KeyShredded,
+    RequestNotFound,
+)
 from faceledger.services.lookup import thumbnail_allowed
-from faceledger.services.request_records import RequestNotFound, RequestStateError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
 from faceledger.store.schema import Face, FaceSubject, Photo, Request, RequestFace
-from faceledger.store.vault import KeyShredded, KeyVault
+from faceledger.store.vault import KeyVault
 
 REQUESTS, REQUEST_FACES = Request.__table__, RequestFace.__table__
 PHOTOS, FACES, FACE_SUBJECTS = Photo.__table__, Face.__table__, FaceSubject.__table__
@@ -56,19 +62,6 @@ ACTED = ("confirmed", "claimed")  # face statuses a request acts on
 OPEN = ("received", "verified")
 MAX_CONTACT = 320
 _CHUNK = 5_000
-
-
-class IdentityError(RequestStateError):
-    """A request's evidence does not show it covers what it asks for (verify or execute)."""
-
-
-class FaceReviewError(FaceledgerError):
-    """A matched face cannot be confirmed or rejected as asked."""
-
-
-class ExtensionStateError(FaceledgerError):
-    """A deadline cannot be extended as asked (closed request, too late, beyond the law)."""
-
 
 # --- contact ---------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select
 
 from faceledger.config import Settings
 from faceledger.core.deadlines import deadline
-from faceledger.errors import FaceledgerError
+from faceledger.errors import RequestError, RequestNotFound, RequestStateError
 from faceledger.store.schema import Request, RequestFace
 
 REQUESTS, REQUEST_FACES = Request.__table__, RequestFace.__table__
@@ -30,18 +30,6 @@ FROM = {"verify": ("received",), "execute": ("verified",), "confirm": ("executed
 PAST = {"verify": "verified", "execute": "executed", "confirm": "confirmed", "reject": "rejected"}
 _HINT = {"received": "verify it first (faceledger request verify)",
          "verified": "execute it first (faceledger request execute)"}  # fmt: skip
-
-
-class RequestError(FaceledgerError):
-    """A request cannot be filed as given (unknown kind, missing key, no consent...)."""
-
-
-class RequestNotFound(FaceledgerError):
-    """No request has this id or receipt."""
-
-
-class RequestStateError(FaceledgerError):
-    """The step is not allowed from the request's current status."""
 
 
 @dataclass(frozen=True)

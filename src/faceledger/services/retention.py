@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
 
-from faceledger.errors import FaceledgerError
+from faceledger.errors import SweepNeedsConfirm
 from faceledger.services.templates import destroy_templates, shred_keys
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
@@ -64,10 +64,6 @@ TEMPLATES, DECISIONS, FACES = Template.__table__, FaceDecision.__table__, Face._
 PHOTOS, CONSENTS, DESTRUCTIONS = Photo.__table__, Consent.__table__, Destruction.__table__
 CLAIMS, CONSENT_CLAIMS, AUDIT = Claim.__table__, ConsentClaim.__table__, AuditEvent.__table__
 REASONS = ("retention", "revoked", "excluded")
-
-
-class SweepNeedsConfirm(FaceledgerError):
-    """The sweep would destroy far more than the previous one; nothing was destroyed."""
 
 
 @dataclass

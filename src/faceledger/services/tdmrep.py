@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from faceledger.core.signals import Reservation, TdmrepRules
-from faceledger.services.fetch_http import Fetcher, FetchFailure
+from faceledger.errors import FetchFailure
+from faceledger.services.fetch_http import Fetcher
 
 WELL_KNOWN = "/.well-known/tdmrep.json"
 MAX_BYTES = 1_000_000

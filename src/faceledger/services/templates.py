@@ -29,7 +29,7 @@ import numpy as np
 from sqlalchemy import Connection, delete, func, select, update
 
 from faceledger.core.matching import ExactIndex
-from faceledger.errors import FaceledgerError
+from faceledger.errors import FaceledgerError, KeyShredded, TamperedCiphertext
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
@@ -41,7 +41,7 @@ from faceledger.store.schema import (
     Subject,
     Template,
 )
-from faceledger.store.vault import KeyShredded, KeyVault, TamperedCiphertext
+from faceledger.store.vault import KeyVault
 from faceledger.vision.dlib_models import ModelInfo
 
 TEMPLATES = Template.__table__

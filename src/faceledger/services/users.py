@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 
-from faceledger.errors import FaceledgerError
+from faceledger.errors import UserError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
@@ -38,10 +38,6 @@ ROLES = ("admin", "reviewer")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TOKEN = re.compile(r"^flt_(\d{1,12})_([A-Za-z0-9_-]{43})$")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-class UserError(FaceledgerError):
-    """A user cannot be added (bad name or role, name taken)."""
 
 
 @dataclass(frozen=True)

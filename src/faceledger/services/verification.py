@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from faceledger.errors import FaceledgerError
+from faceledger.errors import EvidenceError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 
@@ -55,10 +55,6 @@ REQUIRED_DETAIL: dict[str, tuple[str, ...]] = {
     "selfie-match": ("face_id", "distance", "threshold", "model"),
     "attestation": (),
 }
-
-
-class EvidenceError(FaceledgerError):
-    """An identity evidence value is malformed or claims more than it shows (exit code 2)."""
 
 
 def _now() -> datetime:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from faceledger.errors import ConfigError, FaceledgerError
+from faceledger.errors import ConfigError, KeyShredded, TamperedCiphertext
 from faceledger.store.db import create_private_file, ensure_private_dir
 
 if TYPE_CHECKING:
@@ -43,14 +43,6 @@ if TYPE_CHECKING:
 
 MASTER_ENV = "FACELEDGER_MASTER_KEY"  # named in error messages
 _NONCE = 12
-
-
-class KeyShredded(FaceledgerError):
-    """The subject's data key was destroyed: its templates can never be read again."""
-
-
-class TamperedCiphertext(FaceledgerError):
-    """A template's ciphertext or its binding (face, kind, model) does not authenticate."""
 
 
 def load_master_key(data_dir: Path, encoded: str | None = None) -> bytes:

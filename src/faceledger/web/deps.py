@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
 from faceledger.config import Settings
+from faceledger.errors import LoginRequired
 from faceledger.services.users import User, authenticate_token, session_user
 from faceledger.services.verification import ProfileVerifier
 from faceledger.store import Ledger
@@ -68,10 +69,6 @@ def flush_unaudited_logins(portal: Portal, *, force: bool = False) -> None:
     if pending is not None:
         count, hour = pending
         record_unaudited_logins(portal.ledger, count, hour=datetime.fromtimestamp(hour * 3600, UTC))
-
-
-class LoginRequired(Exception):
-    """A console page was asked for without a live session (answered with a redirect)."""
 
 
 def get_portal(request: Request) -> Portal:

@@ -14,27 +14,33 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from faceledger.errors import ConfigError, FaceledgerError, ImageError, LedgerError
-from faceledger.store.vault import KeyShredded, TamperedCiphertext
-from faceledger.web.deps import LoginRequired
+from faceledger.errors import (
+    Conflict,
+    FaceledgerError,
+    ImageError,
+    KeyShredded,
+    LoginRequired,
+    NotFound,
+    TamperedCiphertext,
+    Unavailable,
+)
 from faceledger.web.security import secure_headers
 
 log = logging.getLogger("faceledger.web")
-_NOT_FOUND_NAMES = ("NotFound", "Unknown")
+
+#: The HTTP answer for each kind of faceledger error (``errors.py``), most specific first;
+#: anything else a service refuses is the caller's to fix (400).
+STATUS_BY_KIND: tuple[tuple[type[FaceledgerError], int], ...] = (
+    (Unavailable, 503),
+    (ImageError, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+)
 
 
 def status_for(exc: FaceledgerError) -> int:
-    """The HTTP status of a faceledger error (a service refusing bad input is a 4xx)."""
-    if isinstance(exc, ConfigError | LedgerError):
-        return 503
-    if isinstance(exc, ImageError):
-        return 422
-    name = type(exc).__name__
-    if any(part in name for part in _NOT_FOUND_NAMES):
-        return 404
-    if "Conflict" in name or "State" in name:
-        return 409
-    return 400
+    """The HTTP status of a faceledger error, by its kind in ``errors.py``."""
+    return next((status for kind, status in STATUS_BY_KIND if isinstance(exc, kind)), 400)
 
 
 def _wants_json(request: Request) -> bool:
