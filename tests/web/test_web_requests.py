@@ -67,8 +67,9 @@ def test_an_opt_out_goes_from_receipt_to_confirmed(
     final = client.get(f"/api/v1/requests/{receipt['receipt']}").json()
     assert final["status"] == "confirmed" and all(s["done"] for s in final["steps"])
     assert final["detail"]["photos_excluded"] == 1
-    photo = client.get("/api/v1/search/owner", params={"q": NSID}).json()["photos"][0]
-    assert photo["excluded"] is True and photo["thumbnail_url"] is None
+    # carried out: a third party searching learns nothing (as for an account never ingested)
+    after = client.get("/api/v1/search/owner", params={"q": NSID}).json()
+    assert after == client.get("/api/v1/search/owner", params={"q": "79999999@N01"}).json() | {"query": NSID}
     page = client.get(receipt["status_url"]).text
     assert 'id="request-status">confirmed' in page and status["deadline"] in page
 

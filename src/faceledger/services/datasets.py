@@ -488,3 +488,68 @@ def ledger_overlap(ledger: Ledger) -> dict[str, Any]:
             "information (CPRA, Cal. Civ. Code 1798.140(ae)) about the people it lists",
         ],
     }  # fmt: skip
+
+
+def _photo_dataset_pairs(conn: Connection, photo_ids: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """``(ledger photo id, dataset id)`` for every imported dataset listing one of these
+    ledger photos (:func:`_photo_matches`), in chunks that fit any backend's parameter limit."""
+    ids = sorted({int(p) for p in photo_ids})
+    joined = PHOTOS.join(MEMBERS, _photo_matches())
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows = conn.execute(
+            select(PHOTOS.c.id, MEMBERS.c.dataset_id).select_from(joined)
+            .where(PHOTOS.c.id.in_(chunk)).distinct()
+        ).all()  # fmt: skip
+        for photo_id, dataset_id in rows:
+            yield int(photo_id), int(dataset_id)
+
+
+def _with_conn(conn_or_ledger: Connection | Ledger) -> Any:
+    from contextlib import nullcontext
+
+    if isinstance(conn_or_ledger, Ledger):
+        return conn_or_ledger.read()
+    return nullcontext(conn_or_ledger)
+
+
+def sensitive_dataset_photo_ids(
+    conn_or_ledger: Connection | Ledger, photo_ids: Iterable[int]
+) -> set[int]:
+    """The ledger photo ids among ``photo_ids`` that an imported dataset carrying sensitive
+    labels (:func:`is_sensitive` of the dataset's annotation kinds, e.g. DiveFace's
+    ``ethnic-group``) also lists: special-category (GDPR Art. 9(1)) / sensitive (CPRA) data
+    is held about the people in them. Matching as :func:`ledger_overlap` counts it.
+
+    Example::
+
+        sensitive_dataset_photo_ids(ledger, [1, 2, 3])   # {2}
+        with ledger.read() as conn:
+            sensitive_dataset_photo_ids(conn, photo_ids)
+    """
+    ids = list(photo_ids)
+    if not ids:
+        return set()
+    with _with_conn(conn_or_ledger) as conn:
+        sensitive = {int(d.id) for d in conn.execute(select(DATASETS.c.id, DATASETS.c.labels)).all()
+                     if is_sensitive(d.labels or [])}  # fmt: skip
+        if not sensitive:
+            return set()
+        return {photo for photo, dataset in _photo_dataset_pairs(conn, ids) if dataset in sensitive}
+
+
+def dataset_names_by_photo(
+    conn_or_ledger: Connection | Ledger, photo_ids: Iterable[int]
+) -> dict[int, list[str]]:
+    """For each of these ledger photo ids that an imported dataset lists, the sorted names of
+    those datasets (the portal names them per photo; :func:`datasets_holding` gives counts)."""
+    ids = list(photo_ids)
+    if not ids:
+        return {}
+    with _with_conn(conn_or_ledger) as conn:
+        rows = conn.execute(select(DATASETS.c.id, DATASETS.c.name)).all()
+        names = {int(r.id): str(r.name) for r in rows}
+        found: dict[int, set[str]] = {}
+        for photo, dataset in _photo_dataset_pairs(conn, ids):
+            found.setdefault(photo, set()).add(names[dataset])
+    return {photo: sorted(held, key=str.lower) for photo, held in found.items()}

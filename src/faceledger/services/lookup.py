@@ -17,7 +17,23 @@ A thumbnail is offered only when the photo's licence allows copies to be shared 
 "All Rights Reserved" or an unknown licence), its bytes are local, and no request excluded
 it, and its rights holder did not reserve it by an opt-out signal (``faceledger fetch``:
 a reserved photo's result says which signal, never shows a copy). Otherwise the result links
-to the photo's page.
+to the photo's page, and says why (:data:`NO_THUMBNAIL`).
+
+Whether a photo was scanned is said, not implied by a face count (:data:`SCAN_STATES`): a
+metadata-only photo (no image bytes: a URL-only row not fetched yet) is "not scanned (no
+image)", a reserved one is never scanned, and only a scanned photo has a face count that means
+anything (``faces`` stays 0 otherwise, for old API clients).
+
+An executed opt-out or erasure leaves nothing public: its photos (and faces) are left out of
+every search and count, so a search for an erased account answers exactly as for an account
+never ingested. Only the requester's receipt (``/requests/{receipt}``) says it was carried out.
+
+Owner, photo and URL searches also name the imported public face datasets
+(:mod:`faceledger.services.datasets`) that list those photos or that account, with the kinds
+of annotation they attached (never the values) and their maintainer's opt-out route. These
+come from the query itself (an NSID, a Flickr photo id or URL) and from the photos shown, so
+an account found only in an imported dataset is answered too, and an erased one is not told
+apart from a never-ingested one.
 """
 
 from __future__ import annotations
@@ -29,9 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import Connection, func, literal, or_, select
+from sqlalchemy import Connection, and_, func, literal, or_, select
 
 from faceledger.errors import FaceledgerError
+from faceledger.services.datasets import dataset_names_by_photo, datasets_holding
 from faceledger.services.releases import list_consumers, releases_holding
 from faceledger.store import Ledger
 from faceledger.store.schema import Face, Photo
@@ -43,6 +60,22 @@ THUMB_SIDE = 320
 THUMBNAIL_LICENSES = frozenset({1, 2, 4, 5, 7, 8, 9, 10, 11, 12, 14, 15})
 _FLICKR_PHOTO_URL = re.compile(r"^https?://(?:www\.)?flickr\.com/photos/[^/]+/(\d{1,20})/?")
 _MAX_KEY = 512
+_NSID = re.compile(r"^\d{1,20}@N\d{1,4}$")
+_FLICKR_ID = re.compile(r"^\d{1,20}$")
+#: ``scan_state`` values: whether the faces of a photo were looked for, and the outcome.
+SCAN_STATES = {
+    "scanned": "scanned: the face count is what the detector found",
+    "no-image": "not scanned (no image): we hold only its description",
+    "reserved": "never scanned: its rights holder reserved it",
+    "pending": "not scanned yet",
+    "error": "could not be scanned (the image could not be read)",
+}
+#: ``no_thumbnail`` values: why a result shows no thumbnail (None when it shows one).
+NO_THUMBNAIL = {
+    "reserved": "its rights holder reserved it: never shown",
+    "no-image": "no image: we hold only its description, no copy of the photo",
+    "licence": "its licence does not allow showing a copy",
+}
 
 
 class IdentifierError(FaceledgerError):
@@ -67,6 +100,12 @@ class PhotoHit:
     consumers: list[str] = field(default_factory=list)
     #: the machine-readable opt-out signal that reserved it (``faceledger fetch``), or None
     reservation: str | None = None
+    #: a key of :data:`SCAN_STATES`; ``faces`` counts only when it is ``scanned``
+    scan_state: str = "scanned"
+    #: a key of :data:`NO_THUMBNAIL`, or None when a thumbnail is offered
+    no_thumbnail: str | None = None
+    #: names of the imported public face datasets that list this photo
+    datasets: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,7 +125,7 @@ def _columns() -> list[Any]:
     faces = (
         select(func.count())
         .select_from(counted)
-        .where(counted.c.photo_id == PHOTOS.c.id)
+        .where(counted.c.photo_id == PHOTOS.c.id, counted.c.excluded_request_id.is_(None))
         .correlate(PHOTOS)
         .scalar_subquery()
         .label("faces")
@@ -94,11 +133,39 @@ def _columns() -> list[Any]:
     return [
         PHOTOS.c.id, PHOTOS.c.external_id, PHOTOS.c.title, PHOTOS.c.page_url, PHOTOS.c.owner_id,
         PHOTOS.c.owner_nickname, PHOTOS.c.license_id, PHOTOS.c.license_name, PHOTOS.c.path,
-        PHOTOS.c.excluded_request_id, PHOTOS.c.reservation, faces,
+        PHOTOS.c.excluded_request_id, PHOTOS.c.reservation, PHOTOS.c.scan_status, faces,
     ]  # fmt: skip
 
 
+#: Public searches never list what an executed opt-out / erasure removed.
+_SHOWN = PHOTOS.c.excluded_request_id.is_(None)
+
+
+def scan_state(row: Any) -> str:
+    """The :data:`SCAN_STATES` key of a photos row (reserved first: it is never scanned)."""
+    status = row._mapping.get("scan_status")
+    if row._mapping.get("reservation") is not None or status == "reserved":
+        return "reserved"
+    if status == "done":
+        return "scanned"
+    if status == "error":
+        return "error"
+    return "no-image" if row.path is None else "pending"
+
+
+def no_thumbnail(row: Any) -> str | None:
+    """The :data:`NO_THUMBNAIL` key of a photos row, or None when a thumbnail is allowed."""
+    if thumbnail_allowed(row):
+        return None
+    if row._mapping.get("reservation") is not None or row._mapping.get("scan_status") == "reserved":
+        return "reserved"
+    if row.path is None:
+        return "no-image"
+    return "licence"
+
+
 def _hits(conn: Connection, rows: list[Any]) -> list[PhotoHit]:
+    held = dataset_names_by_photo(conn, [int(row.id) for row in rows])
     return [
         PhotoHit(
             photo_id=int(row.id), external_id=row.external_id, title=row.title,
@@ -106,10 +173,33 @@ def _hits(conn: Connection, rows: list[Any]) -> list[PhotoHit]:
             license=row.license_name, faces=int(row.faces or 0),
             excluded=row.excluded_request_id is not None, thumbnail=thumbnail_allowed(row),
             releases=releases_holding(conn, face_ids=set(), photo_ids={int(row.id)}),
-            reservation=row.reservation,
+            reservation=row.reservation, scan_state=scan_state(row), no_thumbnail=no_thumbnail(row),
+            datasets=held.get(int(row.id), []),
         )  # fmt: skip
         for row in rows
     ]
+
+
+def _merge_holdings(*groups: list[Any]) -> list[dict[str, Any]]:
+    """Dataset holdings from several exact lookups, one entry a dataset (the first lookup
+    that found it wins: counts are never added across lookups, which may overlap)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        for held in group:
+            merged.setdefault(held.name, {**held.to_dict(), "sensitive": held.sensitive,
+                                          "citation": held.citation, "licence": held.licence,
+                                          "optout_url": held.optout_url})  # fmt: skip
+    return sorted(merged.values(), key=lambda d: str(d["name"]).lower())
+
+
+def _holdings(ledger: Ledger, *, owners: set[str], photo_ids: set[str]) -> list[dict[str, Any]]:
+    """The imported datasets listing these accounts (NSIDs) or these Flickr photo ids."""
+    nsids = sorted(owner for owner in owners if _NSID.match(owner))
+    groups = [datasets_holding(ledger, owner_id=owner) for owner in nsids]
+    flickr_ids = sorted(p for p in photo_ids if _FLICKR_ID.match(p))
+    if flickr_ids:
+        groups.append(datasets_holding(ledger, photo_ids=flickr_ids[:MAX_PHOTOS]))
+    return _merge_holdings(*groups)
 
 
 def _add_consumers(ledger: Ledger, hits: list[PhotoHit]) -> list[PhotoHit]:
@@ -140,13 +230,17 @@ def lookup_owner(ledger: Ledger, owner: str) -> dict[str, Any]:
     with ledger.read() as conn:
         rows = conn.execute(
             select(*_columns())
-            .where(or_(PHOTOS.c.owner_id == key, PHOTOS.c.owner_nickname == key))
+            .where(or_(PHOTOS.c.owner_id == key, PHOTOS.c.owner_nickname == key), _SHOWN)
             .order_by(PHOTOS.c.id)
             .limit(MAX_PHOTOS + 1)
         ).all()
         hits = _hits(conn, rows[:MAX_PHOTOS])
+    # the account asked about (an NSID), or the NSID its shown photos give for a username
+    owners = {key} | {hit.owner_id for hit in hits if hit.owner_id}
+    photo_ids = {hit.external_id for hit in hits if hit.external_id}
     return {"query": key, "photos": [h.to_dict() for h in _add_consumers(ledger, hits)],
-            "truncated": len(rows) > MAX_PHOTOS}  # fmt: skip
+            "truncated": len(rows) > MAX_PHOTOS,
+            "datasets": _holdings(ledger, owners=owners, photo_ids=photo_ids)}  # fmt: skip
 
 
 def _photo_keys(ref: str) -> tuple[list[str], list[str]]:
@@ -170,11 +264,13 @@ def lookup_photo(ledger: Ledger, ref: str) -> dict[str, Any]:
         where += [PHOTOS.c.page_url.in_(urls), PHOTOS.c.download_url.in_(urls)]
     with ledger.read() as conn:
         rows = conn.execute(
-            select(*_columns()).where(or_(*where)).order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
+            select(*_columns()).where(or_(*where), _SHOWN).order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
         ).all()
         hits = _hits(conn, rows)
+    photo_ids = set(ids) | {hit.external_id for hit in hits if hit.external_id}
+    datasets = _holdings(ledger, owners=set(), photo_ids=photo_ids)
     return {"query": key, "photos": [h.to_dict() for h in _add_consumers(ledger, hits)],
-            "truncated": False}  # fmt: skip
+            "truncated": False, "datasets": datasets}  # fmt: skip
 
 
 def _tag_filter(tag: str) -> Any:
@@ -189,14 +285,14 @@ def tag_summary(ledger: Ledger, tag: str, *, owner_id: str | None = None) -> dic
     key = _key(tag, "tag")
     if "," in key:
         raise IdentifierError("give one tag (no commas)")
-    match = _tag_filter(key)
+    match = and_(_tag_filter(key), _SHOWN)
     with ledger.read() as conn:
         photos, owners = conn.execute(
             select(func.count(), func.count(func.distinct(PHOTOS.c.owner_id))).where(match)
         ).one()
         faces = conn.execute(
             select(func.count()).select_from(FACES.join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id))
-            .where(match)
+            .where(match, FACES.c.excluded_request_id.is_(None))
         ).scalar_one()  # fmt: skip
         own: list[PhotoHit] | None = None
         if owner_id:
@@ -220,7 +316,7 @@ def face_photo_ids(ledger: Ledger, face_ids: list[int]) -> list[dict[str, Any]]:
         rows = conn.execute(
             select(*_columns(), FACES.c.id.label("face_id"))
             .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
-            .where(FACES.c.id.in_(face_ids))
+            .where(FACES.c.id.in_(face_ids), _SHOWN, FACES.c.excluded_request_id.is_(None))
         ).all()
         hits = {int(row.face_id): hit for row, hit in zip(rows, _hits(conn, rows), strict=True)}
     _add_consumers(ledger, list(hits.values()))

@@ -33,7 +33,7 @@ class Photo(BaseModel):
     owner_name: str | None
     license: str | None
     faces: int = Field(description="Faces detected in the photo.")
-    excluded: bool = Field(description="An executed opt-out or erasure request removed it.")
+    excluded: bool = Field(description="Always false: a photo an executed opt-out or erasure removed is no longer listed.")
     thumbnail_url: str | None = Field(
         description="A small copy, only when the licence and policy allow one."
     )
@@ -48,6 +48,30 @@ class Photo(BaseModel):
         description="Its rights holder opted out of text and data mining by a machine-readable signal: "
         "the photo is kept as metadata only, never downloaded, scanned or shown.",
     )
+    scan_state: Literal["scanned", "no-image", "reserved", "pending", "error"] = Field(
+        default="scanned",
+        description="Whether its faces were looked for: 'scanned' (then `faces` is what the detector "
+        "found, 0 included), 'no-image' (metadata only, never scanned), 'reserved', 'pending', 'error'.",
+    )
+    scan: str = Field(default="", description="`scan_state` in plain words.")
+    no_thumbnail: Literal["reserved", "no-image", "licence"] | None = Field(
+        default=None, description="Why there is no thumbnail (null when there is one)."
+    )
+    no_thumbnail_reason: str | None = Field(default=None, description="`no_thumbnail` in plain words.")
+    datasets: list[str] = Field(
+        default_factory=list, description="Imported public face datasets that list this photo."
+    )
+
+
+class DatasetHeld(BaseModel):
+    name: str = Field(description="An imported public face dataset (e.g. DiveFace).")
+    photos: int = Field(description="How many of the photos asked about it lists.")
+    faces: int = Field(description="How many face crops of them it lists.")
+    labels: list[str] = Field(description="Which kinds of annotation it attached (e.g. gender, ethnic-group), never the values.")
+    sensitive: bool = Field(description="Its labels include special-category / sensitive data (e.g. ethnic group).")
+    citation: str | None
+    licence: str | None
+    optout_url: str | None = Field(description="Where its maintainer takes opt-out requests, when they offer one.")
 
 
 class SearchResult(BaseModel):
@@ -56,6 +80,11 @@ class SearchResult(BaseModel):
     truncated: bool
     owner_token: str | None = Field(
         default=None, description="Pass to POST /api/v1/requests to opt out all these photos."
+    )
+    datasets: list[DatasetHeld] = Field(
+        default_factory=list,
+        description="Imported public face datasets that list this account or these photos "
+        "(also when this ledger holds none of them).",
     )
 
 

@@ -40,10 +40,11 @@ def search(
         result = present.search(portal, lookup.lookup_owner(portal.ledger, owner), owner=True)
         proof = present.owner_proof(portal, request.cookies.get(OWNER_COOKIE))
         verified = proof is not None and all(p["owner_id"] == proof for p in result["photos"])
-        return render(portal, request, "results.html", result=result, label="Photos of account", verified_owner=verified)
+        return render(portal, request, "results.html", result=result, label="Photos of account",
+                      verified_owner=verified, owner_search=True)  # fmt: skip
     if photo:
         result = present.search(portal, lookup.lookup_photo(portal.ledger, photo), owner=False)
-        return render(portal, request, "results.html", result=result, label="Photo")
+        return render(portal, request, "results.html", result=result, label="Photo", owner_search=False)
     verified = present.owner_proof(portal, request.cookies.get(OWNER_COOKIE))
     result = present.tag(portal, lookup.tag_summary(portal.ledger, tag or "", owner_id=verified))
     return render(portal, request, "tag.html", result=result)

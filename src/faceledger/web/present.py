@@ -61,7 +61,8 @@ def face_boxes(portal: Portal, faces: dict[str, Any] | None) -> list[dict[str, A
     return [
         {"number": number, "index": face["index"], "box": [round(v, 1) for v in face["box"]],
          "position": _position(face["box"], faces["width"], faces["height"]),
-         "claim_token": portal.signer.dumps(CLAIM_SALT, {"face_id": face["face_id"]})}
+         "claim_token": portal.signer.dumps(CLAIM_SALT, {"face_id": face["face_id"]}),
+         "ref": face_ref(portal, face["face_id"])}  # the face page, /faces/{ref} (web/pages_faces.py)
         for number, face in enumerate(faces["faces"], start=1)
     ]  # fmt: skip
 
@@ -81,6 +82,37 @@ def photo(portal: Portal, hit: dict[str, Any], faces: dict[str, Any] | None = No
     out["request_token"] = portal.signer.dumps(REQUEST_SALT, {"key_type": "photo", "photo_id": hit["photo_id"]})
     out["width"], out["height"] = (faces or {}).get("width"), (faces or {}).get("height")
     out["face_boxes"] = face_boxes(portal, faces) if not hit["excluded"] else []
+    out.update(scan_words(hit))
+    out["datasets"] = list(hit.get("datasets") or [])
+    return out
+
+
+def scan_words(hit: dict[str, Any]) -> dict[str, Any]:
+    """Whether the photo was scanned and why it has no thumbnail, as codes and plain words
+    (``services.lookup.SCAN_STATES`` / ``NO_THUMBNAIL``): never "0 faces" for a photo nobody
+    looked at, never "the licence does not allow" for a photo of which no copy is held."""
+    from faceledger.services.lookup import NO_THUMBNAIL, SCAN_STATES
+
+    state = hit.get("scan_state") or "scanned"
+    reason = hit.get("no_thumbnail")
+    return {"scan_state": state, "scan": SCAN_STATES.get(state, state), "no_thumbnail": reason,
+            "no_thumbnail_reason": NO_THUMBNAIL.get(reason) if reason else None}  # fmt: skip
+
+
+_OPTOUT_SCHEMES = ("https://", "http://", "mailto:")
+
+
+def datasets(held: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The imported datasets a search found, as the public sees them: counts, annotation
+    kinds (never values) and the maintainer's opt-out route (a link only for a safe scheme)."""
+    keys = ("name", "photos", "faces", "labels", "sensitive", "citation", "licence", "optout_url")
+    out = []
+    for item in held or []:
+        entry = {key: item.get(key) for key in keys}
+        entry["labels"] = list(entry["labels"] or [])
+        url = entry["optout_url"]
+        entry["optout_url"] = url if isinstance(url, str) and url.startswith(_OPTOUT_SCHEMES) else None
+        out.append(entry)
     return out
 
 
@@ -96,7 +128,8 @@ def search(portal: Portal, result: dict[str, Any], *, owner: bool) -> dict[str, 
     token = None
     if owner and photos:
         token = portal.signer.dumps(REQUEST_SALT, {"key_type": "owner", "value": result["query"]})
-    return {"query": result["query"], "photos": photos, "truncated": result["truncated"], "owner_token": token}
+    return {"query": result["query"], "photos": photos, "truncated": result["truncated"], "owner_token": token,
+            "datasets": datasets(result.get("datasets"))}  # fmt: skip
 
 
 def tag(portal: Portal, result: dict[str, Any]) -> dict[str, Any]:
