@@ -165,3 +165,46 @@ def subject_consent(publish_schedule):  # type: ignore[no-untyped-def]
         )  # fmt: skip
 
     return consent
+
+
+#: Two fake face boxes per photo (x1, y1, x2, y2): index 0 and 1, side by side.
+FAKE_BOXES = ((0.0, 0.0, 50.0, 50.0), (10.0, 0.0, 60.0, 50.0))
+
+
+@pytest.fixture
+def fake_scan():  # type: ignore[no-untyped-def]
+    """A callable ``fake_scan(ledger, boxes=FAKE_BOXES, size=None)`` standing in for the
+    detector in tests of the policy layer (claims, consent, the face view): every pending
+    photo is marked scanned, with one face per box (index = position), by a detector named
+    ``fake``; ``size`` (width, height) sets the photos' pixel size. The real detector's own
+    tests are in test_detection_quality.py and tests/services/test_scan.py."""
+    from sqlalchemy import select
+
+    from faceledger.store.ledger import utcnow
+    from faceledger.store.tables import FACES, PHOTOS, SCAN_RUNS
+
+    def scan(ledger, boxes=FAKE_BOXES, size=None):  # type: ignore[no-untyped-def]
+        now = utcnow()
+        with ledger.begin() as conn:
+            run_id = conn.execute(
+                SCAN_RUNS.insert()
+                .values(started_at=now, status="done", detector_name="fake", detector_version="0",
+                        threshold=0.4, workers=1, photos_done=0, photos_failed=0, faces_found=0)
+                .returning(SCAN_RUNS.c.id)
+            ).scalar_one()  # fmt: skip
+            pending = select(PHOTOS.c.id).where(PHOTOS.c.scan_status == "pending")
+            photos = conn.execute(pending).scalars().all()
+            rows = [
+                {"photo_id": photo_id, "face_index": i, "x1": x1, "y1": y1, "x2": x2, "y2": y2,
+                 "score": 0.9, "landmarks": [[1.0, 2.0]] * 5, "face_size": min(x2 - x1, y2 - y1),
+                 "quality": None, "detector_name": "fake", "detector_version": "0",
+                 "scan_run_id": run_id, "created_at": now}
+                for photo_id in photos
+                for i, (x1, y1, x2, y2) in enumerate(boxes)
+            ]  # fmt: skip
+            if rows:
+                conn.execute(FACES.insert(), rows)
+            done = {"scan_status": "done"} | ({"width": size[0], "height": size[1]} if size else {})
+            conn.execute(PHOTOS.update().where(PHOTOS.c.id.in_(photos)).values(**done))
+
+    return scan

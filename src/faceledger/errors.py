@@ -11,21 +11,23 @@ Hierarchy::
     │   ├── ImageError              one image cannot be decoded or is refused (HTTP 422)
     │   ├── PolicyError             a policy file or a scenario is invalid (names file, field)
     │   ├── EvaluationError         a labelled file for ``evaluate`` cannot be used
-    │   ├── ConsentError, ClaimError, EvidenceError, RequestError, UserError, DatasetError,
-    │   │   IdentifierError, ReleaseError, ReportFormatError, FaceReviewError, ConsentRequired
+    │   ├── ConsentError, ClaimError, EvidenceError, RequestError, IdentityError, UserError,
+    │   │   DatasetError, IdentifierError, ReleaseError, ReportFormatError, FaceReviewError,
+    │   │   ConsentRequired
     │   ├── NoFaceError             an image given for comparison has no face (exit code 3)
     │   ├── TemplateRefused         no decision allows a template for this face
     │   └── SweepNeedsConfirm       a retention sweep needs ``--confirm``
     ├── NotFound                    no such record (HTTP 404)
-    │   └── AssessmentNotFound, ClaimNotFound, ConsentNotFound, RequestNotFound
+    │   └── AssessmentNotFound, ClaimNotFound, ConsentNotFound, RequestNotFound, FaceNotFound
     ├── Conflict                    not allowed from the record's current state (HTTP 409)
-    │   └── RequestStateError (IdentityError), ExtensionStateError
+    │   └── RequestStateError, ExtensionStateError
     ├── Unavailable                 the service cannot answer now; not the caller's fault (503)
     │   ├── ConfigError             a setting is missing or invalid (names the setting)
     │   ├── LedgerError             the database is unreachable or not migrated
     │   ├── ModelError              a model file is missing or cannot be loaded
     │   ├── PdfUnavailable          PDF output needs Chromium and Playwright
     │   ├── KeyShredded             a subject's data key was destroyed
+    │   ├── WorkersLost             every worker of a scale-out engine is gone (Ray nodes lost)
     │   └── TamperedCiphertext      a template does not authenticate
     ├── FetchFailure                one URL could not be fetched (a value in the fetch report)
     ├── ReleaseImageError           a release image could not be written or carried forward
@@ -172,6 +174,10 @@ class RequestNotFound(NotFound):
     """No request has this id or receipt."""
 
 
+class FaceNotFound(NotFound):
+    """No such face, or (for the public) one that may not be shown (exit code 2; web 404)."""
+
+
 # ---- state -------------------------------------------------------------------------------
 
 
@@ -179,7 +185,7 @@ class RequestStateError(Conflict):
     """The step is not allowed from the request's current status."""
 
 
-class IdentityError(RequestStateError):
+class IdentityError(Invalid):
     """A request's evidence does not show it covers what it asks for (verify or execute)."""
 
 
@@ -243,3 +249,8 @@ class LoginRequired(FaceledgerError):
 class NoLedgerError(LedgerError):
     """No ledger at the configured URL, for a command that needs one; only ``ingest`` and
     ``init`` create a ledger (issue 13 item 8)."""
+
+
+class WorkersLost(Unavailable):
+    """Every worker of a scale-out engine was lost (its Ray nodes died) before the work was
+    done; what was committed stays, and a re-run finishes the rest."""

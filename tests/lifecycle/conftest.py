@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from faceledger.services.assess import assess_faces
 from faceledger.services.extract import extract_templates
 from faceledger.services.ingest import ingest_paths
 from faceledger.services.scan import scan_pending
+from faceledger.services.verification import IdentityEvidence
 from faceledger.store import Ledger
 from faceledger.store.vault import KeyVault
 
@@ -74,3 +76,13 @@ def world(ledger: Ledger, tmp_path: Path, settings: Settings) -> World:
     vault = KeyVault.open(settings)
     extract_templates(ledger, vault, settings, purpose=settings.purpose)
     return World(ledger, settings, vault, corpus)
+
+
+ALAN = PHOTOS_DIR / "Alan_Dershowitz_0001.jpg"
+
+
+def owner_proof(owner_id: str) -> IdentityEvidence:
+    """Verified ownership of ``owner_id`` (what the portal's profile-code check records)."""
+    return IdentityEvidence(
+        "owner-profile-code", True, {"owner_id": owner_id, "verifier": "test"}, datetime.now(UTC)
+    )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
+from tests.lifecycle.conftest import ALAN, SELFIE, owner_proof
 
 from faceledger.services.assess import assess_faces
 from faceledger.services.extract import extract_templates
@@ -21,6 +22,7 @@ from faceledger.services.releases import (
     list_consumers,
 )
 from faceledger.services.requests import (
+    IdentityError,
     RequestError,
     RequestStateError,
     confirm_request,
@@ -34,38 +36,28 @@ from faceledger.services.requests import (
     verify_request,
 )
 from faceledger.services.scan import count_pending
-from faceledger.services.verification import IdentityEvidence
 from faceledger.store.audit import verify_chain
-from faceledger.store.schema import AuditEvent, Face, Photo, Subject, Template
+from faceledger.store.schema import AuditEvent
+from faceledger.store.tables import FACES, PHOTOS, SUBJECTS, TEMPLATES
 
 pytestmark = pytest.mark.integration
-
-PHOTOS_DIR = Path(__file__).resolve().parents[2] / "examples" / "photos"
-SELFIE = PHOTOS_DIR / "Abel_Pacheco_0004.jpg"
-ALAN = PHOTOS_DIR / "Alan_Dershowitz_0001.jpg"
-F, P, T, S = Face.__table__, Photo.__table__, Template.__table__, Subject.__table__
-
-
-def owner_proof(owner_id: str) -> IdentityEvidence:
-    """Verified ownership of ``owner_id`` (what the portal's profile-code check records)."""
-    return IdentityEvidence("owner-profile-code", True, {"owner_id": owner_id, "verifier": "test"}, datetime.now(UTC))
 
 
 def _snapshot(ledger, photos: set[str]) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Faces, templates and subjects of the photos in ``photos`` (by external id)."""
     with ledger.read() as conn:
         faces = conn.execute(
-            select(F.c.id, F.c.excluded_request_id).join(P, P.c.id == F.c.photo_id)
-            .where(P.c.external_id.in_(sorted(photos))).order_by(F.c.id)
+            select(FACES.c.id, FACES.c.excluded_request_id).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+            .where(PHOTOS.c.external_id.in_(sorted(photos))).order_by(FACES.c.id)
         ).all()  # fmt: skip
         ids = [f.id for f in faces]
         templates = conn.execute(
-            select(T.c.id, T.c.ciphertext).where(T.c.face_id.in_(ids)).order_by(T.c.id)
+            select(TEMPLATES.c.id, TEMPLATES.c.ciphertext).where(TEMPLATES.c.face_id.in_(ids)).order_by(TEMPLATES.c.id)
         ).all()
         subjects = conn.execute(
-            select(S.c.id, S.c.status, S.c.key_ref)
-            .where(S.c.id.in_(select(T.c.subject_id).where(T.c.face_id.in_(ids))))
-            .order_by(S.c.id)
+            select(SUBJECTS.c.id, SUBJECTS.c.status, SUBJECTS.c.key_ref)
+            .where(SUBJECTS.c.id.in_(select(TEMPLATES.c.subject_id).where(TEMPLATES.c.face_id.in_(ids))))
+            .order_by(SUBJECTS.c.id)
         ).all()
     return {"faces": [tuple(f) for f in faces], "templates": [tuple(t) for t in templates],
             "subjects": [tuple(s) for s in subjects]}  # fmt: skip
@@ -92,16 +84,16 @@ def test_erasure_by_selfie_propagates_to_releases_consumers_keys_and_search(worl
     review = review_faces(ledger, request.id)
     assert [f["status"] for f in review] == ["pending", "pending"]
     assert "selfie" in {f["basis"] for f in review} <= {"selfie", "cluster"}  # the mirror: matched or its cluster
-    with pytest.raises(RequestStateError, match="pending"):
+    with pytest.raises(IdentityError, match="pending"):
         execute_request(ledger, vault, settings, request.id)
     for face in review:  # the reviewer saw both photos: both are Abel
         decide_face(ledger, request.id, face["face_id"], confirm=True, actor="reviewer")
     with ledger.read() as conn:
         subject_id = conn.execute(
-            select(T.c.subject_id).join(F, F.c.id == T.c.face_id).join(P, P.c.id == F.c.photo_id)
-            .where(P.c.external_id == "abel")
+            select(TEMPLATES.c.subject_id).join(FACES, FACES.c.id == TEMPLATES.c.face_id).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+            .where(PHOTOS.c.external_id == "abel")
         ).scalars().first()  # fmt: skip
-        key_ref = conn.execute(select(S.c.key_ref).where(S.c.id == subject_id)).scalar_one()
+        key_ref = conn.execute(select(SUBJECTS.c.key_ref).where(SUBJECTS.c.id == subject_id)).scalar_one()
     assert vault.has_key(key_ref)
 
     done = execute_request(ledger, vault, settings, request.id)
@@ -124,10 +116,10 @@ def test_erasure_by_selfie_propagates_to_releases_consumers_keys_and_search(worl
     assert _snapshot(ledger, others) == before  # nothing else touched
 
     with ledger.read() as conn:
-        assert conn.execute(select(S.c.status).where(S.c.id == subject_id)).scalar_one() == "shredded"
+        assert conn.execute(select(SUBJECTS.c.status).where(SUBJECTS.c.id == subject_id)).scalar_one() == "shredded"
         tombstones = conn.execute(
-            select(P.c.external_id, F.c.excluded_request_id).join(P, P.c.id == F.c.photo_id)
-            .where(F.c.excluded_request_id.is_not(None))
+            select(PHOTOS.c.external_id, FACES.c.excluded_request_id).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+            .where(FACES.c.excluded_request_id.is_not(None))
         ).all()  # fmt: skip
         assert sorted(tombstones) == [("abel", request.id), ("abel_mirror", request.id)]
         names = conn.execute(select(AuditEvent.name, AuditEvent.payload).order_by(AuditEvent.id)).all()
@@ -156,7 +148,7 @@ def test_reingest_after_erasure_does_not_bring_the_photo_back(world) -> None:  #
     report = extract_templates(ledger, vault, settings, purpose=settings.purpose)
     assert report.extracted == 0
     with ledger.read() as conn:
-        rows = conn.execute(select(P.c.id, P.c.excluded_request_id).where(P.c.external_id == "alan")).all()
+        rows = conn.execute(select(PHOTOS.c.id, PHOTOS.c.excluded_request_id).where(PHOTOS.c.external_id == "alan")).all()
     assert rows == [(rows[0].id, request.id)]  # one row, still a tombstone
     v1 = create_release(ledger, vault, settings, name="after", purpose=settings.purpose)
     assert v1.photos == 3 and v1.faces == 4  # abel, abel_mirror, group

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
+from tests.lifecycle.conftest import ALAN, SELFIE, owner_proof
 
 from faceledger.errors import ExtensionStateError, FaceReviewError
 from faceledger.services.assess import assess_faces
@@ -21,7 +22,6 @@ from faceledger.services.ingest import ingest_paths
 from faceledger.services.matching import MATCH_PURPOSE, search_selfie
 from faceledger.services.requests import (
     IdentityError,
-    RequestStateError,
     decide_face,
     execute_request,
     extend_deadline,
@@ -36,31 +36,25 @@ from faceledger.services.requests import (
 from faceledger.services.scan import scan_pending
 from faceledger.services.templates import read_template
 from faceledger.services.verification import IdentityEvidence
-from faceledger.store.schema import AuditEvent, Face, Photo, Request, Subject, Template
+from faceledger.store.schema import AuditEvent, Request
+from faceledger.store.tables import FACES, PHOTOS, SUBJECTS, TEMPLATES
 
 pytestmark = pytest.mark.integration
 
-PHOTOS_DIR = Path(__file__).resolve().parents[2] / "examples" / "photos"
-SELFIE = PHOTOS_DIR / "Abel_Pacheco_0004.jpg"
-ALAN = PHOTOS_DIR / "Alan_Dershowitz_0001.jpg"
-F, P, T, S = Face.__table__, Photo.__table__, Template.__table__, Subject.__table__
 
-
-def owner_proof(owner_id: str) -> IdentityEvidence:
-    return IdentityEvidence("owner-profile-code", True, {"owner_id": owner_id, "verifier": "test"}, datetime.now(UTC))
 
 
 def _faces_of(ledger: Any, photo: str) -> list[int]:
     with ledger.read() as conn:
         return list(conn.execute(
-            select(F.c.id).join(P, P.c.id == F.c.photo_id).where(P.c.external_id == photo).order_by(F.c.id)
+            select(FACES.c.id).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id).where(PHOTOS.c.external_id == photo).order_by(FACES.c.id)
         ).scalars())  # fmt: skip
 
 
 def _subject_of(ledger: Any, face_id: int) -> Any:
     with ledger.read() as conn:
         return conn.execute(
-            select(S.c.id, S.c.status, S.c.key_ref).join(T, T.c.subject_id == S.c.id).where(T.c.face_id == face_id)
+            select(SUBJECTS.c.id, SUBJECTS.c.status, SUBJECTS.c.key_ref).join(TEMPLATES, TEMPLATES.c.subject_id == SUBJECTS.c.id).where(TEMPLATES.c.face_id == face_id)
         ).first()  # fmt: skip
 
 
@@ -82,7 +76,7 @@ def test_a_mothers_selfie_that_also_matches_her_daughter_erases_only_the_mother(
     )  # fmt: skip
     assert request.faces == {"pending": 2}
     verify_request(ledger, request.id)
-    with pytest.raises(RequestStateError, match="2 matched face"):
+    with pytest.raises(IdentityError, match="2 matched face"):
         execute_request(ledger, vault, settings, request.id)
     with pytest.raises(FaceReviewError, match="reason"):
         decide_face(ledger, request.id, daughter, confirm=False, actor="reviewer")
@@ -94,7 +88,7 @@ def test_a_mothers_selfie_that_also_matches_her_daughter_erases_only_the_mother(
     assert result is not None
     assert (result["faces_excluded"], result["faces_destroyed"], result["keys_shredded"]) == (1, 1, 1)
     with ledger.read() as conn:
-        excluded = dict(conn.execute(select(F.c.id, F.c.excluded_request_id).where(F.c.id.in_([mother, daughter]))).all())
+        excluded = dict(conn.execute(select(FACES.c.id, FACES.c.excluded_request_id).where(FACES.c.id.in_([mother, daughter]))).all())
     assert excluded == {mother: request.id, daughter: None}
     # the daughter's template, subject and key are untouched and still readable
     assert _subject_of(ledger, daughter) == daughter_subject and daughter_subject.status == "active"
@@ -121,7 +115,7 @@ def test_a_look_alike_in_the_same_cluster_keeps_its_template_and_the_shared_key(
     assert vault.has_key(shared.key_ref)
     assert read_template(ledger, vault, face_id=mirror, kind="embedding", actor="test", reason="test")
     with ledger.read() as conn:
-        assert conn.execute(select(T.c.id).where(T.c.face_id == abel)).first() is None
+        assert conn.execute(select(TEMPLATES.c.id).where(TEMPLATES.c.face_id == abel)).first() is None
 
 
 def test_an_account_erasure_without_verified_ownership_is_refused_at_verify(world) -> None:  # type: ignore[no-untyped-def]
@@ -231,7 +225,7 @@ def test_a_selfie_search_says_what_it_compared_and_computes_allowed_templates_in
     assert sorted(m["photo"] for m in after.matches) == ["alan", "alan_again"]
     (new_face,) = _faces_of(ledger, "alan_again")
     with ledger.read() as conn:
-        assert conn.execute(select(T.c.id).where(T.c.face_id == new_face)).first() is None  # never stored
+        assert conn.execute(select(TEMPLATES.c.id).where(TEMPLATES.c.face_id == new_face)).first() is None  # never stored
     (transient,) = [p for name, p in _audit_payloads(ledger) if name == "match.transient"]
     assert json.loads(transient)["computed"] == 1 and json.loads(transient)["stored"] is False
     document = after.to_dict()

@@ -50,7 +50,6 @@ from faceledger.store.schema import (
     Face,
     FaceDecision,
     Photo,
-    ScanRun,
     Template,
 )
 
@@ -92,31 +91,10 @@ def _signed(**more: Any) -> dict[str, Any]:
             "assess_on": ON} | more  # fmt: skip
 
 
-def _fake_scan(ledger: Ledger) -> None:
-    """Mark every pending photo scanned with two fake faces each (index 0 and 1)."""
-    now = utcnow()
-    with ledger.begin() as conn:
-        run_id = conn.execute(
-            insert(ScanRun.__table__)
-            .values(started_at=now, status="done", detector_name="fake", detector_version="0",
-                    threshold=0.4, workers=1, photos_done=0, photos_failed=0, faces_found=0)
-            .returning(ScanRun.__table__.c.id)
-        ).scalar_one()  # fmt: skip
-        photos = conn.execute(select(PHOTOS.c.id).where(PHOTOS.c.scan_status == "pending")).scalars()
-        conn.execute(FACES.insert(), [
-            {"photo_id": photo_id, "face_index": i, "x1": 10.0 * i, "y1": 0.0,
-             "x2": 10.0 * i + 50, "y2": 50.0, "score": 0.9, "landmarks": [[1.0, 2.0]] * 5,
-             "face_size": 50.0, "quality": None, "detector_name": "fake",
-             "detector_version": "0", "scan_run_id": run_id, "created_at": now}
-            for photo_id in photos for i in range(2)
-        ])  # fmt: skip
-        conn.execute(PHOTOS.update().where(PHOTOS.c.scan_status == "pending").values(scan_status="done"))
-
-
 @pytest.fixture
-def assessed(ledger: Ledger, publish_schedule: Any) -> Ledger:
+def assessed(ledger: Ledger, publish_schedule: Any, fake_scan: Any) -> Ledger:
     ingest_paths(ledger, [EXAMPLES / "photos.csv"])
-    _fake_scan(ledger)
+    fake_scan(ledger)
     publish_schedule(ledger)
     assess_faces(ledger, load_settings(**IN_ILLINOIS), on=ON)
     return ledger
@@ -365,7 +343,7 @@ def test_consent_status_agrees_with_the_engine(assessed: Ledger) -> None:
 
 
 def test_collected_is_the_earliest_known_acquisition_date(
-    ledger: Ledger, tmp_path: Path, publish_schedule: Any
+    ledger: Ledger, tmp_path: Path, publish_schedule: Any, fake_scan: Any
 ) -> None:
     import shutil
 
@@ -378,7 +356,7 @@ def test_collected_is_the_earliest_known_acquisition_date(
         "a-2,2008_001322.jpg,o@N01,\n"
     )
     ingest_paths(ledger, [manifest])
-    _fake_scan(ledger)
+    fake_scan(ledger)
     publish_schedule(ledger, "2024-03-01")
     publish_schedule(ledger, "2024-01-15")  # the earliest counts
     assess_faces(ledger, load_settings(**IN_ILLINOIS), on=ON)

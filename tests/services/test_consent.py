@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from faceledger.config import load_settings
@@ -48,7 +48,6 @@ from faceledger.store.schema import (
     Face,
     FaceDecision,
     Photo,
-    ScanRun,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -62,35 +61,12 @@ SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 IN_ILLINOIS = {"processor_location": "US-IL"}
 
 
-def _fake_scan(ledger: Ledger) -> None:
-    """Mark every pending photo scanned with two fake faces each."""
-    now = utcnow()
-    with ledger.begin() as conn:
-        run_id = conn.execute(
-            insert(ScanRun.__table__)
-            .values(started_at=now, status="done", detector_name="fake", detector_version="0",
-                    threshold=0.4, workers=1, photos_done=0, photos_failed=0, faces_found=0)
-            .returning(ScanRun.__table__.c.id)
-        ).scalar_one()  # fmt: skip
-        photos = conn.execute(select(PHOTOS.c.id).where(PHOTOS.c.scan_status == "pending")).scalars()
-        rows = [
-            {"photo_id": photo_id, "face_index": i, "x1": 10.0 * i, "y1": 0.0,
-             "x2": 10.0 * i + 50, "y2": 50.0, "score": 0.9, "landmarks": [[1.0, 2.0]] * 5,
-             "face_size": 50.0, "quality": None, "detector_name": "fake",
-             "detector_version": "0", "scan_run_id": run_id, "created_at": now}
-            for photo_id in photos
-            for i in range(2)
-        ]  # fmt: skip
-        conn.execute(FACES.insert(), rows)
-        conn.execute(update(PHOTOS).where(PHOTOS.c.scan_status == "pending").values(scan_status="done"))
-
-
 @pytest.fixture
-def assessed(ledger: Ledger, publish_schedule: Any) -> Ledger:
+def assessed(ledger: Ledger, publish_schedule: Any, fake_scan: Any) -> Ledger:
     """Examples ingested, fake-scanned and assessed for FRT with processing in Illinois (the
     retention schedule published, so BIPA 15(a) is met)."""
     ingest_paths(ledger, [EXAMPLES / "photos.csv"])
-    _fake_scan(ledger)
+    fake_scan(ledger)
     publish_schedule(ledger)
     assess_faces(ledger, load_settings(**IN_ILLINOIS), on=ON)
     return ledger

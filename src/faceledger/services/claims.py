@@ -41,9 +41,8 @@ from faceledger.services.verification import IdentityEvidence
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import Claim, Face, Photo
+from faceledger.store.tables import CLAIMS, FACES, PHOTOS
 
-CLAIMS, FACES, PHOTOS = Claim.__table__, Face.__table__, Photo.__table__
 BY = ("subject", "legal-representative")
 STATUSES = ("active", "revoked")
 

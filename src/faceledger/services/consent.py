@@ -51,7 +51,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select
+from sqlalchemy import Connection, Row, select
 
 from faceledger.core.law import Policy
 from faceledger.core.receipts import new_receipt
@@ -70,11 +70,8 @@ from faceledger.sources.consents import RowError, read_consent_rows, validate_co
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import Claim, Consent, ConsentClaim, Face, FaceSubject, Photo
+from faceledger.store.tables import CONSENT_CLAIMS, CONSENTS
 
-CONSENTS: Table = Consent.__table__  # type: ignore[assignment]
-FACES, PHOTOS, CLAIMS = Face.__table__, Photo.__table__, Claim.__table__
-LINKS, FACE_SUBJECTS = ConsentClaim.__table__, FaceSubject.__table__
 __all__ = ["ConsentError", "Reassessment"]  # re-exported: callers read them here
 _CHUNK = 500  # ids per IN (...) list
 _KEPT_IN_AUDIT = 50  # rejects quoted in the consent.import event
@@ -237,8 +234,11 @@ def add_consent(
     actor: str = "cli",
     policies: list[Policy] | None = None,
     assess_on: date | None = None,
+    require_known_owner: bool = False,
 ) -> ConsentChange:
     """Record one consent (``granted`` defaults to today) and re-decide the faces it touches.
+    ``require_known_owner``: refuse an ``owner_id`` with no photo in the ledger (a typo, or
+    photos not ingested yet; ``consent add --owner`` without ``--force``, issue 13 item 9).
 
     ``given_by`` defaults to ``photo-owner`` with an ``owner_id``, else ``subject``. A
     ``refusal`` records the person's "no" for the purposes (form ``none``, revoked from
@@ -265,6 +265,8 @@ def add_consent(
     on = assess_on or _today()
     with ledger.begin() as conn:
         check_claims(conn, values)
+        if values.get("owner_id") is not None and require_known_owner:
+            _check_owner_known(conn, str(values["owner_id"]))
         consent_id = _insert(conn, [values], source=source)[0]
         record = _read_one(conn, consent_id)
         append(conn, AuditRecord(name="consent.add", actor=actor, object_type="consent",
@@ -274,6 +276,17 @@ def add_consent(
             trigger={"event": "consent.add", "consent_id": consent_id},
         )  # fmt: skip
     return ConsentChange(record, reassessed)
+
+
+def _check_owner_known(conn: Connection, owner_id: str) -> None:
+    """Refuse a consent for an owner none of whose photos is in the ledger."""
+    from faceledger.store.tables import PHOTOS
+
+    if conn.execute(select(PHOTOS.c.id).where(PHOTOS.c.owner_id == owner_id).limit(1)).first() is None:
+        raise ConsentError(
+            f"owner {owner_id!r} has no photo in the ledger (a typo, or photos not ingested yet): "
+            "no consent recorded; check the id (faceledger status), or record it anyway with --force"
+        )  # fmt: skip
 
 
 def _insert(conn: Connection, rows: list[dict[str, Any]], *, source: str) -> list[int]:
@@ -356,7 +369,7 @@ def list_consents(
         statement = statement.where(CONSENTS.c.subject_id == subject_id)
     if claim_id is not None:
         statement = statement.where(
-            CONSENTS.c.id.in_(select(LINKS.c.consent_id).where(LINKS.c.claim_id == claim_id))
+            CONSENTS.c.id.in_(select(CONSENT_CLAIMS.c.consent_id).where(CONSENT_CLAIMS.c.claim_id == claim_id))
         )
     with ledger.read() as conn:
         rows = conn.execute(statement).all()
@@ -451,7 +464,7 @@ def _known_identities(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple
             for row in conn.execute(select(CONSENTS).where(column.in_(chunk))):
                 found[int(row.id)] = row
     for chunk in chunks(claims):
-        linked = select(LINKS.c.consent_id).where(LINKS.c.claim_id.in_(chunk))
+        linked = select(CONSENT_CLAIMS.c.consent_id).where(CONSENT_CLAIMS.c.claim_id.in_(chunk))
         for row in conn.execute(select(CONSENTS).where(CONSENTS.c.id.in_(linked))):
             found[int(row.id)] = row
     links = claim_ids_of(conn, sorted(found))

@@ -19,10 +19,8 @@ from faceledger.errors import ConsentError
 from faceledger.services.redecide import Reassessment, reassess_decided
 from faceledger.sources.consents import FIELDS
 from faceledger.store import Ledger
-from faceledger.store.schema import Claim, ConsentClaim, Face, FaceSubject, Photo
+from faceledger.store.tables import CLAIMS, CONSENT_CLAIMS, FACE_SUBJECTS, FACES, PHOTOS
 
-FACES, PHOTOS, CLAIMS = Face.__table__, Photo.__table__, Claim.__table__
-LINKS, FACE_SUBJECTS = ConsentClaim.__table__, FaceSubject.__table__
 _CHUNK = 500  # ids per IN (...) list
 
 
@@ -101,14 +99,14 @@ def check_claims(conn: Connection, values: Mapping[str, Any]) -> None:
 def link_claims(conn: Connection, consent_id: int, claim_ids: Iterable[int]) -> None:
     rows = [{"consent_id": consent_id, "claim_id": c} for c in claim_ids]
     if rows:
-        conn.execute(LINKS.insert(), rows)
+        conn.execute(CONSENT_CLAIMS.insert(), rows)
 
 
 def claim_ids_of(conn: Connection, consent_ids: list[int]) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
     for chunk in chunks(consent_ids):
         for consent_id, claim_id in conn.execute(
-            select(LINKS.c.consent_id, LINKS.c.claim_id).where(LINKS.c.consent_id.in_(chunk))
+            select(CONSENT_CLAIMS.c.consent_id, CONSENT_CLAIMS.c.claim_id).where(CONSENT_CLAIMS.c.consent_id.in_(chunk))
         ):
             found.setdefault(int(consent_id), []).append(int(claim_id))
     return found

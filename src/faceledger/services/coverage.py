@@ -33,11 +33,8 @@ from sqlalchemy import Connection, select
 from faceledger.core.law import Consent
 from faceledger.errors import FaceledgerError
 from faceledger.services.verification import IdentityEvidence
-from faceledger.store.schema import Claim, ConsentClaim, FaceSubject
-from faceledger.store.schema import Consent as ConsentRow
+from faceledger.store.tables import CLAIMS, CONSENT_CLAIMS, CONSENTS, FACE_SUBJECTS
 
-CONSENTS, CLAIMS = ConsentRow.__table__, Claim.__table__
-LINKS, FACE_SUBJECTS = ConsentClaim.__table__, FaceSubject.__table__
 #: Relationships of a legal representative that imply the person is a minor.
 MINOR_RELATIONSHIPS = frozenset({"parent", "guardian", "mother", "father", "legal-guardian"})
 ADULT_AGE = 18
@@ -200,8 +197,8 @@ def load_book(conn: Connection, faces: Iterable[Any]) -> ConsentBook:
         ))  # fmt: skip
     claim_ids = sorted(c.id for facts in claims.values() for c in facts)
     linked = conn.execute(
-        select(LINKS.c.claim_id, CONSENTS).join(CONSENTS, CONSENTS.c.id == LINKS.c.consent_id)
-        .where(LINKS.c.claim_id.in_(claim_ids)).order_by(CONSENTS.c.id)
+        select(CONSENT_CLAIMS.c.claim_id, CONSENTS).join(CONSENTS, CONSENTS.c.id == CONSENT_CLAIMS.c.consent_id)
+        .where(CONSENT_CLAIMS.c.claim_id.in_(claim_ids)).order_by(CONSENTS.c.id)
     ).all()  # fmt: skip
     owners = sorted({r.owner_id for r in rows if r.owner_id and int(r.face_id) in claims})
     by_owner: dict[str, tuple[Consent, ...]] = {}

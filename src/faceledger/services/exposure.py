@@ -18,23 +18,17 @@ against the law's consent section only when no section is recorded).
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-
-from sqlalchemy import func, select
 
 from faceledger.core.law import Policy, estimate_exposures, load_policies
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.errors import PolicyError
 from faceledger.services.assess import DEFAULT_ACTION, AssessmentNotFound
+from faceledger.services.decision_tally import ExposureLaw, exposure_facts
 from faceledger.store import Ledger
-from faceledger.store.schema import Face, FaceDecision, Photo
 
-FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
 AT_RISK = IN_SCOPE["conservative"]
-_PAGE = 2_000
 SUBJECTS_ASSUMPTION = (
     "faces are not clustered into people yet: subjects = distinct photo owners among the "
     "faces at risk + faces at risk whose photo has no owner (people photographed by the same "
@@ -42,67 +36,13 @@ SUBJECTS_ASSUMPTION = (
 )
 
 
-@dataclass
-class _LawCount:
-    faces: int = 0
-    violating: int = 0
-    owners: set[str] = field(default_factory=set)
-    without_owner: int = 0
-    applies: Counter[str] = field(default_factory=Counter)
-    title: str = ""
-    #: section -> [faces violating it, owners among them, faces without owner]
-    sections: dict[str, list[Any]] = field(default_factory=dict)
-
-    @property
-    def subjects(self) -> int:
-        return len(self.owners) + self.without_owner
-
-
-def _tally(ledger: Ledger, purpose: str, action: str) -> tuple[dict[str, _LawCount], set[str], int, int]:
-    laws: dict[str, _LawCount] = {}
-    dates: set[str] = set()
-    blocked = 0
-    last = 0
-    where = (DECISIONS.c.purpose == purpose, DECISIONS.c.action == action)
+def _tally(
+    ledger: Ledger, purpose: str, action: str
+) -> tuple[dict[str, ExposureLaw], set[str], int, int]:
+    """Per law at risk: blocked faces, owners and sections, aggregated in SQL."""
     with ledger.read() as conn:
-        assessed = int(
-            conn.execute(select(func.count()).select_from(DECISIONS).where(*where)).scalar_one()
-        )
-    while True:
-        with ledger.read() as conn:
-            rows = conn.execute(
-                select(DECISIONS.c.id, DECISIONS.c.result, PHOTOS.c.owner_id)
-                .join(FACES, FACES.c.id == DECISIONS.c.face_id)
-                .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-                .where(*where, DECISIONS.c.decision == "block", DECISIONS.c.id > last)
-                .order_by(DECISIONS.c.id)
-                .limit(_PAGE)
-            ).all()
-        if not rows:
-            break
-        for _id, result, owner_id in rows:
-            blocked += 1
-            dates.add(str(result["date"]))
-            for law in result["laws"]:
-                if law["applies"] not in AT_RISK:
-                    continue
-                count = laws.setdefault(law["id"], _LawCount(title=law["title"]))
-                count.faces += 1
-                count.violating += bool(law["violations"])
-                count.applies[law["applies"]] += 1
-                if owner_id:
-                    count.owners.add(owner_id)
-                else:
-                    count.without_owner += 1
-                for section in {v["section"] for v in law["violations"]}:
-                    tally = count.sections.setdefault(section, [0, set(), 0])
-                    tally[0] += 1
-                    if owner_id:
-                        tally[1].add(owner_id)
-                    else:
-                        tally[2] += 1
-        last = int(rows[-1][0])
-    return laws, dates, assessed, blocked
+        facts = exposure_facts(conn, purpose=purpose, action=action)
+    return facts.laws, facts.dates, facts.assessed, facts.blocked
 
 
 def ledger_exposure(
@@ -142,7 +82,7 @@ def ledger_exposure(
     rows = []
     for law_id, count in sorted(laws.items(), key=lambda item: (-item[1].faces, item[0])):
         policy = by_id.get(law_id)
-        sections = {name: (int(t[0]), len(t[1]) + int(t[2]))
+        sections = {name: (int(t[0]), int(t[1]) + int(t[2]))
                     for name, t in count.sections.items()}  # fmt: skip
         exposures = [] if policy is None else estimate_exposures(
             [policy], subjects=count.subjects, faces=count.faces, on=on, scans=count.faces,
@@ -161,12 +101,12 @@ def ledger_exposure(
             "faces": count.faces,
             "faces_violating": count.violating,
             "subjects": count.subjects,
-            "owners": len(count.owners),
+            "owners": count.owners,
             "faces_without_owner": count.without_owner,
             "applies": {grade: count.applies.get(grade, 0) for grade in ("yes", "likely",
                                                                           "uncertain")},
             "exposure": exposures[0].to_dict() if exposures else None,
-            "sections": {name: {"faces": int(t[0]), "subjects": len(t[1]) + int(t[2])}
+            "sections": {name: {"faces": int(t[0]), "subjects": int(t[1]) + int(t[2])}
                          for name, t in sorted(count.sections.items())},
             "note": note,
         })  # fmt: skip

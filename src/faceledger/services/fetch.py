@@ -49,9 +49,8 @@ from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
 from faceledger.store.locks import exclusive
-from faceledger.store.schema import Photo
+from faceledger.store.tables import PHOTOS
 
-PHOTOS = Photo.__table__
 _PAGE = 500
 _FLUSH_EVERY = 64
 _FLUSH_SECONDS = 1.0

@@ -43,10 +43,8 @@ from faceledger.errors import ManifestError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import OptOutEntry, Photo
+from faceledger.store.tables import OPTOUT_ENTRIES, PHOTOS
 
-ENTRIES = OptOutEntry.__table__
-PHOTOS = Photo.__table__
 _OWNER = re.compile(r"^\d+@N\d+$")
 _HOST = re.compile(r"^[a-z0-9*]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+\.?$", re.I)
 _CHUNK = 400
@@ -208,8 +206,8 @@ def import_optouts(ledger: Ledger, path: Path, *, actor: str = "cli") -> OptOutI
         rows = [{"kind": k, "value": v, "list_name": path.name, "list_sha256": digest, "created_at": now}
                 for k, v in entries]  # fmt: skip
         for start in range(0, len(rows), _CHUNK):
-            stmt = ledger.insert_ignoring_conflicts(ENTRIES, ["kind", "value"])
-            report.added += len(conn.execute(stmt.returning(ENTRIES.c.id), rows[start : start + _CHUNK]).all())
+            stmt = ledger.insert_ignoring_conflicts(OPTOUT_ENTRIES, ["kind", "value"])
+            report.added += len(conn.execute(stmt.returning(OPTOUT_ENTRIES.c.id), rows[start : start + _CHUNK]).all())
         for kind, _ in entries:
             report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
         report.reserved, report.already_held = _reserve_listed(conn, now)
@@ -272,8 +270,8 @@ def listed_reservations(conn: Connection, photos: Sequence[Any]) -> dict[int, Re
     values = sorted({v for _, v in wanted})
     for chunk in _chunks(values, _CHUNK):  # by value (indexed); the kind is checked below
         hits = conn.execute(
-            select(ENTRIES.c.kind, ENTRIES.c.value, ENTRIES.c.list_name, ENTRIES.c.list_sha256)
-            .where(ENTRIES.c.kind.in_(("url", "domain", "owner")), ENTRIES.c.value.in_(chunk))  # (kind, value) index
+            select(OPTOUT_ENTRIES.c.kind, OPTOUT_ENTRIES.c.value, OPTOUT_ENTRIES.c.list_name, OPTOUT_ENTRIES.c.list_sha256)
+            .where(OPTOUT_ENTRIES.c.kind.in_(("url", "domain", "owner")), OPTOUT_ENTRIES.c.value.in_(chunk))  # (kind, value) index
         ).all()
         for hit in hits:
             for photo_id in wanted.get((hit.kind, hit.value), []):

@@ -46,9 +46,8 @@ from faceledger.core.faces import BBox
 from faceledger.errors import ReleaseImageError
 from faceledger.services.redaction import may_redact, redact_file
 from faceledger.sources.licenses import spdx_id
-from faceledger.store.schema import FaceDecision, Photo
+from faceledger.store.tables import DECISIONS, PHOTOS
 
-PHOTOS, DECISIONS = Photo.__table__, FaceDecision.__table__
 IMAGE_MODES = ("none", "original", "redacted")
 IMAGES_DIR = "images"
 IMAGE_FILES = ("images.parquet", "images.csv")

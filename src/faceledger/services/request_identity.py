@@ -51,11 +51,9 @@ from faceledger.services.lookup import thumbnail_allowed
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import Face, FaceSubject, Photo, Request, RequestFace
+from faceledger.store.tables import FACE_SUBJECTS, FACES, PHOTOS, REQUEST_FACES, REQUESTS
 from faceledger.store.vault import KeyVault
 
-REQUESTS, REQUEST_FACES = Request.__table__, RequestFace.__table__
-PHOTOS, FACES, FACE_SUBJECTS = Photo.__table__, Face.__table__, FaceSubject.__table__
 OWNERSHIP_KINDS = frozenset({"owner-profile-code", "signed-form"})
 WHOLE_PHOTOS = ("account", "tag", "photo")
 ACTED = ("confirmed", "claimed")  # face statuses a request acts on

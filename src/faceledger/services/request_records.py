@@ -18,9 +18,8 @@ from sqlalchemy import Connection, select
 from faceledger.config import Settings
 from faceledger.core.deadlines import deadline
 from faceledger.errors import RequestError, RequestNotFound, RequestStateError
-from faceledger.store.schema import Request, RequestFace
+from faceledger.store.tables import REQUEST_FACES, REQUESTS
 
-REQUESTS, REQUEST_FACES = Request.__table__, RequestFace.__table__
 KINDS = ("optout", "erasure", "access")
 KEY_TYPES = ("owner", "photo", "url", "tag", "face")
 STATUSES = ("received", "verified", "executed", "confirmed", "rejected")

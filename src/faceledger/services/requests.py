@@ -79,11 +79,9 @@ from faceledger.services.request_records import (
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import Consent, Face, FaceSubject, Photo
+from faceledger.store.tables import CONSENTS, FACE_SUBJECTS, FACES, PHOTOS
 from faceledger.store.vault import KeyVault
 
-PHOTOS, FACES, CONSENTS = Photo.__table__, Face.__table__, Consent.__table__
-FACE_SUBJECTS = FaceSubject.__table__
 #: Most other faces of matched subjects offered to the reviewer as candidates per request.
 CLUSTER_CANDIDATES = 50
 

@@ -45,24 +45,21 @@ from faceledger.services.templates import destroy_templates, shred_keys
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.locks import exclusive
-from faceledger.store.schema import (
-    AuditEvent,
-    Claim,
-    Consent,
-    ConsentClaim,
-    Destruction,
-    Face,
-    FaceDecision,
-    Photo,
-    Template,
+from faceledger.store.tables import (
+    AUDIT,
+    CLAIMS,
+    CONSENT_CLAIMS,
+    CONSENTS,
+    DECISIONS,
+    DESTRUCTIONS,
+    FACES,
+    PHOTOS,
+    TEMPLATES,
 )
 from faceledger.store.vault import KeyVault
 
 _CHUNK = 2_000
 
-TEMPLATES, DECISIONS, FACES = Template.__table__, FaceDecision.__table__, Face.__table__
-PHOTOS, CONSENTS, DESTRUCTIONS = Photo.__table__, Consent.__table__, Destruction.__table__
-CLAIMS, CONSENT_CLAIMS, AUDIT = Claim.__table__, ConsentClaim.__table__, AuditEvent.__table__
 REASONS = ("retention", "revoked", "excluded")
 
 

@@ -37,12 +37,9 @@ from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
 from faceledger.store.locks import exclusive
-from faceledger.store.schema import Face, Photo, ScanRun
+from faceledger.store.tables import FACES, PHOTOS, SCAN_RUNS
 from faceledger.store.tombstones import OWNER_KEYS, PHOTO_KEYS, tombstone_matches
 
-PHOTOS = Photo.__table__
-FACES = Face.__table__
-RUNS = ScanRun.__table__
 _PAGE = 500
 _FLUSH_SECONDS = 1.0
 PAUSE_ENV = "FACELEDGER_SCAN_PAUSE_AFTER"  # test hook, see _pause_hook
@@ -267,7 +264,7 @@ def _close_stale_runs(ledger: Ledger) -> int:
     """Runs still marked running were killed (we hold the scan lock): mark them interrupted."""
     with ledger.begin() as conn:
         result = conn.execute(
-            update(RUNS).where(RUNS.c.status == "running").values(status="interrupted")
+            update(SCAN_RUNS).where(SCAN_RUNS.c.status == "running").values(status="interrupted")
         )
         return int(result.rowcount or 0)
 
@@ -275,13 +272,13 @@ def _close_stale_runs(ledger: Ledger) -> int:
 def _start_run(ledger: Ledger, info: DetectorInfo, workers: int, actor: str) -> int:
     with ledger.begin() as conn:
         run_id = conn.execute(
-            RUNS.insert()
+            SCAN_RUNS.insert()
             .values(
                 started_at=utcnow(), status="running", detector_name=info.name,
                 detector_version=info.version, threshold=info.threshold, workers=workers,
                 photos_done=0, photos_failed=0, faces_found=0,
             )  # fmt: skip
-            .returning(RUNS.c.id)
+            .returning(SCAN_RUNS.c.id)
         ).scalar_one()
         append(
             conn,
@@ -336,12 +333,12 @@ def _flush(
             done += 1
             faces += _insert_faces(conn, outcome, run_id, info, now)
         conn.execute(
-            update(RUNS)
-            .where(RUNS.c.id == run_id)
+            update(SCAN_RUNS)
+            .where(SCAN_RUNS.c.id == run_id)
             .values(
-                photos_done=RUNS.c.photos_done + done,
-                photos_failed=RUNS.c.photos_failed + failed,
-                faces_found=RUNS.c.faces_found + faces,
+                photos_done=SCAN_RUNS.c.photos_done + done,
+                photos_failed=SCAN_RUNS.c.photos_failed + failed,
+                faces_found=SCAN_RUNS.c.faces_found + faces,
             )
         )
     report.photos_done += done
@@ -376,7 +373,7 @@ def _insert_faces(
 def _finish_run(ledger: Ledger, report: ScanReport, status: str, actor: str) -> None:
     with ledger.begin() as conn:
         conn.execute(
-            update(RUNS).where(RUNS.c.id == report.run_id).values(status=status, finished_at=utcnow())
+            update(SCAN_RUNS).where(SCAN_RUNS.c.id == report.run_id).values(status=status, finished_at=utcnow())
         )
         append(
             conn,

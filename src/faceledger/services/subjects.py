@@ -25,10 +25,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from faceledger.store import Ledger
-from faceledger.store.schema import Face, FaceSubject, Photo, Subject
+from faceledger.store.tables import FACE_SUBJECTS, FACES, PHOTOS, SUBJECTS
 
-SUBJECTS, FACE_SUBJECTS = Subject.__table__, FaceSubject.__table__
-FACES, PHOTOS = Face.__table__, Photo.__table__
 MIN_PHOTOS_FOR_OWNER_LINK = 2
 
 

@@ -27,9 +27,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from faceledger.store.schema import Photo, Request
+from faceledger.store.tables import PHOTOS, REQUESTS
 
-PHOTOS, REQUESTS = Photo.__table__, Request.__table__
 _CHUNK = 2_000
 PHOTO_KEYS = ("content_hash", "provider_hash", "external_id")  # matched against excluded photos
 OWNER_KEYS = ("owner_id", "owner_nickname")  # matched against executed owner requests

@@ -136,4 +136,8 @@ def create_app(
     for module in (api_public, api_requests, api_console, api_review, pages_public, pages_requests,
                    pages_console, pages_review):  # fmt: skip
         app.include_router(module.router)
+    # the face view (issue 13 item 12)
+    from faceledger.web.pages_faces import router as faces_router
+
+    app.include_router(faces_router)
     return app
