@@ -251,3 +251,29 @@ def recent_events(ledger: Ledger, *, limit: int = 100, before_id: int | None = N
     with ledger.read() as conn:
         rows = conn.execute(query).mappings().all()
     return [{**row, "at": row["at"].isoformat()} for row in rows]
+
+
+def find_events(
+    ledger: Ledger, *, limit: int = 100, before_id: int | None = None, name: str | None = None,
+    actor: str | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Like :func:`recent_events`, only events named exactly ``name`` (``claim.add``) and/or
+    by exactly ``actor`` (``web:ada``), filtered in the database (the console's audit page)."""
+    query = select(AUDIT).order_by(AUDIT.c.id.desc()).limit(max(1, min(limit, 1000)))
+    if before_id is not None:
+        query = query.where(AUDIT.c.id < before_id)
+    if name:
+        query = query.where(AUDIT.c.name == name)
+    if actor:
+        query = query.where(AUDIT.c.actor == actor)
+    with ledger.read() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [{**row, "at": row["at"].isoformat()} for row in rows]
+
+
+def event_facets(ledger: Ledger) -> dict[str, list[str]]:
+    """The distinct event names and actors in the log, sorted (the audit page's filter menus)."""
+    with ledger.read() as conn:
+        names = conn.execute(select(AUDIT.c.name).distinct().order_by(AUDIT.c.name)).scalars().all()
+        actors = conn.execute(select(AUDIT.c.actor).distinct().order_by(AUDIT.c.actor)).scalars().all()
+    return {"names": [str(n) for n in names], "actors": [str(a) for a in actors if a is not None]}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from faceledger.services import releases as releases_service
-from faceledger.services.audit import recent_events, verify_audit
+from faceledger.services.audit import find_events, verify_audit
 from faceledger.services.consent import import_consents, list_consents
 from faceledger.services.exposure import ledger_exposure
 from faceledger.services.users import User
@@ -130,10 +130,22 @@ def consumers(portal: Portal = Depends(get_portal), user: User = Depends(api_use
 def audit(
     portal: Portal = Depends(get_portal), user: User = Depends(api_user),
     limit: int = Query(100, ge=1, le=1000), before: int | None = Query(None, ge=1, le=2**62),
+    event: str | None = Query(None, max_length=128, description="Only events with exactly this name."),
+    actor: str | None = Query(None, max_length=256, description="Only events by exactly this actor."),
 ) -> list[dict[str, Any]]:  # fmt: skip
-    return recent_events(portal.ledger, limit=limit, before_id=before)
+    return find_events(portal.ledger, limit=limit, before_id=before, name=event or None, actor=actor or None)
 
 
 @router.post("/audit/verify", summary="Verify the audit hash chain and checkpoints")
 def audit_verify(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> dict[str, Any]:
     return verify_audit(portal.ledger, checkpoints=portal.settings.data_dir / "audit-checkpoints.jsonl")
+
+
+@router.get("/faces/{face_id}", summary="One face: photo, boxes, decision and reasons, claims, consent, requests")
+def face(
+    face_id: int, portal: Portal = Depends(get_portal), user: User = Depends(api_user),
+    purpose: str | None = Query(None, min_length=1, max_length=128),
+) -> dict[str, Any]:  # fmt: skip
+    if face_id < 1 or face_id > 2**62:
+        raise HTTPException(404, f"no face with id {face_id}")
+    return console.face_page(portal, face_id, purpose)

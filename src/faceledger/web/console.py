@@ -66,3 +66,23 @@ def queue(portal: Portal, *, status: str | None = None, overdue: bool = False) -
     for doc in open_first:
         doc.pop("receipt", None)  # the requester's secret: not shown to staff either
     return open_first
+
+
+def face_page(portal: Portal, face_id: int, purpose: str | None = None) -> dict[str, Any]:
+    """The face-level view for a console user (``/console/faces/{id}``): the service's plain
+    value, with a signed thumbnail link where the licence rule allows one, a link on every
+    other face box, and each box's position in words."""
+    from faceledger.services.face_view import face_view
+    from faceledger.web.present import THUMB_SALT, _position
+
+    view = face_view(portal.ledger, face_id, purpose=purpose or portal.settings.purpose).to_dict()
+    photo = view["photo"]
+    view["thumbnail_url"] = (
+        "/api/v1/thumbnails/" + portal.signer.dumps(THUMB_SALT, photo["id"]) if photo["thumbnail_allowed"] else None
+    )
+    for box in view["faces"]:
+        box["number"] = box["index"] + 1
+        box["position"] = _position(box["box"], photo["width"], photo["height"])
+        box["href"] = None if box["focused"] else f"/console/faces/{box['face_id']}"
+    view["face"]["position"] = _position(view["face"]["box"], photo["width"], photo["height"])
+    return view

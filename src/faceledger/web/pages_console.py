@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from faceledger.services import releases as releases_service
 from faceledger.services.assess import AssessmentNotFound
-from faceledger.services.audit import recent_events, verify_audit
+from faceledger.services.audit import event_facets, find_events, recent_events, verify_audit
 from faceledger.services.consent import import_consents, list_consents
 from faceledger.services.exposure import ledger_exposure
 from faceledger.services.users import User, login, logout
@@ -138,9 +138,12 @@ def releases(request: Request, portal: Portal = Depends(get_portal), user: User 
 def audit(
     request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_user),
     before: int | None = Query(None, ge=1, le=2**62),
+    event: str | None = Query(None, max_length=128), actor: str | None = Query(None, max_length=256),
 ) -> HTMLResponse:  # fmt: skip
-    events = recent_events(portal.ledger, limit=100, before_id=before)
-    return render(portal, request, "console_audit.html", user=user, events=events, check=None)
+    event, actor = (event or "").strip() or None, (actor or "").strip() or None
+    events = find_events(portal.ledger, limit=100, before_id=before, name=event, actor=actor)
+    return render(portal, request, "console_audit.html", user=user, events=events, check=None,
+                  facets=event_facets(portal.ledger), event=event, actor=actor)  # fmt: skip
 
 
 @router.post("/audit/verify", response_class=HTMLResponse)
@@ -151,4 +154,15 @@ def audit_verify(
     _session_csrf(request, csrf_token)
     check = verify_audit(portal.ledger, checkpoints=portal.settings.data_dir / "audit-checkpoints.jsonl")
     events = recent_events(portal.ledger, limit=100)
-    return render(portal, request, "console_audit.html", user=user, events=events, check=check)
+    return render(portal, request, "console_audit.html", user=user, events=events, check=check,
+                  facets=event_facets(portal.ledger), event=None, actor=None)  # fmt: skip
+
+
+@router.get("/faces/{face_id}", response_class=HTMLResponse)
+def face(
+    request: Request, face_id: int = PathParam(ge=1, le=2**62), portal: Portal = Depends(get_portal),
+    user: User = Depends(page_user), purpose: str | None = Query(None, min_length=1, max_length=128),
+) -> HTMLResponse:  # fmt: skip
+    """One face: its photo and boxes, decision and reasons, claims, consent and requests."""
+    view = console.face_page(portal, face_id, purpose)
+    return render(portal, request, "console_face.html", user=user, v=view)
