@@ -162,7 +162,7 @@ class Settings(BaseSettings):
         ge=1,
         le=1_000_000,
         description="Requests per minute each client IP may make to the portal's public pages "
-        "and API (token bucket, in-process; 429 beyond it).",
+        "and API (token bucket kept in the ledger, one for all server processes; 429 beyond it).",
     )
     web_rate_burst: int = Field(
         default=30,
@@ -228,8 +228,17 @@ class Settings(BaseSettings):
         ge=10,
         le=10_000_000,
         description="Audited anonymous portal actions (selfie searches, owner verifications, "
-        "filed requests) one process allows an hour; beyond it 503 with Retry-After. Failed "
+        "filed requests) the portal allows an hour, all processes together; beyond it 503 with "
+        "Retry-After. Failed "
         "console logins beyond it are counted in one audit event instead of one each.",
+    )
+    # --- the portal under load (issue 15.3) ---------------------------------------------------
+    web_access_log: str = Field(
+        default="-",
+        description="Where `faceledger serve` writes its access log: '-' (stderr), a file "
+        "(appended, mode 0600) or 'off'. One line a request: time, process, method, route "
+        "template, query parameter names, status, duration; no address, cookie, token, "
+        "query value or body. Flag: serve --access-log.",
     )
     # --- acquisition (`faceledger fetch`, issue 12) ---------------------------------------
     fetch_workers: int = Field(

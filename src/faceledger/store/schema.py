@@ -687,3 +687,19 @@ class DatasetMember(Base):
     photo_id: Mapped[str | None] = mapped_column(String(64))
     face_index: Mapped[int | None] = mapped_column(Integer)
     labels: Mapped[str | None] = mapped_column(String(256))
+
+
+class WebBucket(Base):
+    """Portal state shared by every server process (0015): a client's token bucket
+    (``rate:<HMAC of the address>``; the address itself is never stored) or one clock hour's
+    anonymous audit budget (``audit:<hour>``). Updated only by one atomic upsert per request;
+    ``allowed`` is that upsert's decision, ``expires`` when the row may be deleted."""
+
+    __tablename__ = "web_buckets"
+    __table_args__ = (Index("ix_web_buckets_expires", "expires"),)
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float)
+    expires: Mapped[float] = mapped_column(Float)
+    allowed: Mapped[bool] = mapped_column(Boolean)

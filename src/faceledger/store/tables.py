@@ -69,6 +69,7 @@ DESTRUCTIONS = _table(schema.Destruction)
 USERS = _table(schema.WebUser)
 TOKENS = _table(schema.WebToken)
 SESSIONS = _table(schema.WebSession)
+BUCKETS = _table(schema.WebBucket)
 AUDIT = _table(schema.AuditEvent)
 
 # ---- shared predicates --------------------------------------------------------------------

@@ -20,6 +20,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from faceledger import __version__
 from faceledger.config import Settings
@@ -28,7 +30,7 @@ from faceledger.store import Ledger, open_ledger
 from faceledger.web import errors
 from faceledger.web.deps import Portal, flush_unaudited_logins
 from faceledger.web.keys import load_secret
-from faceledger.web.ratelimit import AuditBudget, TokenBucket
+from faceledger.web.ratelimit import TokenBucket, portal_limits
 from faceledger.web.security import (
     CSRF_COOKIE,
     HostCheck,
@@ -71,16 +73,19 @@ def create_app(
 
     profiles = settings.web_flickr_profiles or Path(settings.data_dir) / "flickr_profiles.json"
     secret = load_secret(settings)
+    ledger = ledger or open_ledger(settings.database_url)
+    # in the ledger, shared by every server process (issue 15.3); in memory on a read-only one
+    shared_limiter, audit_budget = portal_limits(settings, ledger, secret)
     portal = Portal(
         settings=settings,
-        ledger=ledger or open_ledger(settings.database_url),
+        ledger=ledger,
         secret=secret,
         verifier=verifier or LocalProfileVerifier(profiles),
-        limiter=limiter or TokenBucket(rate_per_minute=settings.web_rate_limit, burst=settings.web_rate_burst),
+        limiter=limiter or shared_limiter,
         templates=_templates(),
         signer=Signer(secret),
         selfie_gate=SelfieGate(settings.web_selfie_concurrency),
-        audit_budget=AuditBudget(settings.web_anonymous_audit_per_hour),
+        audit_budget=audit_budget,
     )
 
     @asynccontextmanager
@@ -110,7 +115,13 @@ def create_app(
             return response
         if not path.startswith("/static/"):
             client = request.client.host if request.client else "unknown"
-            if not portal.limiter.allow(client):
+            try:  # a shared limiter is a ledger round trip: off the event loop
+                allowed = await run_in_threadpool(portal.limiter.allow, client)
+            except SQLAlchemyError:  # cannot tell whether the client is over its limit: refuse
+                response = errors.answer(request, 503, "the portal is busy: try again in a moment", {"Retry-After": "1"})
+                secure_headers(path, response.headers)
+                return response
+            if not allowed:
                 response = errors.answer(
                     request, 429, "too many requests: slow down and try again in a minute",
                     {"Retry-After": str(portal.limiter.retry_after())},
