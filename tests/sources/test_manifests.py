@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import bz2
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,11 +14,16 @@ import pytest
 from faceledger.errors import ManifestError
 from faceledger.sources.licenses import flickr_license_id, license_name
 from faceledger.sources.manifests import manifest_format, read_manifest
-from faceledger.sources.rows import Batch
 
 
-def _collect(path: Path) -> Batch:
-    out = Batch()
+@dataclass
+class _Collected:
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    rejects: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _collect(path: Path) -> _Collected:
+    out = _Collected()
     for batch in read_manifest(path, batch_size=7):
         out.rows.extend(batch.rows)
         out.rejects.extend(batch.rejects)

@@ -55,7 +55,7 @@ from sqlalchemy import Connection, Row, select
 
 from faceledger.core.law import Policy
 from faceledger.core.receipts import new_receipt
-from faceledger.errors import ConsentNotFound, ManifestError
+from faceledger.errors import ConsentNotFound, ManifestError, RowError
 from faceledger.services.consent_links import (
     ConsentError,
     check_claims,
@@ -66,7 +66,7 @@ from faceledger.services.consent_links import (
     reassess_consents,
 )
 from faceledger.services.redecide import Reassessment
-from faceledger.sources.consents import RowError, read_consent_rows, validate_consent
+from faceledger.sources.consents import read_consent_rows, validate_consent
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow

@@ -10,33 +10,40 @@ source (the manifest's photo id, else its path or URL), so re-ingesting adds not
 are written in batches, one transaction per batch: an interrupted ingest leaves whole
 batches, and re-running it completes the rest. One bad row never stops an ingest: it is
 recorded with file and line, skipped and counted.
+
+A manifest is opened and read once (:func:`faceledger.sources.manifests.open_manifest`:
+format, header, row-count estimate and sha256 in the same pass), its rows normalised in
+Arrow batches, and each batch written by the backend's bulk path
+(:func:`faceledger.store.bulk.insert_new_rows`: ``executemany`` on SQLite, ``COPY`` on
+PostgreSQL, through a staging table when keys are already there), keeping ``ON CONFLICT
+DO NOTHING`` on the photo key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, select, update
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, Table, select, update
 
 from faceledger.errors import FaceledgerError, ManifestError
 from faceledger.services.progress import NoProgress, Progress
-from faceledger.sources.manifests import MANIFEST_SUFFIXES, read_manifest
-from faceledger.sources.rows import Batch
+from faceledger.sources.manifests import DEFAULT_BATCH, MANIFEST_SUFFIXES, open_manifest
+from faceledger.sources.normalise import PHOTO_SCHEMA, UTC_US
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
+from faceledger.store.bulk import insert_new_rows
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import IngestReject, Photo, Source
-from faceledger.store.tombstones import tombstone_matches
+from faceledger.store.tables import PHOTOS, REJECTS, REQUESTS, SOURCES
+from faceledger.store.tombstones import DONE, OWNER_KEYS, PHOTO_KEYS, tombstone_matches
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jfif"}
-PHOTOS = Photo.__table__
-SOURCES = Source.__table__
-REJECTS = IngestReject.__table__
 MAX_REJECTS_SHOWN = 20
 _FOLDER_BATCH = 2_000
 
@@ -89,7 +96,7 @@ def ingest_paths(
     paths: Iterable[Path],
     *,
     actor: str = "cli",
-    batch_size: int = 20_000,
+    batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
     roots: Iterable[Path] | None = None,
 ) -> IngestReport:
@@ -176,12 +183,12 @@ def _ingest_loose_images(
     with progress.task(f"ingest {root.name}/", total=len(images), unit="files") as tick:
         for start in range(0, len(images), _FOLDER_BATCH):
             chunk = images[start : start + _FOLDER_BATCH]
-            rows = []
-            for image in chunk:
-                rows.append(
-                    (0, {"source_key": str(image.relative_to(root)), "path": str(image)})
-                )
-            added = _write_batch(ledger, source_id, Batch(rows=rows), report, path=root)
+            rows = [
+                {"line": 0, "source_key": str(image.relative_to(root)), "path": str(image)}
+                for image in chunk
+            ]
+            table = pa.Table.from_pylist(rows, schema=PHOTO_SCHEMA)
+            added = _write_batch(ledger, source_id, table, [], report, path=root)
             report.seen += len(chunk)
             report.added += added
             tick(len(chunk))
@@ -199,45 +206,22 @@ def _ingest_manifest(
     claimed: set[str] | None = None,
     roots: tuple[Path, ...] = (),
 ) -> SourceReport:
-    batches = read_manifest(path, batch_size=batch_size, roots=roots)
-    first = next(batches, None)  # raises ManifestError before a source row is created
-    from faceledger.sources.manifests import manifest_format
-
-    fmt = manifest_format(path)
-    report = SourceReport(uri=str(path), format=fmt)
-    source_id = _ensure_source(
-        ledger, uri=f"manifest:{path}", kind="manifest", fmt=fmt, name=path.name,
-        sha256=sha256_file(path),
-    )
-    total = _estimate_lines(path)
-    with progress.task(f"ingest {path.name}", total=total, unit="rows") as tick:
-        for batch in _chain(first, batches):
-            if claimed is not None:
-                claimed.update(row["path"] for _, row in batch.rows if row.get("path"))
-            report.added += _write_batch(ledger, source_id, batch, report, path=path)
-            done = len(batch.rows) + len(batch.rejects)
-            report.seen += done
-            tick(done)
-    _finish_source(ledger, source_id, report, actor)
+    with open_manifest(path, roots=roots) as manifest:  # ManifestError before a source row
+        report = SourceReport(uri=str(path), format=manifest.format)
+        source_id = _ensure_source(
+            ledger, uri=f"manifest:{path}", kind="manifest", fmt=manifest.format, name=path.name
+        )
+        with progress.task(f"ingest {path.name}", total=manifest.total, unit="rows") as tick:
+            for batch in manifest.batches(batch_size):
+                table = batch.table if batch.table is not None else PHOTO_SCHEMA.empty_table()
+                if claimed is not None:
+                    claimed.update(p for p in table.column("path").to_pylist() if p)
+                report.added += _write_batch(ledger, source_id, table, batch.rejects, report, path=path)
+                report.seen += batch.size
+                tick(batch.size)
+        sha256 = manifest.sha256
+    _finish_source(ledger, source_id, report, actor, sha256=sha256)
     return report
-
-
-def _chain(first: Batch | None, rest: Iterator[Batch]) -> Iterator[Batch]:
-    if first is not None:
-        yield first
-    yield from rest
-
-
-def _estimate_lines(path: Path) -> int | None:
-    """Rows in a text manifest, estimated from the first 1 MiB (for the ETA only)."""
-    if path.suffix.lower() in (".parquet", ".gz", ".bz2"):
-        return None
-    with path.open("rb") as handle:
-        head = handle.read(1 << 20)
-    lines = head.count(b"\n")
-    if not lines:
-        return None
-    return int(path.stat().st_size / (len(head) / lines))
 
 
 def _ensure_source(
@@ -250,43 +234,71 @@ def _ensure_source(
         )  # fmt: skip
         conn.execute(stmt)
         source_id = conn.execute(select(SOURCES.c.id).where(SOURCES.c.uri == uri)).scalar_one()
-        if sha256:
-            conn.execute(update(SOURCES).where(SOURCES.c.id == source_id).values(content_sha256=sha256))
         return int(source_id)
 
 
-def _write_batch(ledger: Ledger, source_id: int, batch: Batch, report: SourceReport, *, path: Path) -> int:
-    """One transaction: insert the batch's new photos and its rejected lines."""
+def _write_batch(
+    ledger: Ledger, source_id: int, table: pa.Table, rejects: list[tuple[int, str]],
+    report: SourceReport, *, path: Path,
+) -> int:  # fmt: skip
+    """One transaction: insert the batch's new photos (bulk) and its rejected lines."""
     now = utcnow()
-    values: list[dict[str, Any]] = []
-    for _line, row in batch.rows:
-        local = row.get("path")
-        values.append(
-            {
-                **_photo_defaults(),
-                **row,
-                "source_id": source_id,
-                "content_hash": sha256_file(Path(local)) if local else None,
-                "scan_status": "pending" if local else "remote",
-                "created_at": now,
-            }
-        )
+    photos = _photo_columns(table, source_id, now)
     added = 0
     with ledger.begin() as conn:
-        if values:
-            for value, request_id in zip(values, tombstone_matches(conn, values), strict=True):
-                value["excluded_request_id"] = request_id  # erased elsewhere: stays erased
-            stmt = ledger.insert_ignoring_conflicts(PHOTOS, ["source_id", "source_key"])
-            inserted = conn.execute(stmt.returning(PHOTOS.c.id, PHOTOS.c.excluded_request_id), values).all()
-            added = len(inserted)
-            report.tombstoned += sum(1 for row in inserted if row.excluded_request_id is not None)
-        if batch.rejects:
-            _record_rejects(ledger, conn, source_id, batch.rejects, now)
-    for line, reason in batch.rejects:
+        if photos.num_rows:
+            if _tombstones_exist(conn):  # erased elsewhere: stays erased
+                keys = [k for k in PHOTO_KEYS + OWNER_KEYS if k in photos.column_names]
+                matches = tombstone_matches(conn, photos.select(keys).to_pylist())
+                photos = photos.set_column(
+                    photos.schema.get_field_index("excluded_request_id"),
+                    "excluded_request_id", pa.array(matches, pa.int64()),
+                )  # fmt: skip
+            added, tombstoned = insert_new_rows(
+                conn, cast(Table, PHOTOS), photos, key=["source_id", "source_key"], flag="excluded_request_id"
+            )
+            report.tombstoned += tombstoned
+        if rejects:
+            _record_rejects(ledger, conn, source_id, rejects, now)
+    for line, reason in rejects:
         report.rejected += 1
         if len(report.rejects) < MAX_REJECTS_SHOWN:
             report.rejects.append(f"{path}:{line}: {reason}")
     return added
+
+
+def _photo_columns(table: pa.Table, source_id: int, now: Any) -> pa.Table:
+    """The normalised rows as ``photos`` columns: the source, local content hash, scan
+    status (pending with local bytes, else remote) and the time of ingest."""
+    n = table.num_rows
+    table = table.drop_columns(["line"])
+    paths = table.column("path")
+    hashes: pa.Array = pa.nulls(n, pa.string())
+    if paths.null_count < n:
+        hashes = pa.array([sha256_file(Path(p)) if p else None for p in paths.to_pylist()], pa.string())
+    local = pc.is_valid(paths)
+    return (
+        table.append_column("source_id", pa.repeat(pa.scalar(source_id, pa.int64()), n))
+        .append_column("content_hash", hashes)
+        .append_column("scan_status", pc.if_else(local, "pending", "remote"))
+        .append_column("created_at", pa.repeat(pa.scalar(now, UTC_US), n))
+        .append_column("excluded_request_id", pa.nulls(n, pa.int64()))
+    )
+
+
+def _tombstones_exist(conn: Connection) -> bool:
+    """Whether any executed request left a tombstone (two indexed probes): without one,
+    no new row can match and the per-row tombstone lookups are skipped."""
+    excluded = select(PHOTOS.c.id).where(PHOTOS.c.excluded_request_id.is_not(None)).limit(1)
+    if conn.execute(excluded).first() is not None:
+        return True
+    owners = (
+        select(REQUESTS.c.id)
+        .where(REQUESTS.c.key_type == "owner", REQUESTS.c.kind.in_(("optout", "erasure")),
+               REQUESTS.c.status.in_(DONE))  # fmt: skip
+        .limit(1)
+    )
+    return conn.execute(owners).first() is not None
 
 
 def _record_rejects(
@@ -302,24 +314,16 @@ def _record_rejects(
     )
 
 
-_PHOTO_FIELDS = [c.name for c in PHOTOS.columns if c.name not in ("id",)]
-
-
-def _photo_defaults() -> dict[str, Any]:
-    return dict.fromkeys(_PHOTO_FIELDS)
-
-
-def _finish_source(ledger: Ledger, source_id: int, report: SourceReport, actor: str) -> None:
+def _finish_source(
+    ledger: Ledger, source_id: int, report: SourceReport, actor: str, *, sha256: str | None = None
+) -> None:
+    counts: dict[str, Any] = {"rows_seen": report.seen, "rows_added": report.added,
+                              "rows_rejected": report.rejected}  # fmt: skip
+    if sha256:
+        counts["content_sha256"] = sha256  # of the bytes just read
     with ledger.begin() as conn:
         conn.execute(
-            update(SOURCES)
-            .where(SOURCES.c.id == source_id)
-            .values(
-                last_ingested_at=utcnow(),
-                rows_seen=report.seen,
-                rows_added=report.added,
-                rows_rejected=report.rejected,
-            )
+            update(SOURCES).where(SOURCES.c.id == source_id).values(last_ingested_at=utcnow(), **counts)
         )
         append(
             conn,

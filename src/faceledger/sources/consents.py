@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from faceledger.core.law.model import CONSENT_FORMS, CONSENT_KINDS, GIVEN_BY
-from faceledger.errors import ManifestError
+from faceledger.errors import ManifestError, RowError
 
 FIELDS = (
     "owner_id", "subject_id", "form", "purposes", "informed", "granted", "expires", "revoked",
@@ -36,10 +36,6 @@ EVIDENCE_RULE = (
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", ""})
-
-
-class RowError(ValueError):
-    """One consent row is invalid; the message is the reason shown to the user."""
 
 
 def _text(value: Any) -> str | None:

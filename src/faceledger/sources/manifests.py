@@ -2,35 +2,47 @@
 
 Example::
 
-    for batch in read_manifest(Path("photos.csv"), batch_size=50_000):
-        for line, row in batch.rows: ...
-        for line, reason in batch.rejects: ...
+    with open_manifest(Path("photos.csv")) as manifest:
+        manifest.format, manifest.total       # "csv", rows (header excluded; an estimate
+                                              # for big text files, exact for Parquet)
+        for batch in manifest.batches(batch_size=50_000):
+            batch.table                       # an Arrow table of photo fields + "line"
+            batch.rejects                     # [(line, reason), ...]
+        manifest.sha256                       # of the file's bytes, read in the same pass
 
-CSV, TSV and YFCC files are parsed by Arrow's streaming CSV reader in blocks (memory stays
-flat at any file size; ``.gz``/``.bz2`` are decompressed on the fly); Parquet by row group;
-JSON Lines line by line (so one malformed line is rejected on its own). Every row passes
-through :func:`faceledger.sources.rows.normalise_row`. Line numbers are 1-based physical
-lines of the file (for Parquet: row numbers).
+A manifest is opened once: its first MiB is read to detect the format, parse the header
+and estimate the row count, and the parser then continues from the same stream, which
+also feeds the file's sha256. CSV, TSV and YFCC files are parsed by Arrow's streaming CSV
+reader in blocks (memory stays flat at any file size; ``.gz``/``.bz2`` are decompressed on
+the fly); Parquet by row group; JSON Lines line by line (so one malformed line is rejected
+on its own). Rows are normalised a batch at a time in Arrow
+(:func:`faceledger.sources.normalise.normalise_columns`). Line numbers are 1-based
+physical lines of the file (for Parquet: row numbers).
 """
 
 from __future__ import annotations
 
-import bisect
 import bz2
 import csv
 import gzip
+import hashlib
 import io
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from faceledger.errors import ManifestError
-from faceledger.sources.rows import Batch, PathRules, RowError, map_columns, normalise_row
+from faceledger.errors import ManifestError, RowError
+from faceledger.sources.normalise import empty_photos, normalise_columns
+from faceledger.sources.rows import COLUMN_ALIASES, Batch, PathRules, map_columns
 
 MANIFEST_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".parquet"}
 COMPRESSED = {".gz", ".bz2"}
@@ -50,52 +62,415 @@ _YFCC_TO_FIELD = {
     "page_url": "page_url", "download_url": "download_url", "license_name": "license",
     "license_url": "license_url",
 }  # fmt: skip
+HEAD_BYTES = 1 << 20  # read first: format, header and the row-count estimate come from it
+DEFAULT_BATCH = 50_000
+_NORMALISE_ROWS = 50_000  # rows normalised per kernel pass
+
+
+def _kind_from_name(path: Path) -> tuple[str, str | None]:
+    """(format or ``text``, compression) from the file name alone."""
+    suffixes = [s.lower() for s in path.suffixes]
+    compression = None
+    if suffixes and suffixes[-1] in COMPRESSED:
+        compression = suffixes.pop()
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix == ".parquet":
+        return "parquet", compression
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl", compression
+    if suffix not in (".csv", ".tsv", ".txt"):
+        raise ManifestError(f"{path}: unknown manifest type {suffix or '(no suffix)'}")
+    return ("csv" if suffix == ".csv" else "tsv"), compression
+
+
+def _detect_text(first_line: str, named: str) -> str:
+    fields = first_line.split("\t")
+    if len(fields) == len(YFCC_COLUMNS) and "flickr.com/photos/" in fields[15]:
+        return "yfcc"
+    return named
 
 
 def manifest_format(path: Path) -> str:
     """``yfcc``, ``csv``, ``tsv``, ``jsonl`` or ``parquet``, from the name and first line."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in COMPRESSED:
-        suffixes = suffixes[:-1]
-    suffix = suffixes[-1] if suffixes else ""
-    if suffix == ".parquet":
-        return "parquet"
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix not in (".csv", ".tsv", ".txt"):
-        raise ManifestError(f"{path}: unknown manifest type {suffix or '(no suffix)'}")
-    first = _first_line(path)
-    fields = first.split("\t")
-    if len(fields) == len(YFCC_COLUMNS) and "flickr.com/photos/" in fields[15]:
-        return "yfcc"
-    return "csv" if suffix == ".csv" else "tsv"
+    with open_manifest(path) as manifest:
+        return manifest.format
 
 
-def _first_line(path: Path) -> str:
-    try:
-        with pa.input_stream(str(path), compression="detect") as stream:
-            head = stream.read(1 << 16)
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise ManifestError(f"{path}: cannot read: {exc}") from None
-    return head.decode("utf-8", errors="replace").split("\n", 1)[0].rstrip("\r")
+def open_manifest(path: Path, *, roots: tuple[Path, ...] = ()) -> Manifest:
+    """Open ``path`` once, detect its format and read its header; raises
+    :class:`ManifestError` (before any row is read) for what is not a photo manifest."""
+    return Manifest(path, roots=roots)
 
 
 def read_manifest(
-    path: Path, *, batch_size: int = 50_000, roots: tuple[Path, ...] = ()
+    path: Path, *, batch_size: int = DEFAULT_BATCH, roots: tuple[Path, ...] = ()
 ) -> Iterator[Batch]:
     """Yield batches of normalised rows and rejected lines from any supported manifest.
 
     Photo paths must resolve inside the manifest's folder or one of ``roots`` (the
     ``manifest_path_roots`` setting); a row pointing elsewhere is rejected with its line.
     """
-    kind = manifest_format(path)
-    base_dir = PathRules(path.parent, roots)
-    if kind == "parquet":
-        yield from _read_parquet(path, base_dir, batch_size)
-    elif kind == "jsonl":
-        yield from _read_jsonl(path, base_dir, batch_size)
-    else:
-        yield from _read_delimited(path, base_dir, kind, batch_size)
+    with open_manifest(path, roots=roots) as manifest:
+        yield from manifest.batches(batch_size)
+
+
+class _Hashing:
+    """The raw file, hashing every byte as it is read (so the sha256 costs no extra pass)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.consumed = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        self.consumed += len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def drain(self) -> str:
+        while self.read(1 << 20):
+            pass
+        return self.digest.hexdigest()
+
+    def close(self) -> None:
+        self.closed = True
+        self.handle.close()
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (already read to look at the file), then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: Any) -> None:
+        self.head, self.stream = memoryview(head), stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.head.nbytes:
+            n = min(len(buffer), self.head.nbytes)
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _estimate_total(head: bytes, at_eof: bool, raw_read: int, size: int, header: int) -> int | None:
+    """Data rows (header excluded): exact when the head is the whole file, else from the
+    head's mean line length and (compressed files) its compression ratio so far."""
+    lines = head.count(b"\n")
+    if at_eof:
+        lines += 1 if head and not head.endswith(b"\n") else 0
+        return max(lines - header, 0)
+    if not lines or not raw_read:
+        return None
+    expanded = len(head) * size / raw_read  # the whole file's bytes, decompressed
+    return max(int(expanded * lines / len(head)) - header, 0)
+
+
+class Manifest:
+    """One open manifest (see the module docs). Use as a context manager."""
+
+    def __init__(self, path: Path, *, roots: tuple[Path, ...] = ()) -> None:
+        self.path = path
+        self.rules = PathRules(path.parent, roots)
+        kind, compression = _kind_from_name(path)
+        self.total: int | None = None
+        self._invalid: list[tuple[int, str]] = []  # rows Arrow refused (wrong field count)
+        self._skipped: list[int] = []
+        try:
+            self._raw = _Hashing(path.open("rb"))
+        except OSError as exc:
+            raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        try:
+            if kind == "parquet":
+                self.format = "parquet"
+                self._open_parquet()
+                return
+            self._stream = self._decompress(compression)
+            try:
+                head = self._stream.read(HEAD_BYTES)
+            except (OSError, EOFError, ValueError) as exc:
+                raise ManifestError(f"{path}: cannot read: {exc}") from None
+            first = head.decode("utf-8", errors="replace").split("\n", 1)[0].rstrip("\r")
+            self.format = kind if kind == "jsonl" else _detect_text(first, kind)
+            header = 1 if self.format in ("csv", "tsv") else 0
+            self.total = _estimate_total(
+                head, len(head) < HEAD_BYTES, self._raw.consumed, path.stat().st_size, header
+            )
+            self._body = _Prefixed(head, self._stream)
+            if self.format != "jsonl":
+                self._open_delimited(first)
+        except BaseException:
+            self.close()
+            raise
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _decompress(self, compression: str | None) -> Any:
+        if compression == ".gz":
+            return gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[call-overload]
+        if compression == ".bz2":
+            return bz2.BZ2File(self._raw, "rb")  # type: ignore[call-overload]
+        return self._raw
+
+    def __enter__(self) -> Manifest:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.close()
+
+    def close(self) -> None:
+        if not self._raw.closed:
+            self._raw.close()
+
+    @property
+    def sha256(self) -> str:
+        """The sha256 of the file's bytes (reads whatever the parser has not read yet)."""
+        if self.format == "parquet":
+            self._raw.handle.seek(0)
+            self._raw.digest = hashlib.sha256()
+        return self._raw.drain()
+
+    def batches(self, batch_size: int = DEFAULT_BATCH) -> Iterator[Batch]:
+        """Normalised rows and rejected lines, about ``batch_size`` rows a batch."""
+        if self.format == "parquet":
+            yield from self._parquet_batches(batch_size)
+        elif self.format == "jsonl":
+            yield from self._jsonl_batches(batch_size)
+        else:
+            yield from self._delimited_batches(batch_size)
+
+    # --- CSV, TSV, YFCC --------------------------------------------------------------------
+
+    def _open_delimited(self, first: str) -> None:
+        path, kind = self.path, self.format
+        self._yfcc = kind == "yfcc"
+        if self._yfcc:
+            names, header_lines = YFCC_COLUMNS, 0
+            mapping = {name: _YFCC_TO_FIELD[name] for name in names if name in _YFCC_TO_FIELD}
+            mapping["marker"] = "marker"
+        else:
+            delimiter = "," if kind == "csv" else "\t"
+            try:
+                names = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+            except csv.Error as exc:
+                raise ManifestError(f"{path}:1: the header line cannot be parsed: {exc}") from None
+            header_lines = 1
+            mapping = map_columns(names)
+            if not {"path", "download_url", "page_url"} & set(mapping.values()):
+                raise ManifestError(
+                    f"{path}:1: not a photo manifest: no path, url or page_url column "
+                    f"(columns: {', '.join(names)})"
+                )
+        self._mapping = mapping
+        self._next_line = header_lines + 1
+
+        def on_invalid(row: Any) -> str:
+            line = row.number if row.number is not None else -1  # Arrow counts the header too
+            if line > 0:
+                self._skipped.append(line)
+            if line in self._guard.overlong:
+                self._invalid.append((line, _overlong(line)))
+            else:
+                reason = f"expected {row.expected_columns} fields, found {row.actual_columns}"
+                self._invalid.append((line, reason))
+            return "skip"
+
+        read_options = pacsv.ReadOptions(
+            column_names=names, skip_rows=header_lines, block_size=1 << 22, use_threads=False,
+            encoding="utf8",
+        )  # fmt: skip
+        parse_options = pacsv.ParseOptions(
+            delimiter="\t" if kind != "csv" else ",",
+            quote_char='"' if kind == "csv" else False,
+            newlines_in_values=False,
+            invalid_row_handler=on_invalid,
+        )
+        convert_options = pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in names},
+            include_columns=list(mapping),  # unmapped columns are parsed, never converted
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            check_utf8=False,  # a row with bad bytes is rejected alone, not the whole file
+        )
+        self._guard = _LineGuard(self._body, MAX_LINE_BYTES)
+        try:
+            self._reader = pacsv.open_csv(self._guard, read_options, parse_options, convert_options)
+        except (OSError, EOFError, pa.ArrowInvalid) as exc:
+            raise ManifestError(f"{path}: cannot parse as {kind}: {exc}") from None
+
+    def _lines_for(self, n: int) -> np.ndarray:
+        """Physical line numbers of the next ``n`` parsed rows (skipping refused lines)."""
+        start = self._next_line
+        skipped = sorted(s for s in self._skipped if s >= start)
+        candidates = np.arange(start, start + n + len(skipped), dtype=np.int64)
+        if skipped:
+            candidates = candidates[~np.isin(candidates, skipped)]
+        lines = candidates[:n]
+        if n:
+            self._next_line = int(lines[-1]) + 1
+        self._skipped = [s for s in skipped if s >= self._next_line]
+        return lines
+
+    def _delimited_batches(self, batch_size: int) -> Iterator[Batch]:
+        pending = _Pending(batch_size)
+        blocks: list[pa.RecordBatch] = []  # parsed, not yet normalised (one kernel pass
+        numbers: list[np.ndarray] = []  # per column for many blocks at once)
+
+        def normalise() -> None:
+            lines = np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
+            table = pa.Table.from_batches(blocks) if blocks else None
+            blocks.clear()
+            numbers.clear()
+            if table is None:
+                return
+            columns = {self._mapping[n]: table.column(n).combine_chunks() for n in self._mapping}
+            columns, lines = self._screen(columns, lines, pending.rejects)
+            pending.add(
+                *normalise_columns(columns, lines, rules=self.rules, decode_text=self._yfcc)
+            )
+
+        try:
+            for record_batch in self._reader:
+                pending.rejects.extend(self._invalid)
+                self._invalid.clear()
+                numbers.append(self._lines_for(record_batch.num_rows))
+                blocks.append(record_batch)
+                if sum(len(n) for n in numbers) >= min(batch_size, _NORMALISE_ROWS):
+                    normalise()
+                    yield from pending.full()
+        except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
+            raise ManifestError(f"{self.path}: near line {self._next_line}: {exc}") from None
+        normalise()
+        pending.rejects.extend(self._invalid)
+        yield from pending.rest()
+
+    def _screen(
+        self, columns: dict[str, Any], lines: np.ndarray, rejects: list[tuple[int, str]]
+    ) -> tuple[dict[str, Any], np.ndarray]:
+        """Drop (and reject) overlong lines, cells that are not UTF-8 and YFCC videos."""
+        keep = np.ones(len(lines), dtype=bool)
+        if self._guard.overlong:  # a one-column manifest parses the placeholder as a row
+            long = np.isin(lines, list(self._guard.overlong))
+            rejects.extend((int(line), _overlong(int(line))) for line in lines[long])
+            keep &= ~long
+        bad_fields: dict[int, list[str]] = {}
+        for field, column in columns.items():
+            for i in _not_utf8(column):
+                bad_fields.setdefault(i, []).append(field)
+        for i, fields in sorted(bad_fields.items()):
+            if keep[i]:
+                rejects.append((int(lines[i]), f"{', '.join(fields)}: not valid UTF-8 text"))
+                keep[i] = False
+        if self._yfcc:
+            video = pc.fill_null(pc.equal(columns["marker"], "1"), False).to_numpy(
+                zero_copy_only=False
+            )
+            video &= keep
+            rejects.extend(
+                (int(line), "a video (YFCC marker 1), not a photo") for line in lines[video]
+            )
+            keep &= ~video
+        if keep.all():
+            return columns, lines
+        mask = pa.array(keep)
+        return {field: pc.filter(column, mask) for field, column in columns.items()}, lines[keep]
+
+    # --- Parquet ---------------------------------------------------------------------------
+
+    def _open_parquet(self) -> None:
+        try:
+            self._parquet = pq.ParquetFile(self._raw.handle)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise ManifestError(f"{self.path}: not a readable Parquet file: {exc}") from None
+        self._mapping = map_columns(self._parquet.schema_arrow.names)
+        if not {"path", "download_url", "page_url"} & set(self._mapping.values()):
+            raise ManifestError(
+                f"{self.path}: not a photo manifest: no path, url or page_url column"
+            )
+        self.total = self._parquet.metadata.num_rows  # exact, from the footer
+
+    def _parquet_batches(self, batch_size: int) -> Iterator[Batch]:
+        row_number = 0
+        try:
+            for record_batch in self._parquet.iter_batches(
+                batch_size=batch_size, columns=list(self._mapping)
+            ):
+                n = record_batch.num_rows
+                lines = np.arange(row_number + 1, row_number + n + 1, dtype=np.int64)
+                row_number += n
+                columns = {self._mapping[name]: record_batch.column(name) for name in self._mapping}
+                table, rejects = normalise_columns(columns, lines, rules=self.rules)
+                yield Batch(table=table, rejects=rejects)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise ManifestError(f"{self.path}: near row {row_number + 1}: {exc}") from None
+
+    # --- JSON Lines ------------------------------------------------------------------------
+
+    def _jsonl_batches(self, batch_size: int) -> Iterator[Batch]:
+        pending = _Pending(batch_size)
+        records: list[dict[str, Any]] = []
+        lines: list[int] = []
+        stream = io.BufferedReader(self._body, buffer_size=1 << 20)
+        try:
+            for line_number, raw_line in enumerate(_bounded_lines(stream), start=1):
+                if raw_line is None:
+                    pending.rejects.append((line_number, _overlong(line_number)))
+                    continue
+                if not raw_line.strip():
+                    continue
+                try:
+                    record = json.loads(raw_line)
+                    if not isinstance(record, dict):
+                        raise RowError("line is not a JSON object")
+                    mapping = map_columns(list(record))
+                    records.append({field: record[name] for name, field in mapping.items()})
+                    lines.append(line_number)
+                except UnicodeDecodeError:
+                    pending.rejects.append((line_number, "not valid UTF-8 text"))
+                except json.JSONDecodeError as exc:
+                    pending.rejects.append(
+                        (line_number, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                    )
+                except RecursionError:
+                    pending.rejects.append((line_number, "invalid JSON: nested too deeply"))
+                except RowError as exc:
+                    pending.rejects.append((line_number, str(exc)))
+                if len(records) >= min(batch_size, 10_000):
+                    pending.add(*self._json_columns(records, lines, pending.rejects))
+                    records, lines = [], []
+                    yield from pending.full()
+        except (OSError, EOFError) as exc:
+            raise ManifestError(f"{self.path}: cannot read: {exc}") from None
+        if records:
+            pending.add(*self._json_columns(records, lines, pending.rejects))
+        yield from pending.rest()
+
+    def _json_columns(
+        self, records: list[dict[str, Any]], lines: list[int], rejects: list[tuple[int, str]]
+    ) -> tuple[pa.Table, list[tuple[int, str]]]:
+        """Normalise JSON records: every value as the text ``str()`` gives (the row rule)."""
+        keep = []
+        for record, line in zip(records, lines, strict=True):
+            if all(_encodable(v) for v in record.values()):
+                keep.append((record, line))
+            else:  # a lone surrogate escape ("\ud800") is no text either
+                rejects.append((line, "not valid UTF-8 text"))
+        columns = {
+            field: pa.array([_json_text(r.get(field)) for r, _ in keep], pa.string())
+            for field in COLUMN_ALIASES
+        }
+        numbers = np.array([line for _, line in keep], dtype=np.int64)
+        return normalise_columns(columns, numbers, rules=self.rules)
 
 
 class _LineGuard:
@@ -176,135 +551,86 @@ MAX_LINE_BYTES = 1 << 20  # a manifest row is a few hundred bytes; a longer line
 _CHUNK_BYTES = 1 << 20  # must not exceed MAX_LINE_BYTES (see _LineGuard)
 
 
+MAX_LINE_BYTES = 1 << 20  # a manifest row is a few hundred bytes; a longer line is refused
+_CHUNK_BYTES = 1 << 20  # must not exceed MAX_LINE_BYTES (see _LineGuard)
+
+
 def _overlong(line: int) -> str:
     return f"line longer than {MAX_LINE_BYTES:,} bytes: skipped unread"
 
 
-def _read_delimited(path: Path, base_dir: PathRules, kind: str, batch_size: int) -> Iterator[Batch]:
-    yfcc = kind == "yfcc"
-    if yfcc:
-        names, header_lines = YFCC_COLUMNS, 0
-        mapping = {name: _YFCC_TO_FIELD[name] for name in names if name in _YFCC_TO_FIELD}
-        mapping["marker"] = "marker"
-    else:
-        delimiter = "," if kind == "csv" else "\t"
-        try:
-            names = next(csv.reader(io.StringIO(_first_line(path)), delimiter=delimiter), [])
-        except csv.Error as exc:
-            raise ManifestError(f"{path}:1: the header line cannot be parsed: {exc}") from None
-        header_lines = 1
-        mapping = map_columns(names)
-        if not {"path", "download_url", "page_url"} & set(mapping.values()):
-            raise ManifestError(
-                f"{path}:1: not a photo manifest: no path, url or page_url column "
-                f"(columns: {', '.join(names)})"
-            )
-    skipped: list[int] = []  # physical lines Arrow rejected (wrong field count)
-    rejected: list[tuple[int, str]] = []
+class _Pending:
+    """Normalised tables and rejects gathered until a batch is full (rows or rejects)."""
 
-    def on_invalid(row: Any) -> str:
-        line = row.number if row.number is not None else -1  # Arrow counts the header too
-        if line > 0:
-            bisect.insort(skipped, line)
-        if line in guard.overlong:
-            rejected.append((line, _overlong(line)))
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.tables: list[pa.Table] = []
+        self.rows = 0
+        self.rejects: list[tuple[int, str]] = []
+
+    def add(self, table: pa.Table, rejects: list[tuple[int, str]]) -> None:
+        if table.num_rows:
+            self.tables.append(table)
+            self.rows += table.num_rows
+        self.rejects.extend(rejects)
+
+    def _take(self) -> Batch:
+        """The first ``batch_size`` rows (all, if fewer) with the rejects up to their last line."""
+        table = pa.concat_tables(self.tables) if self.tables else empty_photos()
+        rest = None
+        if table.num_rows > self.batch_size:
+            table, rest = table.slice(0, self.batch_size), table.slice(self.batch_size)
+            last = table.column("line")[-1].as_py()
+            rejects = [r for r in self.rejects if r[0] <= last]
+            self.rejects = [r for r in self.rejects if r[0] > last]
         else:
-            rejected.append(
-                (line, f"expected {row.expected_columns} fields, found {row.actual_columns}")
-            )
-        return "skip"
+            rejects, self.rejects = self.rejects, []
+        self.tables = [rest] if rest is not None else []
+        self.rows = 0 if rest is None else rest.num_rows
+        return Batch(table=table, rejects=sorted(rejects))
 
-    read_options = pacsv.ReadOptions(
-        column_names=names,
-        skip_rows=header_lines,
-        block_size=1 << 22,
-        use_threads=False,
-        encoding="utf8",
-    )
-    parse_options = pacsv.ParseOptions(
-        delimiter="\t" if kind != "csv" else ",",
-        quote_char='"' if kind == "csv" else False,
-        newlines_in_values=False,
-        invalid_row_handler=on_invalid,
-    )
-    convert_options = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in names},
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-        check_utf8=False,  # a row with bad bytes is rejected alone, not the whole file
-    )
+    def full(self) -> Iterator[Batch]:
+        while self.rows >= self.batch_size or len(self.rejects) >= self.batch_size:
+            yield self._take()
+
+    def rest(self) -> Iterator[Batch]:
+        yield from self.full()
+        if self.rows or self.rejects:
+            yield self._take()
+
+
+def _encodable(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def _not_utf8(column: pa.Array | pa.ChunkedArray) -> list[int]:
+    """Indices of the cells that are not valid UTF-8 (one full validation when all are)."""
     try:
-        guard = _LineGuard(pa.input_stream(str(path), compression="detect"), MAX_LINE_BYTES)
-        stream = guard
-        reader = pacsv.open_csv(guard, read_options, parse_options, convert_options)
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise ManifestError(f"{path}: cannot parse as {kind}: {exc}") from None
-
-    next_line = header_lines + 1
-    batch = Batch()
-    try:
-        for record_batch in reader:
-            columns = {mapping[n]: _text_values(record_batch.column(n)) for n in mapping}
-            batch.rejects.extend(rejected)
-            rejected.clear()
-            for i in range(record_batch.num_rows):
-                while skipped and skipped[0] <= next_line:
-                    if skipped[0] == next_line:
-                        next_line += 1
-                    skipped.pop(0)
-                line = next_line
-                next_line += 1
-                if line in guard.overlong:  # a one-column manifest parses the placeholder
-                    batch.rejects.append((line, _overlong(line)))
-                    continue
-                raw = {field: values[i] for field, values in columns.items()}
-                bad = [field for field, value in raw.items() if value is _NOT_UTF8]
-                if bad:
-                    batch.rejects.append((line, f"{', '.join(bad)}: not valid UTF-8 text"))
-                    continue
-                if yfcc and raw.get("marker") == "1":
-                    batch.rejects.append((line, "a video (YFCC marker 1), not a photo"))
-                    continue
-                try:
-                    batch.rows.append((line, normalise_row(raw, base_dir=base_dir, decode_text=yfcc)))
-                except RowError as exc:
-                    batch.rejects.append((line, str(exc)))
-                if len(batch.rows) >= batch_size:
-                    yield batch
-                    batch = Batch()
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: near line {next_line}: {exc}") from None
-    finally:
-        stream.close()
-    batch.rejects.extend(rejected)
-    if batch.rows or batch.rejects:
-        yield batch
-
-
-_NOT_UTF8 = object()
-
-
-def _text_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
-    """A string column as Python values; cells that are not UTF-8 become ``_NOT_UTF8``."""
-    try:
-        return column.to_pylist()
-    except UnicodeDecodeError:
-        values: list[Any] = []
-        for raw in column.cast(pa.binary()).to_pylist():
+        column.validate(full=True)
+        return []
+    except pa.ArrowInvalid:
+        pass
+    bad = []
+    for i, raw in enumerate(column.cast(pa.binary()).to_pylist()):
+        if raw is not None:
             try:
-                values.append(None if raw is None else raw.decode("utf-8"))
+                raw.decode("utf-8")
             except UnicodeDecodeError:
-                values.append(_NOT_UTF8)
-        return values
-
-
-def _open_binary(path: Path) -> IO[bytes]:
-    suffix = path.suffix.lower()
-    if suffix == ".gz":
-        return gzip.open(path, "rb")
-    if suffix == ".bz2":
-        return bz2.open(path, "rb")
-    return path.open("rb")
+                bad.append(i)
+    return bad
 
 
 def _bounded_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
@@ -314,62 +640,11 @@ def _bounded_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
         line = stream.readline(MAX_LINE_BYTES + 2)
         if not line:
             return
-        if len(line) > MAX_LINE_BYTES + 1 or (len(line) > MAX_LINE_BYTES and not line.endswith(b"\n")):
+        if len(line) > MAX_LINE_BYTES + 1 or (
+            len(line) > MAX_LINE_BYTES and not line.endswith(b"\n")
+        ):
             while line and not line.endswith(b"\n"):
                 line = stream.readline(_CHUNK_BYTES)
             yield None
             continue
         yield line
-
-
-def _read_jsonl(path: Path, base_dir: PathRules, batch_size: int) -> Iterator[Batch]:
-    batch = Batch()
-    with _open_binary(path) as stream:
-        for line_number, raw_line in enumerate(_bounded_lines(stream), start=1):
-            if raw_line is None:
-                batch.rejects.append((line_number, _overlong(line_number)))
-                continue
-            if not raw_line.strip():
-                continue
-            try:
-                record = json.loads(raw_line)
-                if not isinstance(record, dict):
-                    raise RowError("line is not a JSON object")
-                mapping = map_columns(list(record))
-                raw = {field: record[name] for name, field in mapping.items()}
-                batch.rows.append((line_number, normalise_row(raw, base_dir=base_dir)))
-            except UnicodeDecodeError:
-                batch.rejects.append((line_number, "not valid UTF-8 text"))
-            except json.JSONDecodeError as exc:
-                batch.rejects.append((line_number, f"invalid JSON: {exc.msg} (column {exc.colno})"))
-            except RecursionError:
-                batch.rejects.append((line_number, "invalid JSON: nested too deeply"))
-            except RowError as exc:
-                batch.rejects.append((line_number, str(exc)))
-            if len(batch.rows) >= batch_size:
-                yield batch
-                batch = Batch()
-    if batch.rows or batch.rejects:
-        yield batch
-
-
-def _read_parquet(path: Path, base_dir: PathRules, batch_size: int) -> Iterator[Batch]:
-    try:
-        parquet = pq.ParquetFile(path)
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise ManifestError(f"{path}: not a readable Parquet file: {exc}") from None
-    mapping = map_columns(parquet.schema_arrow.names)
-    if not {"path", "download_url", "page_url"} & set(mapping.values()):
-        raise ManifestError(f"{path}: not a photo manifest: no path, url or page_url column")
-    row_number = 0
-    for record_batch in parquet.iter_batches(batch_size=batch_size, columns=list(mapping)):
-        batch = Batch()
-        columns = {mapping[n]: record_batch.column(n).to_pylist() for n in mapping}
-        for i in range(record_batch.num_rows):
-            row_number += 1
-            raw = {field: values[i] for field, values in columns.items()}
-            try:
-                batch.rows.append((row_number, normalise_row(raw, base_dir=base_dir)))
-            except RowError as exc:
-                batch.rejects.append((row_number, str(exc)))
-        yield batch

@@ -1,7 +1,9 @@
 """Turning one raw manifest row into the ledger's photo fields, or a reason to reject it.
 
-Pure functions over strings: every manifest format funnels through :func:`normalise_row`,
-so a CSV and a Parquet file with the same content give the same photos.
+Pure functions over strings. :func:`normalise_row` is the row-level specification; the
+readers apply the same rules a whole batch at a time with
+:func:`faceledger.sources.normalise.normalise_columns` (a test holds the two equal), so a
+CSV and a Parquet file with the same content give the same photos.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
+import pyarrow as pa
+
+from faceledger.errors import RowError
 from faceledger.sources.licenses import flickr_license_id
 
 # Manifest column name -> ledger field. Names are matched case-insensitively.
@@ -51,6 +56,8 @@ class PathRules:
     roots: tuple[Path, ...] = ()
 
     def resolve(self, text: str) -> Path:
+        if "\x00" in text:
+            raise RowError("a text field contains a NUL character")
         path = Path(text).expanduser()
         path = (path if path.is_absolute() else self.base / path).resolve()
         allowed = (self.base.resolve(), *(Path(r).expanduser().resolve() for r in self.roots))
@@ -62,16 +69,30 @@ class PathRules:
         return path
 
 
-class RowError(ValueError):
-    """A row that cannot become a photo; the message is the reason shown to the user."""
-
-
 @dataclass
 class Batch:
-    """Normalised rows with their line numbers, and the lines rejected with a reason."""
+    """Normalised rows as an Arrow table (photo fields plus ``line``, see
+    :data:`faceledger.sources.normalise.PHOTO_SCHEMA`), and the lines rejected with a reason."""
 
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    table: pa.Table | None = None
     rejects: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        """Rows in the batch, valid or rejected (what a progress bar counts)."""
+        return (0 if self.table is None else self.table.num_rows) + len(self.rejects)
+
+    @property
+    def rows(self) -> list[tuple[int, dict[str, Any]]]:
+        """The valid rows as ``(line, fields)`` in Python (for tests and small callers; the
+        ingest writes the table without this)."""
+        if self.table is None:
+            return []
+        out = []
+        for row in self.table.to_pylist():
+            line = row.pop("line")
+            out.append((int(line), row))
+        return out
 
 
 def map_columns(names: list[str]) -> dict[str, str]:
@@ -172,7 +193,7 @@ def normalise_row(
         row["path"] = str(path)
     if not any(row[name] for name in LOCATOR_FIELDS):
         raise RowError("row has no path, url or page_url")
-    row["source_key"] = (
-        row["external_id"] or path_text or row["download_url"] or row["page_url"]
-    )
+    if any("\x00" in value for value in row.values() if isinstance(value, str)):
+        raise RowError("a text field contains a NUL character")  # PostgreSQL cannot store it
+    row["source_key"] = row["external_id"] or path_text or row["download_url"] or row["page_url"]
     return row
