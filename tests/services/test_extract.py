@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from faceledger.config import Settings, load_settings
-from faceledger.errors import ConsentRequired, KeyShredded
+from faceledger.errors import ConsentRequired, KeyShredded, TemplateRefused
 from faceledger.services.assess import assess_faces
 from faceledger.services.extract import extract_templates
 from faceledger.services.ingest import ingest_paths
@@ -22,7 +22,6 @@ from faceledger.services.scan import scan_pending
 from faceledger.services.subjects import list_subjects
 from faceledger.services.templates import (
     EMBEDDING,
-    TemplateRefused,
     create_subject,
     read_template,
     store_face_templates,

@@ -131,7 +131,7 @@ def test_the_selfie_page_explains_then_searches(client: Any, searched: list[byte
 
 
 def test_a_photo_without_a_face_is_a_clear_422(app: Any, client: Any) -> None:
-    from faceledger.services.matching import NoFaceError
+    from faceledger.errors import NoFaceError
 
     def no_face(image: bytes) -> Any:
         raise NoFaceError("the uploaded image: no face found")

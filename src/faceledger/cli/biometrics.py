@@ -157,6 +157,80 @@ def subjects(state: CliState, as_json: bool) -> None:
         )
 
 
+@click.group()
+def index() -> None:
+    """The template search index: its state, and rebuilding it from the templates.
+
+    The ledger lists which embeddings are searchable (ids only, never a vector) and a
+    generation that every extract, erasure, retention sweep and quarantine moves in its own
+    transaction; each process searches its own decrypted copy and brings it up to date
+    before every search.
+
+    \b
+    Example:
+      faceledger index status --json
+      faceledger index rebuild
+    """
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def index_status_command(state: CliState, as_json: bool) -> None:
+    """Generation, epoch and entries per embedder version, and whether they agree with the
+    stored templates (exit 1 if not: run `faceledger index rebuild`).
+
+    \b
+    Example:
+      faceledger index status
+    """
+    from faceledger.services.template_index import index_status
+
+    document = index_status(state.ledger())
+    if as_json:
+        echo_json(document)
+    else:
+        for row in document["versions"]:
+            click.echo(f"{row['model_version']}: {row['entries']:,} entries, generation {row['generation']:,}, "
+                       f"epoch {row['epoch']}; {row['missing']:,} missing, {row['stale']:,} stale")  # fmt: skip
+        if not document["versions"]:
+            click.echo("no template has been indexed yet")
+        click.echo(
+            "consistent with the templates"
+            if document["consistent"]
+            else "NOT consistent: run faceledger index rebuild"
+        )
+    if not document["consistent"]:
+        raise SystemExit(1)
+
+
+@index.command("rebuild")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def index_rebuild_command(state: CliState, as_json: bool) -> None:
+    """Recompute the index entries from the stored templates; every running process
+    (portal included) rebuilds its in-memory copy before its next search. Audited.
+
+    \b
+    Example:
+      faceledger index rebuild --json
+    """
+    from faceledger.services.template_index import rebuild_index
+
+    before = rebuild_index(state.ledger())
+    document = {
+        "entries": before.searchable,
+        "missing_before": len(before.missing),
+        "stale_before": len(before.stale),
+    }
+    if as_json:
+        echo_json(document)
+        return
+    click.echo(f"index rebuilt: {before.searchable:,} searchable embeddings "
+               f"({len(before.missing):,} were missing, {len(before.stale):,} stale)")  # fmt: skip
+
+
 def register(main: click.Group) -> None:
     for command in (extract, search, compare, subjects):
         main.add_command(command)
+    main.add_command(index)

@@ -47,13 +47,12 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import Connection, and_, func, literal, or_, select
 
-from faceledger.errors import FaceledgerError
+from faceledger.errors import IdentifierError
 from faceledger.services.datasets import dataset_names_by_photo, datasets_holding
 from faceledger.services.releases import list_consumers, releases_holding
 from faceledger.store import Ledger
-from faceledger.store.schema import Face, Photo
+from faceledger.store.tables import FACES, PHOTOS
 
-PHOTOS, FACES = Photo.__table__, Face.__table__
 MAX_PHOTOS = 200
 THUMB_SIDE = 320
 #: Flickr licence ids whose terms allow a reduced copy to be shown (no ND, not 0).
@@ -76,10 +75,6 @@ NO_THUMBNAIL = {
     "no-image": "no image: we hold only its description, no copy of the photo",
     "licence": "its licence does not allow showing a copy",
 }
-
-
-class IdentifierError(FaceledgerError):
-    """An identifier is missing, too long or not exact."""
 
 
 @dataclass

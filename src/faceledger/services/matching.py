@@ -10,7 +10,10 @@ Example::
 Both use the largest face of each image, the same detector as ``scan`` and the same embedder
 as ``extract``. ``compare`` touches no ledger and stores nothing. A selfie search computes a
 template under purpose ``match-optout``, searches the stored templates, and discards the
-selfie's template; the audit log records its creation and discarding, and the search.
+selfie's template; the audit log records its creation and discarding, and the search. The
+stored templates are searched through this process's live index
+(:mod:`faceledger.services.template_index`): decrypted once, kept in step with the ledger and
+the key vault before every search; approximate cells, exact distances.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from sqlalchemy import and_, func, select
 
 from faceledger.config import Settings
 from faceledger.core.faces import BBox
-from faceledger.errors import FaceledgerError, ImageError
-from faceledger.services.templates import load_index
+from faceledger.errors import ConsentRequired, ImageError, NoFaceError
+from faceledger.services.template_index import shared_index
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
-from faceledger.store.schema import Face, FaceDecision, Photo, Subject, Template
+from faceledger.store.tables import DECISIONS, FACES, PHOTOS, SUBJECTS, TEMPLATES
 from faceledger.store.vault import KeyVault
 from faceledger.vision.centerface import CenterFace
 from faceledger.vision.detector import detect_image
@@ -43,15 +46,6 @@ IDENTIFIER_HINT = (
     "search by identifier (faceledger request new --owner/--photo/--url, or the portal's search)."
 )
 
-
-class NoFaceError(FaceledgerError):
-    """An image given for comparison has no detectable face."""
-
-    exit_code = 3
-
-
-class ConsentRequired(FaceledgerError):
-    """A selfie search needs the searching person's explicit consent."""
 
 
 @dataclass(frozen=True)
@@ -183,9 +177,9 @@ def search_selfie(
     k = min(k, MAX_RESULTS)
     answer = SelfieAnswer(matches=[], threshold=settings.match_threshold)
     try:
-        index = load_index(ledger, vault, model_version=info.version, actor=actor, reason=MATCH_PURPOSE)
-        found: list[tuple[float, int, int | None]] = [(m.distance, m.face_id, m.subject_id)
-                 for m in index.search(probe.vector, k=k, max_distance=settings.match_threshold)]  # fmt: skip
+        index = shared_index(ledger, vault, model_version=info.version)  # kept in step before searching
+        hits = index.search(probe.vector, k=k, max_distance=settings.match_threshold, actor=actor, reason=MATCH_PURPOSE)
+        found: list[tuple[float, int, int | None]] = [(m.distance, m.face_id, m.subject_id) for m in hits]
         answer.compared_stored = len(index)
         census = _census(ledger, info.version, transient_limit)
         answer.faces = census.faces
@@ -237,8 +231,7 @@ class _Census:
 
 def _census(ledger: Ledger, model_version: str, limit: int) -> _Census:
     """The searchable faces without a readable stored template, by match-optout decision."""
-    faces, photos, templates = Face.__table__, Photo.__table__, Template.__table__
-    subjects, decisions = Subject.__table__, FaceDecision.__table__
+    faces, photos, templates, subjects, decisions = FACES, PHOTOS, TEMPLATES, SUBJECTS, DECISIONS
     stored = (
         select(templates.c.id)
         .join(subjects, subjects.c.id == templates.c.subject_id)
@@ -312,7 +305,7 @@ def _compare_transient(
 def _describe(ledger: Ledger, matches: list[tuple[float, int, int | None]]) -> list[dict[str, Any]]:
     if not matches:
         return []
-    faces, photos = Face.__table__, Photo.__table__
+    faces, photos = FACES, PHOTOS
     ids = [face_id for _, face_id, _ in matches]
     with ledger.read() as conn:
         rows = {

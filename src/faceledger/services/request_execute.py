@@ -26,29 +26,21 @@ from typing import Any
 from sqlalchemy import Connection, or_, select, update
 
 from faceledger.config import Settings
+from faceledger.errors import RequestStateError
 from faceledger.services.releases import cut_without, notify_consumers, releases_holding
 from faceledger.services.request_identity import (
     acted_faces,
     identity_problem,
     wholly_covered_subjects,
 )
-from faceledger.services.request_records import (
-    REQUESTS,
-    RequestRecord,
-    RequestStateError,
-    find,
-    record,
-    step,
-)
+from faceledger.services.request_records import RequestRecord, find, record, step
 from faceledger.services.templates import destroy_templates, shred_keys
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import Consumer, Face, FaceSubject, Photo, ReleaseItem
+from faceledger.store.tables import CONSUMERS, FACE_SUBJECTS, FACES, ITEMS, PHOTOS, REQUESTS
 from faceledger.store.vault import KeyVault
 
-PHOTOS, FACES, FACE_SUBJECTS = Photo.__table__, Face.__table__, FaceSubject.__table__
-ITEMS, CONSUMERS = ReleaseItem.__table__, Consumer.__table__
 _CHUNK = 5_000
 
 

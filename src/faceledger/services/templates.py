@@ -29,36 +29,27 @@ import numpy as np
 from sqlalchemy import Connection, delete, func, select, update
 
 from faceledger.core.matching import ExactIndex
-from faceledger.errors import FaceledgerError, KeyShredded, TamperedCiphertext
+from faceledger.errors import FaceledgerError, KeyShredded, TamperedCiphertext, TemplateRefused
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import (
-    Destruction,
-    Face,
-    FaceDecision,
-    FaceSubject,
-    Subject,
-    Template,
+from faceledger.store.tables import (
+    DECISIONS,
+    DESTRUCTIONS,
+    FACE_SUBJECTS,
+    FACES,
+    SUBJECTS,
+    TEMPLATES,
 )
+from faceledger.store.template_index import index_added, index_removed
 from faceledger.store.vault import KeyVault
 from faceledger.vision.dlib_models import ModelInfo
 
-TEMPLATES = Template.__table__
-SUBJECTS = Subject.__table__
-FACE_SUBJECTS = FaceSubject.__table__
-DECISIONS = FaceDecision.__table__
-FACES = Face.__table__
-DESTRUCTIONS = Destruction.__table__
 _CHUNK = 5_000
 _KEPT_IN_AUDIT = 1_000  # certificate hashes quoted in one template.destroy event
 EMBEDDING = "embedding"
 GEOMETRY = "geometry"
 EXTRACT = "extract-template"
-
-
-class TemplateRefused(FaceledgerError):
-    """No decision allows a template for this face: nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +90,7 @@ def quarantine_template(conn: Connection, template_id: int, *, kind: str, actor:
         update(TEMPLATES).where(TEMPLATES.c.id == template_id, TEMPLATES.c.quarantined_at.is_(None))
         .values(quarantined_at=utcnow(), quarantine_reason="integrity")
     )  # fmt: skip
+    index_removed(conn, template_ids=[template_id])  # never searched again, in any process
     append(conn, AuditRecord(
         name="template.quarantine", actor=actor, object_type="template", object_id=str(template_id),
         payload={"template_id": template_id, "kind": kind, "reason": "integrity"},
@@ -158,6 +150,14 @@ def store_face_templates(
         for kind, (info, data) in payloads.items()
     ]
     conn.execute(TEMPLATES.insert(), rows)
+    if EMBEDDING in payloads:  # searchable from this commit on, in every process
+        info = payloads[EMBEDDING][0]
+        template_id = conn.execute(
+            select(TEMPLATES.c.id).where(TEMPLATES.c.face_id == face_id, TEMPLATES.c.kind == EMBEDDING,
+                                         TEMPLATES.c.model_version == info.version)
+        ).scalar_one()  # fmt: skip
+        index_added(conn, template_id=int(template_id), face_id=face_id, subject_id=subject.id,
+                    model_version=info.version)  # fmt: skip
     conn.execute(
         FACE_SUBJECTS.insert().values(
             face_id=face_id, subject_id=subject.id, distance=distance, assigned_at=now
@@ -379,6 +379,7 @@ def destroy_templates(
     now = utcnow()
     touched: dict[int, int | None] = {}
     counts: dict[int, int] = {}
+    index_removed(conn, face_ids=ids)  # unfindable in every process from this commit on
     for start in range(0, len(ids), _CHUNK):
         _delete_counted(conn, TEMPLATES.c.face_id.in_(ids[start : start + _CHUNK]), touched, counts)
     wanted = {int(s) for s in shred_subjects}
@@ -400,6 +401,7 @@ def destroy_templates(
                 shredded[int(subject_id)] = str(key_ref)
     if shredded:
         subject_ids = sorted(shredded)
+        index_removed(conn, subject_ids=subject_ids)
         for start in range(0, len(subject_ids), _CHUNK):
             conn.execute(
                 update(SUBJECTS).where(SUBJECTS.c.id.in_(subject_ids[start : start + _CHUNK]))
@@ -424,6 +426,9 @@ def destroy_templates(
     done.faces, done.templates = len(rows), sum(counts.values())
     done.subjects_shredded, done.key_refs = sorted(shredded), [shredded[s] for s in sorted(shredded)]
     done.certificates = [{"face_id": r["face_id"], "certificate": r["certificate"]} for r in rows]
+    from faceledger.services.template_index import drop_in_process
+
+    drop_in_process(conn.engine, face_ids=ids, subject_ids=done.subjects_shredded)  # this process: now
     if rows:
         append(
             conn,

@@ -103,6 +103,8 @@ EVENT_NAMES = {
     "kind, counts of images, faces or pairs and of outcomes (never a path, label or measure).",
     "policy.publish": "The public retention-and-destruction policy (BIPA 15(a)) was published: "
     "the publication date, the policy versions it was generated from and the document's sha256.",
+    "index.rebuild": "The template index was recomputed from the templates (faceledger index "
+    "rebuild): entries, and how many were missing or stale before; every process rebuilds its copy.",
 }
 
 

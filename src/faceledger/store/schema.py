@@ -376,6 +376,9 @@ class ReleaseVersion(Base):
     manifest_sha256: Mapped[str] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(String(2048))
     files: Mapped[dict[str, str]] = mapped_column(JSON)
+    # issue 13.6 (migration 0017): the basis its faces are disclosed on, and what it holds
+    disclosure_basis: Mapped[str | None] = mapped_column(String(32))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class ReleaseItem(Base):
@@ -703,3 +706,37 @@ class WebBucket(Base):
     updated: Mapped[float] = mapped_column(Float)
     expires: Mapped[float] = mapped_column(Float)
     allowed: Mapped[bool] = mapped_column(Boolean)
+
+
+class TemplateIndexEntry(Base):
+    """The searchable embeddings, one row per template (issue 15.2, migration 0014): ids
+    only, never a vector or a code derived from one. ``generation`` is the index generation
+    of the row's last change; ``removed`` rows (destroyed, quarantined, erased) stay as
+    tombstones until ``faceledger index rebuild`` so that every process can drop them."""
+
+    __tablename__ = "template_index"
+    __table_args__ = (
+        Index("ix_template_index_model_generation", "model_version", "generation"),
+        Index("ix_template_index_face_id", "face_id"),
+        Index("ix_template_index_subject_id", "subject_id"),
+    )
+
+    template_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    face_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    model_version: Mapped[str] = mapped_column(String(64))
+    generation: Mapped[int] = mapped_column(BigInteger)
+    removed: Mapped[bool] = mapped_column(Boolean)
+
+
+class TemplateIndexState(Base):
+    """One model version's index generation (bumped in the transaction of every extract,
+    destruction and quarantine) and ``epoch`` (new at each rebuild): a process whose copy
+    was built at another epoch or generation brings it up to date before it searches."""
+
+    __tablename__ = "template_index_state"
+
+    model_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    epoch: Mapped[str] = mapped_column(String(32))
+    rebuilt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

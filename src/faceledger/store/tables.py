@@ -54,6 +54,8 @@ CONSENT_CLAIMS = _table(schema.ConsentClaim)
 SUBJECTS = _table(schema.Subject)
 FACE_SUBJECTS = _table(schema.FaceSubject)
 TEMPLATES = _table(schema.Template)
+INDEX_ENTRIES = _table(schema.TemplateIndexEntry)
+INDEX_STATE = _table(schema.TemplateIndexState)
 
 # ---- lifecycle ----------------------------------------------------------------------------
 RELEASES = _table(schema.Release)
