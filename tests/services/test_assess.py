@@ -17,7 +17,8 @@ from sqlalchemy import func, select, update
 from faceledger.config import load_settings
 from faceledger.core.law import load_policies
 from faceledger.core.law.decision import IN_SCOPE
-from faceledger.services.assess import AssessmentNotFound, assess_faces
+from faceledger.errors import AssessmentNotFound
+from faceledger.services.assess import assess_faces
 from faceledger.services.explain import explain_face
 from faceledger.services.exposure import ledger_exposure
 from faceledger.services.ingest import ingest_paths

@@ -15,12 +15,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from faceledger.cli import main
-from faceledger.services.datasets import (
-    DatasetError,
-    datasets_holding,
-    import_dataset,
-    list_datasets,
-)
+from faceledger.errors import DatasetError
+from faceledger.services.datasets import datasets_holding, import_dataset, list_datasets
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, DatasetMember
 

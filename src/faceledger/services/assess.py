@@ -24,14 +24,21 @@ Each face's scenario is built from its photo's provenance, never from the pixels
   (the public BIPA 15(a) schedule), or null;
 - ``tdm_reserved``: the photo carries a machine-readable text-and-data-mining reservation
   (``photos.reservation``, set by ``faceledger fetch`` or ``faceledger optouts import``);
-- ``source`` unknown (the engine assumes the worst where a law cares), ``mode`` conservative.
+- ``source`` unknown (the engine assumes the worst where a law cares), ``mode`` conservative;
+- ``sensitive_labels``: the special-category annotation kinds (``ethnic-group``, ...) that an
+  imported dataset listing the photo attached to its entries (``faceledger datasets
+  import``): the laws' ``sensitive_data`` rules (GDPR Art. 9(1), CPRA 1798.121) read them.
 
-Faces of one photo share its evidence (computed once per photo) but not its consents: the
-evaluated case is cached per (photo, coverage), so two faces with different claims or
-consents get different scenarios. The scenario is stored as a ``faceledger policy evaluate`` document (so it can be replayed
-by hand) next to ``Decision.to_dict()`` and the policy versions. Faces are read in pages
-(keyset on face id), evaluated in Python, and each page is written in one transaction, an
-upsert on (face, purpose, action): re-running replaces decisions and never duplicates them.
+Identical scenarios are decided once. A face's *inputs* (its photo's location clues, its
+coverage, dates, reservation and sensitive labels) key a case memo: a case holds the
+decision and the JSON text of the scenario and result, made once. Cases that differ only in
+the free text of their evidence (two geotags in one state) share one engine evaluation
+(:class:`~faceledger.core.law.cache.DecisionCache`). The scenario is encoded by the one codec
+(:func:`~faceledger.core.law.codec.encode_scenario`) as a ``faceledger policy evaluate``
+document (so it can be replayed by hand) next to ``Decision.to_dict()`` and the policy
+versions. Faces are read in pages (keyset on face id) and each page is written in one
+transaction by one ``executemany`` of an upsert on (face, purpose, action), the JSON already
+serialised: re-running replaces decisions and never duplicates them.
 One ``assess.run`` audit event per run records the counts and the policy versions.
 
 :func:`assess_face_ids` decides the same way for a given set of faces, optionally inside the
@@ -41,9 +48,10 @@ touches, in the same transaction as the change.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -58,40 +66,38 @@ from faceledger.core.law import (
     Processor,
     Scenario,
     Subject,
-    evaluate,
     load_policies,
 )
-from faceledger.core.law.decision import IN_SCOPE
+from faceledger.core.law.cache import DecisionCache
+from faceledger.core.law.codec import encode_scenario
+from faceledger.core.law.decision import IN_SCOPE, Mode
 from faceledger.core.law.model import ACTIONS
-from faceledger.errors import FaceledgerError, PolicyError
+from faceledger.errors import PolicyError
 from faceledger.geo import BoundaryIndex, evidence_for_photo
 from faceledger.services.coverage import (
     ConsentBook,
     Coverage,
     as_date,
-    consent_document,
     engine_consent,
     load_book,
 )
+from faceledger.services.datasets import holds_members, sensitive_labels
 from faceledger.services.progress import NoProgress, Progress
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo
+from faceledger.store.schema import FaceDecision
+from faceledger.store.tables import AUDIT, DECISIONS, FACES, PHOTOS
 
-FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
-AUDIT = AuditEvent.__table__
 __all__ = ["ConsentBook", "engine_consent"]  # re-exported: report/numbers.py reads them here
 DEFAULT_ACTION = "extract-template"
-MODE = "conservative"  # gating decisions are never made in "likely" mode
+MODE: Mode = "conservative"  # gating decisions are never made in "likely" mode
 TOP_REASONS = 3
-_PAGE = 1_000
-_PHOTO_CACHE = 4_096
+_PAGE = 5_000
+_CACHE = 65_536  # cases and evidence kept per run before the memo starts over
 _UPDATED = ["decision", "destroy_by", "scenario", "result", "policy_versions", "assessed_at"]
-
-
-class AssessmentNotFound(FaceledgerError):
-    """No such face, or the face has no recorded decision for the purpose (exit code 2)."""
+_COLUMNS = ["face_id", "purpose", "action", *_UPDATED]
+_JSON = frozenset({"scenario", "result", "policy_versions"})
 
 
 @dataclass
@@ -144,17 +150,16 @@ class AssessReport:
         }
 
 
-def _evidence_inputs(photo: Any) -> list[dict[str, Any]]:
-    """The photo's location facts as scenario evidence items (what ``parse_scenario`` reads)."""
-    items: list[dict[str, Any]] = []
+def _evidence_inputs(photo: Any) -> tuple[tuple[tuple[str, Any], ...], ...]:
+    """The photo's location facts as raw scenario evidence items (what ``parse_scenario``
+    reads), hashable: a tuple of (key, value) pairs per item."""
+    items: list[tuple[tuple[str, Any], ...]] = []
     if photo.latitude is not None and photo.longitude is not None:
-        items.append(
-            {"kind": "geotag", "lat": photo.latitude, "lon": photo.longitude,
-             "accuracy": photo.geo_accuracy}
-        )  # fmt: skip
+        items.append((("kind", "geotag"), ("lat", photo.latitude), ("lon", photo.longitude),
+                      ("accuracy", photo.geo_accuracy)))  # fmt: skip
     if photo.owner_location and photo.owner_location.strip():
-        items.append({"kind": "owner-location", "text": photo.owner_location})
-    return items
+        items.append((("kind", "owner-location"), ("text", photo.owner_location)))
+    return tuple(items)
 
 
 def published_schedule(conn: Connection) -> date | None:
@@ -171,17 +176,34 @@ def published_schedule(conn: Connection) -> date | None:
     return min(dates) if dates else None
 
 
-@dataclass(frozen=True)
-class _PhotoCase:
-    """One photo's evaluated scenario: shared by all of its faces."""
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One decided scenario, shared by every face with the same inputs: the decision, the
+    JSON text of the stored scenario, result and policy versions, and what it counts
+    (compared and hashed by identity: one object per case)."""
 
-    scenario: dict[str, Any]
     decision: Decision
+    scenario: str
+    result: str
+    versions: str
+    blocks: tuple[tuple[tuple[str, str], str], ...]  # ((law, section), reason) in scope
+
+
+def _blocks(decision: Decision) -> tuple[tuple[tuple[str, str], str], ...]:
+    if decision.allowed:
+        return ()
+    in_scope = IN_SCOPE[decision.mode]
+    return tuple(
+        ((law.id, violation.section), violation.reason)
+        for law in decision.laws
+        if law.applies in in_scope
+        for violation in law.violations
+    )
 
 
 class Assessor:
-    """Builds and evaluates one face's scenario. Caches the evidence per photo (the cost) and
-    the evaluated case per (photo, coverage): faces with the same coverage share a case."""
+    """Builds and decides faces' scenarios. Caches the evidence per set of location clues
+    (the geo lookup), the case per face inputs, and the engine's decision per scenario."""
 
     def __init__(
         self,
@@ -193,80 +215,89 @@ class Assessor:
         processor: Processor,
         index: BoundaryIndex | None = None,
         published: date | None = None,
+        dump: Any = json.dumps,
+        disclosure_basis: str | None = None,
     ) -> None:
         self.policies, self.purpose, self.action, self.on = policies, purpose, action, on
+        self.disclosure_basis = disclosure_basis  # release --disclosure-basis (issue 13.6)
         self.processor, self.index, self.published = processor, index, published
-        self._evidence: dict[int, list[Evidence]] = {}
-        self._cache: dict[tuple[int, tuple[Any, ...]], _PhotoCase] = {}
+        self.engine = DecisionCache(policies, mode=MODE, max_size=_CACHE)
+        self._dump = dump
+        self._evidence: dict[tuple[Any, ...], tuple[Evidence, ...]] = {}
+        self._cases: dict[tuple[Any, ...], Case] = {}
+        self._versions: dict[tuple[tuple[str, str], ...], str] = {}
 
-    def _photo_evidence(self, photo: Any) -> list[Evidence]:
-        found = self._evidence.get(photo.photo_id)
+    def _photo_evidence(self, photo: Any) -> tuple[Evidence, ...]:
+        key = (photo.latitude, photo.longitude, photo.geo_accuracy, photo.owner_location)
+        found = self._evidence.get(key)
         if found is None:
-            if len(self._evidence) >= _PHOTO_CACHE:
+            if len(self._evidence) >= _CACHE:
                 self._evidence.clear()
-            found = evidence_for_photo(
-                latitude=photo.latitude,
-                longitude=photo.longitude,
-                accuracy=photo.geo_accuracy,
-                owner_location=photo.owner_location,
-                index=self.index,
-            )
-            self._evidence[photo.photo_id] = found
+            found = tuple(evidence_for_photo(
+                latitude=photo.latitude, longitude=photo.longitude, accuracy=photo.geo_accuracy,
+                owner_location=photo.owner_location, index=self.index,
+            ))  # fmt: skip
+            self._evidence[key] = found
         return found
 
-    def for_photo(self, photo: Any, cover: Coverage | None = None) -> _PhotoCase:
-        """The evaluated case of a face of ``photo`` with its ``cover`` (consents, claims)."""
+    def scenario(
+        self, photo: Any, cover: Coverage | None = None, sensitive: tuple[str, ...] = ()
+    ) -> Scenario:
+        """The scenario of a face of ``photo`` with its ``cover`` (consents, claims) and the
+        ``sensitive`` label kinds datasets holding the photo attached."""
         cover = cover or Coverage()
-        key = (photo.photo_id, cover.key)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        if len(self._cache) >= _PHOTO_CACHE:
-            self._cache.clear()
-        evidence = self._photo_evidence(photo)
-        known = [d for d in (as_date(getattr(photo, "acquired_at", None)), as_date(photo.created_at)) if d]
+        dates = (as_date(getattr(photo, "acquired_at", None)), as_date(photo.created_at))
+        known = [d for d in dates if d]
         collected = min(known) if known else None
         contact = min(cover.last_contact, self.on) if cover.last_contact else None
         last = max(d for d in (collected, contact) if d) if (collected or contact) else None
-        reserved = getattr(photo, "reservation", None) is not None  # a TDM opt-out (fetch, optouts)
-        scenario = Scenario(
+        return Scenario(
             action=self.action,  # type: ignore[arg-type]
             purpose=self.purpose,
             on=self.on,
             processor=self.processor,
-            subject=Subject(residence=None, evidence=tuple(evidence), minor=cover.minor,
-                            age=cover.age, is_photo_owner=cover.is_photo_owner),  # fmt: skip
+            subject=Subject(
+                residence=None,
+                evidence=self._photo_evidence(photo),
+                minor=cover.minor,
+                age=cover.age,
+                is_photo_owner=cover.is_photo_owner,
+            ),  # fmt: skip
             consents=cover.consents,
             collected=collected,
             last_interaction=last,
             retention_schedule_published=self.published,
-            tdm_reserved=reserved,
+            # a TDM opt-out (fetch, optouts)
+            tdm_reserved=getattr(photo, "reservation", None) is not None,
+            sensitive_labels=sensitive,
+            disclosure_basis=self.disclosure_basis,  # type: ignore[arg-type]
         )
-        document = {
-            "action": self.action,
-            "purpose": self.purpose,
-            "date": self.on.isoformat(),
-            "mode": MODE,
-            "processor": {
-                "location": self.processor.location,
-                "commercial": self.processor.commercial,
-            },
-            "subject": {
-                "residence": None, "evidence": _evidence_inputs(photo), "minor": cover.minor,
-                "age": cover.age, "is_photo_owner": cover.is_photo_owner,
-            },
-            "consents": [consent_document(c) for c in cover.consents],
-            "collected": collected.isoformat() if collected else None,
-            "last_interaction": last.isoformat() if last else None,
-            "purpose_fulfilled": None,
-            "disclosure_basis": None,
-            "source": None,
-            "retention_schedule_published": self.published.isoformat() if self.published else None,
-            "tdm_reserved": reserved,
-        }  # fmt: skip
-        case = _PhotoCase(document, evaluate(scenario, self.policies, mode=MODE))
-        self._cache[key] = case
-        return case
+
+    def case(
+        self, photo: Any, cover: Coverage | None = None, sensitive: tuple[str, ...] = ()
+    ) -> Case:
+        """The decided case of a face of ``photo`` (see :meth:`scenario`), made once per inputs."""
+        cover = cover or Coverage()
+        inputs = _evidence_inputs(photo)
+        key = (
+            inputs, cover.key, as_date(getattr(photo, "acquired_at", None)),
+            as_date(photo.created_at), getattr(photo, "reservation", None) is not None, sensitive,
+        )  # fmt: skip
+        found = self._cases.get(key)
+        if found is not None:
+            return found
+        if len(self._cases) >= _CACHE:
+            self._cases.clear()
+        scenario = self.scenario(photo, cover, sensitive)
+        decision, result = self.engine.decide(scenario)
+        document = encode_scenario(scenario, mode=MODE, evidence=[dict(item) for item in inputs])
+        versions = tuple((law.id, law.version) for law in decision.laws)
+        text = self._versions.get(versions)
+        if text is None:
+            text = self._versions[versions] = self._dump(dict(versions))
+        found = Case(decision, self._dump(document), self._dump(result), text, _blocks(decision))
+        self._cases[key] = found
+        return found
 
 
 def check_action(purpose: str, action: str) -> None:
@@ -296,43 +327,92 @@ def _not_excluded() -> Any:
     return FACES.c.excluded_request_id.is_(None) & PHOTOS.c.excluded_request_id.is_(None)
 
 
-def _read_page(conn: Connection, statement: Select[Any]) -> tuple[list[Row[Any]], ConsentBook]:
-    """One page of faces and the claims and consents that may cover them (a few queries)."""
+@dataclass(frozen=True)
+class _Page:
+    """One page of faces with what may cover them and the datasets' sensitive labels."""
+
+    rows: list[Row[Any]]
+    book: ConsentBook
+    sensitive: Mapping[int, tuple[str, ...]]
+
+
+def _read_page(conn: Connection, statement: Select[Any], *, members: bool) -> _Page:
+    """One page of faces and the claims, consents and dataset labels that may concern them
+    (a few queries)."""
     rows = list(conn.execute(statement).all())
-    return rows, load_book(conn, rows)
+    sensitive = sensitive_labels(conn, (r.photo_id for r in rows)) if members and rows else {}
+    return _Page(rows, load_book(conn, rows), sensitive)
 
 
-def _face_pages(ledger: Ledger, page: int) -> Iterator[tuple[list[Row[Any]], ConsentBook]]:
+def _face_pages(ledger: Ledger, page: int) -> Iterator[_Page]:
     last = 0
+    with ledger.read() as conn:
+        members = holds_members(conn)
     while True:
         with ledger.read() as conn:
-            rows, book = _read_page(
-                conn, _select_faces().where(FACES.c.id > last).limit(page)
+            found = _read_page(
+                conn, _select_faces().where(FACES.c.id > last).limit(page), members=members
             )
-        if not rows:
+        if not found.rows:
             return
-        yield rows, book
-        last = int(rows[-1].face_id)
+        yield found
+        last = int(found.rows[-1].face_id)
 
 
-def _decide_page(
-    assessor: Assessor, page: list[Row[Any]], book: ConsentBook, report: AssessReport
-) -> list[dict[str, Any]]:
-    """The decision rows (for the upsert) of one page of faces; counts them into ``report``."""
-    now = utcnow()
-    rows = []
-    for face in page:
-        case = assessor.for_photo(face, book.for_face(face))
-        decision = case.decision
-        rows.append({
-            "face_id": face.face_id, "purpose": assessor.purpose, "action": assessor.action,
-            "decision": decision.decision, "destroy_by": decision.destroy_by,
-            "scenario": case.scenario, "result": decision.to_dict(),
-            "policy_versions": {law.id: law.version for law in decision.laws},
-            "assessed_at": now,
-        })  # fmt: skip
-        _count(report, decision)
-    return rows
+class _Writer:
+    """One ``executemany`` of the decisions upsert per page, with the JSON serialised once
+    per case (SQLite: the column type's own serialiser; PostgreSQL: ``CAST(... AS JSON)``)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        dialect = ledger.engine.dialect
+        postgres = ledger.dialect == "postgresql"
+        mark = "%s" if postgres else "?"
+        values = ", ".join(f"CAST({mark} AS JSON)" if postgres and c in _JSON else mark
+                           for c in _COLUMNS)  # fmt: skip
+        update = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+        self.sql = (
+            f"INSERT INTO {FaceDecision.__tablename__} ({', '.join(_COLUMNS)}) VALUES ({values}) "
+            f"ON CONFLICT (face_id, purpose, action) DO UPDATE SET {update}"
+        )
+
+        def processor(column: str) -> Any:
+            process = DECISIONS.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+            return process or (lambda value: value)
+
+        self._date, self._time = processor("destroy_by"), processor("assessed_at")
+        self.dump: Any = json.dumps if postgres else processor("scenario")
+
+    def rows(self, assessor: Assessor, page: _Page, counts: Counter[Case]) -> list[tuple[Any, ...]]:
+        """The upsert parameters of one page; counts each face's case into ``counts``."""
+        now = self._time(utcnow())
+        purpose, action = assessor.purpose, assessor.action
+        dates: dict[date | None, Any] = {}
+        rows = []
+        for face in page.rows:
+            case = assessor.case(
+                face, page.book.for_face(face), page.sensitive.get(face.photo_id, ())
+            )
+            counts[case] += 1
+            due = case.decision.destroy_by
+            if due not in dates:
+                dates[due] = self._date(due)
+            rows.append((face.face_id, purpose, action, case.decision.decision, dates[due],
+                         case.scenario, case.result, case.versions, now))  # fmt: skip
+        return rows
+
+    def write(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            conn.exec_driver_sql(self.sql, list(rows))
+
+
+def _count(report: AssessReport, counts: Counter[Case]) -> None:
+    """Add ``counts`` (faces per case) to ``report``."""
+    for case, n in counts.items():
+        report.faces += n
+        report.by_decision[case.decision.decision] += n
+        for key, reason in case.blocks:
+            report.blocked[key] += n
+            report.reasons.setdefault(key, Counter())[reason] += n
 
 
 def _run_event(report: AssessReport, actor: str, **extra: Any) -> AuditRecord:
@@ -346,8 +426,10 @@ def _run_event(report: AssessReport, actor: str, **extra: Any) -> AuditRecord:
             "purpose": report.purpose,
             "action": report.action,
             "date": report.on.isoformat(),
-            "processor": {"location": report.processor_location,
-                          "commercial": report.processor_commercial},
+            "processor": {
+                "location": report.processor_location,
+                "commercial": report.processor_commercial,
+            },
             "faces": report.faces,
             "by_decision": {k: report.by_decision.get(k, 0) for k in ("allow", "block")},
             "blocked_by_law": _by_law(report),
@@ -383,11 +465,12 @@ def assess_faces(
     processor = Processor(
         location=settings.processor_location, commercial=settings.processor_commercial
     )
+    writer = _Writer(ledger)
     with ledger.read() as conn:
         published = published_schedule(conn)
     assessor = Assessor(
         policies, purpose=purpose, action=action, on=on, processor=processor, index=index,
-        published=published,
+        published=published, dump=writer.dump,
     )  # fmt: skip
     report = AssessReport(purpose, action, on, processor.location, processor.commercial)
     report.policy_versions = {p.id: p.version for p in policies}
@@ -401,13 +484,16 @@ def assess_faces(
                 .where(_not_excluded())
             ).scalar_one()
         )
-    statement = ledger.upsert(DECISIONS, ["face_id", "purpose", "action"], _UPDATED)
     with progress.task(f"assess {purpose}", total=total, unit="faces") as tick:
-        for page, book in _face_pages(ledger, page_size):
-            rows = _decide_page(assessor, page, book, report)
+        for page in _face_pages(ledger, page_size):
+            counts: Counter[Case] = Counter()
+            rows = writer.rows(assessor, page, counts)
             with ledger.begin() as conn:
-                conn.execute(statement, rows)
-            tick(len(rows), allowed=report.by_decision["allow"], blocked=report.by_decision["block"])
+                writer.write(conn, rows)
+            _count(report, counts)
+            tick(
+                len(rows), allowed=report.by_decision["allow"], blocked=report.by_decision["block"]
+            )
     report.seconds = time.monotonic() - started
     with ledger.begin() as conn:
         append(conn, _run_event(report, actor))
@@ -428,8 +514,11 @@ def assess_face_ids(
     conn: Connection | None = None,
     trigger: Mapping[str, Any] | None = None,
     page_size: int = _PAGE,
+    disclosure_basis: str | None = None,
 ) -> AssessReport:
     """Decide ``action`` for ``purpose`` on the faces ``face_ids`` only, and record it.
+    ``disclosure_basis``: the scenario's basis for a disclosure (``release create
+    --disclosure-basis``; the laws' ``disclosure`` rules read it).
 
     The same scenario, engine and upsert as :func:`assess_faces`, and one ``assess.run``
     event whose payload adds ``"scope": "faces"`` and ``trigger`` (what caused the re-run,
@@ -446,19 +535,21 @@ def assess_face_ids(
     report.policy_versions = {p.id: p.version for p in policies}
     ids = sorted(set(face_ids))
     started = time.monotonic()
-    statement = ledger.upsert(DECISIONS, ["face_id", "purpose", "action"], _UPDATED)
+    writer = _Writer(ledger)
 
     def run(conn: Connection) -> None:
         assessor = Assessor(
             policies, purpose=purpose, action=action, on=on, processor=processor, index=index,
-            published=published_schedule(conn),
+            published=published_schedule(conn), dump=writer.dump,
+            disclosure_basis=disclosure_basis,
         )  # fmt: skip
+        members = holds_members(conn)
         for start in range(0, len(ids), page_size):
             chunk = ids[start : start + page_size]
-            page, book = _read_page(conn, _select_faces().where(FACES.c.id.in_(chunk)))
-            rows = _decide_page(assessor, page, book, report)
-            if rows:
-                conn.execute(statement, rows)
+            page = _read_page(conn, _select_faces().where(FACES.c.id.in_(chunk)), members=members)
+            counts: Counter[Case] = Counter()
+            writer.write(conn, writer.rows(assessor, page, counts))
+            _count(report, counts)
         report.seconds = time.monotonic() - started
         append(conn, _run_event(report, actor, scope="faces", trigger=dict(trigger or {})))
 
@@ -470,25 +561,9 @@ def assess_face_ids(
     return report
 
 
-def _count(report: AssessReport, decision: Decision) -> None:
-    report.faces += 1
-    report.by_decision[decision.decision] += 1
-    if decision.allowed:
-        return
-    in_scope = IN_SCOPE[decision.mode]
-    for law in decision.laws:
-        if law.applies not in in_scope:
-            continue
-        for violation in law.violations:
-            key = (law.id, violation.section)
-            report.blocked[key] += 1
-            report.reasons.setdefault(key, Counter())[violation.reason] += 1
-
-
 def _by_law(report: AssessReport) -> dict[str, int]:
     """Faces blocked per law (a face blocked under two sections of one law counts once)."""
     laws: Counter[str] = Counter()
     for (law, _section), count in report.blocked.items():
         laws[law] = max(laws[law], count)
     return dict(sorted(laws.items()))
-

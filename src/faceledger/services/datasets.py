@@ -48,13 +48,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from faceledger.errors import FaceledgerError
+from faceledger.errors import DatasetError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import Dataset, DatasetMember, Photo
+from faceledger.store.tables import DATASET_MEMBERS, DATASETS, PHOTOS
 
-DATASETS, MEMBERS, PHOTOS = Dataset.__table__, DatasetMember.__table__, Photo.__table__
 #: Annotation kinds that are special-category (GDPR Art. 9(1)) or sensitive (CPRA) data.
 SENSITIVE_LABELS = frozenset({
     "ethnic-group", "race", "religion", "sexual-orientation", "health", "disability",
@@ -84,10 +83,6 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+()-]{0,127}$")
 _CHUNK = 5_000
 MAX_REJECTS_SHOWN = 20
 MAX_PHOTO_IDS = 1_000
-
-
-class DatasetError(FaceledgerError):
-    """A dataset file or name cannot be used, or a lookup is not exact (exit code 2)."""
 
 
 @dataclass
@@ -276,11 +271,11 @@ def _insert_ignoring_duplicates(conn: Connection) -> Any:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(MEMBERS).on_conflict_do_nothing(index_elements=["dataset_id", "member_key"])
+    return insert(DATASET_MEMBERS).on_conflict_do_nothing(index_elements=["dataset_id", "member_key"])
 
 
 def _members_of(conn: Connection, dataset_id: int) -> int:
-    return int(conn.execute(select(func.count()).where(MEMBERS.c.dataset_id == dataset_id)).scalar_one())
+    return int(conn.execute(select(func.count()).where(DATASET_MEMBERS.c.dataset_id == dataset_id)).scalar_one())
 
 
 def import_dataset(
@@ -390,21 +385,21 @@ def datasets_holding(
         return []
     where = []
     if owner is not None:
-        where.append(MEMBERS.c.owner_id == owner)
+        where.append(DATASET_MEMBERS.c.owner_id == owner)
     if photos is not None:
-        where.append(MEMBERS.c.photo_id.in_(photos))
+        where.append(DATASET_MEMBERS.c.photo_id.in_(photos))
     matched = and_(*where)
     with ledger.read() as conn:
         counts = conn.execute(
-            select(MEMBERS.c.dataset_id, func.count(func.distinct(MEMBERS.c.photo_id)),
-                   func.count(MEMBERS.c.face_index))
-            .where(matched).group_by(MEMBERS.c.dataset_id)
+            select(DATASET_MEMBERS.c.dataset_id, func.count(func.distinct(DATASET_MEMBERS.c.photo_id)),
+                   func.count(DATASET_MEMBERS.c.face_index))
+            .where(matched).group_by(DATASET_MEMBERS.c.dataset_id)
         ).all()  # fmt: skip
         if not counts:
             return []
         kinds: dict[int, set[str]] = {}
         for dataset_id, labels in conn.execute(
-            select(MEMBERS.c.dataset_id, MEMBERS.c.labels).where(matched).distinct()
+            select(DATASET_MEMBERS.c.dataset_id, DATASET_MEMBERS.c.labels).where(matched).distinct()
         ).all():
             kinds.setdefault(int(dataset_id), set()).update(k for k in (labels or "").split(",") if k)
         rows = {int(r.id): r for r in conn.execute(
@@ -427,9 +422,9 @@ def list_datasets(ledger: Ledger) -> list[dict[str, Any]]:
     with ledger.read() as conn:
         datasets = conn.execute(select(DATASETS).order_by(DATASETS.c.name)).all()
         counts = {int(r[0]): r[1:] for r in conn.execute(
-            select(MEMBERS.c.dataset_id, func.count(), func.count(func.distinct(MEMBERS.c.owner_id)),
-                   func.count(func.distinct(MEMBERS.c.photo_id)), func.count(MEMBERS.c.face_index))
-            .group_by(MEMBERS.c.dataset_id)
+            select(DATASET_MEMBERS.c.dataset_id, func.count(), func.count(func.distinct(DATASET_MEMBERS.c.owner_id)),
+                   func.count(func.distinct(DATASET_MEMBERS.c.photo_id)), func.count(DATASET_MEMBERS.c.face_index))
+            .group_by(DATASET_MEMBERS.c.dataset_id)
         ).all()}  # fmt: skip
     listed = []
     for row in datasets:
@@ -448,8 +443,8 @@ def _photo_matches() -> Any:
     """A ledger photo is the dataset's photo when the Flickr photo ids are equal and the owner
     ids, where both are known, are too."""
     return and_(
-        MEMBERS.c.photo_id == PHOTOS.c.external_id,
-        or_(MEMBERS.c.owner_id.is_(None), PHOTOS.c.owner_id.is_(None), MEMBERS.c.owner_id == PHOTOS.c.owner_id),
+        DATASET_MEMBERS.c.photo_id == PHOTOS.c.external_id,
+        or_(DATASET_MEMBERS.c.owner_id.is_(None), PHOTOS.c.owner_id.is_(None), DATASET_MEMBERS.c.owner_id == PHOTOS.c.owner_id),
     )
 
 
@@ -460,15 +455,15 @@ def ledger_overlap(ledger: Ledger) -> dict[str, Any]:
         datasets = conn.execute(select(DATASETS.c.id, DATASETS.c.name, DATASETS.c.labels)
                                 .order_by(DATASETS.c.name)).all()  # fmt: skip
         sensitive = [int(d.id) for d in datasets if is_sensitive(d.labels or [])]
-        joined = PHOTOS.join(MEMBERS, _photo_matches())
+        joined = PHOTOS.join(DATASET_MEMBERS, _photo_matches())
         per_dataset: dict[Any, Any] = dict(conn.execute(
-            select(MEMBERS.c.dataset_id, func.count(func.distinct(PHOTOS.c.id))).select_from(joined)
-            .group_by(MEMBERS.c.dataset_id)
+            select(DATASET_MEMBERS.c.dataset_id, func.count(func.distinct(PHOTOS.c.id))).select_from(joined)
+            .group_by(DATASET_MEMBERS.c.dataset_id)
         ).all())  # fmt: skip
         in_any = conn.execute(select(func.count(func.distinct(PHOTOS.c.id))).select_from(joined)).scalar_one()
         in_sensitive = conn.execute(
             select(func.count(func.distinct(PHOTOS.c.id))).select_from(joined)
-            .where(MEMBERS.c.dataset_id.in_(sensitive))
+            .where(DATASET_MEMBERS.c.dataset_id.in_(sensitive))
         ).scalar_one() if sensitive else 0  # fmt: skip
     return {
         "imported": len(datasets),
@@ -494,11 +489,11 @@ def _photo_dataset_pairs(conn: Connection, photo_ids: Iterable[int]) -> Iterator
     """``(ledger photo id, dataset id)`` for every imported dataset listing one of these
     ledger photos (:func:`_photo_matches`), in chunks that fit any backend's parameter limit."""
     ids = sorted({int(p) for p in photo_ids})
-    joined = PHOTOS.join(MEMBERS, _photo_matches())
+    joined = PHOTOS.join(DATASET_MEMBERS, _photo_matches())
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         rows = conn.execute(
-            select(PHOTOS.c.id, MEMBERS.c.dataset_id).select_from(joined)
+            select(PHOTOS.c.id, DATASET_MEMBERS.c.dataset_id).select_from(joined)
             .where(PHOTOS.c.id.in_(chunk)).distinct()
         ).all()  # fmt: skip
         for photo_id, dataset_id in rows:
@@ -553,3 +548,49 @@ def dataset_names_by_photo(
         for photo, dataset in _photo_dataset_pairs(conn, ids):
             found.setdefault(photo, set()).add(names[dataset])
     return {photo: sorted(held, key=str.lower) for photo, held in found.items()}
+
+
+def holds_members(conn: Connection) -> bool:
+    """Whether any dataset membership list was imported (else no photo can be listed)."""
+    return conn.execute(select(DATASET_MEMBERS.c.id).limit(1)).first() is not None
+
+
+def sensitive_labels(conn: Connection, photo_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """For each ledger photo an imported dataset lists, the special-category label kinds
+    (:data:`SENSITIVE_LABELS`) that the dataset attached to that
+    entry, sorted; photos without any are left out. A ledger photo is the dataset's photo when
+    the Flickr photo ids are equal and the owner ids agree where both are known (as
+    :func:`ledger_overlap` counts them)."""
+    ids = sorted({int(i) for i in photo_ids})
+    if not ids:
+        return {}
+    matched = _photo_matches()
+    rows = conn.execute(
+        select(PHOTOS.c.id, DATASET_MEMBERS.c.labels).select_from(PHOTOS.join(DATASET_MEMBERS, matched))
+        .where(PHOTOS.c.id.in_(ids), DATASET_MEMBERS.c.labels.is_not(None)).distinct()
+    ).all()  # fmt: skip
+    found: dict[int, set[str]] = {}
+    for photo_id, labels in rows:
+        kinds = {k for k in (labels or "").split(",") if k in SENSITIVE_LABELS}
+        if kinds:
+            found.setdefault(int(photo_id), set()).update(kinds)
+    return {photo: tuple(sorted(kinds)) for photo, kinds in found.items()}
+
+
+def sensitive_datasets(conn: Connection, photo_id: int) -> list[dict[str, Any]]:
+    """The imported datasets that list this ledger photo with special-category labels:
+    ``[{"name", "labels", "citation", "optout_url"}]`` sorted by name (for ``explain``)."""
+    matched = _photo_matches()
+    rows = conn.execute(
+        select(DATASETS.c.name, DATASETS.c.citation, DATASETS.c.optout_url, DATASET_MEMBERS.c.labels)
+        .select_from(PHOTOS.join(DATASET_MEMBERS, matched).join(DATASETS, DATASETS.c.id == DATASET_MEMBERS.c.dataset_id))
+        .where(PHOTOS.c.id == photo_id, DATASET_MEMBERS.c.labels.is_not(None))
+    ).all()  # fmt: skip
+    found: dict[str, dict[str, Any]] = {}
+    for name, citation, optout_url, labels in rows:
+        kinds = {k for k in (labels or "").split(",") if k in SENSITIVE_LABELS}
+        if kinds:
+            entry = found.setdefault(name, {"name": name, "labels": set(), "citation": citation,
+                                            "optout_url": optout_url})  # fmt: skip
+            entry["labels"].update(kinds)
+    return [{**e, "labels": sorted(e["labels"])} for _, e in sorted(found.items())]

@@ -7,7 +7,9 @@ Example::
 
 The stored scenario (see :mod:`faceledger.services.assess`) is re-evaluated with today's
 policies on the recorded date, so a lawyer sees both what was decided and whether the laws
-as shipped now would decide differently.
+as shipped now would decide differently. ``sensitive_data`` names the imported datasets that
+list the face's photo with special-category labels (``ethnic-group``...) and the label kinds
+the recorded scenario carried (the laws' ``sensitive_data`` rules read them).
 """
 
 from __future__ import annotations
@@ -17,30 +19,35 @@ from typing import Any
 from sqlalchemy import select
 
 from faceledger.core.law import Policy, evaluate, load_policies, render_decision
+from faceledger.errors import AssessmentNotFound
 from faceledger.geo import BoundaryIndex
-from faceledger.services.assess import (
-    DECISIONS,
-    DEFAULT_ACTION,
-    FACES,
-    MODE,
-    PHOTOS,
-    AssessmentNotFound,
-    check_action,
-)
+from faceledger.services.assess import DEFAULT_ACTION, MODE, check_action
+from faceledger.services.datasets import sensitive_datasets
 from faceledger.services.policy import parse_scenario
 from faceledger.store import Ledger
+from faceledger.store.tables import DECISIONS, FACES, PHOTOS
 
 
 def _face_and_photo(ledger: Ledger, face_id: int) -> dict[str, Any]:
     with ledger.read() as conn:
-        row = conn.execute(
-            select(
-                FACES.c.id.label("face_id"), FACES.c.face_index, FACES.c.x1, FACES.c.y1,
-                FACES.c.x2, FACES.c.y2, FACES.c.score, PHOTOS,
-            )  # fmt: skip
-            .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-            .where(FACES.c.id == face_id)
-        ).mappings().first()
+        row = (
+            conn.execute(
+                select(
+                    FACES.c.id.label("face_id"),
+                    FACES.c.face_index,
+                    FACES.c.x1,
+                    FACES.c.y1,
+                    FACES.c.x2,
+                    FACES.c.y2,
+                    FACES.c.score,
+                    PHOTOS,
+                )  # fmt: skip
+                .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+                .where(FACES.c.id == face_id)
+            )
+            .mappings()
+            .first()
+        )
     if row is None:
         raise AssessmentNotFound(f"no face with id {face_id} in the ledger (see faceledger status)")
     return dict(row)
@@ -92,19 +99,25 @@ def explain_face(
     check_action(purpose, action)
     face = _face_and_photo(ledger, face_id)
     with ledger.read() as conn:
-        record = conn.execute(
-            select(DECISIONS).where(
-                DECISIONS.c.face_id == face_id,
-                DECISIONS.c.purpose == purpose,
-                DECISIONS.c.action == action,
+        record = (
+            conn.execute(
+                select(DECISIONS).where(
+                    DECISIONS.c.face_id == face_id,
+                    DECISIONS.c.purpose == purpose,
+                    DECISIONS.c.action == action,
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
     if record is None:
         raise AssessmentNotFound(
             f"face {face_id} has no recorded decision for {purpose!r} ({action}): "
             f"run faceledger assess --purpose {purpose}"
         )
     policies = policies if policies is not None else load_policies()
+    with ledger.read() as conn:
+        listed = sensitive_datasets(conn, int(face["id"]))
     scenario = dict(record["scenario"])
     mode = scenario.pop("mode", MODE)
     current = evaluate(parse_scenario(scenario, index=index), policies, mode=mode)
@@ -132,6 +145,10 @@ def explain_face(
             "scenario": record["scenario"], "result": record["result"],
         },
         "current": current_doc,
+        "sensitive_data": {
+            "labels": list(record["scenario"].get("sensitive_labels") or []),
+            "datasets": listed,
+        },
         "changed": bool(differences),
         "differences": differences,
         "prose": render_decision(current),

@@ -31,8 +31,8 @@ from typing import Any, Literal
 from sqlalchemy import or_, select
 
 from faceledger.core.law import Policy, load_policies
-from faceledger.errors import FaceNotFound
-from faceledger.services.assess import DEFAULT_ACTION, AssessmentNotFound
+from faceledger.errors import AssessmentNotFound, FaceNotFound
+from faceledger.services.assess import DEFAULT_ACTION
 from faceledger.services.claims import list_claims
 from faceledger.services.coverage import load_book
 from faceledger.services.explain import explain_face

@@ -6,38 +6,37 @@ Example::
     decision = service.evaluate_file(Path("scenario.json"))
     print(render_decision(decision))
 
-Thin: the rules live in :mod:`faceledger.core.law`; this module only turns JSON into the
-engine's values (resolving geotags and place text through :mod:`faceledger.geo`) and raises
+Thin: the rules live in :mod:`faceledger.core.law` and the scenario document's one codec in
+:mod:`faceledger.core.law.codec`; this module only adds the raw evidence clues' resolution
+through :mod:`faceledger.geo` and file reading, and raises
 :class:`~faceledger.errors.PolicyError` naming the field for any bad input.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from faceledger.core.law import (
-    Consent,
     Decision,
     Evidence,
     Policy,
-    Processor,
     Scenario,
-    Subject,
     evaluate,
     load_policies,
     render_decision,
 )
-from faceledger.core.law.model import (
-    ACTIONS,
-    CONSENT_FORMS,
-    CONSENT_KINDS,
-    DISCLOSURE_BASES,
-    GIVEN_BY,
-    SOURCES,
+from faceledger.core.law.codec import (
+    CONSENT_KEYS,
+    SCENARIO_KEYS,
+    SUBJECT_KEYS,
+    decode_scenario,
+    fail,
+    read_code,
+    read_number,
+    scenario_mode,
 )
 from faceledger.errors import PolicyError
 from faceledger.geo import (
@@ -46,228 +45,48 @@ from faceledger.geo import (
     evidence_from_geotag,
     evidence_from_place_text,
 )
-from faceledger.geo.iso import is_iso_code
 
-T = TypeVar("T")
-SCENARIO_KEYS = frozenset({
-    "action", "purpose", "date", "processor", "subject", "consents", "collected",
-    "last_interaction", "purpose_fulfilled", "disclosure_basis", "source", "derived_from_photo",
-    "mode", "retention_schedule_published", "tdm_reserved",
-})  # fmt: skip
-CONSENT_KEYS = frozenset({
-    "form", "purposes", "informed", "granted", "expires", "revoked", "given_by",
-    "relationship", "kind", "purchaser", "signed",
-})  # fmt: skip
-SUBJECT_KEYS = frozenset({"residence", "evidence", "minor", "age", "is_photo_owner"})
+__all__ = ["CONSENT_KEYS", "SCENARIO_KEYS", "SUBJECT_KEYS", "parse_scenario", "read_scenario_file"]
 
 
-def _fail(field: str, message: str) -> PolicyError:
-    return PolicyError(f"scenario field '{field}': {message}")
+def geo_evidence_reader(
+    index: BoundaryIndex | None = None,
+) -> Callable[[Mapping[str, Any], str], Evidence]:
+    """Resolves a raw evidence clue (geotag, owner-location text, declared code) through
+    :mod:`faceledger.geo`: the ``read_evidence`` of :func:`~faceledger.core.law.codec.decode_scenario`."""
 
+    def read(item: Mapping[str, Any], field: str) -> Evidence:
+        kind = item.get("kind")
+        if kind == "geotag":
+            lat = read_number(item.get("lat"), f"{field}.lat", float)
+            lon = read_number(item.get("lon"), f"{field}.lon", float)
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise fail(field, f"lat/lon ({lat}, {lon}) out of range")
+            accuracy = item.get("accuracy")
+            acc = None if accuracy is None else read_number(accuracy, f"{field}.accuracy", int)
+            return evidence_from_geotag(latitude=lat, longitude=lon, accuracy=acc, index=index)
+        if kind == "owner-location":
+            text = item.get("text")
+            if not isinstance(text, str):
+                raise fail(f"{field}.text", "must be a string")
+            return evidence_from_place_text(text)
+        if kind == "declared":
+            code = read_code(item.get("code"), f"{field}.code")
+            if code is None:
+                raise fail(f"{field}.code", "is required")
+            return evidence_from_declaration(code)
+        raise fail(f"{field}.kind", f"{kind!r} is not one of geotag, owner-location, declared")
 
-def _date(value: Any, field: str, *, required: bool = False) -> date | None:
-    if value is None:
-        if required:
-            raise _fail(field, "is required (an ISO date, YYYY-MM-DD)")
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise _fail(field, f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-def _choice(value: Any, field: str, choices: tuple[str, ...], *, optional: bool = False) -> Any:
-    if value is None and optional:
-        return None
-    if value not in choices:
-        raise _fail(field, f"{value!r} is not one of {', '.join(choices)}")
-    return value
-
-
-def _code(value: Any, field: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not is_iso_code(value):
-        raise _fail(field, f"{value!r} is not an ISO 3166 code like 'US-IL', 'DE' or 'GB'")
-    return value
-
-
-def _mapping(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _fail(field, "must be an object")
-    return value
-
-
-def _list(value: Any, field: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _fail(field, "must be a list")
-    return value
-
-
-def _bool(value: Any, field: str, *, default: bool | None) -> bool | None:
-    """A JSON boolean; absent/null gives ``default`` (None: the value stays unknown)."""
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise _fail(field, f"{value!r} must be true or false")
-    return value
-
-
-def _text(value: Any, field: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _fail(field, f"{value!r} must be a string")
-    return value.strip() or None
-
-
-def _keys(item: dict[str, Any], field: str, allowed: frozenset[str]) -> None:
-    unknown = sorted(set(item) - allowed)
-    if unknown:
-        raise _fail(f"{field}.{unknown[0]}",
-                    f"unknown key (allowed: {', '.join(sorted(allowed))})")  # fmt: skip
-
-
-def _number(value: Any, field: str, convert: Callable[[Any], T]) -> T:
-    if isinstance(value, bool) or value is None:
-        raise _fail(field, "must be a number")
-    try:
-        return convert(value)
-    except (TypeError, ValueError):
-        raise _fail(field, f"{value!r} is not a number") from None
-
-
-def _evidence(item: Any, field: str, index: BoundaryIndex | None) -> Evidence:
-    item = _mapping(item, field)
-    kind = item.get("kind")
-    if kind == "geotag":
-        lat = _number(item.get("lat"), f"{field}.lat", float)
-        lon = _number(item.get("lon"), f"{field}.lon", float)
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise _fail(field, f"lat/lon ({lat}, {lon}) out of range")
-        accuracy = item.get("accuracy")
-        acc = None if accuracy is None else _number(accuracy, f"{field}.accuracy", int)
-        return evidence_from_geotag(latitude=lat, longitude=lon, accuracy=acc, index=index)
-    if kind == "owner-location":
-        text = item.get("text")
-        if not isinstance(text, str):
-            raise _fail(f"{field}.text", "must be a string")
-        return evidence_from_place_text(text)
-    if kind == "declared":
-        code = _code(item.get("code"), f"{field}.code")
-        if code is None:
-            raise _fail(f"{field}.code", "is required")
-        return evidence_from_declaration(code)
-    raise _fail(f"{field}.kind", f"{kind!r} is not one of geotag, owner-location, declared")
-
-
-def _given(item: dict[str, Any], key: str, default: str) -> Any:
-    """``item[key]``, or ``default`` when the key is absent or null (never for ``""``)."""
-    value = item.get(key)
-    return default if value is None else value
-
-
-def _consent(item: Any, field: str) -> Consent:
-    item = _mapping(item, field)
-    _keys(item, field, CONSENT_KEYS)
-    purposes = _list(item.get("purposes"), f"{field}.purposes")
-    if not all(isinstance(p, str) for p in purposes):
-        raise _fail(f"{field}.purposes", "must be a list of strings")
-    informed = item.get("informed", False)
-    if not isinstance(informed, bool):
-        raise _fail(f"{field}.informed", "must be true or false")
-    return Consent(
-        form=_choice(item.get("form"), f"{field}.form", CONSENT_FORMS),
-        purposes=tuple(purposes),
-        informed=informed,
-        granted=_date(item.get("granted"), f"{field}.granted"),
-        expires=_date(item.get("expires"), f"{field}.expires"),
-        revoked=_date(item.get("revoked"), f"{field}.revoked"),
-        # absent or null: the subject (contract); likewise kind absent or null: a consent
-        given_by=_choice(_given(item, "given_by", "subject"), f"{field}.given_by", GIVEN_BY),
-        relationship=_text(item.get("relationship"), f"{field}.relationship"),
-        kind=_choice(_given(item, "kind", "consent"), f"{field}.kind", CONSENT_KINDS),
-        purchaser=_text(item.get("purchaser"), f"{field}.purchaser"),
-        signed=_bool(item.get("signed"), f"{field}.signed", default=None),
-    )
-
-
-def _age(value: Any, field: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 150:
-        raise _fail(field, f"{value!r} must be a whole number of years (0-150)")
-    return value
-
-
-def _subject(data: Any, index: BoundaryIndex | None) -> Subject:
-    subject = _mapping(data, "subject")
-    _keys(subject, "subject", SUBJECT_KEYS)
-    evidence = tuple(
-        _evidence(item, f"subject.evidence[{i}]", index)
-        for i, item in enumerate(_list(subject.get("evidence"), "subject.evidence"))
-    )
-    return Subject(
-        residence=_code(subject.get("residence"), "subject.residence"),
-        evidence=evidence,
-        minor=_bool(subject.get("minor"), "subject.minor", default=None),
-        age=_age(subject.get("age"), "subject.age"),
-        is_photo_owner=bool(
-            _bool(subject.get("is_photo_owner"), "subject.is_photo_owner", default=False)
-        ),
-    )
+    return read
 
 
 def parse_scenario(data: Any, *, index: BoundaryIndex | None = None) -> Scenario:
-    """Turn a scenario document (parsed JSON) into a :class:`Scenario`; PolicyError if bad."""
-    if not isinstance(data, dict):
-        raise PolicyError("scenario: the document must be a JSON object")
-    unknown = sorted(set(data) - SCENARIO_KEYS)
-    if unknown:
-        raise _fail(unknown[0], f"unknown key (allowed: {', '.join(sorted(SCENARIO_KEYS))})")
-    action = _choice(data.get("action"), "action", ACTIONS)
-    purpose = data.get("purpose")
-    if not isinstance(purpose, str) or not purpose.strip():
-        raise _fail("purpose", "is required (a string such as 'train-face-recognition')")
-    processor = _mapping(data.get("processor"), "processor")
-    commercial = processor.get("commercial", True)
-    if not isinstance(commercial, bool):
-        raise _fail("processor.commercial", "must be true or false")
-    derived = data.get("derived_from_photo", True)
-    if not isinstance(derived, bool):
-        raise _fail("derived_from_photo", "must be true or false")
-    on = _date(data.get("date"), "date", required=True)
-    assert on is not None
-    return Scenario(
-        action=action,
-        purpose=purpose.strip(),
-        on=on,
-        processor=Processor(
-            location=_code(processor.get("location"), "processor.location"),
-            commercial=commercial,
-        ),
-        subject=_subject(data.get("subject"), index),
-        consents=tuple(
-            _consent(item, f"consents[{i}]")
-            for i, item in enumerate(_list(data.get("consents"), "consents"))
-        ),
-        collected=_date(data.get("collected"), "collected"),
-        last_interaction=_date(data.get("last_interaction"), "last_interaction"),
-        purpose_fulfilled=_date(data.get("purpose_fulfilled"), "purpose_fulfilled"),
-        disclosure_basis=_choice(
-            data.get("disclosure_basis"), "disclosure_basis", DISCLOSURE_BASES, optional=True
-        ),
-        source=_choice(data.get("source"), "source", SOURCES, optional=True),
-        derived_from_photo=derived,
-        retention_schedule_published=_date(
-            data.get("retention_schedule_published"), "retention_schedule_published"
-        ),
-        tdm_reserved=bool(_bool(data.get("tdm_reserved"), "tdm_reserved", default=False)),
-    )
+    """Turn a scenario document (parsed JSON) into a :class:`Scenario`; PolicyError if bad.
+
+    The codec is :func:`faceledger.core.law.codec.decode_scenario`; raw evidence clues are
+    resolved through :mod:`faceledger.geo` (with ``index``), resolved items kept as they are.
+    """
+    return decode_scenario(data, read_evidence=geo_evidence_reader(index))
 
 
 _SCENARIO_MAX_BYTES = 1 << 20  # a scenario is a few KB
@@ -288,7 +107,9 @@ def _json_depth_error(text: str) -> str | None:
         elif char in "[{":
             depth += 1
             if depth > _SCENARIO_MAX_DEPTH:
-                return f"line {line}, column {column}: nested deeper than {_SCENARIO_MAX_DEPTH} levels"
+                return (
+                    f"line {line}, column {column}: nested deeper than {_SCENARIO_MAX_DEPTH} levels"
+                )
         elif char in "]}":
             depth -= 1
     return None
@@ -345,7 +166,7 @@ class PolicyService:
         raise PolicyError(f"no policy with id {law_id!r} (known: {known})")
 
     def evaluate_data(self, data: dict[str, Any]) -> Decision:
-        mode = _choice(data.get("mode", "conservative"), "mode", ("conservative", "likely"))
+        mode = scenario_mode(data)
         return evaluate(parse_scenario(data, index=self.index), self.policies, mode=mode)
 
     def evaluate_file(self, path: Path) -> Decision:

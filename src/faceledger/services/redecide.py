@@ -23,8 +23,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from faceledger.core.law import Policy, Processor, load_policies
-from faceledger.services.assess import DECISIONS, assess_face_ids
+from faceledger.services.assess import assess_face_ids
 from faceledger.store import Ledger
+from faceledger.store.tables import DECISIONS
 
 _PAGE = 1_000
 

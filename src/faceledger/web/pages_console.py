@@ -9,8 +9,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from faceledger.errors import AssessmentNotFound
 from faceledger.services import releases as releases_service
-from faceledger.services.assess import AssessmentNotFound
 from faceledger.services.audit import event_facets, find_events, recent_events, verify_audit
 from faceledger.services.consent import import_consents, list_consents
 from faceledger.services.exposure import ledger_exposure

@@ -34,6 +34,8 @@ from faceledger.core.law.rules import (
     prohibition_violations,
     retention_violations,
     schedule_violations,
+    sensitive_note,
+    sensitive_violations,
 )
 from faceledger.core.law.sale import sale_note, sale_violations
 from faceledger.core.law.schema import Policy
@@ -142,6 +144,8 @@ def assess_law(scenario: Scenario, policy: Policy) -> LawResult:
             *disclosure_violations(scenario, policy),
             *sale_violations(scenario, policy),
         ]
+    sections = {v.section for v in gated}
+    gated += [v for v in sensitive_violations(scenario, policy) if v.section not in sections]
     violations: list[Violation] = [
         *prohibition_violations(scenario, policy),
         *gated,
@@ -149,6 +153,9 @@ def assess_law(scenario: Scenario, policy: Policy) -> LawResult:
         *retention_violations(scenario, policy, due),
     ]
     reasons = (*reasons, *_notes(scenario, policy, applies))
+    special = sensitive_note(scenario, policy)
+    if special is not None:
+        reasons = (*reasons, special)
     if due_text:
         reasons = (*reasons, due_text)
     return LawResult(

@@ -150,7 +150,10 @@ class Scenario:
     acquisition date (retention clocks start there). ``retention_schedule_published``: when
     the organisation published its written retention schedule (BIPA 15(a)); None: never.
     ``tdm_reserved``: the photo carries a machine-readable text-and-data-mining reservation
-    (EU DSM Directive 2019/790 Art. 4(3)).
+    (EU DSM Directive 2019/790 Art. 4(3)). ``sensitive_labels``: annotation kinds (such as
+    ``ethnic-group``) that a published dataset also listing this photo attached to the people
+    in it: inferences of special-category / sensitive traits (GDPR Art. 9(1), CPRA
+    1798.140(ae)); a law's ``sensitive_data`` rule names the kinds it cares about.
     """
 
     action: Action
@@ -167,6 +170,7 @@ class Scenario:
     derived_from_photo: bool = True
     retention_schedule_published: date | None = None
     tdm_reserved: bool = False
+    sensitive_labels: tuple[str, ...] = ()
 
     def all_evidence(self) -> tuple[Evidence, ...]:
         """The subject's evidence plus residence and processing location as evidence."""

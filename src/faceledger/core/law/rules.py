@@ -35,9 +35,9 @@ def violation(section: str, rule: _Cited, reason: str) -> Violation:
     return Violation(section=section, citation=rule.citation, reason=reason)
 
 
-
-
-def accepted_forms(rule: ConsentRule, granted: date, policy: Policy | None = None) -> frozenset[str]:
+def accepted_forms(
+    rule: ConsentRule, granted: date, policy: Policy | None = None
+) -> frozenset[str]:
     """Forms the law accepts for a consent granted on ``granted``."""
     forms = set(rule.forms)
     for change in rule.form_changes:
@@ -69,9 +69,11 @@ def _form_problem(consent: Consent, allowed: frozenset[str], policy: Policy) -> 
            f"(accepted then: {names})")  # fmt: skip
     later = [a for a in amendments_with(policy, ESIG) if a.date > consent.granted]
     if consent.form == "electronic" and later:
-        why += (f"; uncertain: {later[0].citation} is said to confirm that an electronic "
-                f"signature is a written release, and earlier ones may be valid under the "
-                f"Electronic Commerce Security Act; refused here as the conservative reading")
+        why += (
+            f"; uncertain: {later[0].citation} is said to confirm that an electronic "
+            f"signature is a written release, and earlier ones may be valid under the "
+            f"Electronic Commerce Security Act; refused here as the conservative reading"
+        )
     return why
 
 
@@ -295,9 +297,7 @@ def non_identifying_violations(scenario: Scenario, policy: Policy) -> list[Viola
     return found
 
 
-def retention_violations(
-    scenario: Scenario, policy: Policy, due: date | None
-) -> list[Violation]:
+def retention_violations(scenario: Scenario, policy: Policy, due: date | None) -> list[Violation]:
     rule = policy.retention
     if rule is None or due is None or scenario.on <= due:
         return []
@@ -306,3 +306,43 @@ def retention_violations(
     why = f"the data had to be destroyed by {due.isoformat()}; {scenario.action} on "\
           f"{scenario.on.isoformat()} is too late"  # fmt: skip
     return [violation(rule.section, rule, why)]
+
+
+def sensitive_violations(scenario: Scenario, policy: Policy) -> list[Violation]:
+    """Special-category / sensitive data a dataset's labels infer (``policy.sensitive_data``):
+    explicit consent (GDPR Art. 9(1)) or the right to limit and notice (CPRA), whatever the
+    purpose. Empty unless the scenario's ``sensitive_labels`` name a kind the rule lists."""
+    rule = policy.sensitive_data
+    if rule is None or scenario.action not in rule.actions:
+        return []
+    if rule.starts is not None and scenario.on < rule.starts:
+        return []
+    kinds = [kind for kind in scenario.sensitive_labels if kind in rule.labels]
+    if not kinds:
+        return []
+    what = f"{rule.description.strip()} (labels: {', '.join(kinds)})"
+    if rule.requirement == "explicit":
+        consent, problem = find_consent(scenario, policy, forms=list(rule.forms))
+        if consent is not None:
+            return []
+        return [violation(rule.section, rule, f"{what}; explicit consent required: {problem}")]
+    found: list[Violation] = []
+    when = opted_out(scenario, purposes=(scenario.purpose,))
+    if when is not None:
+        found.append(violation(rule.section, rule,
+                               f"{what}; the person limited its use on {when.isoformat()}"))  # fmt: skip
+    if rule.notice_section and not was_informed(scenario, policy):
+        found.append(violation(rule.notice_section, rule,
+                               f"{what}; no notice at collection naming this purpose is recorded"))  # fmt: skip
+    return found
+
+
+def sensitive_note(scenario: Scenario, policy: Policy) -> str | None:
+    """The sensitive-data fact in words, for a law whose rule the labels reach (or None)."""
+    rule = policy.sensitive_data
+    if rule is None or scenario.action not in rule.actions:
+        return None
+    kinds = [kind for kind in scenario.sensitive_labels if kind in rule.labels]
+    if not kinds:
+        return None
+    return f"{rule.section} special-category data: {rule.description.strip()} (labels: {', '.join(kinds)}; {rule.citation})"

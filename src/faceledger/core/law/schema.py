@@ -244,6 +244,28 @@ class NonIdentifying(Cited):
     forms: list[ConsentForm] = ["written", "electronic"]
 
 
+class SensitiveData(Cited):
+    """Special-category (GDPR Art. 9(1)) or sensitive (CPRA 1798.140(ae)) data that a
+    published dataset's labels infer about the people it lists (an ``ethnic-group`` label
+    infers racial or ethnic origin).
+
+    Applies when the scenario's ``sensitive_labels`` name one of ``labels`` and the action is
+    in ``actions``, whatever the purpose (identifying or not). ``requirement``:
+    ``explicit``: a valid consent covering the purpose, in one of ``forms`` (Art. 9(2)(a));
+    ``limit``: the person may limit its use (an opt-out: a recorded withdrawal blocks) and
+    must be told at collection (``notice_section``: an informed record naming the purpose).
+    ``description`` says in words what the labels are (it starts the violation's reason)."""
+
+    section: str
+    description: str
+    labels: list[str] = Field(min_length=1)
+    requirement: Literal["explicit", "limit"]
+    actions: list[Action]
+    forms: list[ConsentForm] = ["written", "electronic"]
+    notice_section: str | None = None
+    starts: date | None = Field(default=None, alias="from")
+
+
 class Penalty(Cited):
     unit: PenaltyUnit
     currency: Literal["USD", "EUR", "GBP"]
@@ -300,6 +322,7 @@ class Policy(_Strict):
     retention: RetentionRule | None = None
     security: SecurityRule | None = None
     non_identifying: NonIdentifying | None = None
+    sensitive_data: SensitiveData | None = None
     enforcement: Enforcement
     prohibitions: list[Prohibition] = []
     sources: list[str] = []
