@@ -28,12 +28,9 @@ from faceledger.core.dif import ITA_BANDS, REFUSED_SCHEMES, SCHEMES
 from faceledger.services.extract import refusal_counts
 from faceledger.services.templates import GEOMETRY, read_templates
 from faceledger.store import Ledger
-from faceledger.store.schema import Face, FaceDecision, Photo, Template
+from faceledger.store.tables import DECISIONS, FACES, PHOTOS, TEMPLATES
 from faceledger.store.vault import KeyVault
 
-FACES, DECISIONS, TEMPLATES, PHOTOS = (
-    Face.__table__, FaceDecision.__table__, Template.__table__, Photo.__table__
-)  # fmt: skip
 #: Histogram edges (the last bin is open-ended where the edge is inf).
 EDGES: dict[str, tuple[float, ...]] = {
     "skin.ita_deg": tuple(range(-90, 91, 15)),

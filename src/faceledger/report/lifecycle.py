@@ -28,9 +28,8 @@ from typing import Any
 from sqlalchemy import Connection, MetaData, Table, func, inspect, select
 
 from faceledger.store import Ledger
-from faceledger.store.schema import FaceDecision, Subject, Template
+from faceledger.store.tables import DECISIONS, SUBJECTS, TEMPLATES
 
-DECISIONS, SUBJECTS, TEMPLATES = FaceDecision.__table__, Subject.__table__, Template.__table__
 REQUESTS = "requests"
 RELEASES, RELEASE_VERSIONS, CONSUMERS = "releases", "release_versions", "consumers"
 #: Request statuses that close a request; any other status is open.

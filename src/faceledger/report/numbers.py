@@ -5,9 +5,9 @@ Example::
     document = report_numbers(ledger, purpose="train-face-recognition", vault=vault)
     document["headline"]["faces_blocked"], document["audit"]["chain"]["ok"]
 
-Pure of presentation: no chart, no HTML. Counts come from SQL (decision documents are read
-in pages and tallied here, as :mod:`faceledger.services.exposure` does, because SQLite and
-PostgreSQL query JSON differently); the rules come from the services: exposure from
+Pure of presentation: no chart, no HTML. Counts come from SQL aggregations: the decision
+documents are tallied in the database by :func:`faceledger.services.decision_tally.decision_facts`
+(GROUP BY over the dialect's JSON functions), never row by row here; the rules come from the services: exposure from
 :func:`~faceledger.services.exposure.ledger_exposure`, collection totals from
 :func:`~faceledger.services.status.ledger_status`, consent validity from the law engine's
 :class:`~faceledger.core.law.Consent`, refusals from
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -32,116 +31,36 @@ from sqlalchemy import Connection, func, select
 from faceledger.core.law import Policy, estimate_exposure, load_policies
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.signals import reservation_words
+from faceledger.errors import AssessmentNotFound
 from faceledger.report import diversity, lifecycle
-from faceledger.services.assess import DEFAULT_ACTION, AssessmentNotFound, engine_consent
+from faceledger.services.assess import DEFAULT_ACTION, engine_consent
 from faceledger.services.datasets import ledger_overlap
+from faceledger.services.decision_tally import MAP_PRECISION_DEG, DecisionFacts, decision_facts
 from faceledger.services.exposure import ledger_exposure
 from faceledger.services.status import ledger_errors, ledger_status
 from faceledger.sources.licenses import spdx_id
 from faceledger.store import Ledger
 from faceledger.store.audit import verify_chain
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import (
-    AuditEvent,
-    Consent,
-    Face,
-    FaceDecision,
-    FaceSubject,
-    Photo,
-    Subject,
-    Template,
+from faceledger.store.tables import (
+    AUDIT,
+    CONSENTS,
+    DECISIONS,
+    FACES,
+    PHOTOS,
 )
 from faceledger.store.vault import KeyVault
 
 SCHEMA = "faceledger.report/1"
-FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
-CONSENTS, AUDIT = Consent.__table__, AuditEvent.__table__
-SUBJECTS, FACE_SUBJECTS, TEMPLATES = Subject.__table__, FaceSubject.__table__, Template.__table__
 GRADES = ("yes", "likely", "uncertain", "no")
-MAP_PRECISION_DEG = 0.1  # about 11 km: where, not whose house
 TOP_REASONS = 10
 TOP_LICENCES = 12
 TOP_JURISDICTIONS = 15
-_PAGE = 2_000
 
 
-@dataclass
-class _LawTally:
-    title: str
-    grades: Counter[str] = field(default_factory=Counter)
-    subjects: set[int] = field(default_factory=set)
-    owners: set[str] = field(default_factory=set)
-    blocking: int = 0
-    #: blocked faces the law reaches, by how it applies (the exposure's faces, split)
-    blocked_grades: Counter[str] = field(default_factory=Counter)
-
-
-@dataclass
-class _Tally:
-    """One pass over the recorded decisions of a purpose and action."""
-
-    decided: int = 0
-    verdicts: Counter[str] = field(default_factory=Counter)
-    laws: dict[str, _LawTally] = field(default_factory=dict)
-    blocked: Counter[tuple[str, str]] = field(default_factory=Counter)
-    reasons: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
-    jurisdictions: Counter[str] = field(default_factory=Counter)
-    points: dict[tuple[float, float], Counter[str]] = field(default_factory=dict)
-
-    def add(self, row: Any) -> None:
-        result = row.result
-        self.decided += 1
-        self.verdicts[row.decision] += 1
-        in_scope = IN_SCOPE[str(result.get("mode", "conservative"))]
-        for law in result.get("laws", []):
-            tally = self.laws.setdefault(law["id"], _LawTally(law.get("title", law["id"])))
-            tally.grades[law["applies"]] += 1
-            if law["applies"] not in in_scope:
-                continue
-            if row.subject_id is not None:
-                tally.subjects.add(int(row.subject_id))
-            if row.owner_id:
-                tally.owners.add(row.owner_id)
-            if row.decision == "block":
-                tally.blocked_grades[law["applies"]] += 1
-            if row.decision == "block" and law.get("violations"):
-                tally.blocking += 1
-                for violation in law["violations"]:
-                    key = (law["id"], violation["section"])
-                    self.blocked[key] += 1
-                    self.reasons.setdefault(key, Counter())[violation["reason"]] += 1
-        for item in result.get("jurisdictions", []):
-            self.jurisdictions[item["code"]] += 1
-        if row.latitude is not None and row.longitude is not None:
-            key = (_round(row.latitude), _round(row.longitude))
-            self.points.setdefault(key, Counter())[row.decision] += 1
-
-
-def _round(value: float) -> float:
-    return round(round(value / MAP_PRECISION_DEG) * MAP_PRECISION_DEG, 4)
-
-
-def _tally(ledger: Ledger, purpose: str, action: str) -> _Tally:
-    tally = _Tally()
-    last = 0
-    query = (
-        select(DECISIONS.c.id, DECISIONS.c.decision, DECISIONS.c.result, PHOTOS.c.owner_id,
-               PHOTOS.c.latitude, PHOTOS.c.longitude, FACE_SUBJECTS.c.subject_id)
-        .join(FACES, FACES.c.id == DECISIONS.c.face_id)
-        .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-        .outerjoin(FACE_SUBJECTS, FACE_SUBJECTS.c.face_id == FACES.c.id)
-        .where(DECISIONS.c.purpose == purpose, DECISIONS.c.action == action)
-        .order_by(DECISIONS.c.id)
-        .limit(_PAGE)
-    )  # fmt: skip
-    while True:
-        with ledger.read() as conn:
-            rows = conn.execute(query.where(DECISIONS.c.id > last)).all()
-        if not rows:
-            return tally
-        for row in rows:
-            tally.add(row)
-        last = int(rows[-1].id)
+def _tally(ledger: Ledger, purpose: str, action: str) -> DecisionFacts:
+    with ledger.read() as conn:
+        return decision_facts(conn, purpose=purpose, action=action)
 
 
 def _count(conn: Connection, table: Any, *where: Any) -> int:
@@ -151,7 +70,9 @@ def _count(conn: Connection, table: Any, *where: Any) -> int:
 def _collection(ledger: Ledger) -> dict[str, Any]:
     status = ledger_status(ledger)
     errors = ledger_errors(ledger, limit=0)
-    per_photo = select(FACES.c.photo_id, func.count().label("n")).group_by(FACES.c.photo_id).subquery()
+    per_photo = (
+        select(FACES.c.photo_id, func.count().label("n")).group_by(FACES.c.photo_id).subquery()
+    )
     with ledger.read() as conn:
         histogram: dict[Any, Any] = dict(
             conn.execute(
@@ -191,7 +112,9 @@ def _collection(ledger: Ledger) -> dict[str, Any]:
         "totals": status["totals"],
         "sources": status["sources"],
         "faces_per_photo": {key: bins.get(key, 0) for key in order},
-        "faces_per_scanned_photo": round(status["totals"]["faces"] / scanned, 3) if scanned else None,
+        "faces_per_scanned_photo": round(status["totals"]["faces"] / scanned, 3)
+        if scanned
+        else None,
         "licences": top,
         "scan_errors_by_reason": errors["scan_errors_by_reason"],
         "acquisition": _acquisition(status["acquisition"]),
@@ -225,15 +148,15 @@ def _spdx(license_id: int | None, name: str | None, url: str | None) -> str:
     return (name or "").strip() or "unknown"
 
 
-def _jurisdictions(tally: _Tally, policies: list[Policy]) -> dict[str, Any]:
+def _jurisdictions(tally: DecisionFacts, policies: list[Policy]) -> dict[str, Any]:
     laws = {
         law_id: {
             "title": item.title,
             "faces": {grade: item.grades.get(grade, 0) for grade in GRADES},
             "in_scope_faces": sum(item.grades.get(g, 0) for g in IN_SCOPE["conservative"]),
             "blocked_faces": {grade: item.blocked_grades.get(grade, 0) for grade in GRADES[:3]},
-            "subjects": len(item.subjects),
-            "owners": len(item.owners),
+            "subjects": item.subjects,
+            "owners": item.owners,
         }
         for law_id, item in sorted(tally.laws.items())
     }
@@ -265,7 +188,7 @@ def _jurisdictions(tally: _Tally, policies: list[Policy]) -> dict[str, Any]:
     }
 
 
-def _decisions(ledger: Ledger, tally: _Tally) -> dict[str, Any]:
+def _decisions(ledger: Ledger, tally: DecisionFacts) -> dict[str, Any]:
     with ledger.read() as conn:
         rows = conn.execute(
             select(DECISIONS.c.purpose, DECISIONS.c.action, DECISIONS.c.decision, func.count())
@@ -274,8 +197,9 @@ def _decisions(ledger: Ledger, tally: _Tally) -> dict[str, Any]:
         ).all()
     by_purpose: dict[str, dict[str, Any]] = {}
     for purpose, action, decision, n in rows:
-        entry = by_purpose.setdefault(f"{purpose} / {action}",
-                                      {"purpose": purpose, "action": action, "allow": 0, "block": 0})
+        entry = by_purpose.setdefault(
+            f"{purpose} / {action}", {"purpose": purpose, "action": action, "allow": 0, "block": 0}
+        )
         entry[decision] = int(n)  # fmt: skip
     reasons: Counter[tuple[str, str, str]] = Counter()
     for (law, section), counter in tally.reasons.items():
@@ -325,10 +249,10 @@ def _exposure(ledger: Ledger, purpose: str, action: str, policies: list[Policy])
                     "until": penalty.until.isoformat() if penalty.until else None,
                     **estimate.to_dict(),
                 })  # fmt: skip
-        estimate = row.get("exposure") or {}
-        for part in estimate.get("parts") or [] if not regimes else []:
+        facts: dict[str, Any] = row.get("exposure") or {}
+        for part in facts.get("parts") or [] if not regimes else []:
             # one law, sections counted differently (BIPA since SB 2979: 15(b) per person)
-            regimes.append({"from": None, "until": None, "currency": estimate.get("currency"), **part,
+            regimes.append({"from": None, "until": None, "currency": facts.get("currency"), **part,
                             "citation": f"{', '.join(part.get('sections', []))}: {part.get('citation', '')}"})  # fmt: skip
         row["regimes"] = regimes
     return {"recorded": True, **document}
@@ -337,12 +261,6 @@ def _exposure(ledger: Ledger, purpose: str, action: str, policies: list[Policy])
 def _consent(ledger: Ledger, purpose: str, today: date) -> dict[str, Any]:
     with ledger.read() as conn:
         rows = conn.execute(select(CONSENTS).order_by(CONSENTS.c.id)).all()
-        faces_by_owner: dict[Any, Any] = dict(
-            conn.execute(
-                select(PHOTOS.c.owner_id, func.count()).join(FACES, FACES.c.photo_id == PHOTOS.c.id)
-                .where(PHOTOS.c.owner_id.is_not(None)).group_by(PHOTOS.c.owner_id)
-            ).all()
-        )  # fmt: skip
         faces = _count(conn, FACES)
     state: Counter[str] = Counter()
     forms: Counter[str] = Counter()
@@ -372,7 +290,7 @@ def _consent(ledger: Ledger, purpose: str, today: date) -> dict[str, Any]:
         else:
             expiry[consent.expires.strftime("%Y-%m")] += 1
             soon += (consent.expires - today).days <= 90
-    covered = sum(int(faces_by_owner.get(owner, 0)) for owner in covered_owners)
+    covered = _faces_of_owners(ledger, sorted(covered_owners))
     return {
         "total": len(rows),
         "by_state": {key: state.get(key, 0) for key in ("active", "not yet valid", "expired", "revoked")},
@@ -392,11 +310,27 @@ def _consent(ledger: Ledger, purpose: str, today: date) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _faces_of_owners(ledger: Ledger, owners: list[str], chunk: int = 500) -> int:
+    """Faces in the photos of ``owners`` (a consent-holding few), counted in the database."""
+    total = 0
+    with ledger.read() as conn:
+        for start in range(0, len(owners), chunk):
+            total += int(
+                conn.execute(
+                    select(func.count()).select_from(FACES).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+                    .where(PHOTOS.c.owner_id.in_(owners[start : start + chunk]))
+                ).scalar_one()
+            )  # fmt: skip
+    return total
+
+
 def _audit(ledger: Ledger) -> dict[str, Any]:
     with ledger.read() as conn:
         broken = verify_chain(conn)
         by_name: dict[Any, Any] = dict(
-            conn.execute(select(AUDIT.c.name, func.count()).group_by(AUDIT.c.name).order_by(AUDIT.c.name)).all()
+            conn.execute(
+                select(AUDIT.c.name, func.count()).group_by(AUDIT.c.name).order_by(AUDIT.c.name)
+            ).all()
         )
         first, last = conn.execute(select(func.min(AUDIT.c.at), func.max(AUDIT.c.at))).one()
     total = sum(int(n) for n in by_name.values())
@@ -498,8 +432,15 @@ def report_numbers(
     doc["decisions"] = _decisions(ledger, tally)
     doc["exposure"] = _exposure(ledger, purpose, action, policies)
     doc["consent"] = _consent(ledger, purpose, today)
-    doc.update(lifecycle.lifecycle_numbers(ledger, purpose=purpose, action=action, today=today,
-                                           retention_limit_days=retention_limit_days))
+    doc.update(
+        lifecycle.lifecycle_numbers(
+            ledger,
+            purpose=purpose,
+            action=action,
+            today=today,
+            retention_limit_days=retention_limit_days,
+        )
+    )
     doc["diversity"] = diversity.diversity_numbers(
         ledger, vault, purpose=purpose, action=action, actor=actor
     )

@@ -23,8 +23,8 @@ from typing import Any
 
 from faceledger.core.law import Policy, estimate_exposures, load_policies
 from faceledger.core.law.decision import IN_SCOPE
-from faceledger.errors import PolicyError
-from faceledger.services.assess import DEFAULT_ACTION, AssessmentNotFound
+from faceledger.errors import AssessmentNotFound, PolicyError
+from faceledger.services.assess import DEFAULT_ACTION
 from faceledger.services.decision_tally import ExposureLaw, exposure_facts
 from faceledger.store import Ledger
 
