@@ -32,6 +32,7 @@ Hierarchy::
     ├── FetchFailure                one URL could not be fetched (a value in the fetch report)
     ├── ReleaseImageError           a release image could not be written or carried forward
     ├── AuditBroken                 the audit chain does not verify (exit code 1)
+    │   └── CheckpointFileError     the checkpoints file cannot be read
     └── LoginRequired               a console page without a live session (a redirect)
 
     RowError (a ValueError)         one row of a file is bad; caught and reported per row
@@ -240,6 +241,10 @@ class AuditBroken(FaceledgerError):
     """The audit chain does not verify; the message names the first bad row."""
 
     exit_code = 1
+
+
+class CheckpointFileError(AuditBroken):
+    """The checkpoints file cannot be read or holds something that is not a checkpoint."""
 
 
 class LoginRequired(FaceledgerError):

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from tests.lifecycle.conftest import ALAN, SELFIE, owner_proof
 
+from faceledger.errors import IdentityError, RequestError, RequestStateError
 from faceledger.services.assess import assess_faces
 from faceledger.services.extract import extract_templates
 from faceledger.services.ingest import ingest_paths
@@ -22,9 +23,6 @@ from faceledger.services.releases import (
     list_consumers,
 )
 from faceledger.services.requests import (
-    IdentityError,
-    RequestError,
-    RequestStateError,
     confirm_request,
     decide_face,
     execute_request,

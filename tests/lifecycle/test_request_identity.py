@@ -16,12 +16,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from tests.lifecycle.conftest import ALAN, SELFIE, owner_proof
 
-from faceledger.errors import ExtensionStateError, FaceReviewError
+from faceledger.errors import ExtensionStateError, FaceReviewError, IdentityError
 from faceledger.services.assess import assess_faces
 from faceledger.services.ingest import ingest_paths
 from faceledger.services.matching import MATCH_PURPOSE, search_selfie
 from faceledger.services.requests import (
-    IdentityError,
     decide_face,
     execute_request,
     extend_deadline,

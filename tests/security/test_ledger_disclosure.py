@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from faceledger.config import load_settings
-from faceledger.services.releases import ReleaseError, add_consumer, create_release, mark_notified
+from faceledger.errors import ReleaseError
+from faceledger.services.releases import add_consumer, create_release, mark_notified
 from faceledger.store import Ledger
 from faceledger.store.audit import verify_chain
 from faceledger.store.schema import AuditEvent, ConsumerNotice, Request
@@ -24,7 +25,8 @@ def _events(ledger: Ledger, name: str) -> list[AuditEvent]:
 
 def test_marking_a_consumer_notified_is_audited(ledger: Ledger, tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data")
-    version = create_release(ledger, KeyVault.open(settings), settings, name="r", purpose="fairness-audit")
+    version = create_release(ledger, KeyVault.open(settings), settings, name="r", purpose="fairness-audit",
+                             allow_empty=True)  # an empty ledger: an empty version, on purpose
     consumer = add_consumer(ledger, name="lab", ref=version.ref, contact="dpo@lab.example")
     now = datetime.now(UTC)
     with ledger.begin() as conn:  # a notice owed, as an executed request leaves it

@@ -20,21 +20,12 @@ from PIL import Image
 from sqlalchemy import func, insert, select, text
 
 from faceledger.config import Settings, load_settings
-from faceledger.errors import ConsentError
+from faceledger.errors import ClaimError, ClaimNotFound, ConsentError, EvidenceError
 from faceledger.services.assess import assess_faces
-from faceledger.services.claims import (
-    ClaimError,
-    ClaimNotFound,
-    add_claim,
-    face_for,
-    get_claim,
-    list_claims,
-    revoke_claim,
-)
+from faceledger.services.claims import add_claim, face_for, get_claim, list_claims, revoke_claim
 from faceledger.services.consent import add_consent, list_consents
 from faceledger.services.ingest import ingest_paths
 from faceledger.services.verification import (
-    EvidenceError,
     IdentityEvidence,
     LocalProfileVerifier,
     LocalVerifier,

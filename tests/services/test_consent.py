@@ -23,17 +23,10 @@ from sqlalchemy.exc import IntegrityError
 
 from faceledger.config import load_settings
 from faceledger.core.law import Processor
-from faceledger.errors import ManifestError
+from faceledger.errors import ConsentError, ConsentNotFound, ManifestError
 from faceledger.services.assess import assess_face_ids, assess_faces
 from faceledger.services.claims import add_claim
-from faceledger.services.consent import (
-    ConsentError,
-    ConsentNotFound,
-    add_consent,
-    import_consents,
-    list_consents,
-    revoke_consent,
-)
+from faceledger.services.consent import add_consent, import_consents, list_consents, revoke_consent
 from faceledger.services.ingest import ingest_paths
 from faceledger.services.scan import scan_pending
 from faceledger.services.verification import IdentityEvidence

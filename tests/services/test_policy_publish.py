@@ -11,7 +11,8 @@ from sqlalchemy import select
 from faceledger.config import load_settings
 from faceledger.core.law import load_policies
 from faceledger.services.policy_publish import publish_policy, retention_schedule_published
-from faceledger.store.audit import AUDIT, verify_chain
+from faceledger.store.audit import verify_chain
+from faceledger.store.tables import AUDIT
 
 
 def test_publish_records_the_date_and_the_earliest_one_counts(

@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import Connection, func, select
 
-from faceledger.errors import AuditBroken, FaceledgerError
+from faceledger.errors import AuditBroken, CheckpointFileError, FaceledgerError
 from faceledger.store import Ledger
-from faceledger.store.audit import AUDIT, ChainCheck, check_chain, check_rows
+from faceledger.store.audit import ChainCheck, check_chain, check_rows
 from faceledger.store.db import ensure_private_dir
 from faceledger.store.ledger import utcnow
+from faceledger.store.tables import AUDIT
 
 if TYPE_CHECKING:
     from faceledger.config import Settings
@@ -57,10 +58,6 @@ def _describe(check: ChainCheck) -> dict[str, Any]:
         "first_bad_id": check.bad_id,
         "problem": check.problem,
     }
-
-
-class CheckpointFileError(AuditBroken):
-    """The checkpoints file cannot be read or holds something that is not a checkpoint."""
 
 
 CHECKPOINTS_FILE = "audit-checkpoints.jsonl"

@@ -100,7 +100,8 @@ def _record(row: Row[Any], owner_id: str | None, reassessed: Reassessment | None
 
 
 def _owner_of(conn: Any, photo_id: int) -> str | None:
-    return conn.execute(select(PHOTOS.c.owner_id).where(PHOTOS.c.id == photo_id)).scalar()
+    owner: str | None = conn.execute(select(PHOTOS.c.owner_id).where(PHOTOS.c.id == photo_id)).scalar()
+    return owner
 
 
 def _payload(record: ClaimRecord) -> dict[str, Any]:
@@ -196,7 +197,7 @@ def _find(conn: Any, key: str | int) -> Row[Any]:
         row = conn.execute(select(CLAIMS).where(CLAIMS.c.id == int(text))).first()
     if row is None:
         raise ClaimNotFound(f"no claim with id or receipt {text!r} (see faceledger claim list)")
-    return row
+    return row  # type: ignore[no-any-return]
 
 
 def revoke_claim(

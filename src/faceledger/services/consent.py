@@ -55,9 +55,8 @@ from sqlalchemy import Connection, Row, select
 
 from faceledger.core.law import Policy
 from faceledger.core.receipts import new_receipt
-from faceledger.errors import ConsentNotFound, ManifestError, RowError
+from faceledger.errors import ConsentError, ConsentNotFound, ManifestError, RowError
 from faceledger.services.consent_links import (
-    ConsentError,
     check_claims,
     chunks,
     claim_ids_of,

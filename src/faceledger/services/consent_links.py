@@ -8,7 +8,7 @@ change's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -53,7 +53,7 @@ def touched_faces(conn: Connection, records: Iterable[Mapping[str, Any]]) -> set
         if record.get("subject_id") is not None:
             subjects.add(int(record["subject_id"]))
     faces: set[int] = set()
-    queries = (
+    queries: tuple[tuple[list[Any], Callable[[Any], Any]], ...] = (
         (sorted(owners), lambda chunk: select(FACES.c.id).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
          .where(PHOTOS.c.owner_id.in_(chunk))),
         (sorted(claims), lambda chunk: select(CLAIMS.c.face_id).where(CLAIMS.c.id.in_(chunk))),

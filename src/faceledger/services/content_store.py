@@ -89,12 +89,14 @@ class ContentStore:
     def journal_open(self) -> None:
         """Start this run's journal: one append-only JSON Lines file (one write per photo)."""
         name = self._journal / f"run-{uuid.uuid4().hex}.jsonl"
-        self._journal_fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._journal_path = name
+        self._journal_fd: int | None = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._journal_path: Path | None = name
 
     def journal_write(self, photo_id: int, entry: dict[str, Any]) -> None:
         """Append one entry in a single write (O_APPEND: entries from threads never interleave)."""
         line = json.dumps({"photo_id": photo_id, **entry}, default=str, separators=(",", ":"))
+        if self._journal_fd is None:
+            raise RuntimeError("journal_write before journal_open")
         os.write(self._journal_fd, line.encode() + b"\n")
 
     def journal_close(self, *, remove: bool) -> None:

@@ -267,10 +267,9 @@ def _check_name(name: str) -> str:
 
 
 def _insert_ignoring_duplicates(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     return insert(DATASET_MEMBERS).on_conflict_do_nothing(index_elements=["dataset_id", "member_key"])
 
 

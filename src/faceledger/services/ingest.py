@@ -26,11 +26,11 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, select, update
 
 from faceledger.errors import FaceledgerError, ManifestError
 from faceledger.services.progress import NoProgress, Progress
@@ -105,7 +105,7 @@ def ingest_paths(
     ``roots``: folders outside a manifest's own folder its paths may point into (default:
     the ``manifest_path_roots`` setting); anything else outside is rejected with its line.
     """
-    progress = progress or NoProgress()
+    sink: Progress = progress or NoProgress()
     report = IngestReport()
     if roots is None:
         from faceledger.config import load_settings
@@ -115,10 +115,10 @@ def ingest_paths(
     for path in paths:
         path = path.expanduser().resolve()
         if path.is_dir():
-            report.sources.extend(_ingest_folder(ledger, path, actor, batch_size, progress, allowed))
+            report.sources.extend(_ingest_folder(ledger, path, actor, batch_size, sink, allowed))
         elif path.is_file():
             report.sources.append(
-                _ingest_manifest(ledger, path, actor, batch_size, progress, roots=allowed)
+                _ingest_manifest(ledger, path, actor, batch_size, sink, roots=allowed)
             )
         else:
             raise FaceledgerError(f"{path}: no such file or folder")
@@ -255,7 +255,7 @@ def _write_batch(
                     "excluded_request_id", pa.array(matches, pa.int64()),
                 )  # fmt: skip
             added, tombstoned = insert_new_rows(
-                conn, cast(Table, PHOTOS), photos, key=["source_id", "source_key"], flag="excluded_request_id"
+                conn, PHOTOS, photos, key=["source_id", "source_key"], flag="excluded_request_id"
             )
             report.tombstoned += tombstoned
         if rejects:

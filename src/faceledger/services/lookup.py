@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,7 @@ def no_thumbnail(row: Any) -> str | None:
     return "licence"
 
 
-def _hits(conn: Connection, rows: list[Any]) -> list[PhotoHit]:
+def _hits(conn: Connection, rows: Sequence[Any]) -> list[PhotoHit]:
     held = dataset_names_by_photo(conn, [int(row.id) for row in rows])
     return [
         PhotoHit(

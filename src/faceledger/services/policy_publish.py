@@ -192,7 +192,7 @@ def record_publication(
 
 def retention_schedule_published(ledger: Ledger) -> date | None:
     """The earliest date the retention schedule was published (None: never), from the log."""
-    from faceledger.store.audit import AUDIT
+    from faceledger.store.tables import AUDIT
 
     with ledger.read() as conn:
         rows = conn.execute(select(AUDIT.c.payload).where(AUDIT.c.name == PUBLISH_EVENT)).all()

@@ -9,7 +9,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 Tick = Callable[..., None]
@@ -18,13 +18,7 @@ Tick = Callable[..., None]
 class Progress(Protocol):
     """A sink for progress: one task at a time, advanced by ``tick(n, **counters)``."""
 
-    def task(self, name: str, *, total: int | None, unit: str) -> _TaskContext: ...
-
-
-class _TaskContext(Protocol):
-    def __enter__(self) -> Tick: ...
-
-    def __exit__(self, *exc: object) -> None: ...
+    def task(self, name: str, *, total: int | None, unit: str) -> AbstractContextManager[Tick]: ...
 
 
 class NoProgress:

@@ -43,10 +43,10 @@ from sqlalchemy import select, update
 
 from faceledger.config import Settings
 from faceledger.core.receipts import new_receipt
+from faceledger.errors import IdentityError, RequestError, RequestNotFound, RequestStateError
 from faceledger.services.matching import MATCH_PURPOSE, MAX_RESULTS, search_by_selfie
 from faceledger.services.request_execute import Scope, execute_request, resolve, resolve_photos
 from faceledger.services.request_identity import (
-    IdentityError,
     active_claims,
     clean_contact,
     decide_face,
@@ -63,13 +63,8 @@ from faceledger.services.request_records import (
     KEY_TYPES,
     KINDS,
     PAST,
-    REQUEST_FACES,
-    REQUESTS,
     STATUSES,
-    RequestError,
-    RequestNotFound,
     RequestRecord,
-    RequestStateError,
     choose_law,
     find,
     record,
@@ -79,7 +74,7 @@ from faceledger.services.request_records import (
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import CONSENTS, FACE_SUBJECTS, FACES, PHOTOS
+from faceledger.store.tables import CONSENTS, FACE_SUBJECTS, FACES, PHOTOS, REQUEST_FACES, REQUESTS
 from faceledger.store.vault import KeyVault
 
 #: Most other faces of matched subjects offered to the reviewer as candidates per request.

@@ -338,7 +338,7 @@ class Destroyed:
     certificates: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _certificate(record: dict[str, Any]) -> str:
+def _certificate(record: Any) -> str:
     body = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 

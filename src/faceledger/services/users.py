@@ -31,9 +31,8 @@ from faceledger.errors import UserError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import WebSession, WebToken, WebUser
+from faceledger.store.tables import SESSIONS, TOKENS, USERS
 
-USERS, TOKENS, SESSIONS = WebUser.__table__, WebToken.__table__, WebSession.__table__
 ROLES = ("admin", "reviewer")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TOKEN = re.compile(r"^flt_(\d{1,12})_([A-Za-z0-9_-]{43})$")

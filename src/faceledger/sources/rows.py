@@ -114,11 +114,11 @@ def _text(value: Any, *, decode: bool = False) -> str | None:
         if isinstance(value, float) and math.isnan(value):
             return None
         value = str(value)
-    text = value.strip()
+    text: str = value.strip()
     if not text:
         return None
     if decode and ("%" in text or "+" in text):
-        return unquote_plus(text)
+        return str(unquote_plus(text))
     return text
 
 

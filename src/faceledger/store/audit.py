@@ -22,9 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text
 
-from faceledger.store.schema import AuditEvent
-
-AUDIT = AuditEvent.__table__
+from faceledger.store.tables import AUDIT
 
 # Stable event names. Later features add names here; never rename one.
 EVENT_NAMES = {
@@ -188,7 +186,7 @@ class ChainCheck:
 
 
 def check_rows(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, Any]] | Any,
     *,
     prev: str | None = None,
     position: int = 0,

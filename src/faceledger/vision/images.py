@@ -40,7 +40,7 @@ class LoadedImage:
     @property
     def scale(self) -> float:
         """Original pixels per working pixel along x (boxes are multiplied by this)."""
-        return self.width / self.rgb.shape[1]
+        return float(self.width / self.rgb.shape[1])
 
 
 def load_image(path: Path | bytes, *, max_pixels: int, max_side: int | None = None) -> LoadedImage:
@@ -49,6 +49,7 @@ def load_image(path: Path | bytes, *, max_pixels: int, max_side: int | None = No
     ``path`` may also be the image's bytes (an upload held in memory, never written to disk);
     messages then name it "the uploaded image".
     """
+    source: Path | io.BytesIO
     if isinstance(path, bytes):
         size, source = len(path), io.BytesIO(path)
         path = Path("the uploaded image")

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from faceledger.errors import NoFaceError
 from faceledger.services import lookup
-from faceledger.services.matching import NoFaceError
 from faceledger.services.verification import new_challenge, verify_owner
 from faceledger.web import models, present, uploads
 from faceledger.web.deps import Portal, SelfieSearch, get_portal, get_selfie_search
@@ -107,7 +107,8 @@ async def run_selfie(
         finally:
             release_memory()
     answer = matches if isinstance(matches, dict) else None  # the whole answer, or matches only
-    matches = (answer["matches"] if answer is not None else matches)[: settings.web_selfie_results]
+    found: list[dict[str, Any]] = answer["matches"] if answer is not None else matches  # type: ignore[assignment]
+    matches = found[: settings.web_selfie_results]
     described = lookup.face_photo_ids(portal.ledger, [int(m["face_id"]) for m in matches])
     return present.selfie(portal, matches, described, answer)
 

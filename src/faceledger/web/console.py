@@ -55,7 +55,7 @@ def detail(portal: Portal, user: User, request_id: int) -> dict[str, Any]:
         if record.has_contact else None
     )  # fmt: skip
     doc["face_review"] = service.review_faces(portal.ledger, record.id)
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
 def queue(portal: Portal, *, status: str | None = None, overdue: bool = False) -> list[dict[str, Any]]:

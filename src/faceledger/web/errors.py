@@ -56,10 +56,11 @@ def answer(request: Request, status: int, message: str, headers: dict[str, str] 
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     portal = request.app.state.portal
-    return portal.templates.TemplateResponse(
+    response: Response = portal.templates.TemplateResponse(
         request, "error.html", {"status": status, "message": message},
         status_code=status, headers=headers,
     )  # fmt: skip
+    return response
 
 
 def install(app: FastAPI) -> None:

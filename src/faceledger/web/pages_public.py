@@ -45,8 +45,8 @@ def search(
     if photo:
         result = present.search(portal, lookup.lookup_photo(portal.ledger, photo), owner=False)
         return render(portal, request, "results.html", result=result, label="Photo", owner_search=False)
-    verified = present.owner_proof(portal, request.cookies.get(OWNER_COOKIE))
-    result = present.tag(portal, lookup.tag_summary(portal.ledger, tag or "", owner_id=verified))
+    verified_owner = present.owner_proof(portal, request.cookies.get(OWNER_COOKIE))
+    result = present.tag(portal, lookup.tag_summary(portal.ledger, tag or "", owner_id=verified_owner))
     return render(portal, request, "tag.html", result=result)
 
 

@@ -57,7 +57,8 @@ def claim_form(
     face_id = present.claim_key(portal, token)
     if face_id is None:
         raise HTTPException(400, "this link expired: search again and choose your face from the results")
-    (hit,) = face_photo_ids(portal.ledger, [face_id]) or [None]
+    hits = face_photo_ids(portal.ledger, [face_id])
+    hit = hits[0] if hits else None
     if hit is None or hit["excluded"]:
         raise HTTPException(404, "this face is no longer in the dataset")
     photo = present._photos(portal, [hit])[0]

@@ -9,6 +9,7 @@ memory up to the ``web_max_upload_bytes`` limit (413 beyond it) and split into p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -45,18 +46,18 @@ def parse_multipart(body: bytes, content_type: str | None) -> dict[str, Part]:
     if kind != b"multipart/form-data" or not boundary:
         raise HTTPException(400, "send the form as multipart/form-data")
     parts: dict[str, Part] = {}
-    state: dict[str, object] = {"headers": {}, "field": b"", "value": b"", "data": bytearray()}
+    state: dict[str, Any] = {"headers": {}, "field": b"", "value": b"", "data": bytearray()}
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] = bytes(state["field"]) + data[start:end]  # type: ignore[arg-type]
+        state["field"] = bytes(state["field"]) + data[start:end]
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] = bytes(state["value"]) + data[start:end]  # type: ignore[arg-type]
+        state["value"] = bytes(state["value"]) + data[start:end]
 
     def on_header_end() -> None:
         headers = state["headers"]
         assert isinstance(headers, dict)
-        headers[bytes(state["field"]).lower()] = bytes(state["value"])  # type: ignore[arg-type]
+        headers[bytes(state["field"]).lower()] = bytes(state["value"])
         state["field"], state["value"] = b"", b""
 
     def on_part_begin() -> None:
@@ -81,7 +82,7 @@ def parse_multipart(body: bytes, content_type: str | None) -> dict[str, Part]:
                 name=key,
                 filename=filename.decode("utf-8", "replace") if filename is not None else None,
                 content_type=headers.get(b"content-type", b"").decode("latin-1") or None,
-                data=bytes(state["data"]),  # type: ignore[arg-type]
+                data=bytes(state["data"]),
             )
 
     parser = MultipartParser(boundary, {

@@ -48,17 +48,17 @@ _COVERS = {"owner": "account", "tag": "tag", "photo": "photo", "url": "photo", "
 
 
 def upgrade() -> None:
-    for column in _REQUEST_COLUMNS:
-        op.add_column("requests", column)
-    for column in _FACE_COLUMNS:
-        op.add_column("request_faces", column)
+    for request_column in _REQUEST_COLUMNS:
+        op.add_column("requests", request_column)
+    for face_column in _FACE_COLUMNS:
+        op.add_column("request_faces", face_column)
     requests = sa.table("requests", sa.column("key_type", sa.String), sa.column("covers", sa.String))
     for key_type, covers in _COVERS.items():
         op.execute(requests.update().where(requests.c.key_type == key_type).values(covers=covers))
 
 
 def downgrade() -> None:
-    for column in reversed(_FACE_COLUMNS):
-        op.drop_column("request_faces", column.name)
-    for column in reversed(_REQUEST_COLUMNS):
-        op.drop_column("requests", column.name)
+    for face_column in reversed(_FACE_COLUMNS):
+        op.drop_column("request_faces", face_column.name)
+    for request_column in reversed(_REQUEST_COLUMNS):
+        op.drop_column("requests", request_column.name)
