@@ -10,6 +10,19 @@ Prints, in one run on the same fixed image set (WIDER FACE val subset from share
   - `faceledger scan` end-to-end rate (decode + detect + ledger writes) with 1 and 2 workers,
   - face_recognition's HOG detector (dlib) rate,
 with each rate as a ratio of both raw rates, and recall at IoU >= 0.5 on faces >= 20 px.
+
+With ``--engine ray`` it also scans the same images with the Ray engine, the same number of
+workers, and prints Ray / local pool (goal >= 0.9 on one node). The Ray cluster is started
+before the timing, as a real one is already running when a scan starts: by default a local
+one-node Ray with ``--ray-workers`` CPUs; with ``--nodes N`` (N >= 2) a real N-node cluster on
+this machine (``ray start`` per node, one CPU each; see faceledger.engines.ray_cluster).
+Inside the timing, for both engines: starting the workers, loading the model in each,
+reading the bytes (Ray: the driver reads them and sends them through the object store),
+detection and the ledger writes.
+
+Example:
+    .venv/bin/python bench/scan.py --engine ray --ray-workers 2
+    .venv/bin/python bench/scan.py --engine ray --nodes 2 --repeat 2
 """
 
 from __future__ import annotations
@@ -72,7 +85,9 @@ def bench_raw(images: list[Path], repeat: int, *, passes: bool) -> tuple[float, 
     return rate, found
 
 
-def bench_scan(images: list[Path], workers: int, repeat: int) -> tuple[float, dict[str, list[BBox]]]:
+def bench_scan(
+    images: list[Path], workers: int, repeat: int, **engine: str
+) -> tuple[float, dict[str, list[BBox]]]:
     from sqlalchemy import select
 
     from faceledger.store.schema import Face, Photo
@@ -86,7 +101,7 @@ def bench_scan(images: list[Path], workers: int, repeat: int) -> tuple[float, di
         ledger = open_ledger(f"sqlite:///{tmp}/bench.db")
         ingest_paths(ledger, [folder])
         start = time.perf_counter()
-        report = scan_pending(ledger, load_settings(workers=workers))
+        report = scan_pending(ledger, load_settings(workers=workers, **engine))
         rate = report.photos_done / (time.perf_counter() - start)
         found: dict[str, list[BBox]] = defaultdict(list)
         with ledger.read() as conn:
@@ -112,10 +127,35 @@ def bench_hog(images: list[Path]) -> tuple[float, dict[str, list[BBox]]] | None:
     return rate, found
 
 
+def bench_ray(images: list[Path], workers: int, repeat: int, nodes: int) -> tuple[float, dict[str, list[BBox]]]:
+    """The Ray engine's scan rate on an already running cluster (started outside the timing)."""
+    import ray
+
+    if nodes >= 2:
+        from faceledger.engines.ray_cluster import LocalCluster
+
+        with LocalCluster(cpus_per_node=1) as cluster:
+            cluster.start(nodes=nodes, timeout=300)
+            return bench_scan(images, nodes, repeat, engine="ray", ray_address=cluster.address)
+    temp = tempfile.mkdtemp(prefix="flbench-ray-")
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _temp_dir=temp)  # fmt: skip
+    try:
+        return bench_scan(images, workers, repeat, engine="ray")
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=Path, default=DEFAULT_SET, help="folder with images/ and boxes.csv")
     parser.add_argument("--repeat", type=int, default=3, help="passes over the set for raw and scan rates")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="ray: also compare the Ray engine with the local pool on the same images")
+    parser.add_argument("--ray-workers", type=int, default=2, help="workers for the Ray vs local pool rows")
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="Ray nodes: 1 = a local Ray; N >= 2 = a real N-node cluster on this machine")
     args = parser.parse_args()
     images = sorted(args.images.glob("images/**/*.jpg"))
     gt = truth(args.images)
@@ -125,15 +165,31 @@ def main() -> None:
     single_rate, single_found = bench_raw(images, args.repeat, passes=False)
     rows = [("CenterFace raw, scan's passes (2 threads, pre-decoded)", raw_rate, recall(raw_found, gt)),
             ("CenterFace raw, single pass (2 threads, pre-decoded)", single_rate, recall(single_found, gt))]
+    scanned = []
     for workers in (1, 2):
         rate, found = bench_scan(images, workers, args.repeat)
+        scanned.append((workers, rate, found))
         rows.append((f"faceledger scan, {workers} worker{'s' if workers > 1 else ''} (end to end)", rate, recall(found, gt)))
+    if args.engine == "ray":
+        workers = args.nodes if args.nodes >= 2 else args.ray_workers
+        pool_rate, pool_found = (
+            next((r, f) for w, r, f in scanned if w == workers) if workers in (1, 2)
+            else bench_scan(images, workers, args.repeat)
+        )  # fmt: skip
+        ray_rate, ray_found = bench_ray(images, workers, args.repeat, args.nodes)
+        where = f"{args.nodes} nodes x 1 CPU" if args.nodes >= 2 else "1 node"
+        rows.append((f"faceledger scan, Ray {workers} workers ({where})", ray_rate, recall(ray_found, gt)))
+        ray_ratio = (ray_rate / pool_rate, workers, where, ray_found == pool_found)
     hog = bench_hog(images)
     if hog:
         rows.append(("face_recognition HOG (dlib, upsample=1)", hog[0], recall(hog[1], gt)))
     print(f"{'what':58} {'images/s':>9} {'x raw':>6} {'x single':>8} {'recall':>7}")
     for name, rate, rec in rows:
         print(f"{name:58} {rate:9.2f} {rate / raw_rate:6.2f} {rate / single_rate:8.2f} {rec:7.3f}")
+    if args.engine == "ray":
+        ratio, workers, where, same = ray_ratio
+        print(f"Ray / local pool ({workers} workers each, {where}): {ratio:.2f} (goal >= 0.9 on one node); "
+              f"same faces as the pool: {'yes' if same else 'NO'}")
 
 
 if __name__ == "__main__":

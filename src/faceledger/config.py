@@ -69,9 +69,9 @@ class Settings(BaseSettings):
     )
     ray_address: str | None = Field(
         default=None,
-        description="Address of a running Ray cluster (e.g. ray://head:10001) for engine = ray. "
-        "Unset: start a local Ray with `workers` CPUs. Workers read image paths, so on a "
-        "cluster they must be on shared storage.",
+        description="Address of a running Ray cluster's head (host:6379, or auto) for engine = "
+        "ray. Unset: start a local Ray with `workers` CPUs. Workers get each photo's bytes from "
+        "the driver through Ray's object store (no shared disk needed); see docs/scale.md.",
     )
     detector_threshold: float = Field(
         default=0.425,

@@ -24,6 +24,7 @@ R = TypeVar("R")
 
 class Engine(Protocol):
     workers: int
+    shares_files: bool  # False: workers cannot read the driver's files; send bytes, not paths
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
 
@@ -34,6 +35,7 @@ class InProcess:
     """Runs everything in the calling process (workers = 1)."""
 
     workers = 1
+    shares_files = True
 
     def __init__(self, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()):
         if initializer is not None:
@@ -49,6 +51,8 @@ class InProcess:
 
 class ProcessPool:
     """A pool of ``workers`` processes; at most ``2 * workers`` items in flight."""
+
+    shares_files = True
 
     def __init__(
         self,

@@ -32,7 +32,7 @@ from faceledger.config import Settings
 from faceledger.core.faces import BBox
 from faceledger.core.matching import ExactIndex
 from faceledger.engines.local import make_engine
-from faceledger.errors import ImageError
+from faceledger.errors import ImageError, TemplateRefused
 from faceledger.services.progress import NoProgress, Progress
 from faceledger.services.subjects import link_owners
 from faceledger.services.templates import (
@@ -40,20 +40,16 @@ from faceledger.services.templates import (
     EXTRACT,
     GEOMETRY,
     SubjectRef,
-    TemplateRefused,
     create_subject,
     load_index,
     store_face_templates,
 )
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
-from faceledger.store.schema import Destruction, Face, FaceDecision, Photo, Subject, Template
+from faceledger.store.tables import DECISIONS, DESTRUCTIONS, FACES, PHOTOS, SUBJECTS, TEMPLATES
 from faceledger.store.vault import KeyVault
 from faceledger.vision.dlib_models import DlibModels, ModelInfo
 
-FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
-TEMPLATES, SUBJECTS = Template.__table__, Subject.__table__
-DESTRUCTIONS = Destruction.__table__  # faces destroyed for retention are never re-extracted
 _FLUSH_EVERY = 32
 
 
@@ -97,16 +93,22 @@ def init_extract_worker(config: ExtractConfig) -> None:
     _worker["models"] = DlibModels.shared()
 
 
-def extract_photo(item: tuple[str, list[tuple[int, int, tuple[float, float, float, float]]]]) -> list[FaceFeatures]:
-    """Landmarks, embedding and DiF measures for the listed faces of one photo."""
+def extract_photo(
+    item: tuple[str | bytes, list[tuple[int, int, tuple[float, float, float, float]]]],
+) -> list[FaceFeatures]:
+    """Landmarks, embedding and DiF measures for the listed faces of one photo, given by its
+    path (read here) or its bytes (read by the driver, for workers that share no disk)."""
     from faceledger.core.dif import measure_face, measure_face_5
     from faceledger.vision.images import load_image
 
-    path, faces = item
+    source, faces = item
     config: ExtractConfig = _worker["config"]
     models: DlibModels = _worker["models"]
     try:
-        image = load_image(Path(path), max_pixels=config.max_pixels, max_side=config.max_side)
+        image = load_image(
+            source if isinstance(source, bytes) else Path(source),
+            max_pixels=config.max_pixels, max_side=config.max_side,
+        )  # fmt: skip
     except ImageError as exc:
         return [FaceFeatures(face_id, decision_id, error=exc.reason) for face_id, decision_id, _ in faces]
     factor = image.width / image.rgb.shape[1]  # original pixels per working pixel (both axes)
@@ -117,7 +119,7 @@ def extract_photo(item: tuple[str, list[tuple[int, int, tuple[float, float, floa
             vector = models.embed(image.rgb, box)
             if config.landmark_points == 68:
                 work = models.landmarks68(image.rgb, box)
-                measure = measure_face
+                measure: Any = measure_face
             else:
                 work = models.landmarks5(image.rgb, box)
                 measure = measure_face_5
@@ -142,6 +144,19 @@ def extract_photo(item: tuple[str, list[tuple[int, int, tuple[float, float, floa
 
 
 # --- driver side ----------------------------------------------------------------------------
+
+
+def with_bytes(
+    work: list[tuple[str, list[tuple[int, int, tuple[float, float, float, float]]]]],
+) -> Iterator[tuple[str | bytes, list[tuple[int, int, tuple[float, float, float, float]]]]]:
+    """Each photo's bytes instead of its path, for workers that cannot read the driver's files
+    (Ray); lazy, so only the photos in flight are held. A file the driver cannot read goes on
+    as its path, and the worker reports it unreadable as the local engines do."""
+    for path, faces in work:
+        try:
+            yield Path(path).read_bytes(), faces
+        except OSError:
+            yield path, faces
 
 
 def _todo(
@@ -245,7 +260,8 @@ def extract_templates(
     try:
         with progress.task("extract", total=total, unit="faces") as tick:
             buffer: list[FaceFeatures] = []
-            for features in engine.map_unordered(extract_photo, work):
+            items: Any = work if engine.shares_files else with_bytes(work)
+            for features in engine.map_unordered(extract_photo, items):
                 buffer.extend(features)
                 if len(buffer) >= _FLUSH_EVERY:
                     _write(ledger, vault, index, buffer, report, embedder, geometry_info, settings, actor, touched)

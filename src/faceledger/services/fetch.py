@@ -108,7 +108,7 @@ class FetchReport:
 
 
 def _candidates(retry: bool) -> Any:
-    status = PHOTOS.c.fetch_status.is_(None)
+    status: Any = PHOTOS.c.fetch_status.is_(None)
     if retry:
         status = or_(
             status,

@@ -5,8 +5,10 @@ Example::
     report = scan_pending(ledger, settings, actor="cli")
     report.photos_done, report.faces_found
 
-Resumable by construction. Workers only read image files and return plain values; the driver
-is the single writer. Each flush is one transaction that inserts a photo's faces *and* marks
+Resumable by construction. Workers only read image bytes and return plain values; the driver
+is the single writer. On an engine whose workers share no disk with the driver (Ray), the
+driver reads each photo's bytes and sends them as the item (``(id, path, bytes)``), never the
+path alone. Each flush is one transaction that inserts a photo's faces *and* marks
 the photo scanned, guarded by ``WHERE scan_status = 'pending'``; so a scan killed at any
 instant (SIGKILL included) leaves every photo either fully scanned or still pending, and the
 next run finishes the pending ones without duplicating a face (a unique key on
@@ -43,6 +45,7 @@ from faceledger.store.tombstones import OWNER_KEYS, PHOTO_KEYS, tombstone_matche
 _PAGE = 500
 _FLUSH_SECONDS = 1.0
 PAUSE_ENV = "FACELEDGER_SCAN_PAUSE_AFTER"  # test hook, see _pause_hook
+RESUME_ENV = "FACELEDGER_SCAN_RESUME_FIFO"  # test hook, see _pause_hook
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class DetectorConfig:
     def from_settings(cls, settings: Settings) -> DetectorConfig:
         return cls(
             threshold=settings.detector_threshold,
-            threads=max(1, available_cores() // settings.workers),
+            # a Ray actor holds one CPU of its node; the driver's core count says nothing there
+            threads=1 if settings.engine == "ray" else max(1, available_cores() // settings.workers),
             max_pixels=settings.max_image_pixels,
             max_side=settings.detect_max_side,
         )
@@ -88,6 +92,7 @@ class ScanReport:
     seconds: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
     tombstoned: int = 0  # pending photos a tombstone covered: excluded, not scanned
+    workers_lost: int = 0  # scale-out workers that died mid-run (their items went to others)
 
 
 # --- worker side (runs in worker processes; module-level for pickling) ---------------------
@@ -103,22 +108,27 @@ def init_worker(config: DetectorConfig) -> None:
     _worker["detector"] = CenterFace(threshold=config.threshold, threads=config.threads)
 
 
-def scan_photo(item: tuple[int, str]) -> PhotoOutcome:
-    """Detect faces in one photo; never raises for a bad image."""
+def scan_photo(item: tuple[int, str] | tuple[int, str, bytes]) -> PhotoOutcome:
+    """Detect faces in one photo, given as ``(id, path)`` (read here) or ``(id, path, bytes)``
+    (read by the driver; ``path`` then only names it in messages); never raises for a bad image."""
     from faceledger.vision.detector import detect_image
 
-    photo_id, path = item
+    photo_id, path = item[0], item[1]
     config: DetectorConfig = _worker["config"]
+    source: Path | bytes = item[2] if len(item) == 3 else Path(path)
     try:
-        digest = _sha256(Path(path))
+        digest = (
+            hashlib.sha256(source).hexdigest() if isinstance(source, bytes) else _sha256(source)
+        )
     except OSError as exc:
         return PhotoOutcome(photo_id, error="unreadable", detail=f"{path}: {exc.strerror}")
     try:
         result = detect_image(
-            Path(path), _worker["detector"], max_pixels=config.max_pixels, max_side=config.max_side
+            source, _worker["detector"], max_pixels=config.max_pixels, max_side=config.max_side
         )
     except ImageError as exc:
-        return PhotoOutcome(photo_id, error=exc.reason, detail=str(exc), content_hash=digest)
+        detail = str(exc).replace("the uploaded image", path)
+        return PhotoOutcome(photo_id, error=exc.reason, detail=detail, content_hash=digest)
     except MemoryError:
         return PhotoOutcome(photo_id, error="too-large", detail=f"{path}: out of memory decoding",
                             content_hash=digest)  # fmt: skip
@@ -168,7 +178,7 @@ def _pending(ledger: Ledger, limit: int | None, report: ScanReport) -> Iterator[
                 .order_by(PHOTOS.c.id)
                 .limit(_PAGE)
             ).all()
-            covered = tombstone_matches(conn, [row._mapping for row in page])
+            covered = tombstone_matches(conn, [dict(row._mapping) for row in page])
         if not page:
             return
         _exclude(ledger, {int(r.id): c for r, c in zip(page, covered, strict=True) if c is not None}, report)
@@ -180,6 +190,21 @@ def _pending(ledger: Ledger, limit: int | None, report: ScanReport) -> Iterator[
             given += 1
             yield int(row.id), str(row.path)
         last = int(page[-1].id)
+
+
+def with_bytes(
+    items: Iterator[tuple[int, str]],
+) -> Iterator[tuple[int, str] | tuple[int, str, bytes]]:
+    """``(id, path)`` -> ``(id, path, bytes)`` for workers that cannot read the driver's files.
+    A file the driver cannot read goes on as ``(id, path)``: the worker finds it unreadable
+    too and reports it so, as the local engines do. Lazy: only items in flight are held."""
+    for photo_id, path in items:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            yield photo_id, path
+            continue
+        yield photo_id, path, data
 
 
 def _exclude(ledger: Ledger, covered: dict[int, int], report: ScanReport, conn: Connection | None = None) -> None:
@@ -198,17 +223,31 @@ def _exclude(ledger: Ledger, covered: dict[int, int], report: ScanReport, conn: 
         ).rowcount
 
 
+_hook = {"resumed": False}
+
+
 def _pause_hook(report: ScanReport) -> None:
     """Test hook: with ``FACELEDGER_SCAN_PAUSE_AFTER=N`` the scan stops for good, right after
     the flush that committed its N-th photo, and says so on stderr; a test then kills it at
-    a known point instead of racing it. Unset (always, outside tests): nothing happens."""
+    a known point instead of racing it. With ``FACELEDGER_SCAN_RESUME_FIFO`` naming a FIFO
+    too, it stops once, until a test writes to that FIFO (after killing a worker node, say),
+    then carries on. Unset (always, outside tests): nothing happens."""
     wanted = os.environ.get(PAUSE_ENV)
-    if not wanted or report.photos_done + report.photos_failed < int(wanted):
+    done = report.photos_done + report.photos_failed
+    if not wanted or done < int(wanted) or _hook["resumed"]:
         return
     logging.getLogger(__name__).warning("scan paused after %d photos (%s)", report.photos_done, PAUSE_ENV)
     sys.stderr.write(f"faceledger: scan paused after {report.photos_done + report.photos_failed} photos\n")
     sys.stderr.flush()
-    threading.Event().wait()  # until killed
+    fifo = os.environ.get(RESUME_ENV)
+    if fifo is None:
+        threading.Event().wait()  # until killed
+        return
+    with open(fifo, "rb") as handle:  # a FIFO: blocks until the test opens it to write
+        handle.read()
+    _hook["resumed"] = True
+    sys.stderr.write("faceledger: scan resumed\n")
+    sys.stderr.flush()
 
 
 def scan_pending(
@@ -240,7 +279,10 @@ def scan_pending(
             last_flush = time.monotonic()
             every = settings.scan_flush_photos
             with progress.task("scan", total=total, unit="photos") as tick:
-                for outcome in engine.map_unordered(scan_photo, _pending(ledger, limit, report)):
+                items: Iterator[Any] = _pending(ledger, limit, report)
+                if not engine.shares_files:
+                    items = with_bytes(items)
+                for outcome in engine.map_unordered(scan_photo, items):
                     buffer.append(outcome)
                     if len(buffer) >= every or time.monotonic() - last_flush > _FLUSH_SECONDS:
                         _flush(ledger, run_id, info, buffer, report)
@@ -254,6 +296,7 @@ def scan_pending(
             status = "interrupted"
             raise
         finally:
+            report.workers_lost = getattr(engine, "workers_lost", 0)
             engine.close()
             report.seconds = time.monotonic() - started
             _finish_run(ledger, report, status, actor)
@@ -382,6 +425,7 @@ def _finish_run(ledger: Ledger, report: ScanReport, status: str, actor: str) -> 
                 object_id=str(report.run_id),
                 payload={"status": status, "photos_done": report.photos_done,
                          "photos_failed": report.photos_failed, "faces": report.faces_found,
-                         "errors": report.errors, "tombstoned": report.tombstoned},
+                         "errors": report.errors, "tombstoned": report.tombstoned,
+                         "workers_lost": report.workers_lost},
             ),  # fmt: skip
         )
