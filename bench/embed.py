@@ -84,7 +84,9 @@ def bench_extract(images: list[Path], workers: int, repeat: int) -> float:
             for copy in range(repeat):
                 for i, image in enumerate(images):
                     writer.writerow([f"{copy}-{i}", str(image), "Miami, FL", 25.76, -80.19])
-        settings = load_settings(workers=workers, processor_location="US-FL", data_dir=Path(tmp, "data"))
+        settings = load_settings(
+            workers=workers, processor_location="US-FL", data_dir=Path(tmp, "data"), retention_limit_days=1095
+        )
         ledger = open_ledger(f"sqlite:///{tmp}/bench.db")
         ingest_paths(ledger, [root])
         scan_pending(ledger, settings)

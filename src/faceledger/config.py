@@ -363,8 +363,9 @@ class Settings(BaseSettings):
         ge=1,
         le=36_500,
         description="The organisation's own retention limit, in days after a template is stored, "
-        "for templates no law in scope gives a deadline (e.g. MHMDA sets none). The report "
-        "counts them as due on that day; unset, it shows them as a warning (no deadline).",
+        "for templates no law in scope gives a deadline (e.g. MHMDA sets none): `retention "
+        "sweep` destroys them on that day and the report counts them as due then. Unset, "
+        "`extract` computes no such template (fail closed) and says so.",
     )
 
     @field_validator("database_url")

@@ -63,7 +63,9 @@ class World:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(workers=1, processor_location="US-FL", data_dir=tmp_path / "data")
+    return load_settings(
+        workers=1, processor_location="US-FL", data_dir=tmp_path / "data", retention_limit_days=1095
+    )
 
 
 @pytest.fixture

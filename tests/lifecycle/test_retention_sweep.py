@@ -169,3 +169,31 @@ def test_policy_publish_writes_the_bipa_schedule(world, tmp_path) -> None:  # ty
     assert "15(a)" in markdown and "36 months after the person's last interaction" in markdown
     assert "GDPR: 1 month" in markdown
     assert page.startswith("<!doctype html>") and "<table>" in page and "<ul>" in page
+
+
+def test_a_template_no_law_gives_a_deadline_is_destroyed_at_the_organisation_limit(world) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13 item 2: the Florida faces have no legal destroy-by date; with
+    ``retention_limit_days`` the sweep destroys them that many days after they were stored,
+    not a day before; without it, never (and extract would not have computed them)."""
+    ledger, vault = world.ledger, world.vault
+    limit = world.settings.retention_limit_days
+    with ledger.read() as conn:
+        clockless = set(
+            conn.execute(
+                select(T.c.face_id)
+                .join(FaceDecision.__table__, FaceDecision.__table__.c.id == T.c.decision_id)
+                .where(FaceDecision.__table__.c.destroy_by.is_(None))
+            ).scalars()
+        )
+        stored = conn.execute(select(func.max(T.c.created_at))).scalar_one()
+    assert clockless and limit
+    stored_on = stored.date()
+    early = sweep(ledger, vault, on=stored_on + timedelta(days=limit - 1), dry_run=True, limit_days=limit)
+    assert clockless.isdisjoint(d["face_id"] for d in early.due)
+    assert sweep(ledger, vault, on=stored_on + timedelta(days=3650), dry_run=True).faces == 0  # no limit: kept
+    due = sweep(ledger, vault, on=stored_on + timedelta(days=limit), limit_days=limit, confirm=True)
+    assert clockless <= {d["face_id"] for d in due.due}
+    assert all(d["reason"] == "retention" for d in due.due if d["face_id"] in clockless)
+    with ledger.read() as conn:
+        left = set(conn.execute(select(T.c.face_id)).scalars())
+    assert left.isdisjoint(clockless)

@@ -57,7 +57,10 @@ def build_sample(ledger: Ledger, settings: Settings, *, extract: bool = True) ->
                 purposes=[settings.purpose])  # fmt: skip
     claim_owner_faces(ledger, settings.purpose)
     if extract:
-        extract_templates(ledger, KeyVault.open(settings), settings, purpose=settings.purpose)
+        # the organisation keeps clockless (MHMDA) templates 3 years; the report is read without
+        # that limit unless a test gives one, so the "no deadline" warning stays visible
+        keeping = settings.model_copy(update={"retention_limit_days": 1095})
+        extract_templates(ledger, KeyVault.open(settings), keeping, purpose=settings.purpose)
 
 
 SIGNED_RELEASE_SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

@@ -202,7 +202,7 @@ def world(ledger: Any, ledger_url: str, tmp_path: Path) -> Any:
 
     settings = load_settings(
         database_url=ledger_url, data_dir=tmp_path / "data", workers=1, processor_location="US-FL",
-        web_rate_limit=100_000, web_rate_burst=100_000,
+        web_rate_limit=100_000, web_rate_burst=100_000, retention_limit_days=1095,
     )  # fmt: skip
     ingest_paths(ledger, [_corpus(tmp_path / "corpus")])
     scan_pending(ledger, settings)

@@ -413,7 +413,7 @@ def real(ledger: Ledger, tmp_path: Path, publish_schedule: Any) -> tuple[Ledger,
             with Image.open(PHOTOS_DIR / source) as image:
                 image.copy().save(root / f"{name}.jpg", quality=95)
             writer.writerow([name, f"{name}.jpg", "owner-d@N01", "Chicago, IL"])
-    settings = load_settings(workers=1, processor_location="US-IL", data_dir=tmp_path / "data")
+    settings = load_settings(workers=1, processor_location="US-IL", data_dir=tmp_path / "data", retention_limit_days=1095)
     ingest_paths(ledger, [root])
     publish_schedule(ledger)
     scan_pending(ledger, settings)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from faceledger.config import Settings, load_settings
 from faceledger.errors import ConsentRequired, KeyShredded, TemplateRefused
 from faceledger.services.assess import assess_faces
-from faceledger.services.extract import extract_templates
+from faceledger.services.extract import NO_CLOCK, extract_templates
 from faceledger.services.ingest import ingest_paths
 from faceledger.services.matching import search_by_selfie
 from faceledger.services.scan import scan_pending
@@ -62,7 +62,10 @@ def _corpus(root: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(workers=1, processor_location="US-FL", data_dir=tmp_path / "data")
+    # Florida faces get no legal destroy-by date: the organisation keeps them 3 years
+    return load_settings(
+        workers=1, processor_location="US-FL", data_dir=tmp_path / "data", retention_limit_days=1095
+    )
 
 
 @pytest.fixture
@@ -86,6 +89,31 @@ def _templates_by_photo(ledger: Ledger) -> dict[str, int]:
             .group_by(photos.c.external_id)
         ).all()
     return dict(rows)
+
+
+def test_no_template_without_a_clock_no_law_and_no_organisation_limit_gives(
+    prepared: Ledger, settings: Settings
+) -> None:
+    """Issue 13 item 2: a template no law gives a destruction deadline is computed only when
+    the organisation set its own retention limit; otherwise it is refused, with the reason."""
+    with prepared.read() as conn:
+        allowed = conn.execute(
+            select(FaceDecision.face_id, FaceDecision.destroy_by).where(
+                FaceDecision.action == "extract-template", FaceDecision.decision == "allow"
+            )
+        ).all()
+    clockless = [face for face, due in allowed if due is None]
+    assert clockless, "the Florida corpus should hold faces no law gives a deadline"
+    unlimited = settings.model_copy(update={"retention_limit_days": None})
+    vault = KeyVault.open(settings)
+    report = extract_templates(prepared, vault, unlimited, purpose=settings.purpose)
+    assert report.refused[NO_CLOCK] == len(clockless)
+    assert report.extracted == len(allowed) - len(clockless)
+    with prepared.read() as conn:
+        held = set(conn.execute(select(T.c.face_id)).scalars())
+    assert held.isdisjoint(clockless)
+    later = extract_templates(prepared, vault, settings, purpose=settings.purpose)  # limit set
+    assert later.extracted == len(clockless) and NO_CLOCK not in later.refused
 
 
 def test_only_allowed_faces_get_templates_others_are_counted_by_reason(

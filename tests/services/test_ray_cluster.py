@@ -86,7 +86,7 @@ def _faces(ledger: Ledger) -> dict[tuple[str, int], tuple[float, ...]]:
 
 
 def _settings(tmp_path: Path, **extra: object) -> Settings:
-    return load_settings(processor_location="US-FL", data_dir=tmp_path / "data", **extra)
+    return load_settings(processor_location="US-FL", data_dir=tmp_path / "data", retention_limit_days=1095, **extra)
 
 
 def test_a_two_node_cluster_scans_and_extracts_what_the_local_engine_does(

@@ -43,6 +43,7 @@ def web_settings(tmp_path: Path, ledger_url: str) -> Any:
 
     return load_settings(
         database_url=ledger_url, data_dir=tmp_path / "data", workers=1, processor_location="US-FL",
+        retention_limit_days=1095,
         web_rate_limit=100_000, web_rate_burst=100_000, web_flickr_profiles=tmp_path / "profiles.json",
         web_trusted_hosts=["127.0.0.1", "testserver"],  # TestClient's default host
     )  # fmt: skip

@@ -50,7 +50,8 @@ def sweep_command(state: CliState, on: date | None, dry_run: bool, confirm: bool
     settings = state.settings()
     report = sweep(state.ledger(), state.vault(), on=on, dry_run=dry_run, confirm=confirm,
                    confirm_faces=settings.retention_confirm_faces,
-                   confirm_factor=settings.retention_confirm_factor)  # fmt: skip
+                   confirm_factor=settings.retention_confirm_factor,
+                   limit_days=settings.retention_limit_days)  # fmt: skip
     if as_json:
         echo_json(report.to_dict())
         return

@@ -71,6 +71,12 @@ class FaceFeatures:
     error: str | None = None
 
 
+NO_CLOCK = (
+    "refused: no law in scope sets a destruction deadline for these templates (e.g. MHMDA) and "
+    "no organisation retention limit is set: set retention_limit_days before extracting"
+)
+
+
 @dataclass
 class ExtractReport:
     purpose: str
@@ -160,9 +166,10 @@ def with_bytes(
 
 
 def _todo(
-    ledger: Ledger, purpose: str, model_version: str, limit: int | None
+    ledger: Ledger, purpose: str, model_version: str, limit: int | None, *, clockless: bool = True
 ) -> Iterator[tuple[str, list[tuple[int, int, tuple[float, float, float, float]]]]]:
-    """Photos with allowed, not yet extracted faces: (path, [(face, decision, box)])."""
+    """Photos with allowed, not yet extracted faces: (path, [(face, decision, box)]).
+    ``clockless=False`` leaves out faces whose decision carries no legal destroy-by date."""
     done = select(TEMPLATES.c.face_id).where(
         TEMPLATES.c.kind == EMBEDDING, TEMPLATES.c.model_version == model_version
     )
@@ -183,6 +190,8 @@ def _todo(
         )
         .order_by(PHOTOS.c.id, FACES.c.id)
     )
+    if not clockless:
+        query = query.where(DECISIONS.c.destroy_by.is_not(None))
     with ledger.read() as conn:
         rows = conn.execute(query).all()
     groups: dict[str, list[tuple[int, int, tuple[float, float, float, float]]]] = {}
@@ -251,7 +260,17 @@ def extract_templates(
                 )
             ).scalar_one()
         )
-    work = list(_todo(ledger, purpose, embedder.version, limit))
+    # A template no law gives a destruction deadline (MHMDA sets none) is kept for the
+    # organisation's own retention limit; without that setting it is not computed (fail closed).
+    clockless = settings.retention_limit_days is not None
+    work = list(_todo(ledger, purpose, embedder.version, limit, clockless=clockless))
+    if not clockless:
+        unclocked = sum(len(f) for _, f in _todo(ledger, purpose, embedder.version, limit)) - sum(
+            len(f) for _, f in work
+        )
+        if unclocked:
+            report.refused[NO_CLOCK] += unclocked
+            report.refused_faces += unclocked
     total = sum(len(faces) for _, faces in work)
     index = load_index(ledger, vault, model_version=embedder.version, actor=actor, reason="cluster new faces")
     config = ExtractConfig(settings.landmark_model, settings.max_image_pixels, settings.detect_max_side)

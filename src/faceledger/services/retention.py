@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
@@ -133,23 +133,32 @@ def _revocations(conn: Connection, faces: dict[int, Any], on: date) -> dict[int,
     return found
 
 
-def _due(conn: Connection, on: date) -> tuple[list[dict[str, Any]], int]:
-    """(faces due, one item each with reason and what names it; faces held)."""
+def _due(conn: Connection, on: date, limit_days: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """(faces due, one item each with reason and what names it; faces held). A template no
+    law gives a deadline is due ``limit_days`` after it was stored (the organisation's limit)."""
     excluded = func.coalesce(FACES.c.excluded_request_id, PHOTOS.c.excluded_request_id)
+    due_now = [DECISIONS.c.decision == "block", DECISIONS.c.destroy_by <= on, excluded.is_not(None)]
+    if limit_days is not None:  # which of these are past the limit is decided below, per day
+        due_now.append(DECISIONS.c.destroy_by.is_(None))
     rows = conn.execute(
         select(TEMPLATES.c.face_id, TEMPLATES.c.subject_id, TEMPLATES.c.purpose,
                DECISIONS.c.decision, DECISIONS.c.destroy_by, excluded.label("request_id"),
-               PHOTOS.c.owner_id)
+               PHOTOS.c.owner_id, TEMPLATES.c.created_at)
         .join(DECISIONS, DECISIONS.c.id == TEMPLATES.c.decision_id)
         .join(FACES, FACES.c.id == TEMPLATES.c.face_id)
         .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-        .where(or_(DECISIONS.c.decision == "block", DECISIONS.c.destroy_by <= on,
-                   excluded.is_not(None)))
+        .where(or_(*due_now))
         .order_by(TEMPLATES.c.face_id)
     ).all()  # fmt: skip
     faces: dict[int, dict[str, Any]] = {}
     blocked: dict[int, Any] = {}
     for row in rows:
+        if (
+            limit_days is not None and row.decision != "block" and row.request_id is None
+            and row.destroy_by is None
+            and _day(row.created_at) + timedelta(days=limit_days) > on
+        ):  # fmt: skip
+            continue  # within the organisation's limit: held, not due
         face_id = int(row.face_id)
         item = faces.get(face_id)
         if item is None:
@@ -161,6 +170,12 @@ def _due(conn: Connection, on: date) -> tuple[list[dict[str, Any]], int]:
             item.update(reason="excluded", request_id=int(row.request_id))
         elif row.destroy_by is not None and row.destroy_by <= on and item["reason"] != "excluded":
             item.update(reason="retention", destroy_by=row.destroy_by)
+        elif (
+            row.destroy_by is None and limit_days is not None and row.decision != "block"
+            and item["reason"] is None
+            and _day(row.created_at) + timedelta(days=limit_days) <= on
+        ):  # fmt: skip
+            item.update(reason="retention", destroy_by=_day(row.created_at) + timedelta(days=limit_days))
         elif row.decision == "block" and item["reason"] is None:
             blocked[face_id] = row
     for face_id, (consent_id, revoked) in _revocations(conn, blocked, on).items():
@@ -168,6 +183,10 @@ def _due(conn: Connection, on: date) -> tuple[list[dict[str, Any]], int]:
             faces[face_id].update(reason="revoked", consent_id=consent_id, destroy_by=revoked)
     due = [item for item in faces.values() if item["reason"] is not None]
     return due, len(faces) - len(due)
+
+
+def _day(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def _previous_sweep(conn: Connection) -> int | None:
@@ -204,19 +223,22 @@ def sweep(
     confirm: bool = False,
     confirm_faces: int = 100,
     confirm_factor: float = 10.0,
+    limit_days: int | None = None,
 ) -> SweepReport:
-    """Destroy every template that is due on ``on`` (default: today, UTC); see module docs."""
+    """Destroy every template that is due on ``on`` (default: today, UTC); see module docs.
+    ``limit_days`` is the organisation's retention limit (setting ``retention_limit_days``)
+    for templates no law gives a deadline."""
     on = on or datetime.now(UTC).date()
     report = SweepReport(on=on, dry_run=dry_run)
     if dry_run:
         with ledger.read() as conn:
-            report.due, report.held = _due(conn, on)
+            report.due, report.held = _due(conn, on, limit_days)
             report.previous = _previous_sweep(conn)
         report.faces = len(report.due)
         report.templates = sum(d["templates"] for d in report.due)
         return report
     with exclusive(ledger, "retention"), ledger.begin() as conn:
-        report.due, report.held = _due(conn, on)
+        report.due, report.held = _due(conn, on, limit_days)
         report.previous = _previous_sweep(conn)
         if not confirm:
             _check_scale(report, confirm_faces, confirm_factor)
