@@ -9,7 +9,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-12)
 DEMO_DB := .faceledger/demo.db
-FL := FACELEDGER_PROCESSOR_LOCATION=US-WA FACELEDGER_DATA_DIR=.faceledger/demo $(BIN)/faceledger --database-url sqlite:///$(DEMO_DB)
+# make demo writes faceledger.toml here (the demo's ledger, data folder and processing place),
+# so the demo's commands, and a plain `faceledger` run in this folder afterwards, open the
+# demo's ledger. Settings from the shell would win over the file: they are not passed on.
+FL := $(BIN)/faceledger
+DEMO_MARK := \# written by make demo
+unexport FACELEDGER_DATABASE_URL FACELEDGER_DATA_DIR FACELEDGER_PROCESSOR_LOCATION FACELEDGER_CONFIG
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 # Two test processes (pytest-xdist): the suite is xdist-safe; override with PYTEST_ARGS=.
 PYTEST_ARGS ?= -n 2
@@ -29,12 +34,23 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	@if [ -f faceledger.toml ] && ! grep -q '^$(DEMO_MARK)' faceledger.toml; then \
+	  echo "faceledger.toml exists and was not written by make demo: move it away, then run make demo" >&2; \
+	  exit 2; fi
 	@mkdir -p .faceledger && rm -rf $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm .faceledger/demo
+	@printf '%s\n' '$(DEMO_MARK): a plain `faceledger` in this folder opens the demo ledger.' \
+	  '# Delete this file (or set FACELEDGER_CONFIG / --database-url) to use another ledger.' \
+	  'database_url = "sqlite:///$(CURDIR)/$(DEMO_DB)"' \
+	  'data_dir = "$(CURDIR)/.faceledger/demo"' \
+	  'processor_location = "US-WA"  # processing in Washington State, like the Vance defendants' \
+	  'retention_limit_days = 1095  # MHMDA sets no deadline: the demo keeps templates 3 years' \
+	  > faceledger.toml
+	@echo "== faceledger.toml: the demo's ledger ($(DEMO_DB)), data folder and processing place (US-WA)"
 	@echo "== ingest the bundled sample collection (photos with provenance + YFCC100M rows)"
 	$(FL) ingest examples/
 	@echo "== download the YFCC100M rows' images from a local stand-in for Flickr (127.0.0.1), honouring"
 	@echo "   machine-readable opt-outs: a reserved photo keeps its metadata and no bytes"
-	$(BIN)/python scripts/demo_server.py -- env $(FL) fetch
+	$(BIN)/python scripts/demo_server.py -- $(FL) fetch
 	@echo "== publish the retention schedule before holding any template (BIPA 15(a))"
 	$(FL) policy publish --out .faceledger/demo/site
 	@echo "== find every face"
@@ -66,17 +82,19 @@ demo: $(STAMP)
 	@echo "== the audit report: what is in the dataset, who it exposes, what was done about it"
 	$(FL) report --out .faceledger/demo/report
 	@echo
-	@echo "ledger: $(DEMO_DB)"
+	@echo "ledger: $(DEMO_DB) (faceledger.toml points a plain faceledger in this folder at it)"
 	@echo "report: .faceledger/demo/report/report.html"
-	@echo "next:   $(FL) explain 1"
-	@echo "        $(FL) subjects"
+	@echo "next:   source .venv/bin/activate"
+	@echo "        faceledger explain 1"
+	@echo "        faceledger subjects"
+	@echo "        faceledger release create demo --purpose train-face-recognition --images redacted"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src/faceledger/core
+	$(BIN)/mypy src
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --group bench

@@ -39,8 +39,8 @@ def _dispose_cli_ledgers(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     original = CliState.ledger
 
-    def ledger(self: CliState) -> Ledger:
-        handle = original(self)
+    def ledger(self: CliState, **options: Any) -> Ledger:
+        handle = original(self, **options)
         if handle not in _OPENED:
             _OPENED.append(handle)
         return handle
@@ -202,7 +202,7 @@ def test_add_json_and_an_electronic_consent_before_sb_2979(assessed_url: str) ->
          "evidence_sha256 'zz' is not 64 hex digits"),
     ],
 )  # fmt: skip
-def test_add_with_bad_values_exits_2(ledger_url: str, args: list[str], message: str) -> None:
+def test_add_with_bad_values_exits_2(ledger: Ledger, ledger_url: str, args: list[str], message: str) -> None:
     result = _run(ledger_url, "consent", "add", *args)
     assert result.exit_code == 2
     assert message in result.stderr
@@ -214,7 +214,7 @@ def test_bad_date_is_a_usage_error(ledger_url: str) -> None:
     assert result.exit_code == 2 and "is not a date (YYYY-MM-DD)" in result.stderr
 
 
-def test_revoking_an_unknown_consent_exits_2(ledger_url: str) -> None:
+def test_revoking_an_unknown_consent_exits_2(ledger: Ledger, ledger_url: str) -> None:
     result = _run(ledger_url, "consent", "revoke", "nope")
     assert result.exit_code == 2
     assert "no consent with id or receipt 'nope'" in result.stderr
@@ -246,6 +246,6 @@ def test_import_reports_bad_rows_on_stderr_and_counts(assessed_url: str, tmp_pat
     assert names == ["consent.import", "consent.import"]
 
 
-def test_list_on_an_empty_ledger(ledger_url: str) -> None:
+def test_list_on_an_empty_ledger(ledger: Ledger, ledger_url: str) -> None:
     result = _run(ledger_url, "consent", "list")
     assert result.exit_code == 0 and "no consents recorded" in result.stdout

@@ -119,6 +119,7 @@ def test_evaluate_command_saves_the_summary_and_audits_counts_only(boxes_csv: Pa
     data = tmp_path / "data"
     page = tmp_path / "detect.html"
     args = ["--database-url", f"sqlite:///{db}", "--data-dir", str(data)]
+    assert CliRunner().invoke(main, [*args, "init"]).exit_code == 0  # only ingest and init create a ledger
     result = CliRunner().invoke(main, [*args, "evaluate", "detect", str(boxes_csv), "--json", "--html", str(page)])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)

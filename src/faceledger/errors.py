@@ -12,7 +12,8 @@ Hierarchy::
     │   ├── PolicyError             a policy file or a scenario is invalid (names file, field)
     │   ├── EvaluationError         a labelled file for ``evaluate`` cannot be used
     │   ├── ConsentError, ClaimError, EvidenceError, RequestError, IdentityError, UserError,
-    │   │   DatasetError, IdentifierError, ReleaseError, ReportFormatError, FaceReviewError,
+    │   │   DatasetError, IdentifierError, ReleaseError (ReleaseEmpty, ReleaseUnchanged),
+    │   │   ReportFormatError, FaceReviewError,
     │   │   ConsentRequired
     │   ├── NoFaceError             an image given for comparison has no face (exit code 3)
     │   ├── TemplateRefused         no decision allows a template for this face
@@ -20,7 +21,7 @@ Hierarchy::
     ├── NotFound                    no such record (HTTP 404)
     │   └── AssessmentNotFound, ClaimNotFound, ConsentNotFound, RequestNotFound, FaceNotFound
     ├── Conflict                    not allowed from the record's current state (HTTP 409)
-    │   └── RequestStateError, ExtensionStateError
+    │   └── RequestStateError, ExtensionStateError, NothingIngested
     ├── Unavailable                 the service cannot answer now; not the caller's fault (503)
     │   ├── ConfigError             a setting is missing or invalid (names the setting)
     │   ├── LedgerError             the database is unreachable or not migrated
@@ -41,6 +42,8 @@ Errors carry what a user needs to act: the file, the line or field, and what to 
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class FaceledgerError(Exception):
@@ -134,6 +137,20 @@ class ReleaseError(Invalid):
     """A release, version or consumer is unknown, or a name or reference is invalid."""
 
 
+class ReleaseEmpty(ReleaseError):
+    """``release create`` would cut a version with no face and no photo (every face withheld):
+    refused unless ``allow_empty``. ``withheld`` (a ``release_withheld.Withheld``) says why,
+    per law and section."""
+
+    def __init__(self, message: str, withheld: Any) -> None:
+        super().__init__(message)
+        self.withheld = withheld
+
+
+class ReleaseUnchanged(ReleaseError):
+    """``release create`` would cut a version identical to the latest (same contents)."""
+
+
 class ReportFormatError(Invalid):
     """A file given to ``--compare`` is not a faceledger report (exit code 2)."""
 
@@ -188,6 +205,10 @@ class RequestStateError(Conflict):
 
 class IdentityError(Invalid):
     """A request's evidence does not show it covers what it asks for (verify or execute)."""
+
+
+class NothingIngested(Conflict):
+    """A step that works on ingested photos (``scan``) found none in the ledger."""
 
 
 class ExtensionStateError(Conflict):

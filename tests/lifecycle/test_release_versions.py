@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from faceledger.errors import ReleaseError
 from faceledger.services.releases import (
-    ReleaseError,
     add_consumer,
     create_release,
     diff_releases,

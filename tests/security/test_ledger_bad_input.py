@@ -317,7 +317,8 @@ def test_a_full_disk_while_writing_release_files_leaves_no_version_and_no_stagin
 
     monkeypatch.setattr(releases.pq, "write_table", no_space)
     db = tmp_path / "l.db"
-    result = _cli(db, "release", "create", "r", "--purpose", "fairness-audit")
+    assert _cli(db, "init").exit_code == 0  # only ingest and init create a ledger
+    result = _cli(db, "release", "create", "r", "--purpose", "fairness-audit", "--allow-empty")
     _clean(result)
     assert result.exit_code == 2 and "no space left on the device" in result.stderr
     assert "faces.parquet" in result.stderr  # names the file it could not write

@@ -42,7 +42,7 @@ def test_a_cut_killed_between_rename_and_commit_does_not_block_the_next(
     open_ledger(ledger_url).dispose()  # migrated once, outside the killed process
     killed = subprocess.run(
         [sys.executable, "-c", KILL_AFTER_PUBLISH,
-         *_cli(ledger_url, data, "release", "create", "r", "--purpose", "fairness-audit")],
+         *_cli(ledger_url, data, "release", "create", "r", "--purpose", "fairness-audit", "--allow-empty")],
         env={**os.environ}, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr
@@ -50,7 +50,7 @@ def test_a_cut_killed_between_rename_and_commit_does_not_block_the_next(
     assert folder.is_dir()  # the orphan: published, never committed
 
     result = CliRunner().invoke(main, _cli(ledger_url, data, "release", "create", "r",
-                                           "--purpose", "fairness-audit", "--json"))  # fmt: skip
+                                           "--purpose", "fairness-audit", "--allow-empty", "--json"))  # fmt: skip
     assert result.exit_code == 0, result.output
     version = json.loads(result.stdout)
     assert version["ref"] == "r@v1" and version["path"] == str(folder)
@@ -59,8 +59,9 @@ def test_a_cut_killed_between_rename_and_commit_does_not_block_the_next(
     assert manifest_sha256(files) == version["manifest_sha256"]
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
-    again = CliRunner().invoke(main, _cli(ledger_url, data, "release", "create", "r",
-                                          "--purpose", "fairness-audit", "--json"))  # fmt: skip
+    again = CliRunner().invoke(main, _cli(ledger_url, data, "release", "create", "r", "--purpose",
+                                          "fairness-audit", "--allow-empty", "--disclosure-basis",
+                                          "consent", "--json"))  # a different version: not refused as identical  # fmt: skip
     assert again.exit_code == 0 and json.loads(again.stdout)["ref"] == "r@v2"
     ledger = open_ledger(ledger_url)
     try:
@@ -72,10 +73,11 @@ def test_a_cut_killed_between_rename_and_commit_does_not_block_the_next(
 
 def test_a_foreign_folder_in_the_way_is_still_refused(ledger_url: str, tmp_path: Path) -> None:
     data = tmp_path / "data"
+    open_ledger(ledger_url).dispose()  # only ingest and init create a ledger
     (data / "releases" / "r" / "v1").mkdir(parents=True)
     (data / "releases" / "r" / "v1" / "notes.txt").write_text("not ours")
     result = CliRunner().invoke(main, _cli(ledger_url, data, "release", "create", "r",
-                                           "--purpose", "fairness-audit"))  # fmt: skip
+                                           "--purpose", "fairness-audit", "--allow-empty"))  # fmt: skip
     assert result.exit_code == 2
     assert "not a faceledger version folder" in result.output
     assert (data / "releases" / "r" / "v1" / "notes.txt").exists()

@@ -65,6 +65,7 @@ def test_the_cli_adds_a_user_and_prints_the_token_once(ledger_url: str) -> None:
 
     from faceledger.cli import main
 
+    assert CliRunner().invoke(main, ["--database-url", ledger_url, "init"]).exit_code == 0  # only ingest/init create
     result = CliRunner().invoke(main, ["--database-url", ledger_url, "user", "add", "ada", "--role", "admin", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)

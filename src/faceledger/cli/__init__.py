@@ -53,9 +53,22 @@ def main(ctx: click.Context, database_url: str | None, data_dir: str | None, ver
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    quiet_libraries()
     state = CliState(overrides={"database_url": database_url, "data_dir": data_dir})
     ctx.obj = state
     ctx.call_on_close(state.close)
+
+
+# Libraries whose debug lines drown faceledger's own under -v (Alembic's migration chatter,
+# SQLAlchemy's SQL echo, ...): they log warnings and errors only.
+QUIET_LOGGERS = ("alembic", "sqlalchemy", "urllib3", "httpx", "httpcore", "asyncio", "PIL",
+                 "matplotlib", "filelock", "numba", "ray", "multipart", "fsspec")  # fmt: skip
+
+
+def quiet_libraries() -> None:
+    """Set the loggers of :data:`QUIET_LOGGERS` to WARNING (``-v`` shows faceledger's lines)."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _register() -> None:
@@ -122,3 +135,13 @@ def _register_datasets() -> None:
 
 
 _register_datasets()
+
+
+def _register_init() -> None:
+    """``init`` (issue 13 item 8: only ``ingest`` and ``init`` create a ledger), appended."""
+    from faceledger.cli import init
+
+    init.register(main)
+
+
+_register_init()

@@ -35,14 +35,17 @@ class CliState:
             self._settings = load_settings(**{**self.overrides, **more})
         return self._settings
 
-    def ledger(self) -> Ledger:
+    def ledger(self, *, create: bool = False) -> Ledger:
+        """The ledger the settings name. Only ``ingest`` and ``init`` pass ``create=True``:
+        every other command refuses a missing ledger (exit 2, "no ledger at ...") instead
+        of creating an empty one and reporting zeros (issue 13 item 8)."""
         from faceledger.store import open_ledger
 
         if self._ledger is None:
             from faceledger.services.audit import checkpoints_path, install_checkpoints
 
             settings = self.settings()
-            ledger = open_ledger(settings.database_url)
+            ledger = open_ledger(settings.database_url, create=create)
             install_checkpoints(ledger, checkpoints_path(settings), every=settings.audit_checkpoint_every)
             self._ledger = ledger
         return self._ledger

@@ -75,6 +75,7 @@ def consent() -> None:
 @click.option("--expires", callback=parse_date, metavar="YYYY-MM-DD", help="When it lapses (default: never).")
 @click.option("--evidence-uri", metavar="URI", help="Where the signed form or record is kept.")
 @click.option("--evidence-sha256", metavar="HEX", help="SHA-256 of that evidence (64 hex digits).")
+@click.option("--force", is_flag=True, help="Record an --owner consent even if no photo of that owner is in the ledger.")
 @JSON_OPTION
 @click.pass_obj
 def add(
@@ -82,7 +83,7 @@ def add(
     owner_id: str | None, subject_id: int | None, form: str | None, kind: str, purchaser: str | None,
     signer: str | None, signed_on: date | None, refusal: bool, purposes: tuple[str, ...],
     informed: bool, granted: date | None, expires: date | None, evidence_uri: str | None,
-    evidence_sha256: str | None, as_json: bool,
+    evidence_sha256: str | None, force: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Record one consent (or refusal) and print its receipt (give it to the person).
 
@@ -92,7 +93,8 @@ def add(
     owner's own, never for anyone else in the photo). Whether a consent satisfies a law is
     decided by assess: BIPA, for example, needs a written (electronic from 2 Aug 2024),
     informed release naming the purpose, from the subject or their legally authorized
-    representative. Exit 2 when a value is invalid.
+    representative. Exit 2 when a value is invalid, or when --owner names an owner with no
+    photo in the ledger (a typo; --force records it anyway).
 
     \b
     Example:
@@ -112,7 +114,7 @@ def add(
         given_by=given_by, relationship=relationship, kind=kind, purchaser=purchaser,
         signer=signer, signed_on=signed_on, refusal=refusal, form=form or "none", purposes=purposes,
         informed=informed, granted=granted, expires=expires, evidence_uri=evidence_uri,
-        evidence_sha256=evidence_sha256, policies=_policies(state),
+        evidence_sha256=evidence_sha256, policies=_policies(state), require_known_owner=not force,
     )  # fmt: skip
     record, reassessed = change.consent.to_dict(), change.reassessed.to_dict()
     if as_json:

@@ -83,7 +83,8 @@ def lookup_command(state: CliState, owner: str | None, photos: tuple[str, ...], 
       faceledger datasets lookup --owner 100016927@N02
       faceledger datasets lookup --owner 100016927@N02 --photo 9469948405 --json
     """
-    from faceledger.services.datasets import DatasetError, datasets_holding
+    from faceledger.errors import DatasetError
+    from faceledger.services.datasets import datasets_holding
 
     if owner is None and not photos:
         raise DatasetError("give --owner NSID and/or --photo ID")

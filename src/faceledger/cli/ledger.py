@@ -31,7 +31,7 @@ def ingest(state: CliState, paths: tuple[Path, ...], as_json: bool) -> None:
     """
     from faceledger.services.ingest import ingest_paths
 
-    report = ingest_paths(state.ledger(), list(paths), progress=None if as_json else RichProgress())
+    report = ingest_paths(state.ledger(create=True), list(paths), progress=None if as_json else RichProgress())
     if as_json:
         echo_json(
             {
@@ -73,16 +73,19 @@ def scan(
     Stores boxes, 5 landmarks, scores, face size and a sharpness measure. No biometric
     template is computed. Safe to interrupt at any point (even kill -9): run it again and it
     finishes what is left, with no photo skipped and no face duplicated. Failures are
-    recorded on the photo; see them with `faceledger status --errors`.
+    recorded on the photo; see them with `faceledger status --errors`. Exit 2 before any
+    ingest ("nothing ingested").
 
     \b
     Example:
       faceledger scan --workers 2
       faceledger scan --engine ray --workers 8
     """
+    from faceledger.services.ledger_init import ensure_ingested
     from faceledger.services.scan import scan_pending
 
     settings = state.settings(workers=workers, engine=engine, detector_threshold=threshold)
+    ensure_ingested(state.ledger())
     progress = None if as_json else RichProgress()
     report = scan_pending(state.ledger(), settings, progress=progress, limit=limit)
     rate = (report.photos_done + report.photos_failed) / report.seconds if report.seconds else 0.0

@@ -8,6 +8,9 @@ from __future__ import annotations
 import click
 
 from faceledger.cli._common import JSON_OPTION, CliState, echo_json
+from faceledger.core.law.model import DISCLOSURE_BASES
+
+_BASES = list(DISCLOSURE_BASES)
 
 
 @click.group("release")
@@ -30,15 +33,28 @@ def release() -> None:
 @click.option("--images", type=click.Choice(["none", "original", "redacted"]), default="none", show_default=True,
               help="none: download URLs only; original: copy the image of each photo whose faces are all "
                    "allowed; redacted: also photos with blocked faces, those faces pixelated.")  # fmt: skip
+@click.option("--disclosure-basis", type=click.Choice(_BASES), metavar="|".join(_BASES),
+              help="The basis the faces are disclosed on, where a law asks for one (MHMDA "
+                   "19.373.030(1)(b), BIPA 15(d), GDPR Art. 9): recorded on the version and audited.")  # fmt: skip
+@click.option("--allow-empty", is_flag=True, help="Cut a version even when no face or photo may be released.")
 @JSON_OPTION
 @click.pass_obj
-def create(state: CliState, name: str, purpose: str, with_features: bool, images: str, as_json: bool) -> None:
+def create(
+    state: CliState, name: str, purpose: str, with_features: bool, images: str,
+    disclosure_basis: str | None, allow_empty: bool, as_json: bool,
+) -> None:  # fmt: skip
     """Cut the next version of release NAME: Parquet + CSV manifest and a Croissant card.
 
     A face goes in when its decision for (PURPOSE, extract-template) is allow and the law
     engine allows releasing it; a photo only with all of its faces. Versions are never
-    overwritten: creating again makes the next number. Written under
-    <data_dir>/releases/NAME/vN/.
+    overwritten: creating again makes the next number, and creating again with nothing
+    changed is refused (exit 2). Written under <data_dir>/releases/NAME/vN/.
+
+    The faces left out are counted per reason, law and section, with what would supply what
+    is missing. Some laws allow a disclosure only on a stated basis (MHMDA, BIPA, CUBI,
+    GDPR): give it with --disclosure-basis (consent counts only with the consents the law
+    needs, e.g. MHMDA's separate consent to share). When no face and no photo may be
+    released, nothing is cut and the command exits 2 with the reasons, unless --allow-empty.
 
     With --images the photos travel too, under vN/images/, listed in images.parquet/.csv
     with each image's sha256 and its source's. --images redacted pixelates every face not
@@ -51,15 +67,28 @@ def create(state: CliState, name: str, purpose: str, with_features: bool, images
       faceledger release create faces-2025 --purpose train-face-recognition
       faceledger release create faces-2025 --purpose train-face-recognition --with-features --json
       faceledger release create faces-2025 --purpose fairness-audit --images redacted
+      faceledger release create faces-2025 --purpose train-face-recognition --disclosure-basis consent
     """
+    from faceledger.errors import ReleaseEmpty
     from faceledger.services.releases import create_release
 
-    version = create_release(state.ledger(), state.vault(), state.settings(), name=name,
-                             purpose=purpose, with_features=with_features, images=images)  # fmt: skip
+    try:
+        version = create_release(
+            state.ledger(), state.vault(), state.settings(), name=name, purpose=purpose,
+            with_features=with_features, images=images, disclosure_basis=disclosure_basis,
+            allow_empty=allow_empty,
+        )  # fmt: skip
+    except ReleaseEmpty as exc:
+        if as_json:
+            echo_json({"error": str(exc).splitlines()[0], "withheld": exc.withheld.to_dict()})
+        raise
     if as_json:
         echo_json(version.to_dict())
         return
-    click.echo(f"{version.ref}: {version.photos:,} photos, {version.faces:,} faces -> {version.path}")
+    basis = f" (disclosure basis: {version.disclosure_basis})" if version.disclosure_basis else ""
+    click.echo(f"{version.ref}: {version.photos:,} photos, {version.faces:,} faces{basis} -> {version.path}")
+    for line in version.withheld.lines() if version.withheld is not None else []:
+        click.echo(line)
     if version.images is not None:
         counts = version.images
         click.echo(f"images ({counts['mode']}): {counts['images']:,} written, {counts['redacted_faces']:,} faces "
@@ -90,6 +119,7 @@ def list_(state: CliState, as_json: bool) -> None:
         click.echo("no releases")
     for v in versions:
         parent = f" (from v{v.parent})" if v.parent else ""
+        parent += f" [basis: {v.disclosure_basis}]" if v.disclosure_basis else ""
         click.echo(f"{v.ref:<28} {v.purpose:<24} {v.photos:>8,} photos {v.faces:>8,} faces  "
                    f"{v.created_at:%Y-%m-%d}  {v.reason}{parent}")  # fmt: skip
 

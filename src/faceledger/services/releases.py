@@ -24,6 +24,7 @@ consumer registration appends its audit event in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -45,7 +46,8 @@ from sqlalchemy import Connection, and_, func, select, update
 from faceledger.config import Settings
 from faceledger.core.law import Processor, load_policies
 from faceledger.core.law.decision import IN_SCOPE
-from faceledger.errors import FaceledgerError
+from faceledger.core.law.model import DISCLOSURE_BASES
+from faceledger.errors import ReleaseEmpty, ReleaseError, ReleaseUnchanged
 from faceledger.services.assess import assess_face_ids
 from faceledger.services.croissant import croissant_card
 from faceledger.services.release_images import (
@@ -58,27 +60,25 @@ from faceledger.services.release_images import (
     plan_original,
     plan_redacted,
 )
+from faceledger.services.release_withheld import Withheld, content_sha256, explain_withheld
 from faceledger.services.templates import EXTRACT, GEOMETRY, read_face_templates
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.db import ensure_private_dir
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import (
-    Consumer,
-    ConsumerNotice,
-    Face,
-    FaceDecision,
-    Photo,
-    Release,
-    ReleaseItem,
-    ReleaseVersion,
+from faceledger.store.tables import (
+    CONSUMERS,
+    DECISIONS,
+    FACES,
+    ITEMS,
+    NOTICES,
+    PHOTOS,
+    RELEASES,
+    VERSIONS,
 )
 from faceledger.store.vault import KeyVault
 
 logger = logging.getLogger(__name__)
-RELEASES, VERSIONS, ITEMS = Release.__table__, ReleaseVersion.__table__, ReleaseItem.__table__
-CONSUMERS, NOTICES = Consumer.__table__, ConsumerNotice.__table__
-FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
 RELEASE_ACTION = "release"
 FILES = ("faces.parquet", "faces.csv", "croissant.json")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -94,10 +94,6 @@ SCHEMA = pa.schema([
     ("laws", pa.string()), ("consent_basis", pa.string()), ("destroy_by", pa.date32()),
     ("features", pa.string()),
 ])  # fmt: skip
-
-
-class ReleaseError(FaceledgerError):
-    """A release, version or consumer is unknown, or a name or reference is invalid."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +114,8 @@ class VersionInfo:
     files: dict[str, str]
     created_at: datetime
     images: dict[str, Any] | None = None  # --images original|redacted: counts (set when written)
+    disclosure_basis: str | None = None  # --disclosure-basis, recorded on the version
+    withheld: Withheld | None = None  # release create: what was left out and why (not stored)
 
     @property
     def ref(self) -> str:
@@ -131,6 +129,8 @@ class VersionInfo:
             "manifest_sha256": self.manifest_sha256, "path": self.path, "files": self.files,
             "created_at": self.created_at.isoformat(),
             **({"images": self.images} if self.images is not None else {}),
+            "disclosure_basis": self.disclosure_basis,
+            **({"withheld": self.withheld.to_dict()} if self.withheld is not None else {}),
         }  # fmt: skip
 
 
@@ -171,7 +171,7 @@ def _info(row: Any) -> VersionInfo:
         parent=row.parent_version, purpose=row.purpose, reason=row.reason,
         with_features=bool(row.with_features), photos=int(row.photo_count),
         faces=int(row.face_count), manifest_sha256=row.manifest_sha256, path=row.path,
-        files=dict(row.files), created_at=row.created_at,
+        files=dict(row.files), created_at=row.created_at, disclosure_basis=row.disclosure_basis,
     )  # fmt: skip
 
 
@@ -246,16 +246,20 @@ def _whole_photos(by_photo: dict[int, list[Any]], allowed: set[int] | None = Non
 
 def _release_allowed(
     ledger: Ledger, conn: Connection, settings: Settings, purpose: str, face_ids: list[int],
-    on: date, actor: str,
+    on: date, actor: str, disclosure_basis: str | None = None,
 ) -> set[int]:  # fmt: skip
-    """Faces the law engine allows to be released (action ``release``), decided now."""
+    """Faces the law engine allows to be released (action ``release``, with the stated
+    ``disclosure_basis``), decided now."""
     if not face_ids:
         return set()
     processor = Processor(location=settings.processor_location, commercial=settings.processor_commercial)
+    trigger: dict[str, Any] = {"event": "release.create"}
+    if disclosure_basis is not None:
+        trigger["disclosure_basis"] = disclosure_basis
     assess_face_ids(
         ledger, face_ids, purpose=purpose, processor=processor, action=RELEASE_ACTION, on=on,
         actor=actor, policies=load_policies(policy_dir=settings.policy_dir), conn=conn,
-        trigger={"event": "release.create"},
+        trigger=trigger, disclosure_basis=disclosure_basis,
     )  # fmt: skip
     allowed: set[int] = set()
     for start in range(0, len(face_ids), _CHUNK):
@@ -320,9 +324,12 @@ def _ensure_release(conn: Connection, name: str, purpose: str) -> int:
 def _write_version(
     conn: Connection, settings: Settings, *, release_id: int, name: str, purpose: str,
     table: pa.Table, with_features: bool, reason: str, actor: str, images: ImagePart | None = None,
+    disclosure_basis: str | None = None, refuse_identical: bool = False,
 ) -> VersionInfo:  # fmt: skip
     """Write the files of the next version of release ``name``, record it, audit it.
     ``images``: the version's image files (:mod:`faceledger.services.release_images`).
+    ``refuse_identical``: raise :class:`ReleaseUnchanged` (nothing written) when the version
+    would hold exactly what the latest holds (:func:`content_sha256`).
 
     The version folder is published (renamed into place) before the caller commits. A process
     killed between the two leaves a folder with no row: an *orphan*. The release's row is
@@ -332,7 +339,7 @@ def _write_version(
     """
     conn.execute(select(RELEASES.c.id).where(RELEASES.c.id == release_id).with_for_update())
     latest = conn.execute(
-        select(VERSIONS.c.id, VERSIONS.c.version)
+        select(VERSIONS.c.id, VERSIONS.c.version, VERSIONS.c.content_sha256)
         .where(VERSIONS.c.release_id == release_id)
         .order_by(VERSIONS.c.version.desc())
         .limit(1)
@@ -364,12 +371,21 @@ def _write_version(
         (staging / "croissant.json").write_text(json.dumps(card, indent=2, default=str) + "\n")
         files["croissant.json"] = _sha256(staging / "croissant.json")
         digest = manifest_sha256(files)
+        content = content_sha256(table, files, disclosure_basis=disclosure_basis)
+        if refuse_identical and latest is not None and latest.content_sha256 == content:
+            raise ReleaseUnchanged(
+                f"release {name}: nothing changed since {name}@v{latest.version} (the same faces, "
+                f"photos, files and disclosure basis; content sha256 {content[:16]}...): no new "
+                "version cut. A new version follows a change in what the purpose allows (assess, "
+                "consent, erasure) or other options (--with-features, --images, --disclosure-basis)"
+            )  # fmt: skip
         version_id = conn.execute(
             VERSIONS.insert().values(
                 release_id=release_id, version=number, parent_id=latest.id if latest else None,
                 created_at=now, reason=reason, purpose=purpose, with_features=with_features,
                 photo_count=photos, face_count=table.num_rows, manifest_sha256=digest,
-                path=str(folder), files=files,
+                path=str(folder), files=files, disclosure_basis=disclosure_basis,
+                content_sha256=content,
             ).returning(VERSIONS.c.id)
         ).scalar_one()  # fmt: skip
         items = [
@@ -389,6 +405,7 @@ def _write_version(
                          "parent": int(latest.version) if latest else None, "purpose": purpose,
                          "photos": photos, "faces": table.num_rows, "with_features": with_features,
                          "manifest_sha256": digest, "reason": reason,
+                         "disclosure_basis": disclosure_basis,
                          **({"orphans_cleared": orphans} if orphans else {}),
                          **({"images": images.summary()} if images is not None else {})},
             ),  # fmt: skip
@@ -400,7 +417,7 @@ def _write_version(
     return VersionInfo(
         int(version_id), name, number, int(latest.version) if latest else None, purpose, reason,
         with_features, photos, table.num_rows, digest, str(folder), files, now,
-        images.summary() if images is not None else None,
+        images.summary() if images is not None else None, disclosure_basis,
     )  # fmt: skip
 
 
@@ -438,12 +455,25 @@ def create_release(
     images: str = "none",
     on: date | None = None,
     actor: str = "cli",
+    disclosure_basis: str | None = None,
+    allow_empty: bool = False,
 ) -> VersionInfo:
     """Freeze what ``purpose`` allows today into the next version of release ``name``.
     ``images``: ``none`` (download URLs only), ``original`` or ``redacted`` (see
-    :mod:`faceledger.services.release_images`)."""
+    :mod:`faceledger.services.release_images`). ``disclosure_basis``: the basis the faces are
+    disclosed on (one of the law engine's ``DISCLOSURE_BASES``: consent, required-by-law...),
+    which laws such as MHMDA 19.373.030(1)(b) or BIPA 15(d) need; recorded on the version and
+    in its audit event. The returned version's ``withheld`` says which faces were left out
+    and why, per law and section.
+
+    Refused, with nothing written: a version with no face and no photo unless
+    ``allow_empty`` (:class:`ReleaseEmpty`, carrying the explanation), and a version identical
+    to the latest (:class:`ReleaseUnchanged`).
+    """
     if images not in IMAGE_MODES:
         raise ReleaseError(f"--images {images!r}: choose one of {', '.join(IMAGE_MODES)}")
+    if disclosure_basis is not None and disclosure_basis not in DISCLOSURE_BASES:
+        raise ReleaseError(f"--disclosure-basis {disclosure_basis!r}: choose one of {', '.join(DISCLOSURE_BASES)}")
     purpose = purpose.strip()
     on = on or datetime.now(UTC).date()
     with ledger.begin() as conn:  # (release_id, version) is unique: a concurrent cut fails
@@ -451,17 +481,29 @@ def create_release(
         by_photo = _candidates(conn, purpose)
         part: ImagePart | None = None
         if images == "redacted":  # every decided face is asked; the others are redacted
-            decided = [int(f.face_id) for fs in by_photo.values() for f in fs
-                       if f.decision_id is not None and f.excluded_request_id is None]  # fmt: skip
-            allowed = _release_allowed(ledger, conn, settings, purpose, decided, on, actor)
+            asked = [int(f.face_id) for fs in by_photo.values() for f in fs
+                     if f.decision_id is not None and f.excluded_request_id is None]  # fmt: skip
+            allowed = _release_allowed(ledger, conn, settings, purpose, asked, on, actor, disclosure_basis)
             part, faces = plan_redacted(conn, by_photo, allowed, purpose=purpose,
                                         max_pixels=settings.max_image_pixels)  # fmt: skip
         else:
-            first = _whole_photos(by_photo)
-            allowed = _release_allowed(ledger, conn, settings, purpose, [int(f.face_id) for f in first], on, actor)
+            asked = [int(f.face_id) for f in _whole_photos(by_photo)]
+            allowed = _release_allowed(ledger, conn, settings, purpose, asked, on, actor, disclosure_basis)
             faces = _whole_photos(by_photo, allowed)
             if images == "original":
                 part, faces = plan_original(conn, faces, max_pixels=settings.max_image_pixels)
+        withheld = explain_withheld(
+            conn, by_photo, purpose=purpose, released={int(f.face_id) for f in faces},
+            redacted=_redacted(part), release_asked=asked,
+            policies=load_policies(policy_dir=settings.policy_dir), extract_action=EXTRACT,
+            release_action=RELEASE_ACTION,
+        )  # fmt: skip
+        if not faces and (part is None or not part.jobs) and not allow_empty:
+            raise ReleaseEmpty(
+                "\n".join([f"release {name}: no face and no photo may be released for {purpose!r}; "
+                           "no version cut (--allow-empty cuts an empty one)", *withheld.lines()]),
+                withheld,
+            )  # fmt: skip
         features = None
         if with_features:
             features = read_face_templates(
@@ -471,9 +513,17 @@ def create_release(
         version = _write_version(
             conn, settings, release_id=release_id, name=name, purpose=purpose,
             table=_table(name, 0, faces, features), with_features=with_features,
-            reason="created", actor=actor, images=part,
+            reason="created", actor=actor, images=part, disclosure_basis=disclosure_basis,
+            refuse_identical=True,
         )  # fmt: skip
-    return version
+    return dataclasses.replace(version, withheld=withheld)
+
+
+def _redacted(part: ImagePart | None) -> set[int]:
+    """Faces an ``--images redacted`` version carries pixelated (not withheld: redacted)."""
+    if part is None:
+        return set()
+    return {int(face["face_id"]) for job in part.jobs for face in job.faces if face.get("reason") is not None}
 
 
 def cut_without(
@@ -488,7 +538,8 @@ def cut_without(
         int(row.release_id): row
         for row in conn.execute(
             select(VERSIONS.c.id, VERSIONS.c.release_id, VERSIONS.c.version, VERSIONS.c.path,
-                   VERSIONS.c.with_features, RELEASES.c.name, RELEASES.c.purpose)
+                   VERSIONS.c.with_features, VERSIONS.c.disclosure_basis, RELEASES.c.name,
+                   RELEASES.c.purpose)
             .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
             .where(VERSIONS.c.id.in_(holding))
             .order_by(VERSIONS.c.version)
@@ -513,13 +564,16 @@ def cut_without(
                 pc.is_in(table.column("photo_id"), value_set=pa.array(sorted(gone_photos), pa.int64()))
             ),
         )
-        part = carry_forward(Path(row.path), max_pixels=settings.max_image_pixels,
-                             keep=lambda f, p, gone=gone_photos: f not in face_ids and p not in gone)  # fmt: skip
+
+        def kept(face: int, photo: int, gone: set[int] = gone_photos) -> bool:
+            return face not in face_ids and photo not in gone
+
+        part = carry_forward(Path(row.path), max_pixels=settings.max_image_pixels, keep=kept)
         cut.append(
             _write_version(
                 conn, settings, release_id=release_id, name=row.name, purpose=row.purpose,
                 table=table.filter(keep), with_features=bool(row.with_features), reason=reason,
-                actor=actor, images=part,
+                actor=actor, images=part, disclosure_basis=row.disclosure_basis,
             )  # fmt: skip
         )
     return cut

@@ -7,7 +7,10 @@ from the same Alembic migrations.
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +18,22 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from faceledger.errors import LedgerError
+from faceledger.errors import LedgerError, NoLedgerError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+logger = logging.getLogger(__name__)
 
 
-def create_ledger_engine(url: str) -> Engine:
-    """An engine for ``url`` with the pragmas and pool settings faceledger relies on."""
+def create_ledger_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine for ``url`` with the pragmas and pool settings faceledger relies on.
+
+    ``create=False``: a SQLite file that does not exist is not created; :class:`NoLedgerError`
+    is raised instead (see :func:`require_ledger` for a file or database without a schema).
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -33,6 +41,8 @@ def create_ledger_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
             path = Path(parsed.database).expanduser()
+            if not create and not (path.is_file() and _sqlite_has_schema(path)):
+                raise NoLedgerError(no_ledger_message(str(path)))
             if _read_only(path):
                 url = _read_only_url(path)
             else:
@@ -54,6 +64,41 @@ def create_ledger_engine(url: str) -> Engine:
 
 
 WRITE = "faceledger_write"
+
+
+def no_ledger_message(where: str) -> str:
+    """The one line every command but ``ingest`` and ``init`` gives when there is no ledger."""
+    return f"no ledger at {where}: run `faceledger ingest` or `faceledger init` first"
+
+
+def _sqlite_has_schema(path: Path) -> bool:
+    """Whether the SQLite file holds faceledger's schema, read without writing a byte (an
+    engine connection would set WAL mode, writing a header into an empty file). When the
+    file cannot be read this way (e.g. a WAL ledger in a read-only folder), the engine's
+    own check decides (:func:`require_ledger`)."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+    except sqlite3.Error:
+        return True
+    return found is not None
+
+
+def require_ledger(engine: Engine) -> None:
+    """Raise :class:`NoLedgerError` unless ``engine``'s database holds a faceledger schema
+    (Alembic's ``alembic_version`` table): an empty SQLite file, or a PostgreSQL database
+    (schema) never migrated, is no ledger. Reads only; never creates anything."""
+    try:
+        with engine.connect() as conn:
+            found = inspect(conn).has_table("alembic_version")
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise LedgerError(f"cannot reach the ledger database {where}: {exc.orig}") from None
+    if not found:
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        raise NoLedgerError(no_ledger_message(path or engine.url.render_as_string(hide_password=True)))
 
 
 def _read_only(path: Path) -> bool:
@@ -151,8 +196,11 @@ def migrate_if_needed(engine: Engine) -> None:
     except OperationalError as exc:
         where = engine.url.render_as_string(hide_password=True)
         raise LedgerError(f"cannot reach the ledger database {where}: {exc.orig}") from None
+    where = engine.url.render_as_string(hide_password=True)
     if current == head_revision():
+        logger.debug("ledger %s: schema %s (newest)", where, current)
         return
+    logger.debug("ledger %s: schema %s, migrating to %s", where, current or "none", head_revision())
     if is_read_only(engine):
         raise LedgerError(
             f"the ledger {engine.url.database} is read-only and its schema is at "

@@ -10,7 +10,13 @@ from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from faceledger.store.db import WRITE, create_ledger_engine, is_read_only, migrate_if_needed
+from faceledger.store.db import (
+    WRITE,
+    create_ledger_engine,
+    is_read_only,
+    migrate_if_needed,
+    require_ledger,
+)
 
 APPENDED = "faceledger_audit_appended"  # Connection.info key that store.audit.append counts in
 
@@ -92,9 +98,20 @@ class Ledger:
         self.engine.dispose()
 
 
-def open_ledger(url: str, *, upgrade: bool = True) -> Ledger:
-    """Open (and by default migrate) the ledger at ``url``."""
-    engine = create_ledger_engine(url)
+def open_ledger(url: str, *, upgrade: bool = True, create: bool = True) -> Ledger:
+    """Open (and by default migrate) the ledger at ``url``.
+
+    ``create=False`` opens only an existing ledger: a missing SQLite file, or a database
+    without faceledger's schema, raises :class:`~faceledger.errors.NoLedgerError` and nothing
+    is created (every command but ``ingest`` and ``init``).
+    """
+    engine = create_ledger_engine(url, create=create)
+    if not create:
+        try:
+            require_ledger(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     if upgrade:
         migrate_if_needed(engine)
     return Ledger(engine)

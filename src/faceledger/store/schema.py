@@ -376,7 +376,7 @@ class ReleaseVersion(Base):
     manifest_sha256: Mapped[str] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(String(2048))
     files: Mapped[dict[str, str]] = mapped_column(JSON)
-    # issue 13.6 (migration 0017): the basis its faces are disclosed on, and what it holds
+    # issue 13.6 (migration 0016): the basis its faces are disclosed on, and what it holds
     disclosure_basis: Mapped[str | None] = mapped_column(String(32))
     content_sha256: Mapped[str | None] = mapped_column(String(64))
 
