@@ -102,8 +102,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/embed.py
+	$(BIN)/python bench/scan.py --engine ray
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/fetch.py
+	$(BIN)/python bench/assess.py
+	$(BIN)/python bench/report.py
+	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/verify.py
 
 clean:
 	rm -rf $(VENV) .faceledger .pytest_cache test-artifacts

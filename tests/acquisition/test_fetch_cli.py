@@ -35,15 +35,15 @@ def test_fetch_json_prints_the_stable_document_and_status_shows_reservations(
         server.add("/gone.jpg", status=404),
     ])  # fmt: skip
     env = {"FACELEDGER_FETCH_ALLOW_PRIVATE": "1", "FACELEDGER_FETCH_BACKOFF": "0"}
-    document = json.loads(_cli(ledger_url, tmp_path / "d", "fetch", "--json", env=env).output)
+    document = json.loads(_cli(ledger_url, tmp_path / "d", "fetch", "--json", env=env).stdout)
     assert {"fetched", "reserved", "failed", "skipped", "reasons"} <= set(document)
     assert (document["fetched"], document["reserved"], document["failed"], document["skipped"]) == (1, 1, 1, 0)
     assert document["reasons"] == {"http-404": 1, "x-robots-tag": 1}
-    status = json.loads(_cli(ledger_url, tmp_path / "d", "status", "--json").output)
+    status = json.loads(_cli(ledger_url, tmp_path / "d", "status", "--json").stdout)
     assert status["totals"]["reserved"] == 1 and status["totals"]["pending"] == 1
     assert status["acquisition"]["reserved_by_signal"] == {"x-robots-tag": 1}
     assert status["acquisition"]["failed_by_reason"] == {"http-404": 1}
-    errors = json.loads(_cli(ledger_url, tmp_path / "d", "status", "--errors", "--json").output)
+    errors = json.loads(_cli(ledger_url, tmp_path / "d", "status", "--errors", "--json").stdout)
     assert errors["reserved"][0]["signal"] == "x-robots-tag"
     assert errors["reserved"][0]["evidence"]["value"] == "noai"
     text = _cli(ledger_url, tmp_path / "d", "status").output
@@ -54,10 +54,10 @@ def test_fetch_refuses_loopback_unless_the_environment_allows_it(
     ledger: Any, ledger_url: str, tmp_path: Path, server: Any, images: Any, remote_photos: Any
 ) -> None:
     remote_photos(ledger, [server.add("/a.jpg", body=images.jpeg(3))])
-    refused = json.loads(_cli(ledger_url, tmp_path / "d", "fetch", "--json").output)
+    refused = json.loads(_cli(ledger_url, tmp_path / "d", "fetch", "--json").stdout)
     assert refused["reasons"] == {"ssrf-refused": 1} and sum(server.hits.values()) == 0
     allowed = json.loads(_cli(ledger_url, tmp_path / "d", "fetch", "--retry", "--json",
-                              env={"FACELEDGER_FETCH_ALLOW_PRIVATE": "1"}).output)  # fmt: skip
+                              env={"FACELEDGER_FETCH_ALLOW_PRIVATE": "1"}).stdout)  # fmt: skip
     assert allowed["fetched"] == 1
 
 

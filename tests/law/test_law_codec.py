@@ -29,10 +29,10 @@ from faceledger.core.law.model import (
     DISCLOSURE_BASES,
     EVIDENCE_KINDS,
     GIVEN_BY,
+    SOURCES,
 )
 from faceledger.errors import PolicyError
 from faceledger.services.policy import parse_scenario
-from faceledger.store.tables import SOURCES
 
 POLICIES: list[Policy] = load_policies()
 CODES = ["US-IL", "US-TX", "US-WA", "US-CA", "DE", "FR", "GB", "JP"]

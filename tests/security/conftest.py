@@ -124,7 +124,10 @@ def serve_thread(app: Any, log: Path) -> Iterator[Portal]:
 @pytest.fixture
 def portal_env(tmp_path: Path, ledger_url: str) -> dict[str, str]:
     """The environment of a portal over this test's ledger; generous rate limits unless a
-    test sets its own."""
+    test sets its own. The ledger exists (as after `faceledger init`): serve never creates one."""
+    from faceledger.store import open_ledger
+
+    open_ledger(ledger_url).dispose()
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     return {
