@@ -147,6 +147,7 @@ def subject_consent(publish_schedule):  # type: ignore[no-untyped-def]
     hash), after a retention schedule is published (BIPA 15(a)). Returns the consent change."""
     from datetime import date
 
+    from faceledger.core.law import load_policies
     from faceledger.services.claims import add_claim
     from faceledger.services.consent import add_consent
     from faceledger.services.verification import IdentityEvidence
@@ -155,13 +156,13 @@ def subject_consent(publish_schedule):  # type: ignore[no-untyped-def]
         publish_schedule(ledger)
         attest = IdentityEvidence(kind="attestation", verified=False, detail={"statement": "this is me"})
         claims = [
-            add_claim(ledger, face_id=int(face), by="subject", evidence=attest, actor="test").id
+            add_claim(ledger, face_id=int(face), by="subject", evidence=attest, actor="test", policies=load_policies()).id
             for face in face_ids
         ]
         return add_consent(
             ledger, given_by="subject", claim_ids=claims, form="written", purposes=[purpose],
             informed=True, granted=granted, signer="Test Person", signed_on=granted,
-            evidence_sha256="ab" * 32,
+            evidence_sha256="ab" * 32, policies=load_policies(),
         )  # fmt: skip
 
     return consent

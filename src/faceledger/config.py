@@ -205,6 +205,13 @@ class Settings(BaseSettings):
         description="Most pixels a portal selfie is decoded to (a selfie needs ~1 MP). A JPEG is "
         "decoded at 1/2, 1/4 or 1/8 scale to fit; a PNG (no reduced decoding) over it is refused.",
     )
+    web_selfie_max_raw_pixels: int = Field(
+        default=40_000_000,
+        ge=1_000_000,
+        le=200_000_000,
+        description="Most pixels a portal selfie may declare in its header before any reduced "
+        "decoding (also capped by max_image_pixels); a larger one is refused (413) unread.",
+    )
     web_selfie_concurrency: int = Field(
         default=1,
         ge=1,
@@ -351,12 +358,13 @@ class Settings(BaseSettings):
         description="Photos a scan writes per transaction (also flushed at least every second). "
         "A killed scan loses at most the photos not yet flushed; re-running finishes them.",
     )
-    embedder: Literal["dlib-resnet-v1"] = Field(
+    embedder: Literal["dlib-resnet-v1", "dlib-resnet-v1-cf5"] = Field(
         default="dlib-resnet-v1",
         description="Face embedder for templates, compare, search and evaluate; its name and "
         "version are recorded with every template, and templates of different versions are "
         "never compared. dlib-resnet-v1: dlib's ResNet on 5-point-aligned chips (see "
-        "docs/biometrics.md for the alternatives measured).",
+        "docs/biometrics.md for the alternatives measured). dlib-resnet-v1-cf5: the same network "
+        "on chips aligned by the detector's own 5 points (no shape predictor).",
     )
     retention_limit_days: int | None = Field(
         default=None,
@@ -410,6 +418,11 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("must not be blank")
         return value.strip()
+
+    def purpose_or(self, purpose: str | None) -> str:
+        """The purpose a command or page asked for, else the ``purpose`` setting: the one
+        place the default purpose is resolved (stripped; a blank one means the default)."""
+        return (purpose or "").strip() or self.purpose
 
     @classmethod
     def settings_customise_sources(

@@ -52,7 +52,7 @@ class FaceledgerError(Exception):
     exit_code = 2
 
 
-# ---- the four kinds ----------------------------------------------------------------------
+# ---- the five kinds ----------------------------------------------------------------------
 
 
 class Invalid(FaceledgerError):
@@ -69,6 +69,10 @@ class Conflict(FaceledgerError):
 
 class Unavailable(FaceledgerError):
     """faceledger cannot answer now (configuration, database, model); not the caller's fault."""
+
+
+class Forbidden(FaceledgerError):
+    """The caller is known but their role does not allow this action."""
 
 
 # ---- input -------------------------------------------------------------------------------
@@ -266,6 +270,10 @@ class AuditBroken(FaceledgerError):
 
 class CheckpointFileError(AuditBroken):
     """The checkpoints file cannot be read or holds something that is not a checkpoint."""
+
+
+class RoleRequired(Forbidden):
+    """A console user tried an action their role does not allow (``services.users.require``)."""
 
 
 class LoginRequired(FaceledgerError):

@@ -41,10 +41,10 @@ def _consent_afton(world) -> int:  # type: ignore[no-untyped-def]
         ).scalar_one()  # fmt: skip
     publish_policy(load_policies(), world.settings, out=world.settings.data_dir / "site",
                    published=date(2025, 1, 1), ledger=world.ledger)  # BIPA 15(a) schedule  # fmt: skip
-    claim = add_claim(world.ledger, face_id=face_id, by="subject", evidence=STATED, actor="test")
+    claim = add_claim(world.ledger, face_id=face_id, by="subject", evidence=STATED, actor="test", policies=load_policies())
     change = add_consent(world.ledger, claim_ids=[claim.id], given_by="subject", form="written",
                          purposes=[world.settings.purpose], informed=True, granted=date(2025, 1, 10),
-                         signer="Afton", signed_on=date(2025, 1, 10), evidence_sha256="a" * 64)  # fmt: skip
+                         signer="Afton", signed_on=date(2025, 1, 10), evidence_sha256="a" * 64, policies=load_policies())  # fmt: skip
     extract_templates(world.ledger, world.vault, world.settings, purpose=world.settings.purpose)
     return change.consent.id
 
@@ -88,7 +88,7 @@ def test_revoked_consent_templates_are_destroyed_by_the_next_sweep(world) -> Non
     ledger, vault = world.ledger, world.vault
     consent_id = _consent_afton(world)
     templates = _count(ledger, T)
-    revoke_consent(ledger, consent_id)
+    revoke_consent(ledger, consent_id, policies=load_policies())
     report = sweep(ledger, vault)
     assert (report.faces, report.by_reason, report.keys_shredded) == (1, {"revoked": 1}, 1)
     assert _count(ledger, T) == templates - 2

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from faceledger.config import Settings, load_settings
+from faceledger.core.law import load_policies
 from faceledger.store import Ledger, open_ledger
 from faceledger.store.vault import KeyVault
 
@@ -54,7 +55,7 @@ def build_sample(ledger: Ledger, settings: Settings, *, extract: bool = True) ->
     scan_pending(ledger, settings)
     assess_faces(ledger, settings, purpose=settings.purpose)
     add_consent(ledger, owner_id=CONSENTING_OWNER, form="written", informed=True,
-                purposes=[settings.purpose])  # fmt: skip
+                purposes=[settings.purpose], policies=load_policies())  # fmt: skip
     claim_owner_faces(ledger, settings.purpose)
     if extract:
         # the organisation keeps clockless (MHMDA) templates 3 years; the report is read without
@@ -88,13 +89,13 @@ def claim_owner_faces(ledger: Ledger, purpose: str) -> None:
     proof = IdentityEvidence("owner-profile-code", True, {"owner_id": CONSENTING_OWNER, "verifier": "test"},
                              datetime.now(UTC))  # fmt: skip
     adult, *children = faces
-    add_claim(ledger, face_id=adult, by="subject", is_photo_owner=True, evidence=proof, actor="test")
+    add_claim(ledger, face_id=adult, by="subject", is_photo_owner=True, evidence=proof, actor="test", policies=load_policies())
     for child in children:
         claim = add_claim(ledger, face_id=child, by="legal-representative", relationship="parent",
-                          minor=True, evidence=proof, actor="test")  # fmt: skip
+                          minor=True, evidence=proof, actor="test", policies=load_policies())  # fmt: skip
         add_consent(ledger, claim_ids=[claim.id], given_by="legal-representative", relationship="parent",
                     form="written", informed=True, purposes=[purpose], signer="A. Parent",
-                    signed_on=datetime.now(UTC).date(), evidence_sha256=SIGNED_RELEASE_SHA256)  # fmt: skip
+                    signed_on=datetime.now(UTC).date(), evidence_sha256=SIGNED_RELEASE_SHA256, policies=load_policies())  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from faceledger.core.law import load_policies
 from faceledger.core.signals import RESERVATION_WORDS
 from faceledger.report.charts import render_charts
 from faceledger.report.html import render_html
@@ -63,7 +64,7 @@ def _count(ledger: Ledger, where: str) -> int:
 
 def test_fetched_reserved_and_failed_equal_independent_counts(ledger: Any) -> None:
     _record_fetch_outcomes(ledger)
-    doc = report_numbers(ledger, purpose="train-face-recognition", vault=None)
+    doc = report_numbers(ledger, purpose="train-face-recognition", vault=None, policies=load_policies())
     acquisition = doc["collection"]["acquisition"]
     expected = {
         "fetched": _count(ledger, "fetch_status = 'fetched'"),
@@ -86,7 +87,7 @@ def test_fetched_reserved_and_failed_equal_independent_counts(ledger: Any) -> No
 
 def test_the_page_names_each_signal_in_plain_words_and_each_failure(ledger: Any) -> None:
     _record_fetch_outcomes(ledger)
-    doc = report_numbers(ledger, purpose="train-face-recognition", vault=None)
+    doc = report_numbers(ledger, purpose="train-face-recognition", vault=None, policies=load_policies())
     page = render_html(doc, render_charts(doc))
     section = page.split('id="acquisition"')[1].split("</section>")[0]
     assert "3 photos fetched" in section and "4 reserved" in section and "3 failed" in section

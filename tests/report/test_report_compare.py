@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from tests.report.conftest import Sample
 
 from faceledger.cli import main
+from faceledger.core.law import load_policies
 from faceledger.errors import ReportFormatError
 from faceledger.report.compare import compare_reports
 from faceledger.services.consent import revoke_consent
@@ -23,7 +24,7 @@ def test_compare_finds_the_new_blocks_after_a_consent_is_revoked(sample_copy: Sa
     with ledger.read() as conn:  # the owner's consent and the parent's, for the child
         consent_ids = conn.exec_driver_sql("SELECT id FROM consents").scalars().all()
     for consent_id in consent_ids:
-        revoke_consent(ledger, consent_id)
+        revoke_consent(ledger, consent_id, policies=load_policies())
 
     after = write_report(ledger, settings, out=tmp_path / "after", fmt="html", vault=sample_copy.vault,
                          compare=before.json)  # fmt: skip

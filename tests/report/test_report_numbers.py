@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import create_engine, inspect, text
 from tests.report.conftest import CONSENTING_OWNER, Sample, build_sample
 
+from faceledger.core.law import load_policies
 from faceledger.report.lifecycle import _requests, lifecycle_numbers
 from faceledger.report.numbers import report_numbers
 from faceledger.services.exposure import ledger_exposure
@@ -135,7 +136,7 @@ def test_sections_add_up_and_reuse_the_services(sample: Sample) -> None:
     assert {"measured": head["faces_measured"], **doc["diversity"]["not_measured"]}
     assert head["faces_measured"] + sum(doc["diversity"]["not_measured"].values()) == head["faces"]
     assert sum(doc["diversity"]["skin_band"].values()) == head["faces_measured"]
-    service = ledger_exposure(sample.ledger, purpose=sample.settings.purpose)
+    service = ledger_exposure(sample.ledger, purpose=sample.settings.purpose, policies=load_policies())
     assert [(r["law"], r["faces"], r["subjects"]) for r in doc["exposure"]["laws"]] == [
         (r["law"], r["faces"], r["subjects"]) for r in service["laws"]
     ]
@@ -147,7 +148,7 @@ def test_measures_are_read_with_one_audit_event_and_only_aggregates_leave(sample
     ledger = sample_copy.ledger
     reads = "SELECT count(*) FROM audit_events WHERE name = 'template.read'"
     before = _one(ledger, reads)
-    doc = report_numbers(ledger, purpose=sample_copy.settings.purpose, vault=sample_copy.vault())
+    doc = report_numbers(ledger, purpose=sample_copy.settings.purpose, vault=sample_copy.vault(), policies=load_policies())
     assert _one(ledger, reads) == before + 1
     text_ = json.dumps(doc)
     assert "ita_deg\": -" not in text_ and "landmarks\": [[" not in text_  # no per-face values
@@ -155,7 +156,7 @@ def test_measures_are_read_with_one_audit_event_and_only_aggregates_leave(sample
 
 
 def test_without_a_vault_the_distributions_say_what_they_do_not_cover(sample: Sample) -> None:
-    doc = report_numbers(sample.ledger, purpose=sample.settings.purpose, vault=None)
+    doc = report_numbers(sample.ledger, purpose=sample.settings.purpose, vault=None, policies=load_policies())
     diversity = doc["diversity"]
     assert diversity["measured"] == 0
     assert diversity["not_measured"]["no key vault given: the stored measures were not read"] == \

@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, text, update
 from tests.report.conftest import build_sample, sample_settings
 from tests.report.test_report_numbers import independent_headline, independent_sensitive_photos
 
+from faceledger.core.law import load_policies
 from faceledger.report.numbers import report_numbers
 from faceledger.services.datasets import import_dataset
 from faceledger.services.report import build_report
@@ -63,14 +64,14 @@ def test_only_faces_holding_templates_are_due_and_no_clock_is_a_warning_until_a_
                                           "AND face_id NOT IN (SELECT face_id FROM templates)")  # fmt: skip
     assert held == len(faces) and unheld_with_deadline > 0  # blocked faces with a legal clock hold nothing
 
-    r = report_numbers(built, purpose=PURPOSE, vault=None, today=TODAY)["retention"]
+    r = report_numbers(built, purpose=PURPOSE, vault=None, today=TODAY, policies=load_policies())["retention"]
     assert sum(r["faces_due_by_month"].values()) == r["held_faces"] == held
     assert r["faces_due_by_month"] == {"2026-03": 1, "no deadline": held - 1}
     assert r["deadline_source"] == {"law": 1, "organisation limit": 0, "none": held - 1}
     assert r["templates_without_deadline"] == held - 1 and r["templates_overdue"] == 1
     assert r["warnings"] and "retention_limit_days" in r["warnings"][0]
 
-    r = report_numbers(built, purpose=PURPOSE, vault=None, today=TODAY, retention_limit_days=365)["retention"]
+    r = report_numbers(built, purpose=PURPOSE, vault=None, today=TODAY, retention_limit_days=365, policies=load_policies())["retention"]
     assert r["faces_due_by_month"] == {"2026-03": 1, "2027-01": held - 1}  # stored 2026-01-10 + 365 days
     assert r["deadline_source"] == {"law": 1, "organisation limit": held - 1, "none": 0}
     assert r["warnings"] == [] and r["templates_without_deadline"] == 0 and r["retention_limit_days"] == 365

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from tests.report import legacy_numbers, legacy_status
 from tests.report.conftest import Sample
 
+from faceledger.core.law import load_policies
 from faceledger.report.numbers import report_numbers
 from faceledger.services.status import ledger_errors, ledger_status
 from faceledger.services.templates import create_subject
@@ -43,8 +44,8 @@ def _comparable(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _both(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
-    new = report_numbers(ledger, purpose=PURPOSE, vault=None, today=TODAY)
-    old = legacy_numbers.report_numbers(ledger, purpose=PURPOSE, vault=None, today=TODAY)
+    new = report_numbers(ledger, purpose=PURPOSE, vault=None, today=TODAY, policies=load_policies())
+    old = legacy_numbers.report_numbers(ledger, purpose=PURPOSE, vault=None, today=TODAY, policies=load_policies())
     return _comparable(new), _comparable(old)
 
 

@@ -243,7 +243,7 @@ def test_an_empty_ledger_assesses_nothing(ledger: Ledger) -> None:
 def test_explain_rechecks_the_recorded_scenario(scanned: Ledger) -> None:
     assess_faces(scanned, load_settings(processor_location="US-WA"), on=ON)
     (row,) = _decisions(scanned, "ex-0007")
-    document = explain_face(scanned, face_id=row["face_id"], purpose=FRT)
+    document = explain_face(scanned, face_id=row["face_id"], purpose=FRT, policies=load_policies())
     assert document["photo"]["owner_location"] == "Hammond, Indiana"
     assert document["photo"]["geotag"]["lat"] == 41.62
     assert document["recorded"]["decision"] == row["decision"]
@@ -258,16 +258,16 @@ def test_explain_rechecks_the_recorded_scenario(scanned: Ledger) -> None:
 
 def test_explain_unknown_or_unassessed_face_is_a_clear_error(scanned: Ledger) -> None:
     with pytest.raises(AssessmentNotFound, match="no face with id 999999"):
-        explain_face(scanned, face_id=999_999, purpose=FRT)
+        explain_face(scanned, face_id=999_999, purpose=FRT, policies=load_policies())
     with scanned.read() as conn:
         face_id = conn.execute(select(func.min(FACES.c.id))).scalar_one()
     with pytest.raises(AssessmentNotFound, match="no recorded decision"):
-        explain_face(scanned, face_id=face_id, purpose=FRT)
+        explain_face(scanned, face_id=face_id, purpose=FRT, policies=load_policies())
 
 
 def test_exposure_counts_match_the_recorded_decisions(scanned: Ledger) -> None:
     assess_faces(scanned, load_settings(), on=ON)
-    document = ledger_exposure(scanned, purpose=FRT, turnover=1e9)
+    document = ledger_exposure(scanned, purpose=FRT, turnover=1e9, policies=load_policies())
     # independently: per law, blocked faces where it applies, and owners
     with scanned.read() as conn:
         rows = conn.execute(
@@ -296,7 +296,7 @@ def test_exposure_counts_match_the_recorded_decisions(scanned: Ledger) -> None:
 
 def test_exposure_before_the_bipa_amendment_counts_scans(scanned: Ledger) -> None:
     assess_faces(scanned, load_settings(), on=date(2024, 1, 1))
-    document = ledger_exposure(scanned, purpose=FRT)
+    document = ledger_exposure(scanned, purpose=FRT, policies=load_policies())
     bipa = next(law for law in document["laws"] if law["law"] == "us-il-bipa")
     assert document["date"] == "2024-01-01"
     assert bipa["exposure"]["unit"] == "scan" and bipa["exposure"]["units"] == bipa["faces"]
@@ -304,7 +304,7 @@ def test_exposure_before_the_bipa_amendment_counts_scans(scanned: Ledger) -> Non
 
 def test_exposure_without_assessment_is_a_clear_error(scanned: Ledger) -> None:
     with pytest.raises(AssessmentNotFound, match="run faceledger assess"):
-        ledger_exposure(scanned, purpose=FRT)
+        ledger_exposure(scanned, purpose=FRT, policies=load_policies())
 
 
 @pytest.mark.integration

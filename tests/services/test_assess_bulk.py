@@ -162,7 +162,7 @@ def test_a_face_in_an_ethnic_group_labelled_dataset_gets_the_art9_block_and_expl
     others = [p for p in after if _external(varied, p) != photo.external_id]
     assert all(after[p].result == before[p].result for p in others)  # nobody else changes
     face_id = after[photo.id].face_id
-    shown = explain_face(varied, face_id=face_id, purpose="fairness-audit", action="retain")
+    shown = explain_face(varied, face_id=face_id, purpose="fairness-audit", action="retain", policies=load_policies())
     assert shown["sensitive_data"]["labels"] == ["ethnic-group"]
     assert [d["name"] for d in shown["sensitive_data"]["datasets"]] == ["LabelledFaces"]
     assert "Art. 9(1)" in shown["prose"] and not shown["changed"]

@@ -20,6 +20,7 @@ from PIL import Image
 from sqlalchemy import func, insert, select, text
 
 from faceledger.config import Settings, load_settings
+from faceledger.core.law import load_policies
 from faceledger.errors import ClaimError, ClaimNotFound, ConsentError, EvidenceError
 from faceledger.services.assess import assess_faces
 from faceledger.services.claims import add_claim, face_for, get_claim, list_claims, revoke_claim
@@ -79,7 +80,7 @@ def _owner_proof(tmp_path: Path, owner_id: str) -> IdentityEvidence:
 def _signed(**more: Any) -> dict[str, Any]:
     return {"form": "written", "purposes": [FRT], "informed": True, "granted": date(2025, 8, 1),
             "signer": "Dana Example", "signed_on": date(2025, 8, 1), "evidence_sha256": SHA,
-            "assess_on": ON} | more  # fmt: skip
+            "assess_on": ON, "policies": load_policies()} | more  # fmt: skip
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ def test_a_verified_self_portrait_claim_lets_the_owner_consent_count_for_that_fa
     own, other = _faces(assessed, "ex-0003")
     add_consent(assessed, owner_id=SEATTLE, **_signed())
     claim = add_claim(assessed, face_id=own, by="subject", is_photo_owner=True,
-                      evidence=_owner_proof(tmp_path, SEATTLE), actor="test", assess_on=ON)  # fmt: skip
+                      evidence=_owner_proof(tmp_path, SEATTLE), actor="test", assess_on=ON, policies=load_policies())  # fmt: skip
     assert claim.owner_verified and claim.reassessed is not None
     assert claim.reassessed.by_decision == {"allow": 1}
     row = _decision(assessed, own)
@@ -145,11 +146,11 @@ def test_an_unproven_owner_claim_is_recorded_but_does_not_make_the_face_the_owne
     failed = _verifier(tmp_path).owner_profile_code(owner_id=SEATTLE, nonce=nonce)
     assert failed.verified is False
     claim = add_claim(assessed, face_id=own, by="subject", is_photo_owner=True, evidence=failed,
-                      actor="test", assess_on=ON)  # fmt: skip
+                      actor="test", assess_on=ON, policies=load_policies())  # fmt: skip
     assert claim.is_photo_owner and not claim.owner_verified
     # proof of another owner account does not count for this photo either
     other = add_claim(assessed, face_id=own, by="subject", is_photo_owner=True, actor="test",
-                      evidence=_owner_proof(tmp_path, "70000001@N01"), assess_on=ON)  # fmt: skip
+                      evidence=_owner_proof(tmp_path, "70000001@N01"), assess_on=ON, policies=load_policies())  # fmt: skip
     assert not other.owner_verified
     row = _decision(assessed, own)
     assert row["decision"] == "block"
@@ -164,7 +165,7 @@ def test_a_subject_consent_for_a_claimed_face_allows_that_face_and_no_other(
 ) -> None:
     adult, child = _faces(assessed, "ex-0003")
     claim = add_claim(assessed, face_id=adult, by="subject", evidence=_form(_verifier(tmp_path)),
-                      actor="test", assess_on=ON)  # fmt: skip
+                      actor="test", assess_on=ON, policies=load_policies())  # fmt: skip
     assert claim.reassessed is not None and claim.reassessed.by_decision == {"block": 1}
     change = add_consent(assessed, given_by="subject", claim_ids=[claim.id], **_signed())
     assert change.consent.claim_ids == (claim.id,)
@@ -183,7 +184,7 @@ def test_a_parent_consent_for_a_claimed_child_satisfies_bipa_and_a_revoked_claim
 ) -> None:
     adult, child = _faces(assessed, "ex-0003")
     claim = add_claim(assessed, face_id=child, by="legal-representative", relationship="parent",
-                      evidence=_form(_verifier(tmp_path)), actor="test", assess_on=ON)  # fmt: skip
+                      evidence=_form(_verifier(tmp_path)), actor="test", assess_on=ON, policies=load_policies())  # fmt: skip
     assert claim.minor is None and claim.relationship == "parent"
     add_consent(assessed, given_by="legal-representative", relationship="parent",
                 claim_ids=[claim.id], **_signed())  # fmt: skip
@@ -195,13 +196,13 @@ def test_a_parent_consent_for_a_claimed_child_satisfies_bipa_and_a_revoked_claim
     assert (consent["given_by"], consent["relationship"]) == ("legal-representative", "parent")
     assert _decision(assessed, adult)["decision"] == "block"
 
-    revoked = revoke_claim(assessed, claim.receipt, actor="test", on=ON)
+    revoked = revoke_claim(assessed, claim.receipt, actor="test", on=ON, policies=load_policies())
     assert revoked.status == "revoked" and revoked.revoked_at is not None
     assert revoked.reassessed is not None and revoked.reassessed.by_decision == {"block": 1}
     row = _decision(assessed, child)
     assert row["decision"] == "block" and "15(b)" in _bipa(row)
     assert row["scenario"]["consents"] == [] and row["scenario"]["subject"]["minor"] is None
-    again = revoke_claim(assessed, claim.id, actor="test", on=ON)  # nothing more happens
+    again = revoke_claim(assessed, claim.id, actor="test", on=ON, policies=load_policies())  # nothing more happens
     assert again.status == "revoked"
     with assessed.read() as conn:
         names = conn.execute(select(AUDIT.c.name).where(AUDIT.c.name.like("claim.%"))).scalars().all()
@@ -215,9 +216,9 @@ def test_a_parent_consent_for_a_claimed_child_satisfies_bipa_and_a_revoked_claim
 def test_a_refusal_on_a_claimed_face_reads_as_an_opt_out(assessed: Ledger, tmp_path: Path) -> None:
     adult, _ = _faces(assessed, "ex-0003")
     claim = add_claim(assessed, face_id=adult, by="subject", actor="test", assess_on=ON,
-                      evidence=_verifier(tmp_path).attestation(statement="this is me"))  # fmt: skip
+                      evidence=_verifier(tmp_path).attestation(statement="this is me"), policies=load_policies())  # fmt: skip
     refused = add_consent(assessed, given_by="subject", claim_ids=[claim.id], purposes=[FRT],
-                          refusal=True, granted=date(2025, 8, 1), assess_on=ON)  # fmt: skip
+                          refusal=True, granted=date(2025, 8, 1), assess_on=ON, policies=load_policies())  # fmt: skip
     assert refused.consent.form == "none" and refused.consent.revoked == date(2025, 8, 1)
     assert refused.consent.status_on(ON) == "refused"
     row = _decision(assessed, adult)
@@ -230,7 +231,7 @@ def test_a_subject_consent_without_signer_and_evidence_is_refused_saying_why(
 ) -> None:
     adult, _ = _faces(assessed, "ex-0003")
     claim = add_claim(assessed, face_id=adult, by="subject", evidence=_form(_verifier(tmp_path)),
-                      actor="test")  # fmt: skip
+                      actor="test", policies=load_policies())  # fmt: skip
     for missing in ("signer", "signed_on", "evidence_sha256"):
         with pytest.raises(ConsentError, match="must show who signed it"):
             add_consent(assessed, given_by="subject", claim_ids=[claim.id],
@@ -254,15 +255,15 @@ def test_claim_values_are_checked_and_evidence_is_never_a_rubber_stamp(
     adult, _ = _faces(assessed, "ex-0003")
     evidence = _form(_verifier(tmp_path))
     with pytest.raises(ClaimError, match="must give the relationship"):
-        add_claim(assessed, face_id=adult, by="legal-representative", evidence=evidence, actor="t")
+        add_claim(assessed, face_id=adult, by="legal-representative", evidence=evidence, actor="t", policies=load_policies())
     with pytest.raises(ClaimError, match="only the owner themselves"):
         add_claim(assessed, face_id=adult, by="legal-representative", relationship="parent",
-                  is_photo_owner=True, evidence=evidence, actor="t")  # fmt: skip
+                  is_photo_owner=True, evidence=evidence, actor="t", policies=load_policies())  # fmt: skip
     with pytest.raises(ClaimError, match="age 30 and minor disagree"):
         add_claim(assessed, face_id=adult, by="subject", minor=True, age=30, evidence=evidence,
-                  actor="t")  # fmt: skip
+                  actor="t", policies=load_policies())  # fmt: skip
     with pytest.raises(ClaimError, match="no face with id 999999"):
-        add_claim(assessed, face_id=999_999, by="subject", evidence=evidence, actor="t")
+        add_claim(assessed, face_id=999_999, by="subject", evidence=evidence, actor="t", policies=load_policies())
     with pytest.raises(EvidenceError, match="never verified"):
         IdentityEvidence("attestation", True, {"statement": "me"}, datetime.now(UTC))
     with pytest.raises(EvidenceError, match="missing signer"):
@@ -279,9 +280,9 @@ def test_claims_are_listed_and_their_audit_events_hold_no_identifiers(
 ) -> None:
     adult, child = _faces(assessed, "ex-0003")
     first = add_claim(assessed, face_id=adult, by="subject", age=34,
-                      evidence=_form(_verifier(tmp_path), signer="Dana Example"), actor="test")  # fmt: skip
+                      evidence=_form(_verifier(tmp_path), signer="Dana Example"), actor="test", policies=load_policies())  # fmt: skip
     second = add_claim(assessed, face_id=child, by="legal-representative", relationship="Parent",
-                       minor=True, evidence=_form(_verifier(tmp_path)), actor="test")  # fmt: skip
+                       minor=True, evidence=_form(_verifier(tmp_path)), actor="test", policies=load_policies())  # fmt: skip
     assert [c.id for c in list_claims(assessed)] == [first.id, second.id]
     assert [c.id for c in list_claims(assessed, face_id=child)] == [second.id]
     assert len(list_claims(assessed, photo_id=first.photo_id, status="active")) == 2
@@ -311,7 +312,7 @@ def test_a_subject_keyed_consent_needs_a_claimed_face_of_that_subject(
     add_consent(assessed, subject_id=subject, given_by="subject", **_signed())
     assert {_decision(assessed, f)["decision"] for f in (adult, child)} == {"block"}
     add_claim(assessed, face_id=adult, by="subject", evidence=_form(_verifier(tmp_path)),
-              actor="test", assess_on=ON)  # fmt: skip
+              actor="test", assess_on=ON, policies=load_policies())  # fmt: skip
     assert _decision(assessed, adult)["decision"] == "allow"
     assert _decision(assessed, child)["decision"] == "block"  # a cluster alone is never enough
 
@@ -443,7 +444,7 @@ def test_an_owner_consent_extracts_nothing_until_the_owner_claims_their_own_port
     assert report.extracted == 0 and _templates(ledger) == 0  # the group photo: nobody
     (portrait,) = _faces_of(ledger, "me")
     add_claim(ledger, face_id=portrait, by="subject", is_photo_owner=True,
-              evidence=_owner_proof(tmp_path, "owner-d@N01"), actor="test")  # fmt: skip
+              evidence=_owner_proof(tmp_path, "owner-d@N01"), actor="test", policies=load_policies())  # fmt: skip
     report = extract_templates(ledger, vault, settings, purpose=FRT)
     assert report.extracted == 1 and _templates(ledger) == 1
     with ledger.read() as conn:

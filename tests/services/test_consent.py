@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from faceledger.config import load_settings
-from faceledger.core.law import Processor
+from faceledger.core.law import Processor, load_policies
 from faceledger.errors import ConsentError, ConsentNotFound, ManifestError
 from faceledger.services.assess import assess_face_ids, assess_faces
 from faceledger.services.claims import add_claim
@@ -110,7 +110,7 @@ def _claims(ledger: Ledger, owner_id: str) -> list[int]:
             .where(PHOTOS.c.owner_id == owner_id).order_by(FACES.c.id)
         ).scalars().all()  # fmt: skip
     return [add_claim(ledger, face_id=f, by="subject", evidence=STATED, actor="test",
-                      assess_on=ON).id for f in faces]  # fmt: skip
+                      assess_on=ON, policies=load_policies()).id for f in faces]  # fmt: skip
 
 
 def _written(ledger: Ledger, owner_id: str = CHICAGO, **more: Any) -> Any:
@@ -120,7 +120,7 @@ def _written(ledger: Ledger, owner_id: str = CHICAGO, **more: Any) -> Any:
                               "granted": date(2025, 1, 10), "assess_on": ON} | SIGNED  # fmt: skip
     claims = _claims(ledger, owner_id)
     cover: dict[str, Any] = {"claim_ids": claims} if claims else {"subject_id": 42}
-    return add_consent(ledger, **({"given_by": "subject"} | cover | values | more))
+    return add_consent(ledger, **({"given_by": "subject", "policies": load_policies()} | cover | values | more))
 
 
 # --- the engine sees recorded consents --------------------------------------------------
@@ -177,16 +177,16 @@ def test_an_electronic_signature_counts_for_bipa_only_from_2_august_2024(
 def test_revoking_blocks_at_once_by_id_or_receipt(assessed: Ledger) -> None:
     change = _written(assessed)
     assert _outcomes(assessed, CHICAGO) == {"allow"}
-    revoked = revoke_consent(assessed, change.consent.receipt, on=ON, assess_on=ON)
+    revoked = revoke_consent(assessed, change.consent.receipt, on=ON, assess_on=ON, policies=load_policies())
     assert revoked.changed and revoked.consent.revoked == ON
     assert revoked.reassessed.by_decision == {"block": 2}
     rows = _decisions(assessed, CHICAGO)
     assert {r["decision"] for r in rows} == {"block"}
     assert "consent revoked on 2025-09-01" in _bipa_violations(rows[0])[0]["reason"]
     # revoking again from a later date changes nothing; from an earlier date moves it earlier
-    again = revoke_consent(assessed, str(change.consent.id), on=date(2025, 10, 1), assess_on=ON)
+    again = revoke_consent(assessed, str(change.consent.id), on=date(2025, 10, 1), assess_on=ON, policies=load_policies())
     assert again.changed is False and again.consent.revoked == ON
-    earlier = revoke_consent(assessed, change.consent.id, on=date(2025, 8, 1), assess_on=ON)
+    earlier = revoke_consent(assessed, change.consent.id, on=date(2025, 8, 1), assess_on=ON, policies=load_policies())
     assert earlier.changed and earlier.consent.revoked == date(2025, 8, 1)
     assert len(_events(assessed, "consent.revoke")) == 2
 
@@ -195,7 +195,7 @@ def test_a_revocation_dated_later_is_recorded_but_blocks_only_from_its_date(
     assessed: Ledger,
 ) -> None:
     change = _written(assessed)
-    revoke_consent(assessed, change.consent.receipt, on=date(2025, 12, 1), assess_on=ON)
+    revoke_consent(assessed, change.consent.receipt, on=date(2025, 12, 1), assess_on=ON, policies=load_policies())
     assert _outcomes(assessed, CHICAGO) == {"allow"}
     assess_faces(assessed, load_settings(**IN_ILLINOIS), on=date(2025, 12, 1))
     assert _outcomes(assessed, CHICAGO) == {"block"}
@@ -248,7 +248,7 @@ def test_assess_face_ids_decides_only_the_given_faces(assessed: Ledger) -> None:
                      [{"consent_id": consent_id, "claim_id": c} for c in claims])  # fmt: skip
     first, second = (row["face_id"] for row in _decisions(assessed, CHICAGO))
     report = assess_face_ids(assessed, [first, 999_999], purpose=FRT, on=ON,
-                             processor=Processor(location="US-IL"))  # fmt: skip
+                             processor=Processor(location="US-IL"), policies=load_policies())  # fmt: skip
     assert report.faces == 1
     assert [r["decision"] for r in _decisions(assessed, CHICAGO)] == ["allow", "block"]
     assert _events(assessed, "assess.run")[-1]["payload"]["scope"] == "faces"
@@ -283,7 +283,7 @@ def test_add_records_the_consent_with_an_unguessable_receipt_and_an_audit_event(
 
 def test_changes_and_the_decisions_they_cause_are_audited_together(assessed: Ledger) -> None:
     change = _written(assessed)
-    revoke_consent(assessed, change.consent.id, on=ON, assess_on=ON)
+    revoke_consent(assessed, change.consent.id, on=ON, assess_on=ON, policies=load_policies())
     runs = [e["payload"] for e in _events(assessed, "assess.run")
             if e["payload"].get("trigger", {}).get("event", "").startswith("consent.")]  # fmt: skip
     assert [r.get("trigger") for r in runs] == [
@@ -335,7 +335,7 @@ def test_the_database_refuses_an_ownerless_photo_owner_consent_and_unknown_value
 
 def test_a_subject_consent_is_recorded_and_touches_no_unclaimed_face(assessed: Ledger) -> None:
     change = add_consent(assessed, subject_id=7, form="written", purposes=[FRT], informed=True,
-                         granted=date(2025, 1, 1), assess_on=ON, **SIGNED)  # fmt: skip
+                         granted=date(2025, 1, 1), assess_on=ON, policies=load_policies(), **SIGNED)  # fmt: skip
     assert change.consent.subject_id == 7 and change.consent.owner_id is None
     assert change.reassessed.faces == 0
     assert [c.id for c in list_consents(assessed, subject_id=7)] == [change.consent.id]
@@ -344,13 +344,13 @@ def test_a_subject_consent_is_recorded_and_touches_no_unclaimed_face(assessed: L
 
 def test_unknown_consent_cannot_be_revoked(ledger: Ledger) -> None:
     with pytest.raises(ConsentNotFound, match="no consent with id or receipt 'nope'"):
-        revoke_consent(ledger, "nope")
+        revoke_consent(ledger, "nope", policies=load_policies())
 
 
 def test_list_filters_by_owner_and_reports_status(ledger: Ledger) -> None:
     def owner(owner_id: str, granted: date) -> Any:
         return add_consent(ledger, owner_id=owner_id, form="written", purposes=[FRT],
-                           informed=True, granted=granted).consent  # fmt: skip
+                           informed=True, granted=granted, policies=load_policies()).consent  # fmt: skip
 
     a = owner(CHICAGO, date(2025, 1, 10))
     owner(SPRINGFIELD, date(2025, 1, 10))
@@ -384,7 +384,7 @@ CSV = f"""owner_id,subject_id,form,purposes,informed,granted,expires,revoked,evi
 def test_import_csv_skips_bad_rows_with_file_line_and_reason(assessed: Ledger, tmp_path: Path) -> None:
     path = tmp_path / "consents.csv"
     path.write_text(CSV)
-    report = import_consents(assessed, path, assess_on=ON)
+    report = import_consents(assessed, path, assess_on=ON, policies=load_policies())
     assert report.seen == 10 and report.added == 1 and report.rejected == 9
     assert report.rejects == [
         "consents.csv:3: form 'oral' is not one of written, electronic, verbal, none",
@@ -411,7 +411,7 @@ def test_import_csv_skips_bad_rows_with_file_line_and_reason(assessed: Ledger, t
     assert payload["consent_ids"] == report.consent_ids == [chicago.id]
     assert payload["rejects"][0].startswith("consents.csv:3:")
     # importing the same file again adds nothing
-    again = import_consents(assessed, path, assess_on=ON)
+    again = import_consents(assessed, path, assess_on=ON, policies=load_policies())
     assert again.added == 0 and again.duplicates == 1 and again.rejected == 9
     assert len(list_consents(assessed)) == 1
 
@@ -425,14 +425,14 @@ def test_import_of_consents_for_claimed_faces_allows_them(assessed: Ledger, tmp_
         f"999,subject,,written,{FRT},yes,2025-01-10,Pat Example,2025-01-10,{SHA}\n"
         f"{first},legal-representative,parent,written,{FRT},yes,2025-01-10,P,2025-01-10,{SHA}\n"
     )
-    report = import_consents(assessed, path, assess_on=ON)
+    report = import_consents(assessed, path, assess_on=ON, policies=load_policies())
     assert report.added == 1 and report.rejected == 2
     assert "no claim with id 999" in report.rejects[0]
     assert "only for a face they claimed" in report.rejects[1]
     (consent,) = list_consents(assessed)
     assert consent.claim_ids == (first, second) and consent.signer == "Pat Example"
     assert _outcomes(assessed, CHICAGO) == {"allow"}
-    again = import_consents(assessed, path, assess_on=ON)
+    again = import_consents(assessed, path, assess_on=ON, policies=load_policies())
     assert again.added == 0 and again.duplicates == 1
 
 
@@ -450,7 +450,7 @@ def test_import_json_lines(ledger: Ledger, tmp_path: Path) -> None:
         '{"subject_id": 9, "form": "written", "purposes": ["p"], "granted": "2025-01-10", '
         f'"informed": "no", "signer": "P", "signed_on": "2025-01-10", "evidence_sha256": "{SHA}"}}\n'
     )
-    report = import_consents(ledger, path, assess_on=ON)
+    report = import_consents(ledger, path, assess_on=ON, policies=load_policies())
     assert report.seen == 7 and report.added == 3
     assert [r.split(": ", 1)[0] for r in report.rejects] == [
         "consents.jsonl:4", "consents.jsonl:5", "consents.jsonl:6", "consents.jsonl:7",
@@ -469,11 +469,11 @@ def test_an_unreadable_consent_file_is_an_error(ledger: Ledger, tmp_path: Path) 
     no_columns = tmp_path / "c.csv"
     no_columns.write_text("owner,what\nx,y\n")
     with pytest.raises(ManifestError, match=r"c.csv:1: missing column\(s\) form, purposes, granted"):
-        import_consents(ledger, no_columns)
+        import_consents(ledger, no_columns, policies=load_policies())
     other = tmp_path / "c.xlsx"
     other.write_text("x")
     with pytest.raises(ManifestError, match="use .csv or .jsonl"):
-        import_consents(ledger, other)
+        import_consents(ledger, other, policies=load_policies())
     with ledger.read() as conn:
         assert conn.execute(select(func.count()).select_from(AUDIT)).scalar_one() == 0
 
@@ -496,5 +496,5 @@ def test_real_faces_of_the_consenting_people_turn_allow_and_back(
     assert _outcomes(ledger, CHICAGO) == {"allow"}
     after = assess_faces(ledger, settings, on=ON)
     assert after.by_decision["allow"] == before.by_decision["allow"] + len(chicago)
-    revoke_consent(ledger, change.consent.receipt, on=ON, assess_on=ON)
+    revoke_consent(ledger, change.consent.receipt, on=ON, assess_on=ON, policies=load_policies())
     assert _outcomes(ledger, CHICAGO) == {"block"}

@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from faceledger.config import Settings, load_settings
+from faceledger.core.law import load_policies
 from faceledger.errors import ConsentRequired, KeyShredded, TemplateRefused
 from faceledger.services.assess import assess_faces
 from faceledger.services.extract import NO_CLOCK, extract_templates
@@ -213,7 +214,7 @@ def test_a_photo_owners_consent_alone_unlocks_no_template(prepared: Ledger, sett
     vault = KeyVault.open(settings)
     add_consent(
         prepared, owner_id="owner-c@N01", form="written", purposes=[settings.purpose],
-        informed=True, granted=date(2025, 1, 10),
+        informed=True, granted=date(2025, 1, 10), policies=load_policies(),
     )  # fmt: skip
     extract_templates(prepared, vault, settings, purpose=settings.purpose)
     assert "afton" not in _templates_by_photo(prepared)

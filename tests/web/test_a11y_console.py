@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from faceledger.core.law import load_policies
 from faceledger.services.audit import event_facets, find_events
 
 
@@ -72,7 +73,7 @@ def test_every_console_table_cell_names_its_column(
     _events(corpus)
     new_request(corpus, load_settings(), kind="optout", key_type="photo", value="ex-0003")
     add_consent(corpus, owner_id="70000003@N01", given_by="photo-owner", form="written",
-                purposes=["research"], informed=True)  # fmt: skip
+                purposes=["research"], informed=True, policies=load_policies())  # fmt: skip
     web.console_login(client, "ada", admin_token)
     for path in ("/console/audit", "/console", "/console/consents"):
         page = client.get(path).text

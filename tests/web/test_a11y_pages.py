@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from faceledger.core.law import load_policies
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,9 +66,9 @@ def prepared(corpus: Any, web_settings: Any) -> Any:
         "owner-profile-code", True, {"owner_id": NSID, "verifier": "test"}, datetime.now(UTC)
     )
     claim = add_claim(corpus, face_id=face_for(corpus, photo="ex-0005", index=0), by="subject",
-                      is_photo_owner=True, evidence=proof, actor="test")  # fmt: skip
+                      is_photo_owner=True, evidence=proof, actor="test", policies=load_policies())  # fmt: skip
     add_consent(corpus, claim_ids=[claim.id], given_by="subject", form="written", purposes=[web_settings.purpose],
-                informed=True, signer="Abel", signed_on=datetime.now(UTC).date(), evidence_sha256="a" * 64)  # fmt: skip
+                informed=True, signer="Abel", signed_on=datetime.now(UTC).date(), evidence_sha256="a" * 64, policies=load_policies())  # fmt: skip
     report = extract_templates(
         corpus, KeyVault.open(web_settings), web_settings, purpose=web_settings.purpose
     )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from faceledger.config import load_settings
+from faceledger.core.law import load_policies
 from faceledger.errors import FaceNotFound
 from faceledger.services.assess import assess_faces
 from faceledger.services.claims import add_claim, face_for
@@ -50,7 +51,7 @@ def _settings(tmp_path: Path) -> Any:
 
 def test_the_console_view_shows_the_photo_boxes_and_the_explained_decision(assessed: Any) -> None:
     face = face_for(assessed, photo="ex-0003", index=1)
-    view = face_view(assessed, face, purpose=FRT).to_dict()
+    view = face_view(assessed, face, purpose=FRT, policies=load_policies()).to_dict()
     assert view["photo"]["external_id"] == "ex-0003" and (
         view["photo"]["width"],
         view["photo"]["height"],
@@ -58,7 +59,7 @@ def test_the_console_view_shows_the_photo_boxes_and_the_explained_decision(asses
     assert [b["index"] for b in view["faces"]] == [0, 1]
     assert [b["focused"] for b in view["faces"]] == [False, True]
     assert view["face"]["box"] == [120.0, 10.0, 180.0, 70.0]
-    explained = explain_face(assessed, face_id=face, purpose=FRT)
+    explained = explain_face(assessed, face_id=face, purpose=FRT, policies=load_policies())
     assert view["decision"]["prose"] == explained["prose"]  # what `faceledger explain` prints
     assert view["decision"]["decision"] == explained["current"]["decision"] == "block"
     bipa = next(law for law in view["decision"]["laws"] if law["id"] == "us-il-bipa")
@@ -74,10 +75,10 @@ def test_a_claim_a_consent_and_a_request_show_on_the_face_they_reach(
 
     face, other = (face_for(assessed, photo="ex-0003", index=i) for i in (0, 1))
     claim = add_claim(assessed, face_id=face, by="legal-representative", relationship="parent", evidence=ATTEST,
-                      actor="test", assess_on=ON)  # fmt: skip
+                      actor="test", assess_on=ON, policies=load_policies())  # fmt: skip
     add_consent(assessed, given_by="legal-representative", relationship="parent", claim_ids=[claim.id],
                 form="written", purposes=[FRT], informed=True, granted=date(2025, 8, 1), signer="Pat Parent",
-                signed_on=date(2025, 8, 1), evidence_sha256="ab" * 32, assess_on=ON)  # fmt: skip
+                signed_on=date(2025, 8, 1), evidence_sha256="ab" * 32, assess_on=ON, policies=load_policies())  # fmt: skip
     settings = _settings(tmp_path)
     by_photo = service.new_request(
         assessed, settings, kind="access", key_type="photo", value="ex-0003"
@@ -89,7 +90,7 @@ def test_a_claim_a_consent_and_a_request_show_on_the_face_they_reach(
         assessed, settings, kind="optout", key_type="photo", value="ex-0005"
     )  # another photo
 
-    view = face_view(assessed, face, purpose=FRT).to_dict()
+    view = face_view(assessed, face, purpose=FRT, policies=load_policies()).to_dict()
     assert [(c["id"], c["by"], c["relationship"], c["status"]) for c in view["claims"]] == [
         (claim.id, "legal-representative", "parent", "active")]  # fmt: skip
     assert view["consent"]["covered"] is True and view["consent"]["minor"] is True
@@ -98,7 +99,7 @@ def test_a_claim_a_consent_and_a_request_show_on_the_face_they_reach(
         (by_photo.id, "photo"),
         (by_face.id, "claim"),
     ]
-    neighbour = face_view(assessed, other, purpose=FRT).to_dict()  # the other person in the photo
+    neighbour = face_view(assessed, other, purpose=FRT, policies=load_policies()).to_dict()  # the other person in the photo
     assert neighbour["claims"] == [] and neighbour["consent"]["covered"] is False
     assert [r["id"] for r in neighbour["requests"]] == [
         by_photo.id
@@ -112,7 +113,7 @@ def test_the_public_view_names_no_ledger_id_and_no_claim_detail(
 
     face = face_for(assessed, photo="ex-0003", index=0)
     claim = add_claim(assessed, face_id=face, by="legal-representative", relationship="parent", age=9,
-                      evidence=ATTEST, actor="test", assess_on=ON)  # fmt: skip
+                      evidence=ATTEST, actor="test", assess_on=ON, policies=load_policies())  # fmt: skip
     from faceledger.store.vault import KeyVault
 
     settings = _settings(tmp_path)
@@ -120,7 +121,7 @@ def test_the_public_view_names_no_ledger_id_and_no_claim_detail(
                         claims=[claim.id], contact="pat@example.org")  # fmt: skip
     view = face_view(
         assessed, face, purpose=FRT, audience="public", handle=lambda i: f"sealed-{i}"
-    ).to_dict()
+    , policies=load_policies()).to_dict()
     text = json.dumps(view, default=str)
     assert view["claimed"] is True and view["claims"] == []
     for secret in ("parent", "legal-representative", "this is my child", claim.receipt, "pat@example.org",
@@ -136,7 +137,7 @@ def test_the_public_view_names_no_ledger_id_and_no_claim_detail(
     assert violations and all(
         v["section"] and v["citation"] and v["reason"] is None for v in violations
     )
-    unclaimed = face_view(assessed, face + 1, purpose=FRT, audience="public").to_dict()
+    unclaimed = face_view(assessed, face + 1, purpose=FRT, audience="public", policies=load_policies()).to_dict()
     assert any(v["reason"] for law in unclaimed["decision"]["laws"] for v in law["violations"])
 
 
@@ -149,7 +150,7 @@ def test_a_removed_face_is_shown_to_the_console_and_to_nobody_else(
     face = face_for(assessed, photo="ex-0003", index=0)
     claim = add_claim(
         assessed, face_id=face, by="subject", evidence=ATTEST, actor="test", assess_on=ON
-    )
+    , policies=load_policies())
     settings = _settings(tmp_path)
     request = service.new_request(
         assessed, settings, kind="optout", key_type="face", claims=[claim.id]
@@ -157,14 +158,14 @@ def test_a_removed_face_is_shown_to_the_console_and_to_nobody_else(
     service.verify_request(assessed, request.id, actor="test")
     service.execute_request(assessed, KeyVault.open(settings), settings, request.id, actor="test")
     with pytest.raises(FaceNotFound):
-        face_view(assessed, face, purpose=FRT, audience="public")
-    console = face_view(assessed, face, purpose=FRT).to_dict()
+        face_view(assessed, face, purpose=FRT, audience="public", policies=load_policies())
+    console = face_view(assessed, face, purpose=FRT, policies=load_policies()).to_dict()
     assert console["face"]["removed_by_request"] == request.id
     assert [(r["id"], r["status"], r["excluded_this_face"]) for r in console["requests"]] == [
         (request.id, "executed", True)]  # fmt: skip
     public = face_view(
         assessed, face + 1, purpose=FRT, audience="public"
-    ).to_dict()  # its neighbour
+    , policies=load_policies()).to_dict()  # its neighbour
     assert [b["index"] for b in public["faces"]] == [1]  # the removed box is not drawn
 
 
@@ -172,14 +173,14 @@ def test_thumbnails_follow_the_licence_rule_and_unassessed_faces_say_so(corpus: 
     fake_scan(corpus, BOXES, size=(200, 100))
     nd = face_view(
         corpus, face_for(corpus, photo="ex-0007", index=0), purpose=FRT
-    ).to_dict()  # CC BY-ND
+    , policies=load_policies()).to_dict()  # CC BY-ND
     by = face_view(
         corpus, face_for(corpus, photo="ex-0010", index=0), purpose=FRT
-    ).to_dict()  # CC BY
+    , policies=load_policies()).to_dict()  # CC BY
     assert nd["photo"]["thumbnail_allowed"] is False and by["photo"]["thumbnail_allowed"] is True
     assert nd["decision"] is None and "faceledger assess" in nd["decision_note"]
     with pytest.raises(FaceNotFound):
-        face_view(corpus, 10**6, purpose=FRT)
+        face_view(corpus, 10**6, purpose=FRT, policies=load_policies())
 
 
 # --- the pages -----------------------------------------------------------------------------
@@ -224,7 +225,7 @@ def test_a_claim_from_the_portal_is_shown_as_claimed_only(
 
     face = face_for(assessed, photo="ex-0003", index=0)
     add_claim(assessed, face_id=face, by="legal-representative", relationship="guardian", evidence=ATTEST,
-              actor="test", assess_on=ON, minor=True)  # fmt: skip
+              actor="test", assess_on=ON, minor=True, policies=load_policies())  # fmt: skip
     page = client.get(f"/faces/{face_ref(app.state.portal, face)}").text
     assert (
         "Someone has claimed this face" in page and "guardian" not in page and "A minor" not in page

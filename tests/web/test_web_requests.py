@@ -113,7 +113,7 @@ def test_bad_requests_are_refused_with_a_reason(client: Any, body: dict[str, Any
 def test_an_unknown_law_is_refused(client: Any) -> None:
     token = client.get("/api/v1/search/owner", params={"q": NSID}).json()["owner_token"]
     response = client.post("/api/v1/requests", json={"kind": "optout", "token": token, "law": "bipa"})
-    assert response.status_code == 422 and "law" in response.json()["detail"]
+    assert response.status_code == 400 and "law" in response.json()["detail"]
 
 
 def test_a_receipt_cannot_be_guessed_from_a_request_id(client: Any) -> None:

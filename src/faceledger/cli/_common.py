@@ -15,6 +15,7 @@ from faceledger.errors import FaceledgerError
 
 if TYPE_CHECKING:
     from faceledger.config import Settings
+    from faceledger.core.law import Policy
     from faceledger.store import Ledger
     from faceledger.store.vault import KeyVault
 
@@ -69,6 +70,12 @@ class CliState:
         finally:
             self._ledger.dispose()
             self._ledger = None
+
+    def policies(self) -> list[Policy]:
+        """The deployment's one law set (shipped plus ``policy_dir``), as the portal has it."""
+        from faceledger.services.policy import laws_for
+
+        return laws_for(self.settings())
 
     def vault(self) -> KeyVault:
         from faceledger.store.vault import KeyVault

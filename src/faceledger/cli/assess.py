@@ -107,13 +107,12 @@ def explain(state: CliState, face_id: int, purpose: str | None, action: str, as_
       faceledger explain 12
       faceledger explain 12 --purpose fairness-audit --json
     """
-    from faceledger.core.law import load_policies
     from faceledger.services.explain import explain_face
 
     settings = state.settings()
     document = explain_face(
-        state.ledger(), face_id=face_id, purpose=(purpose or settings.purpose).strip(),
-        action=action, policies=load_policies(policy_dir=settings.policy_dir),
+        state.ledger(), face_id=face_id, purpose=settings.purpose_or(purpose),
+        action=action, policies=state.policies(),
     )  # fmt: skip
     if as_json:
         echo_json(document)
@@ -169,13 +168,12 @@ def exposure(
       faceledger exposure
       faceledger exposure --turnover 250000000 --json
     """
-    from faceledger.core.law import load_policies
     from faceledger.services.exposure import ledger_exposure
 
     settings = state.settings()
     document = ledger_exposure(
-        state.ledger(), purpose=(purpose or settings.purpose).strip(), action=action,
-        turnover=turnover, policies=load_policies(policy_dir=settings.policy_dir),
+        state.ledger(), purpose=settings.purpose_or(purpose), action=action,
+        turnover=turnover, policies=state.policies(),
     )  # fmt: skip
     if as_json:
         echo_json(document)

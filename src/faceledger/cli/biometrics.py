@@ -31,7 +31,7 @@ def extract(state: CliState, purpose: str | None, workers: int | None, limit: in
     from faceledger.services.extract import extract_templates
 
     settings = state.settings(workers=workers)
-    purpose = purpose or settings.purpose
+    purpose = settings.purpose_or(purpose)
     report = extract_templates(
         state.ledger(), state.vault(), settings, purpose=purpose, limit=limit,
         progress=None if as_json else RichProgress(),
@@ -45,13 +45,15 @@ def extract(state: CliState, purpose: str | None, workers: int | None, limit: in
         "refused": dict(report.refused.most_common()),
         "failed": dict(report.failed),
         "seconds": round(report.seconds, 2),
+        "embedder": report.embedder,
     }
     if as_json:
         echo_json(summary)
         return
     click.echo(
         f"extracted templates for {report.extracted:,} faces ({report.new_subjects:,} new subjects; "
-        f"{report.already:,} had templates already) for purpose '{purpose}'"
+        f"{report.already:,} had templates already) for purpose '{purpose}' "
+        f"with embedder {report.embedder['setting']} ({report.embedder['version']})"
     )
     if report.refused_faces:
         click.echo(f"refused {report.refused_faces:,} faces; why (a face may be blocked by several laws):")
@@ -94,7 +96,7 @@ def search(state: CliState, selfie: Path, consent_given: bool, top: int, as_json
     document, results = answer.to_dict(), answer.matches
     click.echo(f"compared {document['compared']:,} of {document['faces']:,} faces "
                f"({document['compared_stored']:,} stored templates, {document['compared_transient']:,} "
-               "computed in memory and discarded)")  # fmt: skip
+               f"computed in memory and discarded; embedder {document['embedder']['setting']})")  # fmt: skip
     for reason, count in sorted(document["not_compared_by_reason"].items()):
         click.echo(f"  not compared: {count:,} {reason}")
     if document["not_compared"]:
@@ -116,8 +118,8 @@ def search(state: CliState, selfie: Path, consent_given: bool, top: int, as_json
 def compare(state: CliState, image_a: Path, image_b: Path, as_json: bool) -> None:
     """Are the largest faces of two images the same person?
 
-    Uses the same detector and embedder as scan and extract; touches no ledger and stores
-    nothing. Exits 3 when an image has no face.
+    Uses the same detector as scan and the embedder extract uses (setting embedder, named in
+    the output); touches no ledger and stores nothing. Exits 3 when an image has no face.
 
     \b
     Example:
@@ -130,7 +132,8 @@ def compare(state: CliState, image_a: Path, image_b: Path, as_json: bool) -> Non
         echo_json(document)
         return
     verdict = "same person" if document["same_person"] else "different people"
-    click.echo(f"{verdict}: distance {document['distance']:.3f} (threshold {document['threshold']})")
+    click.echo(f"{verdict}: distance {document['distance']:.3f} (threshold {document['threshold']}, "
+               f"embedder {document['embedder']['setting']})")
 
 
 @click.command()

@@ -132,12 +132,11 @@ def add(
     else:
         default = "this is me" if by == "subject" else "this is the person I represent"
         evidence = local.attestation(statement=statement or default)
-    from faceledger.core.law import load_policies
 
     record = add_claim(
         state.ledger(), face_id=face_id, by=by, relationship=relationship, is_photo_owner=owner_self,
         evidence=evidence, actor="cli", minor=minor, age=age,
-        policies=load_policies(policy_dir=state.settings().policy_dir),
+        policies=state.policies(),
     ).to_dict()  # fmt: skip
     if as_json:
         echo_json({"claim": record})
@@ -219,12 +218,11 @@ def revoke(state: CliState, claim_id_or_receipt: str, as_json: bool) -> None:
     Example:
       faceledger claim revoke 3
     """
-    from faceledger.core.law import load_policies
     from faceledger.services.claims import revoke_claim
 
     record = revoke_claim(
         state.ledger(), claim_id_or_receipt, actor="cli",
-        policies=load_policies(policy_dir=state.settings().policy_dir),
+        policies=state.policies(),
     ).to_dict()  # fmt: skip
     if as_json:
         echo_json({"claim": record})

@@ -14,12 +14,6 @@ import click
 from faceledger.cli._common import JSON_OPTION, CliState, echo_json, parse_date
 
 
-def _policies(state: CliState) -> list[Any]:
-    from faceledger.core.law import load_policies
-
-    return load_policies(policy_dir=state.settings().policy_dir)
-
-
 def _echo_reassessed(reassessed: dict[str, Any]) -> None:
     if not reassessed["faces"]:
         click.echo("no assessed face is touched (faces never assessed wait for faceledger assess)")
@@ -114,7 +108,7 @@ def add(
         given_by=given_by, relationship=relationship, kind=kind, purchaser=purchaser,
         signer=signer, signed_on=signed_on, refusal=refusal, form=form or "none", purposes=purposes,
         informed=informed, granted=granted, expires=expires, evidence_uri=evidence_uri,
-        evidence_sha256=evidence_sha256, policies=_policies(state), require_known_owner=not force,
+        evidence_sha256=evidence_sha256, policies=state.policies(), require_known_owner=not force,
     )  # fmt: skip
     record, reassessed = change.consent.to_dict(), change.reassessed.to_dict()
     if as_json:
@@ -142,7 +136,7 @@ def revoke(state: CliState, consent_id_or_receipt: str, on: date | None, as_json
     """
     from faceledger.services.consent import revoke_consent
 
-    change = revoke_consent(state.ledger(), consent_id_or_receipt, on=on, policies=_policies(state))
+    change = revoke_consent(state.ledger(), consent_id_or_receipt, on=on, policies=state.policies())
     record, reassessed = change.consent.to_dict(), change.reassessed.to_dict()
     if as_json:
         echo_json({"consent": record, "changed": change.changed, "reassessed": reassessed})
@@ -221,7 +215,7 @@ def import_(state: CliState, file: Path, as_json: bool) -> None:
     """
     from faceledger.services.consent import import_consents
 
-    report = import_consents(state.ledger(), file, policies=_policies(state))
+    report = import_consents(state.ledger(), file, policies=state.policies())
     if as_json:
         echo_json(report.to_dict())
         return

@@ -94,25 +94,13 @@ def new(
       faceledger request new --kind optout --claim 4
       faceledger request new --kind erasure --selfie me.jpg --consent-given --json
     """
-    from faceledger.errors import RequestError
-    from faceledger.services.requests import new_request
+    from faceledger.services.request_intake import Intake, file_request
 
-    keys: dict[str, Any] = {"photo": photo, "url": url, "tag": tag, "face": selfie or (list(claims) or None)}
-    if selfie and claims:
-        raise RequestError("name either --selfie or --claim, not both")
-    given = [k for k, v in keys.items() if v is not None]
-    if not given and owner:
-        given, keys["owner"] = ["owner"], owner
-    if len(given) != 1:
-        raise RequestError("name exactly one of --owner, --photo, --url, --tag (with --owner) or --selfie")
-    key_type = given[0]
-    value = None if key_type == "face" else str(keys[key_type])
-    record = new_request(
-        state.ledger(), state.settings(), state.vault() if selfie or contact else None, kind=kind,
-        key_type=key_type, value=value, owner=owner if key_type == "tag" else None, law=law,
-        selfie=selfie, consent=consent, consent_given=consent_given, claims=list(claims) or None,
-        contact=contact,
+    intake = Intake(
+        kind=kind, law=law, contact=contact, owner=owner, photo=photo, url=url, tag=tag,
+        claims=claims, selfie=selfie, consent=consent, consent_given=consent_given,
     )  # fmt: skip
+    record = file_request(state.ledger(), state.settings(), state.vault, intake)
     if as_json:
         echo_json(record.to_dict())
         return

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from faceledger.core.law import Policy, estimate_exposure, load_policies
+from faceledger.core.law import Policy, estimate_exposure
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.signals import reservation_words
 from faceledger.errors import AssessmentNotFound
@@ -401,7 +401,7 @@ def report_numbers(
     purpose: str,
     vault: KeyVault | Callable[[], KeyVault] | None,
     action: str = DEFAULT_ACTION,
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
     today: date | None = None,
     actor: str = "cli",
     retention_limit_days: int | None = None,
@@ -415,7 +415,6 @@ def report_numbers(
     setting) for templates no law sets a deadline for; ``None`` reports them as a warning.
     """
     today = today or datetime.now(UTC).date()
-    policies = policies if policies is not None else load_policies()
     tally = _tally(ledger, purpose, action)
     doc: dict[str, Any] = {
         "schema": SCHEMA,

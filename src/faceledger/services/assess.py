@@ -66,7 +66,6 @@ from faceledger.core.law import (
     Processor,
     Scenario,
     Subject,
-    load_policies,
 )
 from faceledger.core.law.cache import DecisionCache
 from faceledger.core.law.codec import encode_scenario
@@ -82,6 +81,7 @@ from faceledger.services.coverage import (
     load_book,
 )
 from faceledger.services.datasets import holds_members, sensitive_labels
+from faceledger.services.policy import laws_for
 from faceledger.services.progress import NoProgress, Progress
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
@@ -454,14 +454,14 @@ def assess_faces(
 ) -> AssessReport:
     """Decide ``action`` for ``purpose`` on every face and record it (see module docs).
 
-    ``on`` defaults to today (UTC). ``policies`` default to the shipped laws plus
-    ``settings.policy_dir``.
+    ``on`` defaults to today (UTC). ``policies`` default to the deployment's one law set,
+    :func:`~faceledger.services.policy.laws_for` (shipped plus ``settings.policy_dir``).
     """
-    purpose = (purpose or settings.purpose).strip()
+    purpose = settings.purpose_or(purpose)
     check_action(purpose, action)
     on = on or datetime.now(UTC).date()
     progress = progress or NoProgress()
-    policies = policies if policies is not None else load_policies(policy_dir=settings.policy_dir)
+    policies = policies if policies is not None else laws_for(settings)
     processor = Processor(
         location=settings.processor_location, commercial=settings.processor_commercial
     )
@@ -509,7 +509,7 @@ def assess_face_ids(
     action: str = DEFAULT_ACTION,
     on: date | None = None,
     actor: str = "cli",
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
     index: BoundaryIndex | None = None,
     conn: Connection | None = None,
     trigger: Mapping[str, Any] | None = None,
@@ -530,7 +530,6 @@ def assess_face_ids(
     purpose = purpose.strip()
     check_action(purpose, action)
     on = on or datetime.now(UTC).date()
-    policies = policies if policies is not None else load_policies()
     report = AssessReport(purpose, action, on, processor.location, processor.commercial)
     report.policy_versions = {p.id: p.version for p in policies}
     ids = sorted(set(face_ids))

@@ -144,14 +144,14 @@ def add_claim(
     actor: str,
     minor: bool | None = None,
     age: int | None = None,
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
     assess_on: date | None = None,
 ) -> ClaimRecord:
     """Record that ``face_id`` is the claimant's face (``by="subject"``) or that of the person
     they represent, with ``evidence``; re-decide the face at once (see the module docs).
 
     Raises :class:`ClaimError` for invalid values, an unknown face, or a face an executed
-    request removed. ``policies`` / ``assess_on`` (default: shipped laws, today) drive the
+    request removed. ``policies`` (the deployment's law set, ``laws_for``) and ``assess_on`` (default today) drive the
     re-decision. The returned record's ``reassessed`` says what it changed.
     """
     relationship = _check(by, relationship, is_photo_owner, minor, age)
@@ -206,7 +206,7 @@ def revoke_claim(
     *,
     actor: str,
     on: date | None = None,
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
 ) -> ClaimRecord:
     """Withdraw a claim and re-decide its face as of ``on`` (default today): consents that
     rested on it no longer cover the face, so it re-blocks. Revoking twice changes nothing

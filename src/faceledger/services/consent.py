@@ -231,7 +231,7 @@ def add_consent(
     evidence_sha256: str | None = None,
     source: str = "cli",
     actor: str = "cli",
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
     assess_on: date | None = None,
     require_known_owner: bool = False,
 ) -> ConsentChange:
@@ -244,7 +244,7 @@ def add_consent(
     ``granted``): the engine reads it as an opt-out. Raises :class:`ConsentError` when the
     values are invalid (see :func:`validate_consent`; a subject's or representative's consent
     without signer, signing date and evidence hash is refused, saying why) or a named claim
-    is unknown or revoked. ``policies`` (default: the shipped laws) and ``assess_on``
+    is unknown or revoked. ``policies`` (the deployment's law set) and ``assess_on``
     (default: today) are what the re-decision uses. Returns the stored record, whose
     ``receipt`` is handed to the person.
     """
@@ -325,7 +325,7 @@ def revoke_consent(
     *,
     on: date | None = None,
     actor: str = "cli",
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
     assess_on: date | None = None,
 ) -> ConsentChange:
     """Revoke a consent from ``on`` (default today) and re-decide the faces it touched.
@@ -381,7 +381,7 @@ def import_consents(
     path: Path,
     *,
     actor: str = "cli",
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
     assess_on: date | None = None,
     data: bytes | None = None,
 ) -> ImportReport:

@@ -68,7 +68,7 @@ def touched_faces(conn: Connection, records: Iterable[Mapping[str, Any]]) -> set
 
 def reassess_consents(
     ledger: Ledger, conn: Connection, records: Iterable[Mapping[str, Any]], *, on: date,
-    policies: list[Policy] | None, actor: str, trigger: dict[str, Any],
+    policies: list[Policy], actor: str, trigger: dict[str, Any],
 ) -> Reassessment:  # fmt: skip
     """Re-decide, in ``conn``'s transaction, the decided faces these consents may cover."""
     return reassess_decided(

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from faceledger.core.law import Policy, evaluate, load_policies, render_decision
+from faceledger.core.law import Policy, evaluate, render_decision
 from faceledger.errors import AssessmentNotFound
 from faceledger.geo import BoundaryIndex
 from faceledger.services.assess import DEFAULT_ACTION, MODE, check_action
@@ -86,12 +86,12 @@ def explain_face(
     face_id: int,
     purpose: str,
     action: str = DEFAULT_ACTION,
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
     index: BoundaryIndex | None = None,
 ) -> dict[str, Any]:
     """The recorded decision for one face with its provenance, re-checked against today's laws.
 
-    The stored scenario is re-evaluated with ``policies`` (default: the shipped laws) on the
+    The stored scenario is re-evaluated with ``policies`` (the deployment's law set) on the
     recorded date; ``changed`` says whether that differs from what was recorded, and
     ``differences`` says how. ``prose`` renders the re-evaluated decision.
     Raises :class:`AssessmentNotFound` for an unknown face or one not assessed yet.
@@ -115,7 +115,6 @@ def explain_face(
             f"face {face_id} has no recorded decision for {purpose!r} ({action}): "
             f"run faceledger assess --purpose {purpose}"
         )
-    policies = policies if policies is not None else load_policies()
     with ledger.read() as conn:
         listed = sensitive_datasets(conn, int(face["id"]))
     scenario = dict(record["scenario"])

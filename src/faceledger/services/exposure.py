@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from faceledger.core.law import Policy, estimate_exposures, load_policies
+from faceledger.core.law import Policy, estimate_exposures
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.errors import AssessmentNotFound, PolicyError
 from faceledger.services.assess import DEFAULT_ACTION
@@ -52,7 +52,7 @@ def ledger_exposure(
     action: str = DEFAULT_ACTION,
     turnover: float | None = None,
     on: date | None = None,
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
 ) -> dict[str, Any]:
     """Per-law faces, subjects and statutory range (a JSON-ready dict; keys are stable).
 
@@ -78,7 +78,7 @@ def ledger_exposure(
                 f"penalties as of the latest, {on.isoformat()}"
             )
     assumptions.append("one scan per face at risk (no scan history is recorded)")
-    by_id = {p.id: p for p in (policies if policies is not None else load_policies())}
+    by_id = {p.id: p for p in policies}
     rows = []
     for law_id, count in sorted(laws.items(), key=lambda item: (-item[1].faces, item[0])):
         policy = by_id.get(law_id)

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from sqlalchemy import or_, select
 
-from faceledger.core.law import Policy, load_policies
+from faceledger.core.law import Policy
 from faceledger.errors import AssessmentNotFound, FaceNotFound
 from faceledger.services.assess import DEFAULT_ACTION
 from faceledger.services.claims import list_claims
@@ -104,7 +104,7 @@ def _frame(face: Any, others: list[Any]) -> tuple[int, int]:
     )
 
 
-def _decision(ledger: Ledger, face_id: int, purpose: str, action: str, policies: list[Policy] | None,
+def _decision(ledger: Ledger, face_id: int, purpose: str, action: str, policies: list[Policy],
               public: bool, claimed: bool) -> tuple[dict[str, Any] | None, str | None]:  # fmt: skip
     """The explained decision; for the public without the per-law reasons, and for a claimed
     face without the violations' wording too (it may say what a claim or consent stated)."""
@@ -225,7 +225,7 @@ def face_view(
     purpose: str,
     audience: Audience = "console",
     action: str = DEFAULT_ACTION,
-    policies: list[Policy] | None = None,
+    policies: list[Policy],
     handle: Callable[[int], str] | None = None,
 ) -> FaceView:
     """The :class:`FaceView` of ``face_id`` for ``audience`` (``console`` or ``public``).
@@ -245,7 +245,6 @@ def face_view(
     if public and (removed or face.reservation is not None):
         raise FaceNotFound("nothing to show for this face")
     width, height = _frame(face, others)
-    policies = policies if policies is not None else load_policies()
     claims = _claims(ledger, int(face.face_id))
     active = [c for c in claims if c["status"] == "active"]
     decision, note = _decision(

@@ -2,6 +2,7 @@
 
 Example::
 
+    policies = laws_for(settings)           # THE law set: shipped + settings.policy_dir
     service = PolicyService(policy_dir=None)
     decision = service.evaluate_file(Path("scenario.json"))
     print(render_decision(decision))
@@ -140,6 +141,36 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PolicyError(f"scenario file {path}: the document must be a JSON object")
     return data
+
+
+def _folder_state(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """What a cached law set depends on: each YAML file's name, size and mtime."""
+    if folder is None or not folder.is_dir():
+        return ()
+    return tuple(
+        (f.name, f.stat().st_size, f.stat().st_mtime_ns)
+        for f in sorted(folder.iterdir()) if f.suffix in (".yaml", ".yml")
+    )
+
+
+_LAWS: dict[tuple[Path | None, tuple[tuple[str, int, int], ...]], list[Policy]] = {}
+
+
+def laws_for(settings: Any) -> list[Policy]:
+    """The one law set of a deployment: the shipped laws plus ``settings.policy_dir``.
+
+    Every service that decides takes its ``policies`` from here, through the CLI's state, the
+    portal or :class:`faceledger.FaceLedger`; no service falls back to the shipped laws
+    alone, so a consent imported in the console is decided under the same laws as one
+    imported with ``faceledger consent import``. Loaded once per folder state (a changed or
+    added file is read again); a broken file raises
+    :class:`~faceledger.errors.PolicyError` naming it (fail closed)."""
+    folder = getattr(settings, "policy_dir", None)
+    folder = Path(folder) if folder is not None else None
+    key = (folder, _folder_state(folder))
+    if key not in _LAWS:
+        _LAWS[key] = load_policies(policy_dir=folder)
+    return list(_LAWS[key])
 
 
 class PolicyService:

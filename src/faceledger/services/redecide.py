@@ -4,7 +4,7 @@ Example::
 
     with ledger.begin() as conn:
         ...record the change...
-        result = reassess_decided(ledger, conn, face_ids, on=today, policies=None,
+        result = reassess_decided(ledger, conn, face_ids, on=today, policies=laws_for(settings),
                                   actor="cli", trigger={"event": "claim.add", "claim_id": 3})
     result.by_decision                       # {'allow': 1}
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from faceledger.core.law import Policy, Processor, load_policies
+from faceledger.core.law import Policy, Processor
 from faceledger.services.assess import assess_face_ids
 from faceledger.store import Ledger
 from faceledger.store.tables import DECISIONS
@@ -55,7 +55,7 @@ def reassess_decided(
     face_ids: Iterable[int],
     *,
     on: date,
-    policies: list[Policy] | None,
+    policies: list[Policy],
     actor: str,
     trigger: dict[str, Any],
 ) -> Reassessment:
@@ -80,7 +80,6 @@ def reassess_decided(
             groups.setdefault(key, set()).add(int(face_id))
     if not groups:
         return result
-    policies = policies if policies is not None else load_policies()
     for (purpose, action, location, commercial), group in sorted(
         groups.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "", item[0][3])
     ):

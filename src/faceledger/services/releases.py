@@ -44,12 +44,13 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, and_, func, select, update
 
 from faceledger.config import Settings
-from faceledger.core.law import Processor, load_policies
+from faceledger.core.law import Processor
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.law.model import DISCLOSURE_BASES
 from faceledger.errors import ReleaseEmpty, ReleaseError, ReleaseUnchanged
 from faceledger.services.assess import assess_face_ids
 from faceledger.services.croissant import croissant_card
+from faceledger.services.policy import laws_for
 from faceledger.services.release_images import (
     IMAGE_FILES,
     IMAGE_MODES,
@@ -258,7 +259,7 @@ def _release_allowed(
         trigger["disclosure_basis"] = disclosure_basis
     assess_face_ids(
         ledger, face_ids, purpose=purpose, processor=processor, action=RELEASE_ACTION, on=on,
-        actor=actor, policies=load_policies(policy_dir=settings.policy_dir), conn=conn,
+        actor=actor, policies=laws_for(settings), conn=conn,
         trigger=trigger, disclosure_basis=disclosure_basis,
     )  # fmt: skip
     allowed: set[int] = set()
@@ -495,7 +496,7 @@ def create_release(
         withheld = explain_withheld(
             conn, by_photo, purpose=purpose, released={int(f.face_id) for f in faces},
             redacted=_redacted(part), release_asked=asked,
-            policies=load_policies(policy_dir=settings.policy_dir), extract_action=EXTRACT,
+            policies=laws_for(settings), extract_action=EXTRACT,
             release_action=RELEASE_ACTION,
         )  # fmt: skip
         if not faces and (part is None or not part.jobs) and not allow_empty:

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from faceledger.config import Settings
-from faceledger.core.law import Policy, load_policies
+from faceledger.core.law import Policy
 from faceledger.errors import ReportFormatError
 from faceledger.report.compare import compare_reports
 from faceledger.report.numbers import report_numbers
 from faceledger.services.assess import DEFAULT_ACTION
+from faceledger.services.policy import laws_for
 from faceledger.store import Ledger
 from faceledger.store.vault import KeyVault
 
@@ -69,10 +70,10 @@ def build_report(
 
     document = report_numbers(
         ledger,
-        purpose=(purpose or settings.purpose).strip(),
+        purpose=settings.purpose_or(purpose),
         action=action,
         vault=vault,
-        policies=policies if policies is not None else load_policies(policy_dir=settings.policy_dir),
+        policies=policies if policies is not None else laws_for(settings),
         today=today,
         actor=actor,
         retention_limit_days=settings.retention_limit_days,

@@ -27,13 +27,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 
-from faceledger.errors import UserError
+from faceledger.errors import RoleRequired, UserError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
 from faceledger.store.tables import SESSIONS, TOKENS, USERS
 
 ROLES = ("admin", "reviewer")
+#: What only an admin may do; a reviewer reads everything and moves requests along, but
+#: never destroys data, imports consents or manages users. The one role rule: the console
+#: API, its pages and any other front end ask :func:`require`.
+ADMIN_ONLY = frozenset({"request.execute", "consent.import"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TOKEN = re.compile(r"^flt_(\d{1,12})_([A-Za-z0-9_-]{43})$")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -48,6 +52,14 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+def require(user: User, action: str) -> User:
+    """``user`` if their role allows ``action`` (a key of :data:`ADMIN_ONLY` or any other
+    console action); else :class:`~faceledger.errors.RoleRequired` (HTTP 403)."""
+    if action in ADMIN_ONLY and not user.is_admin:
+        raise RoleRequired(f"{action.replace('.', ' ')} needs the admin role; {user.name} is a {user.role}")
+    return user
 
 
 @dataclass(frozen=True)

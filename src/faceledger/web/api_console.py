@@ -15,7 +15,7 @@ from faceledger.services.consent import import_consents, list_consents
 from faceledger.services.exposure import ledger_exposure
 from faceledger.services.users import User
 from faceledger.web import console, models, uploads
-from faceledger.web.deps import Portal, api_admin, api_user, get_portal
+from faceledger.web.deps import Portal, api_may, api_user, get_portal
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"], responses=models.ERRORS)
 CONSENT_BODY = {
@@ -25,6 +25,8 @@ CONSENT_BODY = {
                                 "description": "A consent file, .csv or .jsonl (see docs/consent.md)."}},
     }}}}
 }  # fmt: skip
+
+CONSENT_IMPORTER = api_may("consent.import")  # admins only (services.users.ADMIN_ONLY)
 
 
 class Me(BaseModel):
@@ -93,7 +95,7 @@ def exposure(
     portal: Portal = Depends(get_portal), user: User = Depends(api_user),
     purpose: str | None = Query(None, min_length=1, max_length=128),
 ) -> dict[str, Any]:  # fmt: skip
-    return ledger_exposure(portal.ledger, purpose=purpose or portal.settings.purpose)
+    return ledger_exposure(portal.ledger, purpose=portal.settings.purpose_or(purpose), policies=portal.policies)
 
 
 @router.get("/consents", summary="Recorded consents (never their receipts)")
@@ -103,7 +105,7 @@ def consents(portal: Portal = Depends(get_portal), user: User = Depends(api_user
 
 @router.post("/consents/import", summary="Import a consent file (admin)", openapi_extra=CONSENT_BODY)
 async def consents_import(
-    request: Request, portal: Portal = Depends(get_portal), user: User = Depends(api_admin)
+    request: Request, portal: Portal = Depends(get_portal), user: User = Depends(CONSENT_IMPORTER)
 ) -> dict[str, Any]:
     limit = portal.settings.web_max_upload_bytes
     parts = uploads.parse_multipart(await uploads.read_body(request, limit), request.headers.get("content-type"))
@@ -111,7 +113,9 @@ async def consents_import(
     if part is None or not part.data:
         raise HTTPException(400, "attach a consent file (.csv or .jsonl) in the 'file' field")
     name = PurePath(part.filename or "upload.csv").name[:128] or "upload.csv"
-    report = import_consents(portal.ledger, Path(name), data=part.data, actor=f"web:{user.name}")
+    report = import_consents(
+        portal.ledger, Path(name), data=part.data, actor=f"web:{user.name}", policies=portal.policies
+    )
     return report.to_dict()
 
 

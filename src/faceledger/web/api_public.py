@@ -17,8 +17,6 @@ from faceledger.web.deps import Portal, SelfieSearch, get_portal, get_selfie_sea
 from faceledger.web.present import CHALLENGE_AGE, CHALLENGE_SALT, OWNER_SALT, THUMB_AGE, THUMB_SALT
 from faceledger.web.selfie import release_memory, shrink_selfie
 
-SELFIE_RAW_PIXELS = 40_000_000  # before JPEG draft scaling; PNG must fit web_selfie_max_pixels
-
 router = APIRouter(prefix="/api/v1", tags=["public"], responses=models.ERRORS)
 _Q = Query(min_length=1, max_length=512, pattern=models.IDENTIFIER, description="An exact identifier (no wildcards).")
 _TAG = Query(min_length=1, max_length=512, pattern=models.TAG, description="One exact tag.")
@@ -129,7 +127,7 @@ async def _search_upload(
         )  # fmt: skip
     image = uploads.image_part(parts, "image", limit)
     parts.clear()
-    raw_cap = min(settings.max_image_pixels, SELFIE_RAW_PIXELS)
+    raw_cap = min(settings.max_image_pixels, settings.web_selfie_max_raw_pixels)
     small = await run_in_threadpool(
         shrink_selfie, image, max_pixels=settings.web_selfie_max_pixels, max_raw_pixels=raw_cap
     )

@@ -38,36 +38,24 @@ def file_request(
 ) -> Any:  # fmt: skip
     """File the request a signed search (or claim) token names (shared by the page and the
     API), with the requester's contact and, where the person proved they own the account,
-    that evidence. What the evidence must show is the request service's rule."""
+    that evidence. The intake rules are :mod:`faceledger.services.request_intake`'s."""
+    from faceledger.services.request_intake import Intake
+    from faceledger.services.request_intake import file_request as file_intake
+
     key = present.request_key(portal, token)
     if key is None:
         raise HTTPException(400, "token: unknown or expired; search again and file from the results")
-    if kind not in ("optout", "erasure"):
-        raise HTTPException(422, "kind: must be optout or erasure")
-    law = law or None
-    if law is not None and law not in portal.settings.request_deadlines:
-        raise HTTPException(422, f"law: one of {', '.join(portal.settings.request_deadlines)}")
     portal.audit_budget.take()  # each filed request is audited: anonymous filing is capped
-    contact = (contact or "").strip() or None
-    vault = portal.vault() if contact else None
-    common: dict[str, Any] = {"kind": kind, "law": law, "contact": contact, "actor": "portal"}
+    common: dict[str, Any] = {"kind": kind, "law": law or None, "contact": contact, "actor": "portal", "channel": "portal"}
     if key["key_type"] == "face":
-        return service.new_face_request(
-            portal.ledger, portal.settings, vault, matches=key["faces"], consent_given=True, **common
-        )
-    if key["key_type"] == "claim":
-        return service.new_request(
-            portal.ledger, portal.settings, vault, key_type="face", claims=[int(key["claim_id"])], **common
-        )
-    evidence = owner_evidence(portal, proof)
-    if key["key_type"] == "photo":
-        value = service.photo_request_key(portal.ledger, int(key["photo_id"]))
-        return service.new_request(
-            portal.ledger, portal.settings, vault, key_type=value[0], value=value[1], evidence=evidence, **common
-        )
-    return service.new_request(
-        portal.ledger, portal.settings, vault, key_type="owner", value=key["value"], evidence=evidence, **common
-    )
+        intake = Intake(matches=tuple(key["faces"]), consent_given=True, **common)
+    elif key["key_type"] == "claim":
+        intake = Intake(claims=(int(key["claim_id"]),), **common)
+    elif key["key_type"] == "photo":
+        intake = Intake(photo_id=int(key["photo_id"]), evidence=owner_evidence(portal, proof), **common)
+    else:
+        intake = Intake(owner=key["value"], evidence=owner_evidence(portal, proof), **common)
+    return file_intake(portal.ledger, portal.settings, portal.vault, intake)
 
 
 def claim_face(
@@ -100,6 +88,7 @@ def claim_face(
     return add_claim(
         portal.ledger, face_id=face_id, by=by, relationship=relationship, is_photo_owner=is_photo_owner,
         evidence=evidence, actor="portal", minor=True if by == "legal-representative" else None,
+        policies=portal.policies,
     )  # fmt: skip
 
 

@@ -8,19 +8,17 @@ from typing import Any
 from fastapi import HTTPException
 
 from faceledger.services import requests as service
-from faceledger.services.users import User
+from faceledger.services.users import User, require
 from faceledger.web.deps import Portal
 
 ACTIONS = ("verify", "execute", "confirm", "reject", "extend")
-ADMIN_ONLY = {"execute"}  # executing destroys templates and cuts releases
 
 
 def act(portal: Portal, user: User, request_id: int, action: str, reason: str | None = None) -> Any:
     """Take ``action`` on request ``request_id`` as ``user``; returns the updated record."""
     if action not in ACTIONS:
         raise HTTPException(404, f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
-    if action in ADMIN_ONLY and not user.is_admin:
-        raise HTTPException(403, f"{action} needs the admin role; {user.name} is a {user.role}")
+    require(user, f"request.{action}")  # executing destroys templates and cuts releases
     actor = f"web:{user.name}"
     ledger = portal.ledger
     if action == "verify":
@@ -75,7 +73,9 @@ def face_page(portal: Portal, face_id: int, purpose: str | None = None) -> dict[
     from faceledger.services.face_view import face_view
     from faceledger.web.present import THUMB_SALT, _position
 
-    view = face_view(portal.ledger, face_id, purpose=purpose or portal.settings.purpose).to_dict()
+    view = face_view(
+        portal.ledger, face_id, purpose=portal.settings.purpose_or(purpose), policies=portal.policies
+    ).to_dict()
     photo = view["photo"]
     view["thumbnail_url"] = (
         "/api/v1/thumbnails/" + portal.signer.dumps(THUMB_SALT, photo["id"]) if photo["thumbnail_allowed"] else None

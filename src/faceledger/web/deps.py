@@ -13,8 +13,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
 from faceledger.config import Settings
+from faceledger.core.law import Policy
 from faceledger.errors import LoginRequired
-from faceledger.services.users import User, authenticate_token, session_user
+from faceledger.services.policy import laws_for
+from faceledger.services.users import User, authenticate_token, require, session_user
 from faceledger.services.verification import ProfileVerifier
 from faceledger.store import Ledger
 from faceledger.store.vault import KeyVault
@@ -48,6 +50,11 @@ class Portal:
             if self._vault is None:
                 self._vault = KeyVault.open(self.settings)
             return self._vault
+
+    @property
+    def policies(self) -> list[Policy]:
+        """The deployment's one law set (shipped plus ``policy_dir``), as the CLI has it."""
+        return laws_for(self.settings)
 
     def forget_keys(self) -> None:
         """Drop the data keys cached during a request (after each one): the portal holds no
@@ -84,7 +91,7 @@ def get_selfie_search(portal: Portal = Depends(get_portal)) -> SelfieSearch:
     from faceledger.services.matching import search_selfie
 
     settings = portal.settings.model_copy(
-        update={"max_image_pixels": min(portal.settings.max_image_pixels, 40_000_000)}
+        update={"max_image_pixels": min(portal.settings.max_image_pixels, portal.settings.web_selfie_max_raw_pixels)}
     )
 
     def run(image: bytes) -> dict[str, Any]:
@@ -114,10 +121,13 @@ def api_user(request: Request, ledger: Ledger = Depends(get_ledger)) -> User:
     return user
 
 
-def api_admin(user: User = Depends(api_user)) -> User:
-    if not user.is_admin:
-        raise HTTPException(403, f"this needs the admin role; {user.name} is a {user.role}")
-    return user
+def api_may(action: str) -> Callable[..., User]:
+    """The console API user, if their role allows ``action`` (``services.users.require``)."""
+
+    def check(user: User = Depends(api_user)) -> User:
+        return require(user, action)
+
+    return check
 
 
 def page_user(request: Request, ledger: Ledger = Depends(get_ledger)) -> User:
@@ -131,7 +141,10 @@ def page_user(request: Request, ledger: Ledger = Depends(get_ledger)) -> User:
     return user
 
 
-def page_admin(user: User = Depends(page_user)) -> User:
-    if not user.is_admin:
-        raise HTTPException(403, f"this needs the admin role; {user.name} is a {user.role}")
-    return user
+def page_may(action: str) -> Callable[..., User]:
+    """The console page user, if their role allows ``action`` (``services.users.require``)."""
+
+    def check(user: User = Depends(page_user)) -> User:
+        return require(user, action)
+
+    return check

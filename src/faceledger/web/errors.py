@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from faceledger.errors import (
     Conflict,
     FaceledgerError,
+    Forbidden,
     ImageError,
     KeyShredded,
     LoginRequired,
@@ -32,6 +33,7 @@ log = logging.getLogger("faceledger.web")
 #: anything else a service refuses is the caller's to fix (400).
 STATUS_BY_KIND: tuple[tuple[type[FaceledgerError], int], ...] = (
     (Unavailable, 503),
+    (Forbidden, 403),
     (ImageError, 422),
     (NotFound, 404),
     (Conflict, 409),

@@ -17,11 +17,13 @@ from faceledger.services.exposure import ledger_exposure
 from faceledger.services.users import User, login, logout
 from faceledger.web import console, uploads
 from faceledger.web.charts import bar_chart
-from faceledger.web.deps import Portal, flush_unaudited_logins, get_portal, page_admin, page_user
+from faceledger.web.deps import Portal, flush_unaudited_logins, get_portal, page_may, page_user
 from faceledger.web.pages_public import render
 from faceledger.web.security import SESSION_COOKIE, check_csrf
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+
+CONSENT_IMPORTER = page_may("consent.import")  # admins only (services.users.ADMIN_ONLY)
 
 
 def _session_csrf(request: Request, token: str | None) -> None:
@@ -94,9 +96,9 @@ def exposure(
     request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_user),
     purpose: str | None = Query(None, min_length=1, max_length=128),
 ) -> HTMLResponse:  # fmt: skip
-    purpose = purpose or portal.settings.purpose
+    purpose = portal.settings.purpose_or(purpose)
     try:
-        doc = ledger_exposure(portal.ledger, purpose=purpose)
+        doc = ledger_exposure(portal.ledger, purpose=purpose, policies=portal.policies)
     except AssessmentNotFound as exc:
         return render(portal, request, "console_exposure.html", user=user, doc=None, purpose=purpose,
                       note=str(exc), chart="")  # fmt: skip
@@ -113,7 +115,7 @@ def consents(request: Request, portal: Portal = Depends(get_portal), user: User 
 
 @router.post("/consents/import", response_class=HTMLResponse)
 async def consents_import(
-    request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_admin)
+    request: Request, portal: Portal = Depends(get_portal), user: User = Depends(CONSENT_IMPORTER)
 ) -> HTMLResponse:
     limit = portal.settings.web_max_upload_bytes
     parts = uploads.parse_multipart(await uploads.read_body(request, limit), request.headers.get("content-type"))
@@ -122,7 +124,9 @@ async def consents_import(
     if part is None or not part.data or not part.filename:
         raise HTTPException(400, "attach a consent file (.csv or .jsonl) in the 'file' field")
     name = PurePath(part.filename).name[:128] or "upload.csv"
-    report = import_consents(portal.ledger, Path(name), data=part.data, actor=f"web:{user.name}")
+    report = import_consents(
+        portal.ledger, Path(name), data=part.data, actor=f"web:{user.name}", policies=portal.policies
+    )
     records = [c.to_dict() for c in list_consents(portal.ledger)][-200:]
     return render(portal, request, "console_consents.html", user=user, consents=records, report=report.to_dict())
 

@@ -28,8 +28,8 @@ def face(
         raise HTTPException(404, GONE)
     try:
         value = face_view(
-            portal.ledger, face_id, purpose=purpose or portal.settings.purpose, audience="public",
-            handle=lambda other: present.face_ref(portal, other),
+            portal.ledger, face_id, purpose=portal.settings.purpose_or(purpose), audience="public",
+            policies=portal.policies, handle=lambda other: present.face_ref(portal, other),
         )  # fmt: skip
     except FaceNotFound:
         raise HTTPException(404, GONE) from None

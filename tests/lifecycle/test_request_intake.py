@@ -1,0 +1,65 @@
+"""Request intake rules (issue 11 item 3): one ``file_request`` for the CLI and the portal,
+refusing before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from faceledger.errors import RequestError
+from faceledger.services.request_intake import Intake, file_request
+from faceledger.store.tables import REQUESTS
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, ledger_url: str) -> Any:
+    from faceledger.config import load_settings
+
+    return load_settings(database_url=ledger_url, data_dir=tmp_path / "data")
+
+
+def _count(ledger: Any) -> int:
+    with ledger.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(REQUESTS)).scalar_one())
+
+
+@pytest.mark.parametrize(
+    ("intake", "needle"),
+    [
+        (Intake(kind="erasure"), "exactly one of"),
+        (Intake(kind="erasure", photo="1", url="http://x/1.jpg"), "exactly one of"),
+        (Intake(kind="optout", tag="holiday"), "give the owner too"),
+        (Intake(kind="optout", claims=(1,), selfie=Path("me.jpg")), "not both"),
+        (Intake(kind="access", owner="70000001@N01", channel="portal"), "kind: 'access' cannot be filed here"),
+        (Intake(kind="optout", owner="70000001@N01", channel="fax"), "channel 'fax'"),
+        (Intake(kind="optout", owner="70000001@N01", law="bipa"), "law: 'bipa' has no deadline"),
+    ],
+)  # fmt: skip
+def test_a_bad_intake_is_refused_naming_the_field_and_files_nothing(
+    ledger: Any, settings: Any, intake: Intake, needle: str
+) -> None:
+    from faceledger.services.ingest import ingest_paths
+
+    ingest_paths(ledger, [EXAMPLES / "photos.csv"])
+    opened: list[int] = []
+    with pytest.raises(RequestError, match=needle):
+        file_request(ledger, settings, lambda: opened.append(1), intake)  # type: ignore[arg-type, func-returns-value]
+    assert _count(ledger) == 0 and opened == []
+
+
+def test_an_owner_request_and_a_tag_request_are_filed_without_opening_the_vault(ledger: Any, settings: Any) -> None:
+    from faceledger.services.ingest import ingest_paths
+
+    ingest_paths(ledger, [EXAMPLES / "photos.csv"])
+    opened: list[int] = []
+    vault = lambda: opened.append(1)  # noqa: E731 - no contact, nothing to encrypt
+    owner = file_request(ledger, settings, vault, Intake(kind="erasure", owner="70000001@N01", law="gdpr"))  # type: ignore[arg-type]
+    tag = file_request(ledger, settings, vault, Intake(kind="optout", owner="70000001@N01", tag="holiday"))  # type: ignore[arg-type]
+    assert (owner.key_type, owner.key_value, owner.law) == ("owner", "70000001@N01", "gdpr")
+    assert (tag.key_type, tag.key_value) == ("tag", "holiday")
+    assert opened == [] and _count(ledger) == 2
