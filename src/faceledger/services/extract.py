@@ -6,13 +6,21 @@ Example::
     report.extracted, report.refused   # refused: {"us-il-bipa 15(b): ...": 7, ...}
 
 For each face whose recorded decision for ``(purpose, extract-template)`` is ``allow`` and
-that has no embedding of the current model version yet, a worker computes the 5-point
-landmarks, the 128-D embedding and the DiF measures (``core.dif``; the 68-point geometry only
-when ``landmark_model`` is ``68``). The driver clusters the face into a subject, encrypts the
-templates under that subject's data key and stores them through
+that has no embedding of the chosen embedder's version yet (setting ``embedder``), a worker
+computes the 5-point landmarks, the 128-D embedding and the DiF measures (``core.dif``; the
+68-point geometry only when ``landmark_model`` is ``68``). The driver clusters the face into a
+subject, encrypts the templates under that subject's data key and stores them through
 :func:`faceledger.services.templates.store_face_templates`, which re-checks the allowing
 decision in the writing transaction. Every other face is counted by the reason it was
 refused; a face never assessed is refused too ("no decision recorded").
+
+Embedder versions: clustering compares a face only with the embeddings of the same version
+(``load_index(model_version=...)``). A subject is a person, not a model: a face that already
+belongs to a subject (clustered under another embedder) keeps it, and its new embedding is
+stored under that subject's key, so a claim, consent, opt-out or erasure of the person
+reaches their templates of every model. Only a face without a subject is clustered, and only
+against this version's embeddings. Its geometry template (the landmark model's, not the
+embedder's) is written once.
 """
 
 from __future__ import annotations
@@ -46,11 +54,22 @@ from faceledger.services.templates import (
 )
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
-from faceledger.store.tables import DECISIONS, DESTRUCTIONS, FACES, PHOTOS, SUBJECTS, TEMPLATES
+from faceledger.store.tables import (
+    DECISIONS,
+    DESTRUCTIONS,
+    FACE_SUBJECTS,
+    FACES,
+    PHOTOS,
+    SUBJECTS,
+    TEMPLATES,
+)
 from faceledger.store.vault import KeyVault
-from faceledger.vision.dlib_models import DlibModels, ModelInfo
+from faceledger.vision.dlib_models import DlibModels, Embedder, ModelInfo, embedder_for
 
 _FLUSH_EVERY = 32
+
+#: One face to extract: (face id, decision id, box, the detector's 5 landmarks), original pixels.
+WorkFace = tuple[int, int, tuple[float, float, float, float], list[list[float]] | None]
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,7 @@ class ExtractConfig:
     landmark_points: int
     max_pixels: int
     max_side: int
+    embedder: str = "dlib-resnet-v1"  # the setting's name (workers build their own Embedder)
 
 
 @dataclass(frozen=True)
@@ -87,6 +107,7 @@ class ExtractReport:
     refused: Counter[str] = field(default_factory=Counter)  # reasons; a face may have several
     failed: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    embedder: dict[str, str] = field(default_factory=dict)  # setting, name, version written
 
 
 # --- worker side ----------------------------------------------------------------------------
@@ -97,10 +118,11 @@ _worker: dict[str, Any] = {}
 def init_extract_worker(config: ExtractConfig) -> None:
     _worker["config"] = config
     _worker["models"] = DlibModels.shared()
+    _worker["embedder"] = Embedder(config.embedder, _worker["models"])
 
 
 def extract_photo(
-    item: tuple[str | bytes, list[tuple[int, int, tuple[float, float, float, float]]]],
+    item: tuple[str | bytes, list[WorkFace]],
 ) -> list[FaceFeatures]:
     """Landmarks, embedding and DiF measures for the listed faces of one photo, given by its
     path (read here) or its bytes (read by the driver, for workers that share no disk)."""
@@ -110,19 +132,21 @@ def extract_photo(
     source, faces = item
     config: ExtractConfig = _worker["config"]
     models: DlibModels = _worker["models"]
+    embedder: Embedder = _worker["embedder"]
     try:
         image = load_image(
             source if isinstance(source, bytes) else Path(source),
             max_pixels=config.max_pixels, max_side=config.max_side,
         )  # fmt: skip
     except ImageError as exc:
-        return [FaceFeatures(face_id, decision_id, error=exc.reason) for face_id, decision_id, _ in faces]
+        return [FaceFeatures(face_id, decision_id, error=exc.reason) for face_id, decision_id, *_ in faces]
     factor = image.width / image.rgb.shape[1]  # original pixels per working pixel (both axes)
     out = []
-    for face_id, decision_id, (x1, y1, x2, y2) in faces:
+    for face_id, decision_id, (x1, y1, x2, y2), landmarks in faces:
         box = BBox(x1 / factor, y1 / factor, x2 / factor, y2 / factor)
+        points = None if landmarks is None else np.asarray(landmarks, dtype=np.float64) / factor
         try:
-            vector = models.embed(image.rgb, box)
+            vector = embedder.embed(image.rgb, box, landmarks=points)
             if config.landmark_points == 68:
                 work = models.landmarks68(image.rgb, box)
                 measure: Any = measure_face
@@ -153,8 +177,8 @@ def extract_photo(
 
 
 def with_bytes(
-    work: list[tuple[str, list[tuple[int, int, tuple[float, float, float, float]]]]],
-) -> Iterator[tuple[str | bytes, list[tuple[int, int, tuple[float, float, float, float]]]]]:
+    work: list[tuple[str, list[WorkFace]]],
+) -> Iterator[tuple[str | bytes, list[WorkFace]]]:
     """Each photo's bytes instead of its path, for workers that cannot read the driver's files
     (Ray); lazy, so only the photos in flight are held. A file the driver cannot read goes on
     as its path, and the worker reports it unreadable as the local engines do."""
@@ -167,7 +191,7 @@ def with_bytes(
 
 def _todo(
     ledger: Ledger, purpose: str, model_version: str, limit: int | None, *, clockless: bool = True
-) -> Iterator[tuple[str, list[tuple[int, int, tuple[float, float, float, float]]]]]:
+) -> Iterator[tuple[str, list[WorkFace]]]:
     """Photos with allowed, not yet extracted faces: (path, [(face, decision, box)]).
     ``clockless=False`` leaves out faces whose decision carries no legal destroy-by date."""
     done = select(TEMPLATES.c.face_id).where(
@@ -175,7 +199,8 @@ def _todo(
     )
     retired = select(DESTRUCTIONS.c.face_id).where(DESTRUCTIONS.c.reason == "retention")
     query = (
-        select(PHOTOS.c.path, FACES.c.id, DECISIONS.c.id, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
+        select(PHOTOS.c.path, FACES.c.id, DECISIONS.c.id, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2,
+               FACES.c.landmarks)
         .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
         .join(DECISIONS, DECISIONS.c.face_id == FACES.c.id)
         .where(
@@ -194,9 +219,10 @@ def _todo(
         query = query.where(DECISIONS.c.destroy_by.is_not(None))
     with ledger.read() as conn:
         rows = conn.execute(query).all()
-    groups: dict[str, list[tuple[int, int, tuple[float, float, float, float]]]] = {}
-    for path, face_id, decision_id, x1, y1, x2, y2 in rows[: limit if limit else None]:
-        groups.setdefault(path, []).append((int(face_id), int(decision_id), (x1, y1, x2, y2)))
+    groups: dict[str, list[WorkFace]] = {}
+    for path, face_id, decision_id, x1, y1, x2, y2, landmarks in rows[: limit if limit else None]:
+        points = [[float(x), float(y)] for x, y in landmarks] if landmarks else None
+        groups.setdefault(path, []).append((int(face_id), int(decision_id), (x1, y1, x2, y2), points))
     yield from groups.items()
 
 
@@ -243,10 +269,10 @@ def extract_templates(
     """Compute and store templates for every allowed face (see the module docs)."""
     progress = progress or NoProgress()
     started = time.monotonic()
-    models = DlibModels.shared()
-    embedder = models.embedder_info
-    geometry_info = models.landmark_info(settings.landmark_model)
-    report = ExtractReport(purpose=purpose)
+    chosen = embedder_for(settings)  # setting ``embedder``: its name and version go on every template
+    embedder = chosen.info
+    geometry_info = chosen.dlib.landmark_info(settings.landmark_model)
+    report = ExtractReport(purpose=purpose, embedder=chosen.info_dict())
     refused, blocked, unassessed = refusal_counts(ledger, purpose)
     report.refused.update(refused)
     report.refused_faces = blocked + unassessed
@@ -273,7 +299,7 @@ def extract_templates(
             report.refused_faces += unclocked
     total = sum(len(faces) for _, faces in work)
     index = load_index(ledger, vault, model_version=embedder.version, actor=actor, reason="cluster new faces")
-    config = ExtractConfig(settings.landmark_model, settings.max_image_pixels, settings.detect_max_side)
+    config = ExtractConfig(settings.landmark_model, settings.max_image_pixels, settings.detect_max_side, chosen.name)
     engine = make_engine(settings.workers, init_extract_worker, (config,), kind=settings.engine, address=settings.ray_address)
     touched: set[int] = set()
     try:
@@ -300,7 +326,7 @@ def extract_templates(
                 payload={"extracted": report.extracted, "new_subjects": report.new_subjects,
                          "refused_faces": report.refused_faces, "refused": dict(report.refused),
                          "failed": dict(report.failed),
-                         "model": f"{embedder.name} {embedder.version}"},
+                         "model": f"{embedder.name} {embedder.version}", "embedder": chosen.name},
             ),  # fmt: skip
         )
     return report
@@ -325,29 +351,60 @@ def _write(
             int(row.id): SubjectRef(int(row.id), row.key_ref)
             for row in conn.execute(select(SUBJECTS.c.id, SUBJECTS.c.key_ref))
         }
+        ids = sorted({f.face_id for f in batch})
+        # a face clustered under another embedder keeps its subject (a person, not a model)
+        assigned = {
+            int(r.face_id): (int(r.subject_id), r.status)
+            for r in conn.execute(
+                select(FACE_SUBJECTS.c.face_id, FACE_SUBJECTS.c.subject_id, SUBJECTS.c.status)
+                .join(SUBJECTS, SUBJECTS.c.id == FACE_SUBJECTS.c.subject_id)
+                .where(FACE_SUBJECTS.c.face_id.in_(ids))
+            )
+        }  # fmt: skip
+        measured = {
+            int(f) for (f,) in conn.execute(
+                select(TEMPLATES.c.face_id).where(
+                    TEMPLATES.c.face_id.in_(ids), TEMPLATES.c.kind == GEOMETRY,
+                    TEMPLATES.c.model_version == geometry_info.version,
+                )
+            )
+        }  # fmt: skip
         for features in batch:
             if features.error or features.embedding is None or features.geometry is None:
                 report.failed[features.error or "no features"] += 1
                 continue
             vector = np.frombuffer(features.embedding, dtype=np.float32)
-            nearest = index.search(vector, k=1, max_distance=settings.cluster_threshold)
-            if nearest:
-                subject, distance = subjects[nearest[0].subject_id], nearest[0].distance
+            distance: float | None
+            if features.face_id in assigned:
+                subject_id, status = assigned[features.face_id]
+                if status != "active":  # the person was erased: no key to write under (fail closed)
+                    report.refused[f"refused: the face's subject {subject_id} was erased (its key is shredded)"] += 1
+                    report.refused_faces += 1
+                    continue
+                subject, distance = subjects[subject_id], None
             else:
-                subject, distance = create_subject(conn, model_version=embedder.version), None
-                subjects[subject.id] = subject
-                report.new_subjects += 1
+                nearest = index.search(vector, k=1, max_distance=settings.cluster_threshold)
+                if nearest:
+                    subject, distance = subjects[nearest[0].subject_id], nearest[0].distance
+                else:
+                    subject, distance = create_subject(conn, model_version=embedder.version), None
+                    subjects[subject.id] = subject
+                    report.new_subjects += 1
+            payloads = {EMBEDDING: (embedder, features.embedding)}
+            if features.face_id not in measured:
+                payloads[GEOMETRY] = (geometry_info, features.geometry)
             try:
                 store_face_templates(
                     conn, vault, face_id=features.face_id, subject=subject,
                     decision_id=features.decision_id, distance=distance, actor=actor,
-                    payloads={EMBEDDING: (embedder, features.embedding),
-                              GEOMETRY: (geometry_info, features.geometry)},
+                    payloads=payloads, assign=features.face_id not in assigned,
                 )  # fmt: skip
             except TemplateRefused as exc:  # the decision changed since the work was planned
                 report.refused[f"refused: {exc}"] += 1
                 report.refused_faces += 1
                 continue
             index.add(face_ids=[features.face_id], subject_ids=[subject.id], vectors=vector[None, :])
+            assigned[features.face_id] = (subject.id, "active")
+            measured.add(features.face_id)
             touched.add(subject.id)
             report.extracted += 1

@@ -3,7 +3,7 @@
 Example::
 
     ledger_exists("sqlite:///typo.db")   # False, and typo.db is still not there
-    init_ledger("sqlite:///faceledger.db")  # (LedgerInit(url=..., created=True, schema="0016"), ledger)
+    init_ledger("sqlite:///faceledger.db")  # (LedgerInit(url=..., created=True, schema="0017"), ledger)
 
 Only ``ingest`` and ``init`` create a ledger; every other command opens an existing one
 (:func:`faceledger.store.open_ledger` with ``create=False``), so a typo in a database URL is an

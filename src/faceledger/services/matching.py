@@ -8,7 +8,8 @@ Example::
     search_by_selfie(ledger, vault, settings, Path("me.jpg"), consent_given=True)
 
 Both use the largest face of each image, the same detector as ``scan`` and the same embedder
-as ``extract``. ``compare`` touches no ledger and stores nothing. A selfie search computes a
+as ``extract`` (setting ``embedder``); a selfie is compared only with stored templates of that
+embedder's version, and both documents name it (``embedder``, an added key). ``compare`` touches no ledger and stores nothing. A selfie search computes a
 template under purpose ``match-optout``, searches the stored templates, and discards the
 selfie's template; the audit log records its creation and discarding, and the search. The
 stored templates are searched through this process's live index
@@ -35,7 +36,7 @@ from faceledger.store.tables import DECISIONS, FACES, PHOTOS, SUBJECTS, TEMPLATE
 from faceledger.store.vault import KeyVault
 from faceledger.vision.centerface import CenterFace
 from faceledger.vision.detector import detect_image
-from faceledger.vision.dlib_models import DlibModels
+from faceledger.vision.dlib_models import Embedder, embedder_for
 
 MATCH_PURPOSE = "match-optout"
 MAX_RESULTS = 10
@@ -58,7 +59,7 @@ class Probe:
 
 def embed_largest_face(
     path: Path | bytes, settings: Settings, *, detector: CenterFace | None = None,
-    models: DlibModels | None = None,
+    models: Embedder | None = None,
 ) -> Probe:  # fmt: skip
     """Detect faces in ``path`` and embed the largest; NoFaceError if there is none.
 
@@ -74,18 +75,22 @@ def embed_largest_face(
         raise NoFaceError(f"{exc}") from None
     if not found.faces:
         raise NoFaceError(f"{name}: no face found (detector threshold {settings.detector_threshold})")
-    largest = max(found.faces, key=lambda face: face.box.area).box
+    face = max(found.faces, key=lambda f: f.box.area)
+    largest = face.box
     rgb = found.image.rgb
     sx, sy = rgb.shape[1] / found.width, rgb.shape[0] / found.height
     working = BBox(largest.x1 * sx, largest.y1 * sy, largest.x2 * sx, largest.y2 * sy)
-    vector = (models or DlibModels.shared()).embed(rgb, working)
+    points = np.array([[x * sx, y * sy] for x, y in face.landmarks], dtype=np.float64)
+    vector = (models or embedder_for(settings)).embed(rgb, working, landmarks=points)
     return Probe(vector=vector, faces=len(found.faces))
 
 
 def compare_files(a: Path, b: Path, settings: Settings) -> dict[str, Any]:
-    """The ``compare --json`` contract (ARCHITECTURE.md)."""
-    first = embed_largest_face(a, settings)
-    second = embed_largest_face(b, settings)
+    """The ``compare --json`` contract (ARCHITECTURE.md), plus ``embedder`` (added): the
+    setting's name and the exact version both faces were embedded with."""
+    embedder = embedder_for(settings)
+    first = embed_largest_face(a, settings, models=embedder)
+    second = embed_largest_face(b, settings, models=embedder)
     distance = float(np.linalg.norm(first.vector - second.vector))
     return {
         "distance": round(distance, 4),
@@ -93,6 +98,7 @@ def compare_files(a: Path, b: Path, settings: Settings) -> dict[str, Any]:
         "same_person": distance <= settings.match_threshold,
         "faces_a": first.faces,
         "faces_b": second.faces,
+        "embedder": embedder.info_dict(),
     }
 
 
@@ -121,6 +127,7 @@ class SelfieAnswer:
 
     matches: list[dict[str, Any]]
     threshold: float
+    embedder: dict[str, str] = field(default_factory=dict)  # setting, name, version searched
     faces: int = 0
     compared: int = 0
     compared_stored: int = 0
@@ -133,7 +140,7 @@ class SelfieAnswer:
             "compared": self.compared, "compared_stored": self.compared_stored,
             "compared_transient": self.compared_transient,
             "not_compared": sum(self.not_compared.values()), "not_compared_by_reason": dict(self.not_compared),
-            "identifier_search": IDENTIFIER_HINT,
+            "identifier_search": IDENTIFIER_HINT, "embedder": self.embedder,
         }  # fmt: skip
 
 
@@ -162,9 +169,9 @@ def search_selfie(
             "a selfie search computes a biometric template of the person searching: record their "
             "explicit consent for purpose 'match-optout' first (--consent-given)"
         )
-    probe = embed_largest_face(selfie, settings)
-    models = DlibModels.shared()
-    info = models.embedder_info
+    models = embedder_for(settings)  # the selfie meets only templates of this very version
+    info = models.info
+    probe = embed_largest_face(selfie, settings, models=models)
     with ledger.begin() as conn:
         append(
             conn,
@@ -175,7 +182,7 @@ def search_selfie(
             ),  # fmt: skip
         )
     k = min(k, MAX_RESULTS)
-    answer = SelfieAnswer(matches=[], threshold=settings.match_threshold)
+    answer = SelfieAnswer(matches=[], threshold=settings.match_threshold, embedder=models.info_dict())
     try:
         index = shared_index(ledger, vault, model_version=info.version)  # kept in step before searching
         hits = index.search(probe.vector, k=k, max_distance=settings.match_threshold, actor=actor, reason=MATCH_PURPOSE)
@@ -215,7 +222,7 @@ def search_selfie(
             AuditRecord(
                 name="match.search", actor=actor, object_type="selfie", object_id=None,
                 payload={"purpose": MATCH_PURPOSE, "threshold": settings.match_threshold,
-                         "returned": len(answer.matches), "compared": answer.compared,
+                         "model": f"{info.name} {info.version}", "returned": len(answer.matches), "compared": answer.compared,
                          "not_compared": dict(answer.not_compared)},
             ),  # fmt: skip
         )
@@ -252,7 +259,7 @@ def _census(ledger: Ledger, model_version: str, limit: int) -> _Census:
             .where(searchable, ~stored).group_by(decisions.c.decision)
         ).all())  # fmt: skip
         allowed = conn.execute(
-            select(faces.c.id, faces.c.x1, faces.c.y1, faces.c.x2, faces.c.y2, photos.c.path)
+            select(faces.c.id, faces.c.x1, faces.c.y1, faces.c.x2, faces.c.y2, faces.c.landmarks, photos.c.path)
             .select_from(joined).where(searchable, ~stored, decisions.c.decision == "allow")
             .order_by(photos.c.id, faces.c.id).limit(limit + 1)
         ).all()  # fmt: skip
@@ -269,7 +276,7 @@ def _census(ledger: Ledger, model_version: str, limit: int) -> _Census:
 
 
 def _compare_transient(
-    rows: list[Any], probe: np.ndarray, models: DlibModels, settings: Settings
+    rows: list[Any], probe: np.ndarray, models: Embedder, settings: Settings
 ) -> tuple[list[tuple[float, int, int | None]], int]:
     """``(matches, failed)``: each row's face embedded in memory, compared, zeroed."""
     from faceledger.vision.images import load_image
@@ -291,7 +298,9 @@ def _compare_transient(
         factor = image.width / image.rgb.shape[1]
         for row in group:
             try:
-                vector = models.embed(image.rgb, BBox(row.x1 / factor, row.y1 / factor, row.x2 / factor, row.y2 / factor))
+                box = BBox(row.x1 / factor, row.y1 / factor, row.x2 / factor, row.y2 / factor)
+                points = np.asarray(row.landmarks, dtype=np.float64) / factor if row.landmarks else None
+                vector = models.embed(image.rgb, box, landmarks=points)
             except ValueError:
                 failed += 1
                 continue

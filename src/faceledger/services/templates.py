@@ -131,8 +131,14 @@ def store_face_templates(
     payloads: dict[str, tuple[ModelInfo, bytes]],
     distance: float | None,
     actor: str,
+    assign: bool = True,
 ) -> None:
-    """Encrypt and store one face's templates, assign its subject, audit; all or nothing."""
+    """Encrypt and store one face's templates, assign its subject, audit; all or nothing.
+
+    ``assign=False`` for a face that belongs to ``subject`` already (clustered under another
+    embedder version): its new templates go under that subject's key, and its one subject
+    assignment (``face_subjects``: a face is one person's) stays as it was.
+    """
     purpose = allowing_decision(conn, decision_id=decision_id, face_id=face_id)
     now = utcnow()
     rows = [
@@ -158,31 +164,39 @@ def store_face_templates(
         ).scalar_one()  # fmt: skip
         index_added(conn, template_id=int(template_id), face_id=face_id, subject_id=subject.id,
                     model_version=info.version)  # fmt: skip
-    conn.execute(
-        FACE_SUBJECTS.insert().values(
-            face_id=face_id, subject_id=subject.id, distance=distance, assigned_at=now
+    if assign:  # ``distance`` is measured in ``model_version``'s space (0017)
+        version = payloads[EMBEDDING][0].version if EMBEDDING in payloads else None
+        conn.execute(
+            FACE_SUBJECTS.insert().values(
+                face_id=face_id, subject_id=subject.id, distance=distance, assigned_at=now,
+                model_version=version,
+            )
         )
-    )
     append(
         conn,
         AuditRecord(
             name="template.write", actor=actor, object_type="face", object_id=str(face_id),
             payload={"subject": subject.id, "kinds": sorted(payloads), "purpose": purpose,
-                     "decision": decision_id,
+                     "decision": decision_id, "assigned": assign,
                      "models": {k: f"{i.name} {i.version}" for k, (i, _) in payloads.items()}},
         ),  # fmt: skip
     )
 
 
 def read_template(
-    ledger: Ledger, vault: KeyVault, *, face_id: int, kind: str, actor: str, reason: str
+    ledger: Ledger, vault: KeyVault, *, face_id: int, kind: str, actor: str, reason: str,
+    model_version: str | None = None,
 ) -> bytes:
-    """Decrypt one face's template (audited); raises KeyShredded after erasure."""
+    """Decrypt one face's template (audited), of ``model_version`` or else the newest;
+    raises KeyShredded after erasure."""
+    where = [TEMPLATES.c.face_id == face_id, TEMPLATES.c.kind == kind]
+    if model_version is not None:
+        where.append(TEMPLATES.c.model_version == model_version)
     with ledger.begin() as conn:
         row = conn.execute(
             select(TEMPLATES.c.ciphertext, TEMPLATES.c.model_version, SUBJECTS.c.key_ref)
             .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
-            .where(TEMPLATES.c.face_id == face_id, TEMPLATES.c.kind == kind)
+            .where(*where)
             .order_by(TEMPLATES.c.id.desc())
         ).first()
         if row is None:

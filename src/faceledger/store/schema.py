@@ -285,7 +285,7 @@ class Subject(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key_ref: Mapped[str] = mapped_column(String(64), unique=True)
-    model_version: Mapped[str] = mapped_column(String(64))  # embeddings it was clustered on
+    model_version: Mapped[str] = mapped_column(String(64))  # the embedder version that founded it
     owner_id: Mapped[str | None] = mapped_column(String(128), index=True)
     owner_link: Mapped[str | None] = mapped_column(Text)  # the evidence for owner_id
     status: Mapped[str] = mapped_column(String(16))  # active | shredded
@@ -294,7 +294,13 @@ class Subject(Base):
 
 
 class FaceSubject(Base):
-    """Which subject a face was clustered into (set by extraction, from its embedding)."""
+    """Which subject a face was clustered into (set by extraction, from its embedding).
+
+    One row per face: a subject is a person, whatever the embedder. The face is clustered
+    once, by the first embedder version that extracts it (``model_version``, 0017; the space
+    ``distance`` is measured in); a later embedder's templates of the face are stored under
+    the same subject, so claims, consents and erasure reach every model's templates.
+    """
 
     __tablename__ = "face_subjects"
 
@@ -306,6 +312,8 @@ class FaceSubject(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     distance: Mapped[float | None] = mapped_column(Float)  # to the face it joined; None = founder
     assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # 0017: the embedder version the face was clustered on (None: not recorded)
+    model_version: Mapped[str | None] = mapped_column(String(64))
 
 
 class Template(Base):
