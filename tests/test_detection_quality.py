@@ -1,10 +1,11 @@
 """Detection quality of the shipped detector, passes and default threshold on labelled photos.
 
-Figures come from measurement (docs/detection.md): at the default threshold (0.425, chosen by
-cross-validation over both sets), with the mirror pass, the upscaled pass for small faces and
-weighted box fusion, WIDER FACE val subset faces >= 20 px: 240 of 259 found (recall 0.927),
-20 false positives (precision 0.923), 49 of the 56 faces of 20-32 px; dlib's PASCAL group
-photos: 18/18 faces, 1 false positive. The assertions are those figures less one face (or one
+Figures come from measurement (docs/detection.md, bench/detect_sweep.py): at the default
+threshold (0.425, chosen by cross-validation over both sets for these passes), with the mirror
+pass, the upscaled pass for small faces and its mirror, and weighted box fusion, WIDER FACE val
+subset faces >= 20 px: 241 of 259 found (recall 0.931), 23 false positives (precision 0.913);
+by height 49/56 (20-32 px), 96/100 (32-64), 41/45 (64-128), 55/58 (>= 128); dlib's PASCAL group
+photos: 18/18 faces, 2 false positives. The assertions are those figures less one face (or one
 false positive) of room for onnxruntime's numeric drift; a real drop fails.
 """
 
@@ -59,12 +60,13 @@ def test_wider_face_recall_and_precision(wider_dir: Path) -> None:
     tp, fn, fp, found, total = _evaluate(wider_dir)
     recall, precision = tp / (tp + fn), tp / (tp + fp)
     assert tp + fn == 259  # the subset's valid faces of at least 20 px
-    assert tp >= 239, f"recall {recall:.3f} ({tp} of {tp + fn}); by size {dict(found)} of {dict(total)}"
-    assert fp <= 21, f"precision {precision:.3f} ({fp} false positives)"
+    assert tp >= 240, f"recall {recall:.3f} ({tp} of {tp + fn}); by size {dict(found)} of {dict(total)}"
+    assert fp <= 24, f"precision {precision:.3f} ({fp} false positives)"
     assert found["20-32"] >= 48, f"small faces: {found['20-32']} of {total['20-32']}"
+    assert found["32-64"] >= 95 and found["64-128"] >= 40 and found[">=128"] >= 54, f"by size {dict(found)}"
 
 
 def test_dlib_group_photos_find_every_face(dlib_dir: Path) -> None:
     tp, fn, fp, _, _ = _evaluate(dlib_dir)
     assert (tp, fn) == (18, 0)
-    assert fp <= 2
+    assert fp <= 3

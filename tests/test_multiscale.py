@@ -7,7 +7,12 @@ import pytest
 
 from faceledger.core.faces import BBox, DetectorInfo, FaceDetection
 from faceledger.vision import detector as detector_module
-from faceledger.vision.detector import detect_multiscale, fuse_detections, pass_plan
+from faceledger.vision.detector import (
+    detect_multiscale,
+    fuse_detections,
+    pass_plan,
+    pipeline_version,
+)
 
 
 def _face(x1: float, y1: float, x2: float, y2: float, score: float = 0.9) -> FaceDetection:
@@ -72,3 +77,43 @@ def test_the_mirror_pass_maps_faces_back_with_left_and_right_swapped() -> None:
     assert mirrored.box.as_list() == [40, 100, 140, 220]
     (rx, _), (lx, _) = mirrored.landmarks[:2]
     assert rx < lx  # still image-left first after mapping back
+
+
+class _Sequence:
+    """Returns the n-th list of ``answers`` on its n-th call and records each call's shape."""
+
+    info = DetectorInfo("fake", "0", 0.4)
+
+    def __init__(self, answers: list[list[FaceDetection]]) -> None:
+        self.answers = answers
+        self.shapes: list[tuple[int, int]] = []
+
+    def __call__(self, rgb: np.ndarray) -> list[FaceDetection]:
+        self.shapes.append(rgb.shape[:2])
+        return self.answers[len(self.shapes) - 1]
+
+
+def test_the_upscaled_pass_is_mirrored_too_and_maps_back() -> None:
+    small = _face(20, 20, 50, 50, 0.8)  # under SMALL_FACE: calls for the upscaled pass
+    seen_mirrored = _face(1000, 200, 1060, 260, 0.7)  # only in the upscaled mirror image
+    detector = _Sequence([[small], [], [], [seen_mirrored]])
+    faces = detect_multiscale(detector, np.zeros((480, 640, 3), dtype=np.uint8))
+    # working scale, its mirror, upscaled 2x, then the upscaled image's mirror
+    assert detector.shapes == [(480, 640), (480, 640), (960, 1280), (960, 1280)]
+    assert [f.score for f in faces] == [0.8, 0.7]
+    mapped = faces[1]
+    assert mapped.box.as_list() == [110, 100, 140, 130]  # (1280 - 1060) / 2 .. (1280 - 1000) / 2
+    (rx, _), (lx, _) = mapped.landmarks[:2]
+    assert rx < lx  # left and right swapped back
+
+
+def test_the_version_names_the_passes_and_the_threshold() -> None:
+    version = pipeline_version("centerface+09189deaaf86", 0.425)
+    assert version == "centerface+09189deaaf86/x1m+x2m<64+c640/wbf@0.425"
+    assert len(version) <= 64  # the ledger's detector_version column
+    assert pipeline_version("centerface+09189deaaf86", 0.4) != version
+
+
+def test_a_version_too_long_for_the_ledger_is_refused() -> None:
+    with pytest.raises(ValueError, match="longer than 64"):
+        pipeline_version("x" * 60, 0.425)

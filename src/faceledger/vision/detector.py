@@ -1,8 +1,10 @@
 """The detector protocol and the one function both ``scan`` and ``detect`` call.
 
 Every image is detected at working scale and on its mirror image; images with small faces (or
-none) get an upscaled pass and big images with big faces (or none) a coarse one; the passes are
-fused by weighted box fusion (docs/detection.md has the measurements behind each choice).
+none) get an upscaled pass, also mirrored, and big images with big faces (or none) a coarse one;
+the passes are fused by weighted box fusion (docs/detection.md has the measurements behind each
+choice, chosen by cross-validation in bench/detect_sweep.py). :func:`pipeline_version` names the
+passes and the threshold in the detector's version, so every detection records what produced it.
 
 Example::
 
@@ -44,8 +46,9 @@ UPSCALE_MAX_PIXELS = 2048 * 2048
 _MIN_UPSCALE = 1.25
 SMALL_FACE = 64
 FUSION = "wbf"
-#: Test-time flip: a second pass on the mirror image, fused with the first (every image).
+#: Test-time flip: every pass at working scale or upscaled also runs on its mirror image.
 MIRROR_PASS = True
+_VERSION_WIDTH = 64  # the ledger's detector_version column
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -181,9 +184,26 @@ def _mirrored(detector: Detector, rgb: np.ndarray) -> list[FaceDetection]:
     return out
 
 
+def passes_tag() -> str:
+    """The passes of :func:`detect_multiscale` in a few characters, e.g.
+    ``x1m+x2m<64+c640/wbf``: working scale, upscaled 2x where a face is under 64 px (or none),
+    coarse at 640 px; ``m``: also mirrored; then the fusion."""
+    m = "m" if MIRROR_PASS else ""
+    return f"x1{m}+x{UPSCALE:g}{m}<{SMALL_FACE}+c{COARSE_SIDE}/{FUSION}"
+
+
+def pipeline_version(model_version: str, threshold: float) -> str:
+    """The detector version a detection records: the model's, its passes and its threshold,
+    e.g. ``centerface+09189deaaf86/x1m+x2m<64+c640/wbf@0.425`` (at most 64 characters)."""
+    version = f"{model_version}/{passes_tag()}@{threshold:g}"
+    if len(version) > _VERSION_WIDTH:
+        raise ValueError(f"detector version {version!r} is longer than {_VERSION_WIDTH} characters")
+    return version
+
+
 def detect_multiscale(detector: Detector, rgb: np.ndarray) -> list[FaceDetection]:
     """Detect at working scale and on its mirror image, add the passes :func:`pass_plan` calls
-    for, and fuse them all (WBF). Measured in docs/detection.md."""
+    for (the upscaled one mirrored too), and fuse them all (WBF). Measured in docs/detection.md."""
     first = detector(rgb)
     faces = list(first)
     passes = 1
@@ -191,8 +211,12 @@ def detect_multiscale(detector: Detector, rgb: np.ndarray) -> list[FaceDetection
         faces += _mirrored(detector, rgb)
         passes += 1
     for factor in pass_plan(rgb.shape, first):
-        faces += [face.scaled(1 / factor) for face in detector(resized(rgb, factor))]
+        image = resized(rgb, factor)
+        faces += [face.scaled(1 / factor) for face in detector(image)]
         passes += 1
+        if MIRROR_PASS and factor > 1:
+            faces += [face.scaled(1 / factor) for face in _mirrored(detector, image)]
+            passes += 1
     if passes == 1:
         return merge_detections(faces)
     return fuse_detections(faces, method=FUSION, passes=passes)
