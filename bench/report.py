@@ -216,7 +216,7 @@ def _timed(fn: Any) -> tuple[float, Any]:
 
 
 def measure(ledger: Ledger) -> dict[str, float]:
-    from faceledger.report.numbers import report_numbers
+    from faceledger.services.report_numbers import report_numbers
     from faceledger.services.status import ledger_status
 
     def limit() -> None:
@@ -228,7 +228,7 @@ def measure(ledger: Ledger) -> dict[str, float]:
 
     limit_s, _ = _timed(limit)
     status_s, _ = _timed(lambda: ledger_status(ledger))
-    report_s, _ = _timed(lambda: report_numbers(ledger, purpose=PURPOSE, vault=None))
+    report_s, _ = _timed(lambda: report_numbers(ledger, purpose=PURPOSE, vault=None, policies=load_policies()))
     return {"limit": limit_s, "status": status_s, "report": report_s}
 
 

@@ -40,7 +40,7 @@ from faceledger.core.law import Policy, estimate_exposure, load_policies
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.signals import reservation_words
 from faceledger.errors import AssessmentNotFound
-from faceledger.report import diversity
+from faceledger.services import report_diversity as diversity
 from faceledger.services.assess import DEFAULT_ACTION, engine_consent
 from faceledger.services.datasets import ledger_overlap
 from faceledger.sources.licenses import spdx_id

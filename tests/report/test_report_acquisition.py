@@ -11,7 +11,7 @@ from faceledger.core.law import load_policies
 from faceledger.core.signals import RESERVATION_WORDS
 from faceledger.report.charts import render_charts
 from faceledger.report.html import render_html
-from faceledger.report.numbers import report_numbers
+from faceledger.services.report_numbers import report_numbers
 from faceledger.store import Ledger
 from faceledger.store.ledger import utcnow
 from faceledger.store.schema import Photo, Source

@@ -4,17 +4,18 @@ never the report's own code), on the sample collection; one check runs on both b
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from tests.report.conftest import CONSENTING_OWNER, Sample, build_sample
 
 from faceledger.core.law import load_policies
-from faceledger.report.lifecycle import _requests, lifecycle_numbers
-from faceledger.report.numbers import report_numbers
 from faceledger.services.exposure import ledger_exposure
 from faceledger.services.report import build_report
+from faceledger.services.report_lifecycle import lifecycle_numbers
+from faceledger.services.report_numbers import report_numbers
+from faceledger.services.requests import new_request, reject_request
 from faceledger.store import Ledger
 
 TODAY = date.today()
@@ -163,21 +164,33 @@ def test_without_a_vault_the_distributions_say_what_they_do_not_cover(sample: Sa
         diversity["faces_with_templates"] > 0  # fmt: skip
 
 
-def test_requests_render_none_recorded_when_absent_or_empty_and_overdue_first(sample: Sample) -> None:
-    with sample.ledger.read() as conn:
-        assert _requests(conn, set(), TODAY)["note"] == "no requests recorded"  # table absent
-    lifecycle = lifecycle_numbers(sample.ledger, purpose=sample.settings.purpose,
-                                  action="extract-template", today=TODAY)  # fmt: skip
-    assert lifecycle["requests"]["open"] == 0 and not lifecycle["requests"]["recorded"]  # empty
-    engine = create_engine("sqlite://")
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE requests (id INTEGER PRIMARY KEY, kind TEXT, status TEXT, due_by DATE)"))
-        conn.execute(text("INSERT INTO requests VALUES (1, 'erasure', 'open', '2999-01-01'), "
-                          "(2, 'opt-out', 'open', '2000-01-01'), (3, 'erasure', 'done', '2000-01-01')"))  # fmt: skip
-        found = _requests(conn, {"requests"}, TODAY)
-    engine.dispose()
-    assert (found["total"], found["open"], found["overdue"]) == (3, 2, 1)
-    assert [i["id"] for i in found["open_items"]] == [2, 1]  # overdue first
+def test_requests_are_counted_from_the_request_table_overdue_first(ledger: Ledger, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Real requests filed through the request service, on both backends: empty says so; a
+    rejected one is closed; an open one past its deadline is overdue and listed first."""
+    from tests.report.conftest import sample_settings
+
+    settings = sample_settings(tmp_path)
+    lifecycle = lifecycle_numbers(ledger, purpose=settings.purpose, action="extract-template", today=TODAY)
+    assert lifecycle["requests"]["note"] == "no requests recorded" and not lifecycle["requests"]["recorded"]
+    assert lifecycle["releases"] == {"recorded": False, "releases": 0, "versions": 0, "consumers": 0,
+                                     "note": "no releases recorded"}  # fmt: skip
+    now = datetime.now(UTC)
+    recent = new_request(ledger, settings, kind="erasure", key_type="owner", value="alice@N01", received=now)
+    late = new_request(ledger, settings, kind="optout", key_type="owner", value="bob@N02",
+                       received=now - timedelta(days=400))  # fmt: skip
+    gone = new_request(ledger, settings, kind="erasure", key_type="owner", value="carol@N03",
+                       received=now - timedelta(days=400))  # fmt: skip
+    reject_request(ledger, gone.id, reason="not the account holder")
+    found = lifecycle_numbers(ledger, purpose=settings.purpose, action="extract-template", today=TODAY)["requests"]
+    assert (found["recorded"], found["total"], found["open"], found["overdue"]) == (True, 3, 2, 1)
+    assert found["by_status"] == {"received": 2, "rejected": 1}
+    assert [i["id"] for i in found["open_items"]] == [late.id, recent.id]  # overdue first
+    assert found["open_items"][0] == {"id": late.id, "kind": "optout", "status": "received",
+                                      "due": late.deadline.isoformat(), "overdue": True}  # fmt: skip
+    # the same rule as the request service's own record
+    assert [i["overdue"] for i in found["open_items"]] == [late.is_overdue(TODAY), recent.is_overdue(TODAY)]
+    head = build_report(ledger, settings, vault=None)["headline"]
+    assert (head["requests_open"], head["requests_overdue"]) == (2, 1)
 
 
 def test_report_numbers_match_on_both_backends(ledger: Ledger, tmp_path) -> None:  # type: ignore[no-untyped-def]

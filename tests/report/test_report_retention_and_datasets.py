@@ -14,9 +14,9 @@ from tests.report.conftest import build_sample, sample_settings
 from tests.report.test_report_numbers import independent_headline, independent_sensitive_photos
 
 from faceledger.core.law import load_policies
-from faceledger.report.numbers import report_numbers
 from faceledger.services.datasets import import_dataset
 from faceledger.services.report import build_report
+from faceledger.services.report_numbers import report_numbers
 from faceledger.store import Ledger
 from faceledger.store.schema import FaceDecision, Subject, Template
 

@@ -19,7 +19,7 @@ from tests.report import legacy_numbers, legacy_status
 from tests.report.conftest import Sample
 
 from faceledger.core.law import load_policies
-from faceledger.report.numbers import report_numbers
+from faceledger.services.report_numbers import report_numbers
 from faceledger.services.status import ledger_errors, ledger_status
 from faceledger.services.templates import create_subject
 from faceledger.store import Ledger

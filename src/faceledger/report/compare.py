@@ -6,7 +6,7 @@ Example::
     [c["text"] for c in changes["changes"]]
     # ['new faces: 27 -> 31 (+4)', 'new blocks: 25 -> 26 (+1)', ...]
 
-Both documents are report JSON (:data:`faceledger.report.numbers.SCHEMA`). The headline
+Both documents are report JSON (:data:`faceledger.report.document.SCHEMA`). The headline
 figures come first, in words ("new blocks", "erasures done"); then every other number that
 moved, by its path in the document. Lists of records are keyed by their natural key (law,
 id, uri) so that a law's row is compared with the same law's row.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from faceledger.errors import ReportFormatError
-from faceledger.report.numbers import SCHEMA
+from faceledger.report.document import SCHEMA
 
 #: Headline key -> (words, whether an increase is bad news).
 HEADLINE_WORDS: dict[str, tuple[str, bool]] = {

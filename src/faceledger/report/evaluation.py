@@ -7,7 +7,7 @@ Example::
     page = render_evaluation_page(summary)           # `faceledger evaluate ... --html OUT`
 
 Summaries come from :mod:`faceledger.services.evaluate`; this module computes nothing but
-presents them in the report's chart style (:func:`faceledger.report.charts.draw`): one dot per
+presents them in the report's chart style (:func:`faceledger.report.figure.draw`): one dot per
 group at the measured rate with its 95% Wilson interval as a bar; a group whose interval is
 wider than 0.2 is drawn in orange and hatched, and listed as "too few faces to tell".
 """
@@ -20,7 +20,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from faceledger.report.charts import OKABE_ITO, Chart, draw
+from faceledger.report.css import CSS
+from faceledger.report.figure import OKABE_ITO, Chart, draw
 
 TITLES = {"band": "skin-tone band (ITA)", "size": "face height (px)"}
 PRIMARY = {"detect": "recall", "verify": "accuracy"}
@@ -147,8 +148,6 @@ def evaluation_section(latest: Mapping[str, Mapping[str, Any]]) -> str:
 
 def render_evaluation_page(summary: Mapping[str, Any]) -> str:
     """A self-contained page (no script, no external URL) for ``evaluate --html``."""
-    from faceledger.report.html import CSS
-
     title = f"faceledger evaluation: {KIND_TITLE[str(summary['kind'])].lower()}"
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

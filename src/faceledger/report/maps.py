@@ -29,7 +29,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 
 from faceledger.geo.boundaries import COUNTRIES_FILE, STATES_FILE
 from faceledger.geo.iso import country_code, us_state_code
-from faceledger.report.charts import ALLOW, BLOCK, Chart, draw
+from faceledger.report.figure import ALLOW, BLOCK, Chart, draw
 
 COVERED, LAND = "#A6D4F2", "#EEEEEE"  # a light Okabe-Ito sky blue; neutral land
 US_BOX = (-125.0, -66.5, 24.0, 49.8)  # contiguous states: lon min, lon max, lat min, lat max

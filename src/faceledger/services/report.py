@@ -12,6 +12,11 @@ Every run writes ``report.json`` (the numbers: what ``--compare`` reads next tim
 adds ``report.html`` (self-contained, offline), ``pdf`` adds ``report.pdf`` printed from that
 page by headless Chromium. Reading the DiF measures appends one ``template.read`` audit
 event; nothing else is written to the ledger.
+
+The numbers are gathered here, in the services (:mod:`.report_numbers` with
+:mod:`.report_diversity` and :mod:`.report_lifecycle`); :mod:`faceledger.report` only renders
+the finished document (HTML, PDF, charts, maps) and compares two of them, and imports no
+service or store module.
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ from faceledger.config import Settings
 from faceledger.core.law import Policy
 from faceledger.errors import ReportFormatError
 from faceledger.report.compare import compare_reports
-from faceledger.report.numbers import report_numbers
 from faceledger.services.assess import DEFAULT_ACTION
 from faceledger.services.policy import laws_for
+from faceledger.services.report_numbers import report_numbers
 from faceledger.store import Ledger
 from faceledger.store.vault import KeyVault
 
@@ -64,7 +69,7 @@ def build_report(
     today: date | None = None,
     actor: str = "cli",
 ) -> dict[str, Any]:
-    """The report's numbers (see :func:`faceledger.report.numbers.report_numbers`), with the
+    """The report's numbers (see :func:`faceledger.services.report_numbers.report_numbers`), with the
     latest ``faceledger evaluate`` summaries under ``evaluation``."""
     from faceledger.services.evaluate import latest_evaluations
 

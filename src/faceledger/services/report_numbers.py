@@ -2,19 +2,24 @@
 
 Example::
 
-    document = report_numbers(ledger, purpose="train-face-recognition", vault=vault)
+    document = report_numbers(ledger, purpose="train-face-recognition", vault=vault,
+                              policies=laws_for(settings))
     document["headline"]["faces_blocked"], document["audit"]["chain"]["ok"]
 
-Pure of presentation: no chart, no HTML. Counts come from SQL aggregations: the decision
-documents are tallied in the database by :func:`faceledger.services.decision_tally.decision_facts`
-(GROUP BY over the dialect's JSON functions), never row by row here; the rules come from the services: exposure from
+This is the service half of the report: it reads the ledger and hands a finished document to
+:mod:`faceledger.report`, which only renders it (HTML, PDF, charts, maps) and reads nothing
+else; the document's ``schema`` is :data:`faceledger.report.document.SCHEMA`.
+
+Counts come from SQL aggregations: the decision documents are tallied in the database by
+:func:`faceledger.services.decision_tally.decision_facts` (GROUP BY over the dialect's JSON
+functions), never row by row here; the rules come from the services: exposure from
 :func:`~faceledger.services.exposure.ledger_exposure`, collection totals from
 :func:`~faceledger.services.status.ledger_status`, consent validity from the law engine's
 :class:`~faceledger.core.law.Consent`, refusals from
 :func:`~faceledger.services.extract.refusal_counts`, the chain from
 :func:`~faceledger.store.audit.verify_chain`. DiF measures are read once, audited, in
-:mod:`faceledger.report.diversity`; requests, retention and releases live in
-:mod:`faceledger.report.lifecycle`. Geotags on the map are rounded to
+:mod:`faceledger.services.report_diversity`; requests, retention and releases come from
+:mod:`faceledger.services.report_lifecycle`. Geotags on the map are rounded to
 :data:`MAP_PRECISION_DEG` and no per-face biometric value ever leaves the vault: the
 document holds counts and histograms only.
 """
@@ -32,7 +37,8 @@ from faceledger.core.law import Policy, estimate_exposure
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.signals import reservation_words
 from faceledger.errors import AssessmentNotFound
-from faceledger.report import diversity, lifecycle
+from faceledger.report.document import SCHEMA
+from faceledger.services import report_diversity, report_lifecycle
 from faceledger.services.assess import DEFAULT_ACTION, engine_consent
 from faceledger.services.datasets import ledger_overlap
 from faceledger.services.decision_tally import MAP_PRECISION_DEG, DecisionFacts, decision_facts
@@ -42,16 +48,9 @@ from faceledger.sources.licenses import spdx_id
 from faceledger.store import Ledger
 from faceledger.store.audit import verify_chain
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import (
-    AUDIT,
-    CONSENTS,
-    DECISIONS,
-    FACES,
-    PHOTOS,
-)
+from faceledger.store.tables import AUDIT, CONSENTS, DECISIONS, FACES, PHOTOS, chunks
 from faceledger.store.vault import KeyVault
 
-SCHEMA = "faceledger.report/1"
 GRADES = ("yes", "likely", "uncertain", "no")
 TOP_REASONS = 10
 TOP_LICENCES = 12
@@ -310,15 +309,15 @@ def _consent(ledger: Ledger, purpose: str, today: date) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _faces_of_owners(ledger: Ledger, owners: list[str], chunk: int = 500) -> int:
+def _faces_of_owners(ledger: Ledger, owners: list[str]) -> int:
     """Faces in the photos of ``owners`` (a consent-holding few), counted in the database."""
     total = 0
     with ledger.read() as conn:
-        for start in range(0, len(owners), chunk):
+        for chunk in chunks(owners):
             total += int(
                 conn.execute(
                     select(func.count()).select_from(FACES).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-                    .where(PHOTOS.c.owner_id.in_(owners[start : start + chunk]))
+                    .where(PHOTOS.c.owner_id.in_(chunk))
                 ).scalar_one()
             )  # fmt: skip
     return total
@@ -432,7 +431,7 @@ def report_numbers(
     doc["exposure"] = _exposure(ledger, purpose, action, policies)
     doc["consent"] = _consent(ledger, purpose, today)
     doc.update(
-        lifecycle.lifecycle_numbers(
+        report_lifecycle.lifecycle_numbers(
             ledger,
             purpose=purpose,
             action=action,
@@ -440,7 +439,7 @@ def report_numbers(
             retention_limit_days=retention_limit_days,
         )
     )
-    doc["diversity"] = diversity.diversity_numbers(
+    doc["diversity"] = report_diversity.diversity_numbers(
         ledger, vault, purpose=purpose, action=action, actor=actor
     )
     doc["audit"] = _audit(ledger)  # last: it counts the diversity read

@@ -4,13 +4,15 @@ Example::
 
     lifecycle_numbers(ledger, purpose="train-face-recognition",
                       action="extract-template", today=date(2026, 1, 1))["requests"]
-    # {'recorded': False, 'open': 0, 'overdue': 0, 'note': 'no requests recorded', ...}
+    # {'recorded': False, 'total': 0, 'open': 0, 'overdue': 0, 'note': 'no requests recorded', ...}
 
-The tables for requests and releases arrive with later migrations. This module finds them
-with SQLAlchemy ``inspect`` and reflects only the columns it names below, so a ledger without
-them (or with them empty) reports "no requests recorded" / "no releases recorded". To complete
-it when those services land, replace :func:`_requests` and :func:`_releases` with calls to
-the services' own summaries; nothing else in the report depends on their internals.
+The ``requests``, ``retention`` and ``releases`` sections of the report, read from the typed
+tables of :mod:`faceledger.store.tables`. A request is open by the ledger's one rule
+(:func:`~faceledger.store.tables.open_request`: received or verified; executed, confirmed and
+rejected are closed, :data:`~faceledger.services.request_records.STATUSES`) and overdue when
+it is open past its ``deadline`` (as :meth:`RequestRecord.is_overdue
+<faceledger.services.request_records.RequestRecord.is_overdue>` says); open requests are
+listed overdue first. An empty table reports "no requests recorded" / "no releases recorded".
 
 Retention counts only what is held: faces with a readable template, due by the
 ``destroy_by`` of the decision the template was made under (what ``retention sweep`` reads)
@@ -25,28 +27,22 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, Table, func, inspect, select
+from sqlalchemy import Connection, func, select
 
 from faceledger.store import Ledger
-from faceledger.store.tables import DECISIONS, SUBJECTS, TEMPLATES
+from faceledger.store.tables import (
+    CONSUMERS,
+    DECISIONS,
+    RELEASES,
+    REQUESTS,
+    SUBJECTS,
+    TEMPLATES,
+    VERSIONS,
+    open_request,
+)
 
-REQUESTS = "requests"
-RELEASES, RELEASE_VERSIONS, CONSUMERS = "releases", "release_versions", "consumers"
-#: Request statuses that close a request; any other status is open.
-CLOSED = frozenset({"executed", "confirmed", "rejected", "done", "completed", "closed", "withdrawn",
-                    "cancelled"})  # fmt: skip
-#: Column names a request's deadline may have, first found wins.
-DEADLINE_COLUMNS = ("due_by", "deadline", "due_at", "due")
-KIND_COLUMNS = ("kind", "type")
+#: Open requests listed by name in the report (the rest are counted).
 LISTED = 50
-
-
-def _reflect(conn: Connection, name: str) -> Table:
-    return Table(name, MetaData(), autoload_with=conn)
-
-
-def _first(table: Table, names: tuple[str, ...]) -> Any:
-    return next((table.c[n] for n in names if n in table.c), None)
 
 
 def _day(value: date | datetime | str | None) -> date | None:
@@ -57,36 +53,36 @@ def _day(value: date | datetime | str | None) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _requests(conn: Connection, tables: set[str], today: date) -> dict[str, Any]:
-    empty = {"recorded": False, "total": 0, "open": 0, "overdue": 0, "by_status": {},
-             "open_items": [], "note": "no requests recorded"}  # fmt: skip
-    if REQUESTS not in tables:
-        return empty
-    table = _reflect(conn, REQUESTS)
-    status, deadline, kind = (
-        _first(table, ("status",)), _first(table, DEADLINE_COLUMNS), _first(table, KIND_COLUMNS)
-    )  # fmt: skip
-    columns = [c for c in (table.c.get("id"), status, deadline, kind) if c is not None]
-    rows = conn.execute(select(*columns)).mappings().all() if columns else []
-    if not rows:
-        return empty
-    by_status: Counter[str] = Counter()
+def _count(conn: Connection, table: Any) -> int:
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def request_numbers(conn: Connection, today: date) -> dict[str, Any]:
+    """The ``requests`` section: every request by status, the open ones overdue first."""
+    by_status = {
+        str(status): int(n)
+        for status, n in conn.execute(
+            select(REQUESTS.c.status, func.count()).group_by(REQUESTS.c.status).order_by(REQUESTS.c.status)
+        ).all()
+    }
+    total = sum(by_status.values())
+    if not total:
+        return {"recorded": False, "total": 0, "open": 0, "overdue": 0, "by_status": {},
+                "open_items": [], "note": "no requests recorded"}  # fmt: skip
+    rows = conn.execute(
+        select(REQUESTS.c.id, REQUESTS.c.kind, REQUESTS.c.status, REQUESTS.c.deadline).where(open_request())
+    ).all()
     items = []
     for row in rows:
-        state = str(row[status.name]) if status is not None else "unknown"
-        by_status[state] += 1
-        if state in CLOSED:
-            continue
-        due = _day(row[deadline.name]) if deadline is not None else None
+        due = _day(row.deadline)
         items.append({
-            "id": row.get("id"), "kind": row[kind.name] if kind is not None else None,
-            "status": state, "due": due.isoformat() if due else None,
-            "overdue": due is not None and due < today,
+            "id": row.id, "kind": row.kind, "status": row.status,
+            "due": due.isoformat() if due else None, "overdue": due is not None and due < today,
         })  # fmt: skip
     items.sort(key=lambda i: (not i["overdue"], i["due"] or "9999", str(i["id"])))
     return {
         "recorded": True,
-        "total": len(rows),
+        "total": total,
         "open": len(items),
         "overdue": sum(i["overdue"] for i in items),
         "by_status": dict(sorted(by_status.items())),
@@ -95,22 +91,14 @@ def _requests(conn: Connection, tables: set[str], today: date) -> dict[str, Any]
     }
 
 
-def _releases(conn: Connection, tables: set[str]) -> dict[str, Any]:
-    if RELEASE_VERSIONS not in tables:
-        return {"recorded": False, "releases": 0, "versions": 0, "consumers": 0,
-                "note": "no releases recorded"}  # fmt: skip
-
-    def count(name: str) -> int:
-        if name not in tables:
-            return 0
-        return int(conn.execute(select(func.count()).select_from(_reflect(conn, name))).scalar_one())
-
-    versions = count(RELEASE_VERSIONS)
+def release_numbers(conn: Connection) -> dict[str, Any]:
+    """The ``releases`` section: releases, versions cut and consumers registered."""
+    versions = _count(conn, VERSIONS)
     return {
         "recorded": versions > 0,
-        "releases": count(RELEASES),
+        "releases": _count(conn, RELEASES),
         "versions": versions,
-        "consumers": count(CONSUMERS),
+        "consumers": _count(conn, CONSUMERS),
         "note": None if versions else "no releases recorded",
     }
 
@@ -203,9 +191,8 @@ def lifecycle_numbers(ledger: Ledger, *, purpose: str, action: str, today: date,
                       retention_limit_days: int | None = None) -> dict[str, Any]:  # fmt: skip
     """The ``requests``, ``retention`` and ``releases`` sections of the report."""
     with ledger.read() as conn:
-        tables = set(inspect(conn).get_table_names())
         return {
-            "requests": _requests(conn, tables, today),
+            "requests": request_numbers(conn, today),
             "retention": _retention(conn, purpose, action, today, retention_limit_days),
-            "releases": _releases(conn, tables),
+            "releases": release_numbers(conn),
         }
