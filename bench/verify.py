@@ -1,13 +1,20 @@
 """Benchmark: face verification pipelines side by side on the shared LFW pairs.
 
 Run by hand (`.venv/bin/python bench/verify.py`); not part of the tests. For every image of
-``lfw_verification`` (the largest face) each option computes a 128-D dlib ResNet descriptor;
-the 60 pairs are then scored at the 0.6 threshold, and the table shows accuracy, the gap
-between the hardest same-person and different-person distances, TPR at FPR <= 0.034 (1 of 30
-different pairs) and faces/s of the embedding step (one thread, model time only).
+``lfw_verification`` (the largest face) each option computes a 128-D descriptor; the 60 pairs
+are then scored at the option's embedder threshold (dlib 0.6, SFace 1.095 = cosine 0.40;
+``EMBEDDER_THRESHOLDS``), and the table shows accuracy, the gap between the hardest
+same-person and different-person distances, TPR at FPR <= 0.034 (1 of 30 different pairs),
+faces/s of the embedding step (one thread, model time only) and its ratio to dlib's. For the
+two embedders ``compare`` can use by alignment of record (ours, SFace) every image is embedded,
+and a second table scores all C(n, 2) pairs of them: accuracy at the threshold, TPR at FPR
+1e-2 and 1e-3, and the hardest pairs.
 
 Options:
-  ours (CenterFace box -> dlib 5-point)  what ``compare`` and ``extract`` do by default
+  SFace (CenterFace 5 points -> ArcFace) the default embedder ``sface-2021dec``: OpenCV Zoo's
+                                         SFace on onnxruntime, on a 112x112 chip aligned by a
+                                         similarity from CenterFace's 5 points
+  ours (CenterFace box -> dlib 5-point)  ``dlib-resnet-v1``
   CenterFace landmarks -> dlib chip      CenterFace's own 5 points mapped by a similarity
                                          transform onto dlib's 150x150 chip template (the
                                          template is the mean of dlib-aligned chip positions
@@ -48,6 +55,7 @@ from faceledger.core.faces import BBox  # noqa: E402
 from faceledger.vision.centerface import CenterFace  # noqa: E402
 from faceledger.vision.detector import detect_image  # noqa: E402
 from faceledger.vision.dlib_models import (  # noqa: E402
+    EMBEDDER_THRESHOLDS,
     PREDICTOR_5,
     PREDICTOR_68,
     RESNET,
@@ -55,6 +63,9 @@ from faceledger.vision.dlib_models import (  # noqa: E402
     chip_from_landmarks,
     chip_transform,
 )
+from faceledger.vision.sface import SFace  # noqa: E402
+
+CACHE_VERSION = 2  # 2: SFace added; ours and SFace for every image
 
 
 def _largest(root: Path, image: str, detector: CenterFace) -> tuple[np.ndarray, BBox, np.ndarray] | None:
@@ -73,6 +84,8 @@ def embed_all(root: Path, images: list[str], template_images: set[str]) -> dict[
     import dlib
 
     models = DlibModels()
+    sface = SFace()
+    sface.embed_chip(np.zeros((112, 112, 3), dtype=np.uint8))  # load outside the timed calls
     detector = CenterFace(threshold=load_settings().detector_threshold, threads=1)
     resnet, p5, p68 = models._get(RESNET), models._get(PREDICTOR_5), models._get(PREDICTOR_68)
     hog = dlib.get_frontal_face_detector()
@@ -109,6 +122,15 @@ def embed_all(root: Path, images: list[str], template_images: set[str]) -> dict[
     def chip_embed(rgb: np.ndarray, lms: np.ndarray) -> object:
         return resnet.compute_face_descriptor(chip_from_landmarks(rgb, lms, template), 0)
 
+    for image in sorted(located):
+        if image in images:
+            continue
+        hit = located[image]  # images of no pair: only the two embedders of record, for all pairs
+        if hit is not None:
+            rgb, box, lms = hit
+            rgb = np.ascontiguousarray(rgb)
+            out[image] = {"ours": timed("ours", dlib_embed, rgb, models_rect(box), p5, 0),
+                          "sface": timed("sface", sface.embed, rgb, lms)}  # fmt: skip
     for image in images:
         entry: dict[str, list[float] | None] = {}
         hit = located[image]
@@ -116,6 +138,7 @@ def embed_all(root: Path, images: list[str], template_images: set[str]) -> dict[
             rgb, box, lms = hit
             rgb = np.ascontiguousarray(rgb)
             rect = models_rect(box)
+            entry["sface"] = timed("sface", sface.embed, rgb, lms)
             entry["ours"] = timed("ours", dlib_embed, rgb, rect, p5, 0)
             entry["cf-landmarks"] = timed("cf-landmarks", chip_embed, rgb, lms)
             entry["dlib68"] = timed("dlib68", dlib_embed, rgb, rect, p68, 0)
@@ -124,7 +147,31 @@ def embed_all(root: Path, images: list[str], template_images: set[str]) -> dict[
         entry["hog"] = timed("hog", hog_embed, pixels)
         out[image] = entry
     out["_seconds"] = {k: [v] for k, v in timings.items()}
+    out["_version"] = {"cache": [float(CACHE_VERSION)]}
     return out
+
+
+def _rate_at(same: np.ndarray, different: np.ndarray, max_fpr: float) -> float:
+    """TPR at the largest threshold whose FPR <= ``max_fpr`` (numpy, for thousands of pairs)."""
+    diff = np.sort(different)
+    allowed = int(np.floor(max_fpr * len(diff)))  # different pairs that may fall within
+    threshold = diff[allowed] if allowed < len(diff) else np.inf  # strictly below the next one
+    return float((same < threshold).mean())
+
+
+def all_pairs(cache: dict[str, dict[str, list[float] | None]], key: str, threshold: float) -> str:
+    """One row over every pair of the images that ``key`` embedded (not only the official 60)."""
+    names = sorted(k for k, v in cache.items() if not k.startswith("_") and v.get(key) is not None)
+    vectors = np.array([cache[n][key] for n in names], dtype=np.float64)
+    people = np.array([n.split("/")[-2] for n in names])
+    i, j = np.triu_indices(len(names), k=1)
+    distance = np.linalg.norm(vectors[i] - vectors[j], axis=1)
+    is_same = people[i] == people[j]
+    same, different = distance[is_same], distance[~is_same]
+    accuracy = float(((distance <= threshold) == is_same).mean())
+    return (f"{len(names):6d} {int(is_same.sum()):5d} {len(different):6d} {accuracy:9.4f} "
+            f"{_rate_at(same, different, 1e-2):9.3f} {_rate_at(same, different, 1e-3):9.3f} "
+            f"{same.max():8.3f} {different.min():8.3f}")  # fmt: skip
 
 
 def models_rect(box: BBox) -> object:
@@ -143,18 +190,21 @@ def main() -> None:
         pairs = [(r["image1"], r["image2"], r["same_identity"] == "1") for r in csv.DictReader(handle)]
     in_pairs = {p for a, b, _ in pairs for p in (a, b)}
     every = sorted(str(p.relative_to(root)) for p in (root / "images").glob("*/*.jpg"))
-    if args.cache.is_file():
-        cache = json.loads(args.cache.read_text())
-    else:
+    cache = json.loads(args.cache.read_text()) if args.cache.is_file() else {}
+    if cache.get("_version", {}).get("cache") != [float(CACHE_VERSION)]:
         cache = embed_all(root, sorted(in_pairs), set(every) - in_pairs)
         args.cache.write_text(json.dumps(cache))
-    names = {"ours": "ours (CenterFace box -> dlib 5-point)", "cf-landmarks": "CenterFace landmarks -> dlib chip",
+    names = {"sface": "SFace (CenterFace 5 points -> ArcFace chip)",
+             "ours": "ours (CenterFace box -> dlib 5-point)", "cf-landmarks": "CenterFace landmarks -> dlib chip",
              "dlib68": "CenterFace box -> dlib 68-point", "jitter10": "ours + 10 jitters",
              "hog": "HOG box -> dlib 5-point (face_recognition's pipeline)"}  # fmt: skip
     seconds = {k: v[0] for k, v in cache["_seconds"].items()}
     print(f"{len(pairs)} pairs, {len(in_pairs)} images; template from {len(set(every) - in_pairs)} other images")
-    print(f"{'option':56} {'acc@0.6':>7} {'same max':>8} {'diff min':>8} {'TPR@FPR<=1/30':>13} {'faces/s':>8}")
+    print(f"{'option':56} {'thr':>5} {'acc@thr':>7} {'same max':>8} {'diff min':>8} {'TPR@FPR<=1/30':>13} "
+          f"{'faces/s':>8} {'x dlib':>6}")  # fmt: skip
+    dlib_rate = sum(1 for k, v in cache.items() if not k.startswith("_") and v.get("ours") is not None) / seconds["ours"]
     for key, name in names.items():
+        threshold = EMBEDDER_THRESHOLDS["sface-2021dec" if key == "sface" else "dlib-resnet-v1"].match
         scored: list[tuple[float | None, bool]] = []
         same, diff = [], []
         for a, b, is_same in pairs:
@@ -163,11 +213,17 @@ def main() -> None:
             scored.append((d, is_same))
             if d is not None:
                 (same if is_same else diff).append(d)
-        result = verification(scored, 0.6)
+        result = verification(scored, threshold)
         tpr, _ = tpr_at_fpr(same, diff, 1 / 30)
-        rate = sum(1 for i in in_pairs if cache[i].get(key) is not None) / seconds[key]
-        print(f"{name:56} {result.accuracy.value:7.3f} {max(same):8.3f} {min(diff):8.3f} {tpr:13.3f} {rate:8.1f}"
+        embedded = sum(1 for k, v in cache.items() if not k.startswith("_") and v.get(key) is not None)
+        rate = (embedded if key in ("ours", "sface") else sum(1 for i in in_pairs if cache[i].get(key) is not None)) / seconds[key]
+        print(f"{name:56} {threshold:5.3f} {result.accuracy.value:7.3f} {max(same):8.3f} {min(diff):8.3f} {tpr:13.3f} "
+              f"{rate:8.1f} {rate / dlib_rate:6.2f}"
               f"   (same median {statistics.median(same):.3f}, diff median {statistics.median(diff):.3f})")  # fmt: skip
+    print(f"\nall pairs of every embedded image:\n{'option':56} {'images':>6} {'same':>5} {'diff':>6} "
+          f"{'acc@thr':>9} {'TPR@1e-2':>9} {'TPR@1e-3':>9} {'same max':>8} {'diff min':>8}")  # fmt: skip
+    for key, model in (("sface", "sface-2021dec"), ("ours", "dlib-resnet-v1")):
+        print(f"{names[key]:56} {all_pairs(cache, key, EMBEDDER_THRESHOLDS[model].match)}")
     if import_face_recognition() is None:
         print("face_recognition itself not measured: the HOG row rebuilds its pipeline on dlib")
 

@@ -172,40 +172,71 @@ def subject_consent(publish_schedule):  # type: ignore[no-untyped-def]
 FAKE_BOXES = ((0.0, 0.0, 50.0, 50.0), (10.0, 0.0, 60.0, 50.0))
 
 
+class FakeDetector:
+    """A :class:`faceledger.vision.Detector` with no model: the same ``boxes`` in every image
+    it is shown (in that image's pixels, score 0.9, five landmarks inside each box), or, for an
+    image file named in ``by_image``, that file's own boxes. Named ``fake``, version ``0``."""
+
+    def __init__(self, boxes=FAKE_BOXES, by_image=None, *, max_side=1600) -> None:  # type: ignore[no-untyped-def]
+        from faceledger.core.faces import DetectorInfo
+
+        self.info = DetectorInfo("fake", "0", 0.4)
+        self.boxes = tuple(boxes)
+        self.calls = 0
+        self._by_pixels = {self._key(path, max_side): tuple(b) for path, b in (by_image or {}).items()}
+
+    @staticmethod
+    def _key(path: Path, max_side: int) -> str:
+        import hashlib
+
+        from faceledger.vision.images import load_image
+
+        rgb = load_image(Path(path), max_pixels=10**9, max_side=max_side).rgb
+        return hashlib.sha256(rgb.tobytes()).hexdigest()
+
+    def detect(self, rgb):  # type: ignore[no-untyped-def]
+        import hashlib
+
+        from faceledger.core.faces import BBox, FaceDetection
+
+        self.calls += 1
+        boxes = self._by_pixels.get(hashlib.sha256(rgb.tobytes()).hexdigest(), self.boxes)
+        faces = []
+        for x1, y1, x2, y2 in boxes:
+            w, h = x2 - x1, y2 - y1
+            points = ((x1 + 0.3 * w, y1 + 0.4 * h), (x1 + 0.7 * w, y1 + 0.4 * h), (x1 + 0.5 * w, y1 + 0.6 * h),
+                      (x1 + 0.35 * w, y1 + 0.8 * h), (x1 + 0.65 * w, y1 + 0.8 * h))  # fmt: skip
+            faces.append(FaceDetection(BBox(x1, y1, x2, y2), 0.9, points))
+        return faces
+
+
 @pytest.fixture
-def fake_scan():  # type: ignore[no-untyped-def]
-    """A callable ``fake_scan(ledger, boxes=FAKE_BOXES, size=None)`` standing in for the
-    detector in tests of the policy layer (claims, consent, the face view): every pending
-    photo is marked scanned, with one face per box (index = position), by a detector named
-    ``fake``; ``size`` (width, height) sets the photos' pixel size. The real detector's own
-    tests are in test_detection_quality.py and tests/services/test_scan.py."""
-    from sqlalchemy import select
+def fake_detector():  # type: ignore[no-untyped-def]
+    """A callable ``fake_detector(boxes=FAKE_BOXES, by_image=None)`` giving a
+    :class:`FakeDetector` to inject into scan, detect or matching (``detector=``)."""
+    return FakeDetector
 
-    from faceledger.store.ledger import utcnow
-    from faceledger.store.tables import FACES, PHOTOS, SCAN_RUNS
 
-    def scan(ledger, boxes=FAKE_BOXES, size=None):  # type: ignore[no-untyped-def]
-        now = utcnow()
-        with ledger.begin() as conn:
-            run_id = conn.execute(
-                SCAN_RUNS.insert()
-                .values(started_at=now, status="done", detector_name="fake", detector_version="0",
-                        threshold=0.4, workers=1, photos_done=0, photos_failed=0, faces_found=0)
-                .returning(SCAN_RUNS.c.id)
-            ).scalar_one()  # fmt: skip
-            pending = select(PHOTOS.c.id).where(PHOTOS.c.scan_status == "pending")
-            photos = conn.execute(pending).scalars().all()
-            rows = [
-                {"photo_id": photo_id, "face_index": i, "x1": x1, "y1": y1, "x2": x2, "y2": y2,
-                 "score": 0.9, "landmarks": [[1.0, 2.0]] * 5, "face_size": min(x2 - x1, y2 - y1),
-                 "quality": None, "detector_name": "fake", "detector_version": "0",
-                 "scan_run_id": run_id, "created_at": now}
-                for photo_id in photos
-                for i, (x1, y1, x2, y2) in enumerate(boxes)
-            ]  # fmt: skip
-            if rows:
-                conn.execute(FACES.insert(), rows)
-            done = {"scan_status": "done"} | ({"width": size[0], "height": size[1]} if size else {})
-            conn.execute(PHOTOS.update().where(PHOTOS.c.id.in_(photos)).values(**done))
+@pytest.fixture
+def fake_scan(fake_detector):  # type: ignore[no-untyped-def]
+    """A callable ``fake_scan(ledger, boxes=FAKE_BOXES, size=None, by_image=None)`` standing in
+    for the detector in tests of the policy layer (claims, consent, the face view): the real
+    scan (``scan_pending``) runs over every pending photo with a :class:`FakeDetector`, so each
+    gets one face per box (index = position), recorded as the scan records any face, by a
+    detector named ``fake``. ``size`` (width, height) then overrides the photos' recorded pixel
+    size. Returns the scan's report. The real detector's own tests are in
+    test_detection_quality.py and tests/services/test_scan.py."""
+    from faceledger.config import load_settings
+    from faceledger.services.scan import scan_pending
+    from faceledger.store.tables import PHOTOS
+
+    def scan(ledger, boxes=FAKE_BOXES, size=None, by_image=None):  # type: ignore[no-untyped-def]
+        report = scan_pending(ledger, load_settings(), actor="test", detector=fake_detector(boxes, by_image))
+        assert report.photos_failed == 0, report.errors
+        if size:
+            with ledger.begin() as conn:
+                conn.execute(PHOTOS.update().where(PHOTOS.c.scan_run_id == report.run_id)
+                             .values(width=size[0], height=size[1]))  # fmt: skip
+        return report
 
     return scan

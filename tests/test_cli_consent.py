@@ -1,6 +1,6 @@
 """`faceledger consent add / revoke / list / import` and `faceledger claim add / list / revoke`
-through click's CliRunner, on SQLite and PostgreSQL. Faces are inserted directly: the
-detector is not the point here."""
+through click's CliRunner, on SQLite and PostgreSQL. Faces come from the real scan run with
+the fake detector (one face per photo): the detector is not the point here."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from faceledger.cli import main
 from faceledger.cli._common import CliState
 from faceledger.store import Ledger, open_ledger
-from faceledger.store.ledger import utcnow
-from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo, ScanRun
+from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FRT = "train-face-recognition"
@@ -57,29 +56,13 @@ def _run(url: str, *args: str, env: dict[str, str] | None = None) -> Result:
 
 
 @pytest.fixture
-def assessed_url(ledger_url: str, publish_schedule: Any) -> str:
+def assessed_url(ledger_url: str, publish_schedule: Any, fake_scan: Any) -> str:
     """The example manifest ingested, one fake face per photo, assessed in Illinois (with a
     published retention schedule)."""
     assert _run(ledger_url, "ingest", str(EXAMPLES / "photos.csv"), "--json").exit_code == 0
     ledger = open_ledger(ledger_url)
     publish_schedule(ledger)
-    now = utcnow()
-    with ledger.begin() as conn:
-        run_id = conn.execute(
-            insert(ScanRun.__table__)
-            .values(started_at=now, status="done", detector_name="fake", detector_version="0",
-                    threshold=0.4, workers=1, photos_done=0, photos_failed=0, faces_found=0)
-            .returning(ScanRun.__table__.c.id)
-        ).scalar_one()  # fmt: skip
-        photos = conn.execute(select(Photo.__table__.c.id)).scalars().all()
-        conn.execute(insert(Face.__table__), [
-            {"photo_id": p, "face_index": 0, "x1": 0.0, "y1": 0.0, "x2": 50.0, "y2": 50.0,
-             "score": 0.9, "landmarks": [[1.0, 2.0]] * 5, "face_size": 50.0, "quality": None,
-             "detector_name": "fake", "detector_version": "0", "scan_run_id": run_id,
-             "created_at": now}
-            for p in photos
-        ])  # fmt: skip
-        conn.execute(update(Photo.__table__).values(scan_status="done"))
+    fake_scan(ledger, ((0.0, 0.0, 50.0, 50.0),))
     ledger.dispose()
     result = _run(ledger_url, "assess", "--json", env=ILLINOIS)
     assert result.exit_code == 0, result.output

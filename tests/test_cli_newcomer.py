@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, insert, inspect, select, update
+from sqlalchemy import create_engine, inspect, select
 
 from faceledger.cli import main
 from faceledger.store import open_ledger
-from faceledger.store.ledger import utcnow
-from faceledger.store.schema import AuditEvent, Face, Photo, ScanRun
+from faceledger.store.schema import AuditEvent, Face, Photo
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -45,27 +44,13 @@ def _tables(url: str) -> list[str]:
         engine.dispose()
 
 
-def _fake_faces(url: str) -> dict[str, int]:
-    """One face per ingested photo (no detector needed); photo external id -> face id."""
+def _fake_faces(url: str, fake_scan: Any) -> dict[str, int]:
+    """One face per ingested photo (the real scan, with the fake detector); photo external id
+    -> face id."""
     ledger = open_ledger(url)
-    now = utcnow()
+    fake_scan(ledger, ((0.0, 0.0, 50.0, 50.0),))
     photos, faces = Photo.__table__, Face.__table__
-    with ledger.begin() as conn:
-        run_id = conn.execute(
-            insert(ScanRun.__table__)
-            .values(started_at=now, status="done", detector_name="fake", detector_version="0",
-                    threshold=0.4, workers=1, photos_done=0, photos_failed=0, faces_found=0)
-            .returning(ScanRun.__table__.c.id)
-        ).scalar_one()  # fmt: skip
-        ids = conn.execute(select(photos.c.id)).scalars().all()
-        conn.execute(insert(faces), [
-            {"photo_id": p, "face_index": 0, "x1": 0.0, "y1": 0.0, "x2": 50.0, "y2": 50.0,
-             "score": 0.9, "landmarks": [[1.0, 2.0]] * 5, "face_size": 50.0, "quality": None,
-             "detector_name": "fake", "detector_version": "0", "scan_run_id": run_id,
-             "created_at": now}
-            for p in ids
-        ])  # fmt: skip
-        conn.execute(update(photos).values(scan_status="done"))
+    with ledger.read() as conn:
         found = dict(
             conn.execute(
                 select(photos.c.external_id, faces.c.id).join(
@@ -78,13 +63,13 @@ def _fake_faces(url: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def washington(ledger_url: str, tmp_path: Path, subject_consent: Any) -> Iterator[tuple[str, Path]]:
+def washington(ledger_url: str, tmp_path: Path, subject_consent: Any, fake_scan: Any) -> Iterator[tuple[str, Path]]:
     """The example manifest ingested (one fake face per photo), processing in Washington; the
     woman in ex-0003 claims her face and consents to training (not to sharing); assessed:
     her face alone may have a template, and MHMDA 19.373.030(1)(b) gates its release."""
     data = tmp_path / "data"
     assert _cli(ledger_url, data, "ingest", str(EXAMPLES / "photos.csv"), "--json").exit_code == 0
-    faces = _fake_faces(ledger_url)
+    faces = _fake_faces(ledger_url, fake_scan)
     ledger = open_ledger(ledger_url)
     subject_consent(ledger, [faces["ex-0003"]], FRT)
     ledger.dispose()

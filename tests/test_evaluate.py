@@ -108,7 +108,7 @@ def test_evaluate_verify_counts_the_known_answers(pairs_csv: Path) -> None:
     assert summary["breakdowns"]["size"]["no face"]["accuracy"]["k"] == 0
     assert summary["breakdowns"]["label:site"]["c"]["accuracy"]["wide"]
     assert summary["distances"]["same"]["max"] < summary["threshold"] < summary["distances"]["different"]["min"]
-    assert summary["embedder"]["name"] == "dlib-resnet-v1"
+    assert summary["embedder"]["name"] == "sface-2021dec"  # the default embedder
 
 
 def test_evaluate_command_saves_the_summary_and_audits_counts_only(boxes_csv: Path, tmp_path: Path) -> None:

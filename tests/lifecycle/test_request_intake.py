@@ -63,3 +63,37 @@ def test_an_owner_request_and_a_tag_request_are_filed_without_opening_the_vault(
     assert (owner.key_type, owner.key_value, owner.law) == ("owner", "70000001@N01", "gdpr")
     assert (tag.key_type, tag.key_value) == ("tag", "holiday")
     assert opened == [] and _count(ledger) == 2
+
+
+@pytest.mark.parametrize(
+    ("consent", "status"),
+    [
+        ({"granted": "2999-01-01"}, "pending"),  # granted in the future: not valid yet
+        ({"form": "none"}, "refused"),  # a refusal is never a consent
+        ({"granted": "2024-01-01", "revoked": "2024-06-01"}, "revoked"),
+    ],
+)  # fmt: skip
+def test_a_selfie_request_needs_a_consent_valid_today_by_the_one_rule(
+    ledger: Any, settings: Any, tmp_path: Path, consent: dict[str, str], status: str
+) -> None:
+    """The selfie request uses ConsentRecord.status_on (== the engine's Consent.active_on), not
+    a rule of its own: a consent granted in the future, a refusal or a revoked one is refused
+    before any face is compared."""
+    from datetime import date
+
+    from faceledger.services.consent import add_consent, revoke_consent
+
+    values = {"granted": date.fromisoformat(consent.get("granted", "2024-01-01"))}
+    change = add_consent(
+        ledger, owner_id="selfie-requester:test", form=consent.get("form", "electronic"),
+        purposes=["match-optout"], informed=True, actor="test", policies=[], **values,
+    )  # fmt: skip
+    if "revoked" in consent:
+        revoke_consent(ledger, change.consent.receipt, on=date.fromisoformat(consent["revoked"]), policies=[])
+    unused_vault = object()  # the consent is checked before the vault or the selfie is touched
+    with pytest.raises(RequestError, match=f"does not cover 'match-optout' today \\({status}\\)"):
+        file_request(
+            ledger, settings, unused_vault,  # type: ignore[arg-type]
+            Intake(kind="erasure", selfie=tmp_path / "missing.jpg", consent=change.consent.receipt),
+        )
+    assert _count(ledger) == 0

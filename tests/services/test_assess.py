@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from faceledger.config import load_settings
 from faceledger.core.law import load_policies
@@ -23,47 +23,27 @@ from faceledger.services.explain import explain_face
 from faceledger.services.exposure import ledger_exposure
 from faceledger.services.ingest import ingest_paths
 from faceledger.store import Ledger
-from faceledger.store.ledger import utcnow
-from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo, ScanRun
+from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
 FRT = "train-face-recognition"
 ON = date(2025, 9, 1)
-#: faces given to each example photo by the fake scan (ex-0010 has no location at all)
-FAKE_FACES = {"ex-0001": 3, "ex-0006": 2}
-
-
-def _fake_scan(ledger: Ledger) -> None:
-    """Mark every local example photo scanned with 1-3 fake faces, as the scan would."""
-    now = utcnow()
-    with ledger.begin() as conn:
-        run_id = conn.execute(
-            ScanRun.__table__.insert()
-            .values(started_at=now, status="done", detector_name="fake", detector_version="0",
-                    threshold=0.4, workers=1, photos_done=0, photos_failed=0, faces_found=0)
-            .returning(ScanRun.__table__.c.id)
-        ).scalar_one()  # fmt: skip
-        photos = conn.execute(
-            select(PHOTOS.c.id, PHOTOS.c.external_id).where(PHOTOS.c.scan_status == "pending")
-        ).all()
-        rows = [
-            {"photo_id": photo_id, "face_index": i, "x1": 10.0 * i, "y1": 0.0,
-             "x2": 10.0 * i + 50, "y2": 50.0, "score": 0.9, "landmarks": [[1.0, 2.0]] * 5,
-             "face_size": 50.0, "quality": None, "detector_name": "fake",
-             "detector_version": "0", "scan_run_id": run_id, "created_at": now}
-            for photo_id, external_id in photos
-            for i in range(FAKE_FACES.get(external_id, 1))
-        ]  # fmt: skip
-        conn.execute(FACES.insert(), rows)
-        conn.execute(update(PHOTOS).where(PHOTOS.c.scan_status == "pending").values(scan_status="done"))
+#: faces given to some example photos by the fake detector (every other: one; ex-0010 has no
+#: location at all): ex-0001 three, ex-0006 two
+ONE_FACE = ((0.0, 0.0, 50.0, 50.0),)
+FAKE_FACES = {
+    EXAMPLES / "photos" / "2007_007763.jpg": tuple((10.0 * i, 0.0, 10.0 * i + 50, 50.0) for i in range(3)),
+    EXAMPLES / "photos" / "Abel_Pacheco_0004.jpg": tuple((10.0 * i, 0.0, 10.0 * i + 50, 50.0) for i in range(2)),
+}
 
 
 @pytest.fixture
-def scanned(ledger: Ledger, publish_schedule: Any) -> Ledger:
-    """The examples, fake-scanned, with a published retention schedule (BIPA 15(a))."""
+def scanned(ledger: Ledger, publish_schedule: Any, fake_scan: Any) -> Ledger:
+    """The examples, scanned with the fake detector, with a published retention schedule
+    (BIPA 15(a))."""
     ingest_paths(ledger, [EXAMPLES])
-    _fake_scan(ledger)
+    fake_scan(ledger, ONE_FACE, by_image=FAKE_FACES)
     publish_schedule(ledger, "2008-10-03")  # before any date these tests assess on
     return ledger
 

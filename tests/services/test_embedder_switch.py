@@ -1,6 +1,8 @@
 """Switching the embedder (setting ``embedder``) on a ledger that holds templates already.
 
-A subject is a person, not a model: a face clustered under the first embedder keeps its one
+Here a ledger of dlib templates (``dlib-resnet-v1``, the default until issue 14) switches to
+the default SFace (``sface-2021dec``), the upgrade every existing deployment makes. A subject is
+a person, not a model: a face clustered under the first embedder keeps its one
 subject (``face_subjects`` is one row per face) and its templates of the second embedder go
 under the same subject's key; only a face new to clustering is clustered, and only against
 the second embedder's embeddings. A search with one embedder never returns a template of the
@@ -57,7 +59,8 @@ def _corpus(root: Path, photos: list[tuple[str, str]]) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
-        workers=1, processor_location="US-FL", data_dir=tmp_path / "data", retention_limit_days=1095
+        workers=1, processor_location="US-FL", data_dir=tmp_path / "data", retention_limit_days=1095,
+        embedder="dlib-resnet-v1",
     )
 
 
@@ -88,7 +91,7 @@ def test_a_second_embedder_keeps_each_face_one_subject_and_never_meets_the_first
     default = embedder_for(settings).info
     assert first.extracted == 2 and first.embedder["setting"] == "dlib-resnet-v1"
 
-    switched = settings.model_copy(update={"embedder": "dlib-resnet-v1-cf5"})
+    switched = settings.model_copy(update={"embedder": "sface-2021dec"})  # thresholds follow it
     other = embedder_for(switched).info
     assert other.version != default.version
     with ledger.read() as conn:
@@ -97,7 +100,7 @@ def test_a_second_embedder_keeps_each_face_one_subject_and_never_meets_the_first
     second = extract_templates(ledger, vault, switched, purpose=settings.purpose)
     faces = _faces_by_photo(ledger)
     assert second.extracted == 3 and second.already == 0  # every allowed face, in the new version
-    assert second.embedder == {"setting": "dlib-resnet-v1-cf5", "name": other.name, "version": other.version}
+    assert second.embedder == {"setting": "sface-2021dec", "name": other.name, "version": other.version}
 
     with ledger.read() as conn:
         templates = conn.execute(select(T.c.face_id, T.c.kind, T.c.model_version, T.c.subject_id)).all()

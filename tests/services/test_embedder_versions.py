@@ -53,11 +53,14 @@ def _corpus(root: Path) -> Path:
     return root
 
 
-def test_every_embedder_has_its_own_version_and_the_default_is_dlib() -> None:
+def test_every_embedder_has_its_own_version_and_the_default_is_sface() -> None:
     models = DlibModels.shared()
     versions = {name: Embedder(name, models).info.version for name in EMBEDDERS}
     assert len(set(versions.values())) == len(EMBEDDERS)
-    assert embedder_for(load_settings()).info == models.embedder_info  # the default: dlib 5-point
+    default = embedder_for(load_settings()).info
+    assert default.name == "sface-2021dec" and default.version == versions["sface-2021dec"]
+    assert default.version.startswith("0ba9fbfa01b5+")  # the pinned weights' sha256, and alignment
+    assert Embedder("dlib-resnet-v1", models).info == models.embedder_info  # dlib 5-point
 
 
 def test_a_template_of_another_embedder_is_never_in_the_index(
@@ -67,7 +70,7 @@ def test_a_template_of_another_embedder_is_never_in_the_index(
     scan_pending(ledger, settings)
     assess_faces(ledger, settings, purpose=settings.purpose)
     vault = KeyVault.open(settings)
-    default = embedder_for(settings).info
+    default = Embedder("dlib-resnet-v1", DlibModels.shared()).info  # one network, two alignments
     other = Embedder("dlib-resnet-v1-cf5", DlibModels.shared()).info
     with ledger.read() as conn:
         allowed = conn.execute(

@@ -30,7 +30,7 @@ from faceledger.services.templates import (
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo, Subject, Template
 from faceledger.store.vault import KeyVault
-from faceledger.vision.dlib_models import DlibModels
+from faceledger.vision.dlib_models import DlibModels, thresholds_for
 
 pytestmark = pytest.mark.integration
 
@@ -182,7 +182,7 @@ def test_selfie_search_finds_the_person_until_their_key_is_shredded(
         search_by_selfie(prepared, vault, settings, SELFIE, consent_given=False)
     matches = search_by_selfie(prepared, vault, settings, SELFIE, consent_given=True)
     assert "abel" in {m["photo"] for m in matches} <= {"abel", "abel_mirror"}
-    assert all(m["distance"] <= settings.match_threshold for m in matches)
+    assert all(m["distance"] <= thresholds_for(settings).match for m in matches)
     subject_id = matches[0]["subject_id"]
     with prepared.read() as conn:
         key_ref = conn.execute(select(Subject.key_ref).where(Subject.id == subject_id)).scalar_one()

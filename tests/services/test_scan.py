@@ -155,3 +155,25 @@ def test_scan_is_audited_and_a_second_scan_finds_nothing_to_do(ledger: Ledger) -
     assert faces == first.faces_found
     assert runs == ["done", "done"]
     assert names[-4:] == ["scan.started", "scan.finished", "scan.started", "scan.finished"]
+
+
+def test_an_injected_detector_runs_in_process_and_its_boxes_land_in_original_pixels(
+    ledger: Ledger, tmp_path: Path, fake_detector
+) -> None:
+    """The fake detector sees the 1600 px working image of a 4000 px photo; the ledger holds
+    its box in the photo's own pixels (LoadedImage.to_original). Asked for a pool or Ray, the
+    scan still runs the caller's detector here, and records one worker."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    with Image.open(FACE) as original:
+        original.convert("RGB").resize((4000, 2000)).save(folder / "wide.jpg", quality=90)
+    ingest_paths(ledger, [folder])
+    detector = fake_detector([(100.0, 50.0, 300.0, 250.0)])
+    report = scan_pending(ledger, load_settings(workers=3, engine="ray"), detector=detector)
+    assert (report.photos_done, report.faces_found, detector.calls) == (1, 1, 1)
+    with ledger.read() as conn:
+        face = conn.execute(select(FACES)).mappings().one()
+        run = conn.execute(select(ScanRun.workers, ScanRun.detector_name)).one()
+    assert [face[k] for k in ("x1", "y1", "x2", "y2")] == pytest.approx([250, 125, 750, 625])
+    assert face["landmarks"][0] == pytest.approx([250 + 0.3 * 500, 125 + 0.4 * 500], abs=0.01)
+    assert tuple(run) == (1, "fake")

@@ -307,7 +307,8 @@ def _insert(conn: Connection, rows: list[dict[str, Any]], *, source: str) -> lis
     return ids
 
 
-def _find(conn: Connection, consent_id_or_receipt: str | int) -> Row[Any]:
+def find_consent(conn: Connection, consent_id_or_receipt: str | int) -> Row[Any]:
+    """The consent row an id or receipt names (:class:`ConsentNotFound` otherwise)."""
     key = str(consent_id_or_receipt).strip()
     row = conn.execute(select(CONSENTS).where(CONSENTS.c.receipt == key)).first()
     if row is None and key.isdigit():
@@ -338,7 +339,7 @@ def revoke_consent(
     on = on or _today()
     assess_on = assess_on or _today()
     with ledger.begin() as conn:
-        row = _find(conn, consent_id_or_receipt)
+        row = find_consent(conn, consent_id_or_receipt)
         if row.revoked is not None and row.revoked <= on:
             return ConsentChange(_read_one(conn, int(row.id)), Reassessment(), changed=False)
         conn.execute(CONSENTS.update().where(CONSENTS.c.id == row.id).values(revoked=on))

@@ -224,8 +224,9 @@ def _detector_info(detector: Any) -> dict[str, Any]:
 def evaluate_verify(path: Path, settings: Settings, *, detector: Any = None, models: Any = None) -> dict[str, Any]:
     """Verification accuracy, TPR and FPR at ``match_threshold`` on ``path`` (PAIRS.csv)."""
     from faceledger.vision.detector import detect_image
-    from faceledger.vision.dlib_models import embedder_for
+    from faceledger.vision.dlib_models import embedder_for, thresholds_for
 
+    threshold = thresholds_for(settings).match  # the chosen embedder's, unless set
     rows, columns = _rows(path, ("image1", "image2"))
     same_column = "same" if "same" in columns else "same_identity" if "same_identity" in columns else None
     if same_column is None:
@@ -264,19 +265,19 @@ def evaluate_verify(path: Path, settings: Settings, *, detector: Any = None, mod
         scored.append((distance, same))
         if distance is not None:
             (same_d if same else diff_d).append(distance)
-        predicted = distance is not None and distance <= settings.match_threshold
+        predicted = distance is not None and distance <= threshold
         band = UNKNOWN_BAND if a is None or b is None else a[1] if a[1] == b[1] else "mixed"
         size = "no face" if a is None or b is None else size_bucket(min(a[2], b[2]))
         groups = [("band", band), ("size", size)] + [(f"label:{c}", row.get(c) or "(blank)") for c in labels]
         for breakdown, group in groups:
             tallies.add(breakdown, group, "accuracy", predicted == same)
             tallies.add(breakdown, group, "tpr" if same else "fpr", predicted)
-    result = verification(scored, settings.match_threshold)
+    result = verification(scored, threshold)
     breakdowns = tallies.to_dict()
     return {
         "kind": "verify", "source": path.name, "generated_at": _stamp(),
         "detector": _detector_info(detector), "embedder": embedder.info_dict(),
-        "threshold": settings.match_threshold, "pairs": len(rows),
+        "threshold": threshold, "pairs": len(rows),
         "same_pairs": sum(s for _, s in scored), "pairs_without_face": sum(d is None for d, _ in scored),
         "images": len(probes), "images_without_face": sum(p is None for p in probes.values()),
         "overall": {"accuracy": result.accuracy.to_dict(), "tpr": result.tpr.to_dict(), "fpr": result.fpr.to_dict()},

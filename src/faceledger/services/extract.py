@@ -21,6 +21,9 @@ stored under that subject's key, so a claim, consent, opt-out or erasure of the 
 reaches their templates of every model. Only a face without a subject is clustered, and only
 against this version's embeddings. Its geometry template (the landmark model's, not the
 embedder's) is written once.
+
+The embedder is the setting's (each worker builds its own) unless the caller injects one:
+``extract_templates(..., embedder=...)`` runs it in this process (the in-process engine).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +43,7 @@ from sqlalchemy import and_, func, select
 from faceledger.config import Settings
 from faceledger.core.faces import BBox
 from faceledger.core.matching import ExactIndex
-from faceledger.engines.local import make_engine
+from faceledger.engines.local import Engine, InProcess, make_engine
 from faceledger.errors import ImageError, TemplateRefused
 from faceledger.services.progress import NoProgress, Progress
 from faceledger.services.subjects import link_owners
@@ -64,7 +68,13 @@ from faceledger.store.tables import (
     TEMPLATES,
 )
 from faceledger.store.vault import KeyVault
-from faceledger.vision.dlib_models import DlibModels, Embedder, ModelInfo, embedder_for
+from faceledger.vision.dlib_models import (
+    DlibModels,
+    Embedder,
+    ModelInfo,
+    embedder_for,
+    thresholds_for,
+)
 
 _FLUSH_EVERY = 32
 
@@ -77,7 +87,7 @@ class ExtractConfig:
     landmark_points: int
     max_pixels: int
     max_side: int
-    embedder: str = "dlib-resnet-v1"  # the setting's name (workers build their own Embedder)
+    embedder: str = "sface-2021dec"  # the setting's name (workers build their own Embedder)
 
 
 @dataclass(frozen=True)
@@ -117,22 +127,28 @@ _worker: dict[str, Any] = {}
 
 def init_extract_worker(config: ExtractConfig) -> None:
     _worker["config"] = config
-    _worker["models"] = DlibModels.shared()
-    _worker["embedder"] = Embedder(config.embedder, _worker["models"])
+    _worker["embedder"] = Embedder(config.embedder, DlibModels.shared())
 
 
 def extract_photo(
     item: tuple[str | bytes, list[WorkFace]],
 ) -> list[FaceFeatures]:
     """Landmarks, embedding and DiF measures for the listed faces of one photo, given by its
-    path (read here) or its bytes (read by the driver, for workers that share no disk)."""
+    path (read here) or its bytes (read by the driver, for workers that share no disk), with
+    the embedder :func:`init_extract_worker` built in this process."""
+    return extract_faces(item, _worker["embedder"], _worker["config"])
+
+
+def extract_faces(
+    item: tuple[str | bytes, list[WorkFace]], embedder: Embedder, config: ExtractConfig
+) -> list[FaceFeatures]:
+    """:func:`extract_photo` with the embedder given (an injected one, in the driver's process);
+    the geometry comes from the embedder's own dlib landmark models."""
     from faceledger.core.dif import measure_face, measure_face_5
     from faceledger.vision.images import load_image
 
     source, faces = item
-    config: ExtractConfig = _worker["config"]
-    models: DlibModels = _worker["models"]
-    embedder: Embedder = _worker["embedder"]
+    models: DlibModels = embedder.dlib
     try:
         image = load_image(
             source if isinstance(source, bytes) else Path(source),
@@ -140,11 +156,10 @@ def extract_photo(
         )  # fmt: skip
     except ImageError as exc:
         return [FaceFeatures(face_id, decision_id, error=exc.reason) for face_id, decision_id, *_ in faces]
-    factor = image.width / image.rgb.shape[1]  # original pixels per working pixel (both axes)
     out = []
     for face_id, decision_id, (x1, y1, x2, y2), landmarks in faces:
-        box = BBox(x1 / factor, y1 / factor, x2 / factor, y2 / factor)
-        points = None if landmarks is None else np.asarray(landmarks, dtype=np.float64) / factor
+        box = image.to_working(BBox(x1, y1, x2, y2))
+        points = None if landmarks is None else image.points_to_working(landmarks)
         try:
             vector = embedder.embed(image.rgb, box, landmarks=points)
             if config.landmark_points == 68:
@@ -154,10 +169,11 @@ def extract_photo(
                 work = models.landmarks5(image.rgb, box)
                 measure = measure_face_5
             pixels = measure(work, image.rgb).to_dict()  # colour, contrast: scale-free
-            shape = measure(work * factor).to_dict()  # geometry in original pixels
+            original = image.points_to_original(work)
+            shape = measure(original).to_dict()  # geometry in original pixels
             schemes = sorted({*str(pixels["schemes"]).split(","), *str(shape["schemes"]).split(",")}, key=int)
             geometry = {
-                "landmarks": np.round(work * factor, 2).tolist(),
+                "landmarks": np.round(original, 2).tolist(),
                 "landmark_points": config.landmark_points,
                 "measures": {**pixels, **shape, "schemes": ",".join(schemes)},
             }
@@ -265,12 +281,15 @@ def extract_templates(
     actor: str = "cli",
     progress: Progress | None = None,
     limit: int | None = None,
+    embedder: Embedder | None = None,
 ) -> ExtractReport:
-    """Compute and store templates for every allowed face (see the module docs)."""
+    """Compute and store templates for every allowed face with the setting's embedder, or
+    with ``embedder`` (in this process; see the module docs)."""
     progress = progress or NoProgress()
     started = time.monotonic()
-    chosen = embedder_for(settings)  # setting ``embedder``: its name and version go on every template
-    embedder = chosen.info
+    injected = embedder is not None
+    chosen = embedder or embedder_for(settings)  # its name and version go on every template
+    info = chosen.info
     geometry_info = chosen.dlib.landmark_info(settings.landmark_model)
     report = ExtractReport(purpose=purpose, embedder=chosen.info_dict())
     refused, blocked, unassessed = refusal_counts(ledger, purpose)
@@ -282,37 +301,42 @@ def extract_templates(
         report.already = int(
             conn.execute(
                 select(func.count()).select_from(TEMPLATES).where(
-                    and_(TEMPLATES.c.kind == EMBEDDING, TEMPLATES.c.model_version == embedder.version)
+                    and_(TEMPLATES.c.kind == EMBEDDING, TEMPLATES.c.model_version == info.version)
                 )
             ).scalar_one()
         )
     # A template no law gives a destruction deadline (MHMDA sets none) is kept for the
     # organisation's own retention limit; without that setting it is not computed (fail closed).
     clockless = settings.retention_limit_days is not None
-    work = list(_todo(ledger, purpose, embedder.version, limit, clockless=clockless))
+    work = list(_todo(ledger, purpose, info.version, limit, clockless=clockless))
     if not clockless:
-        unclocked = sum(len(f) for _, f in _todo(ledger, purpose, embedder.version, limit)) - sum(
+        unclocked = sum(len(f) for _, f in _todo(ledger, purpose, info.version, limit)) - sum(
             len(f) for _, f in work
         )
         if unclocked:
             report.refused[NO_CLOCK] += unclocked
             report.refused_faces += unclocked
     total = sum(len(faces) for _, faces in work)
-    index = load_index(ledger, vault, model_version=embedder.version, actor=actor, reason="cluster new faces")
+    index = load_index(ledger, vault, model_version=info.version, actor=actor, reason="cluster new faces")
     config = ExtractConfig(settings.landmark_model, settings.max_image_pixels, settings.detect_max_side, chosen.name)
-    engine = make_engine(settings.workers, init_extract_worker, (config,), kind=settings.engine, address=settings.ray_address)
+    task: Any = extract_photo
+    if injected:  # the caller's object: it runs here, never in a worker
+        engine: Engine = InProcess()
+        task = partial(extract_faces, embedder=chosen, config=config)
+    else:
+        engine = make_engine(settings.workers, init_extract_worker, (config,), kind=settings.engine, address=settings.ray_address)
     touched: set[int] = set()
     try:
         with progress.task("extract", total=total, unit="faces") as tick:
             buffer: list[FaceFeatures] = []
             items: Any = work if engine.shares_files else with_bytes(work)
-            for features in engine.map_unordered(extract_photo, items):
+            for features in engine.map_unordered(task, items):
                 buffer.extend(features)
                 if len(buffer) >= _FLUSH_EVERY:
-                    _write(ledger, vault, index, buffer, report, embedder, geometry_info, settings, actor, touched)
+                    _write(ledger, vault, index, buffer, report, info, geometry_info, settings, actor, touched)
                     tick(len(buffer), extracted=report.extracted)
                     buffer = []
-            _write(ledger, vault, index, buffer, report, embedder, geometry_info, settings, actor, touched)
+            _write(ledger, vault, index, buffer, report, info, geometry_info, settings, actor, touched)
             tick(len(buffer), extracted=report.extracted)
     finally:
         engine.close()
@@ -326,7 +350,7 @@ def extract_templates(
                 payload={"extracted": report.extracted, "new_subjects": report.new_subjects,
                          "refused_faces": report.refused_faces, "refused": dict(report.refused),
                          "failed": dict(report.failed),
-                         "model": f"{embedder.name} {embedder.version}", "embedder": chosen.name},
+                         "model": f"{info.name} {info.version}", "embedder": chosen.name},
             ),  # fmt: skip
         )
     return report
@@ -383,7 +407,7 @@ def _write(
                     continue
                 subject, distance = subjects[subject_id], None
             else:
-                nearest = index.search(vector, k=1, max_distance=settings.cluster_threshold)
+                nearest = index.search(vector, k=1, max_distance=thresholds_for(settings).cluster)
                 if nearest:
                     subject, distance = subjects[nearest[0].subject_id], nearest[0].distance
                 else:

@@ -4,7 +4,7 @@ a selfie.
 Example::
 
     compare_files(Path("a.jpg"), Path("b.jpg"), settings)
-    # {"distance": 0.41, "threshold": 0.6, "same_person": True, "faces_a": 1, "faces_b": 1}
+    # {"distance": 0.78, "threshold": 1.095, "same_person": True, "faces_a": 1, "faces_b": 1, ...}
     search_by_selfie(ledger, vault, settings, Path("me.jpg"), consent_given=True)
 
 Both use the largest face of each image, the same detector as ``scan`` and the same embedder
@@ -15,6 +15,10 @@ selfie's template; the audit log records its creation and discarding, and the se
 stored templates are searched through this process's live index
 (:mod:`faceledger.services.template_index`): decrypted once, kept in step with the ledger and
 the key vault before every search; approximate cells, exact distances.
+
+Each takes an injected ``detector`` (:class:`faceledger.vision.Detector`) and ``embedder``;
+by default the real ones of ``settings`` (:func:`~faceledger.vision.detector_for`,
+:func:`~faceledger.vision.dlib_models.embedder_for`).
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.tables import DECISIONS, FACES, PHOTOS, SUBJECTS, TEMPLATES
 from faceledger.store.vault import KeyVault
-from faceledger.vision.centerface import CenterFace
-from faceledger.vision.detector import detect_image
+from faceledger.vision.detector import Detector, FaceModel, detect_image, detector_for
 from faceledger.vision.dlib_models import Embedder, embedder_for
+from faceledger.vision.dlib_models import thresholds_for as thresholds_for  # also the portal's
 
 MATCH_PURPOSE = "match-optout"
 MAX_RESULTS = 10
@@ -58,15 +62,15 @@ class Probe:
 
 
 def embed_largest_face(
-    path: Path | bytes, settings: Settings, *, detector: CenterFace | None = None,
-    models: Embedder | None = None,
+    path: Path | bytes, settings: Settings, *, detector: Detector | FaceModel | None = None,
+    embedder: Embedder | None = None,
 ) -> Probe:  # fmt: skip
     """Detect faces in ``path`` and embed the largest; NoFaceError if there is none.
 
     ``path`` may be the image's bytes (a portal upload kept in memory, never on disk).
     """
     name = "the uploaded image" if isinstance(path, bytes) else str(path)
-    detector = detector or CenterFace.shared(threshold=settings.detector_threshold)
+    detector = detector or detector_for(settings)
     try:
         found = detect_image(
             path, detector, max_pixels=settings.max_image_pixels, max_side=settings.detect_max_side
@@ -76,26 +80,29 @@ def embed_largest_face(
     if not found.faces:
         raise NoFaceError(f"{name}: no face found (detector threshold {settings.detector_threshold})")
     face = max(found.faces, key=lambda f: f.box.area)
-    largest = face.box
-    rgb = found.image.rgb
-    sx, sy = rgb.shape[1] / found.width, rgb.shape[0] / found.height
-    working = BBox(largest.x1 * sx, largest.y1 * sy, largest.x2 * sx, largest.y2 * sy)
-    points = np.array([[x * sx, y * sy] for x, y in face.landmarks], dtype=np.float64)
-    vector = (models or embedder_for(settings)).embed(rgb, working, landmarks=points)
+    image = found.image
+    working = image.to_working(face.box)
+    points = image.points_to_working(face.landmarks)
+    vector = (embedder or embedder_for(settings)).embed(image.rgb, working, landmarks=points)
     return Probe(vector=vector, faces=len(found.faces))
 
 
-def compare_files(a: Path, b: Path, settings: Settings) -> dict[str, Any]:
+def compare_files(
+    a: Path, b: Path, settings: Settings, *, detector: Detector | FaceModel | None = None,
+    embedder: Embedder | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The ``compare --json`` contract (ARCHITECTURE.md), plus ``embedder`` (added): the
     setting's name and the exact version both faces were embedded with."""
-    embedder = embedder_for(settings)
-    first = embed_largest_face(a, settings, models=embedder)
-    second = embed_largest_face(b, settings, models=embedder)
+    embedder = embedder or embedder_for(settings)
+    detector = detector or detector_for(settings)
+    first = embed_largest_face(a, settings, detector=detector, embedder=embedder)
+    second = embed_largest_face(b, settings, detector=detector, embedder=embedder)
     distance = float(np.linalg.norm(first.vector - second.vector))
+    threshold = thresholds_for(settings).match  # the chosen embedder's, unless set
     return {
         "distance": round(distance, 4),
-        "threshold": settings.match_threshold,
-        "same_person": distance <= settings.match_threshold,
+        "threshold": threshold,
+        "same_person": distance <= threshold,
         "faces_a": first.faces,
         "faces_b": second.faces,
         "embedder": embedder.info_dict(),
@@ -111,10 +118,13 @@ def search_by_selfie(
     consent_given: bool,
     actor: str = "cli",
     k: int = 5,
+    detector: Detector | FaceModel | None = None,
+    embedder: Embedder | None = None,
 ) -> list[dict[str, Any]]:
     """Faces within ``match_threshold`` of the selfie's largest face, nearest first (the
     matches of :func:`search_selfie`; at most ``k``, never more than :data:`MAX_RESULTS`)."""
-    return search_selfie(ledger, vault, settings, selfie, consent_given=consent_given, actor=actor, k=k).matches
+    return search_selfie(ledger, vault, settings, selfie, consent_given=consent_given, actor=actor, k=k,
+                         detector=detector, embedder=embedder).matches  # fmt: skip
 
 
 @dataclass
@@ -154,6 +164,8 @@ def search_selfie(
     actor: str = "cli",
     k: int = 5,
     transient_limit: int = TRANSIENT_LIMIT,
+    detector: Detector | FaceModel | None = None,
+    embedder: Embedder | None = None,
 ) -> SelfieAnswer:
     """Compare the selfie with every face the law lets us compare, and say what was searched.
 
@@ -169,9 +181,9 @@ def search_selfie(
             "a selfie search computes a biometric template of the person searching: record their "
             "explicit consent for purpose 'match-optout' first (--consent-given)"
         )
-    models = embedder_for(settings)  # the selfie meets only templates of this very version
+    models = embedder or embedder_for(settings)  # the selfie meets only templates of this very version
     info = models.info
-    probe = embed_largest_face(selfie, settings, models=models)
+    probe = embed_largest_face(selfie, settings, detector=detector, embedder=models)
     with ledger.begin() as conn:
         append(
             conn,
@@ -182,10 +194,11 @@ def search_selfie(
             ),  # fmt: skip
         )
     k = min(k, MAX_RESULTS)
-    answer = SelfieAnswer(matches=[], threshold=settings.match_threshold, embedder=models.info_dict())
+    threshold = thresholds_for(settings).match
+    answer = SelfieAnswer(matches=[], threshold=threshold, embedder=models.info_dict())
     try:
         index = shared_index(ledger, vault, model_version=info.version)  # kept in step before searching
-        hits = index.search(probe.vector, k=k, max_distance=settings.match_threshold, actor=actor, reason=MATCH_PURPOSE)
+        hits = index.search(probe.vector, k=k, max_distance=threshold, actor=actor, reason=MATCH_PURPOSE)
         found: list[tuple[float, int, int | None]] = [(m.distance, m.face_id, m.subject_id) for m in hits]
         answer.compared_stored = len(index)
         census = _census(ledger, info.version, transient_limit)
@@ -221,7 +234,7 @@ def search_selfie(
             conn,
             AuditRecord(
                 name="match.search", actor=actor, object_type="selfie", object_id=None,
-                payload={"purpose": MATCH_PURPOSE, "threshold": settings.match_threshold,
+                payload={"purpose": MATCH_PURPOSE, "threshold": threshold,
                          "model": f"{info.name} {info.version}", "returned": len(answer.matches), "compared": answer.compared,
                          "not_compared": dict(answer.not_compared)},
             ),  # fmt: skip
@@ -295,18 +308,17 @@ def _compare_transient(
         except ImageError:
             failed += len(group)
             continue
-        factor = image.width / image.rgb.shape[1]
         for row in group:
             try:
-                box = BBox(row.x1 / factor, row.y1 / factor, row.x2 / factor, row.y2 / factor)
-                points = np.asarray(row.landmarks, dtype=np.float64) / factor if row.landmarks else None
+                box = image.to_working(BBox(row.x1, row.y1, row.x2, row.y2))
+                points = image.points_to_working(row.landmarks) if row.landmarks else None
                 vector = models.embed(image.rgb, box, landmarks=points)
             except ValueError:
                 failed += 1
                 continue
             distance = float(np.linalg.norm(vector - probe))
             vector.fill(0.0)  # in memory only, never stored
-            if distance <= settings.match_threshold:
+            if distance <= thresholds_for(settings).match:
                 found.append((distance, int(row.id), None))
     return found, failed
 

@@ -74,8 +74,9 @@ from faceledger.services.request_records import (
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import CONSENTS, FACE_SUBJECTS, FACES, PHOTOS, REQUEST_FACES, REQUESTS
+from faceledger.store.tables import FACE_SUBJECTS, FACES, PHOTOS, REQUEST_FACES, REQUESTS
 from faceledger.store.vault import KeyVault
+from faceledger.vision.dlib_models import thresholds_for
 
 #: Most other faces of matched subjects offered to the reviewer as candidates per request.
 CLUSTER_CANDIDATES = 50
@@ -92,19 +93,14 @@ __all__ = [
 def _selfie_consent(ledger: Ledger, consent: str | None, consent_given: bool, actor: str) -> int:
     """The id of an active consent covering ``match-optout``: the one named, or a new one."""
     if consent is not None:
+        from faceledger.services.consent import ConsentRecord, find_consent
+
         with ledger.read() as conn:
-            key = consent.strip()
-            row = conn.execute(select(CONSENTS).where(CONSENTS.c.receipt == key)).first()
-            if row is None and key.isdigit():
-                row = conn.execute(select(CONSENTS).where(CONSENTS.c.id == int(key))).first()
-        on = today()
-        if row is None:
-            raise RequestError(f"no consent with id or receipt {key!r}")
-        if MATCH_PURPOSE not in row.purposes or (row.revoked and row.revoked <= on) or (
-            row.expires and row.expires <= on
-        ):
-            raise RequestError(f"consent {row.id} does not cover {MATCH_PURPOSE!r} today")
-        return int(row.id)
+            record = ConsentRecord.from_row(find_consent(conn, consent))
+        status = record.status_on(today())  # the one validity rule (== the engine's active_on)
+        if MATCH_PURPOSE not in record.purposes or status != "active":
+            raise RequestError(f"consent {record.id} does not cover {MATCH_PURPOSE!r} today ({status})")
+        return int(record.id)
     if not consent_given:
         raise RequestError(
             "a selfie request computes a biometric template of the requester: record their "
@@ -254,7 +250,7 @@ def new_request(
             consent_id = _selfie_consent(ledger, consent, consent_given, actor)
             matches = search_by_selfie(ledger, vault, settings, selfie, consent_given=True, actor=actor, k=MAX_RESULTS)
             faces = _selfie_rows(matches)
-            docs.append(_selfie_evidence(len(faces), settings.match_threshold, consent_id))
+            docs.append(_selfie_evidence(len(faces), thresholds_for(settings).match, consent_id))
     elif not value:
         raise RequestError(f"a {key_type} request needs the {key_type} it is about")
     if key_type == "tag" and not (owner and owner.strip()):
@@ -393,7 +389,7 @@ def new_face_request(
     if not rows:
         raise RequestError("a face request needs at least one matched face")
     consent_id = _selfie_consent(ledger, None, consent_given, actor)
-    evidence = [_selfie_evidence(len(rows), settings.match_threshold, consent_id)]
+    evidence = [_selfie_evidence(len(rows), thresholds_for(settings).match, consent_id)]
     return _insert(
         ledger, settings, vault, kind=kind, key_type="face", value=None, owner_scope=None, law=law,
         received=received, consent_id=consent_id, contact=contact, evidence=evidence, faces=rows, actor=actor,

@@ -13,6 +13,11 @@ the photo scanned, guarded by ``WHERE scan_status = 'pending'``; so a scan kille
 instant (SIGKILL included) leaves every photo either fully scanned or still pending, and the
 next run finishes the pending ones without duplicating a face (a unique key on
 ``(photo_id, face_index)`` backs this up).
+
+The detector is the real one (CenterFace, every pass; each worker builds its own) unless the
+caller injects one: ``scan_pending(..., detector=fake)``. An injected detector runs in this
+process (the in-process engine, whatever ``workers`` and ``engine`` say), since it is an object
+of the caller's and not something a worker process or a Ray actor could rebuild.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +38,7 @@ from sqlalchemy import Connection, func, select, update
 
 from faceledger.config import Settings, available_cores
 from faceledger.core.faces import DetectorInfo, FaceDetection
-from faceledger.engines.local import make_engine
+from faceledger.engines.local import Engine, InProcess, make_engine
 from faceledger.errors import ImageError
 from faceledger.services.progress import NoProgress, Progress
 from faceledger.store import Ledger
@@ -41,6 +47,7 @@ from faceledger.store.ledger import utcnow
 from faceledger.store.locks import exclusive
 from faceledger.store.tables import FACES, PHOTOS, SCAN_RUNS
 from faceledger.store.tombstones import OWNER_KEYS, PHOTO_KEYS, tombstone_matches
+from faceledger.vision.detector import Detector, MultiscaleDetector, detector_for
 
 _PAGE = 500
 _FLUSH_SECONDS = 1.0
@@ -101,20 +108,27 @@ _worker: dict[str, Any] = {}
 
 
 def init_worker(config: DetectorConfig) -> None:
-    """Build this process's detector once (the model itself loads on first use)."""
+    """Build this process's real detector once (the model itself loads on first use)."""
     from faceledger.vision.centerface import CenterFace
 
     _worker["config"] = config
-    _worker["detector"] = CenterFace(threshold=config.threshold, threads=config.threads)
+    _worker["detector"] = MultiscaleDetector(CenterFace(threshold=config.threshold, threads=config.threads))
 
 
 def scan_photo(item: tuple[int, str] | tuple[int, str, bytes]) -> PhotoOutcome:
     """Detect faces in one photo, given as ``(id, path)`` (read here) or ``(id, path, bytes)``
-    (read by the driver; ``path`` then only names it in messages); never raises for a bad image."""
+    (read by the driver; ``path`` then only names it in messages); never raises for a bad image.
+    Uses the detector :func:`init_worker` built in this process."""
+    return detect_photo(item, _worker["detector"], _worker["config"])
+
+
+def detect_photo(
+    item: tuple[int, str] | tuple[int, str, bytes], detector: Detector, config: DetectorConfig
+) -> PhotoOutcome:
+    """:func:`scan_photo` with the detector given (an injected one, in the driver's process)."""
     from faceledger.vision.detector import detect_image
 
     photo_id, path = item[0], item[1]
-    config: DetectorConfig = _worker["config"]
     source: Path | bytes = item[2] if len(item) == 3 else Path(path)
     try:
         digest = (
@@ -123,9 +137,7 @@ def scan_photo(item: tuple[int, str] | tuple[int, str, bytes]) -> PhotoOutcome:
     except OSError as exc:
         return PhotoOutcome(photo_id, error="unreadable", detail=f"{path}: {exc.strerror}")
     try:
-        result = detect_image(
-            source, _worker["detector"], max_pixels=config.max_pixels, max_side=config.max_side
-        )
+        result = detect_image(source, detector, max_pixels=config.max_pixels, max_side=config.max_side)
     except ImageError as exc:
         detail = str(exc).replace("the uploaded image", path)
         return PhotoOutcome(photo_id, error=exc.reason, detail=detail, content_hash=digest)
@@ -257,22 +269,29 @@ def scan_pending(
     actor: str = "cli",
     progress: Progress | None = None,
     limit: int | None = None,
+    detector: Detector | None = None,
 ) -> ScanReport:
-    """Scan every pending photo (at most ``limit``); see the module docs."""
+    """Scan every pending photo (at most ``limit``) with the real detector, or with
+    ``detector`` (in this process; see the module docs)."""
     progress = progress or NoProgress()
     config = DetectorConfig.from_settings(settings)
-    from faceledger.vision.centerface import CenterFace
-
-    info = CenterFace(threshold=config.threshold).info
+    # for the run record: the injected detector's info, or the real one's (each worker builds its own)
+    info = (detector or detector_for(settings)).info
+    workers = 1 if detector is not None else settings.workers
     with exclusive(ledger, "scan"):
         interrupted = _close_stale_runs(ledger)
         total = count_pending(ledger)
         if limit is not None:
             total = min(total, limit)
-        run_id = _start_run(ledger, info, settings.workers, actor)
+        run_id = _start_run(ledger, info, workers, actor)
         report = ScanReport(run_id=run_id, detector=info, interrupted_runs=interrupted)
         started = time.monotonic()
-        engine = make_engine(settings.workers, init_worker, (config,), kind=settings.engine, address=settings.ray_address)
+        work: Any = scan_photo
+        if detector is not None:  # the caller's object: it runs here, never in a worker
+            engine: Engine = InProcess()
+            work = partial(detect_photo, detector=detector, config=config)
+        else:
+            engine = make_engine(settings.workers, init_worker, (config,), kind=settings.engine, address=settings.ray_address)
         status = "failed"
         try:
             buffer: list[PhotoOutcome] = []
@@ -282,7 +301,7 @@ def scan_pending(
                 items: Iterator[Any] = _pending(ledger, limit, report)
                 if not engine.shares_files:
                     items = with_bytes(items)
-                for outcome in engine.map_unordered(scan_photo, items):
+                for outcome in engine.map_unordered(work, items):
                     buffer.append(outcome)
                     if len(buffer) >= every or time.monotonic() - last_flush > _FLUSH_SECONDS:
                         _flush(ledger, run_id, info, buffer, report)

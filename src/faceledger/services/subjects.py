@@ -2,8 +2,8 @@
 
 Clustering is incremental and stable (see :mod:`faceledger.services.extract`): a new face joins
 the subject of its nearest stored face when the embedding distance is at most
-``cluster_threshold`` (0.5 by default, stricter than the 0.6 same-person threshold of dlib's
-descriptor, so that two people are rarely merged; a person split in two is the cheaper error
+``cluster_threshold`` (by default the embedder's own: 1.0 for SFace, 0.5 for dlib; stricter
+than its same-person threshold, 1.095 / 0.6, so that two people are rarely merged; a person split in two is the cheaper error
 for erasure, as both halves are found by a selfie search), otherwise it founds a new subject.
 Existing assignments never change, so a re-run or a new photo never renumbers anyone.
 

@@ -3,6 +3,12 @@
 Models load lazily into long-lived objects, never at import.
 """
 
-from faceledger.vision.detector import Detector, detect_image
+from faceledger.vision.detector import (
+    Detector,
+    FaceModel,
+    MultiscaleDetector,
+    detect_image,
+    detector_for,
+)
 
-__all__ = ["Detector", "detect_image"]
+__all__ = ["Detector", "FaceModel", "MultiscaleDetector", "detect_image", "detector_for"]

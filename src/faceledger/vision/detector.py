@@ -1,14 +1,23 @@
-"""The detector protocol and the one function both ``scan`` and ``detect`` call.
+"""The detector protocols and the one function both ``scan`` and ``detect`` call.
 
-Every image is detected at working scale and on its mirror image; images with small faces (or
-none) get an upscaled pass, also mirrored, and big images with big faces (or none) a coarse one;
-the passes are fused by weighted box fusion (docs/detection.md has the measurements behind each
-choice, chosen by cross-validation in bench/detect_sweep.py). :func:`pipeline_version` names the
-passes and the threshold in the detector's version, so every detection records what produced it.
+Two levels, both small protocols:
+
+- a :class:`FaceModel` is one pass of a model over one array (CenterFace's ``__call__``);
+- a :class:`Detector` is what the services take: ``detect(rgb)`` gives the *final* faces of
+  one working-scale image, and ``info`` names what produced them. The real one is
+  :class:`MultiscaleDetector` over CenterFace (:func:`detector_for`); a test injects a fake
+  one that returns fixed boxes, with no model and no passes.
+
+The real pipeline detects every image at working scale and on its mirror image; images with
+small faces (or none) get an upscaled pass, also mirrored, and big images with big faces (or
+none) a coarse one; the passes are fused by weighted box fusion (docs/detection.md has the
+measurements behind each choice, chosen by cross-validation in bench/detect_sweep.py).
+:func:`pipeline_version` names the passes and the threshold in the detector's version, so every
+detection records what produced it.
 
 Example::
 
-    detector = CenterFace(threshold=0.5)
+    detector = detector_for(settings)          # MultiscaleDetector(CenterFace(threshold=...))
     result = detect_image(Path("group.jpg"), detector, max_pixels=120_000_000, max_side=1600)
     result.faces[0].box   # in the original image's displayed pixels
 """
@@ -18,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 from PIL import Image
@@ -52,13 +61,57 @@ _VERSION_WIDTH = 64  # the ledger's detector_version column
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-class Detector(Protocol):
-    """Anything that finds faces in an ``(h, w, 3)`` uint8 RGB array."""
+class FaceModel(Protocol):
+    """One pass of a face model over an ``(h, w, 3)`` uint8 RGB array (CenterFace)."""
 
     @property
     def info(self) -> DetectorInfo: ...
 
     def __call__(self, rgb: np.ndarray) -> list[FaceDetection]: ...
+
+
+class Detector(Protocol):
+    """What scan, detect and matching take: the final faces of one working-scale ``(h, w, 3)``
+    uint8 RGB image (boxes and landmarks in its pixels), and what produced them (``info``:
+    name, version, threshold, recorded with every face)."""
+
+    @property
+    def info(self) -> DetectorInfo: ...
+
+    def detect(self, rgb: np.ndarray) -> list[FaceDetection]: ...
+
+
+@dataclass(frozen=True)
+class MultiscaleDetector:
+    """The real detector: ``model``'s passes (:func:`detect_multiscale`), fused."""
+
+    model: FaceModel
+
+    @property
+    def info(self) -> DetectorInfo:
+        return self.model.info
+
+    def detect(self, rgb: np.ndarray) -> list[FaceDetection]:
+        return detect_multiscale(self.model, rgb)
+
+
+def as_detector(detector: Detector | FaceModel) -> Detector:
+    """``detector`` itself, or a bare model (CenterFace) wrapped in its passes."""
+    if callable(getattr(type(detector), "detect", None)):
+        return cast(Detector, detector)
+    return MultiscaleDetector(cast(FaceModel, detector))
+
+
+def detector_for(settings: Any, *, threads: int = 2, shared: bool = True) -> Detector:
+    """The real detector of ``settings``: CenterFace at ``detector_threshold``, every pass.
+    ``shared``: one model per (threshold, threads) per process (it loads on first use)."""
+    from faceledger.vision.centerface import CenterFace
+
+    threshold = float(settings.detector_threshold)
+    model = CenterFace.shared(threshold=threshold, threads=threads) if shared else CenterFace(
+        threshold=threshold, threads=threads
+    )
+    return MultiscaleDetector(model)
 
 
 @dataclass(frozen=True)
@@ -73,25 +126,25 @@ class ImageDetections:
 
 
 def detect_image(
-    path: Path | bytes, detector: Detector, *, max_pixels: int, max_side: int
+    path: Path | bytes, detector: Detector | FaceModel, *, max_pixels: int, max_side: int
 ) -> ImageDetections:
     """Decode ``path`` (a file, or image bytes held in memory) safely, detect faces, map boxes back to original pixels, add quality.
 
+    ``detector`` is a :class:`Detector`, or a bare :class:`FaceModel` (run with every pass).
     Raises :class:`faceledger.errors.ImageError` for images that cannot be used.
     """
+    finder = as_detector(detector)
     image = load_image(path, max_pixels=max_pixels, max_side=max_side)
-    sx = image.width / image.rgb.shape[1]
-    sy = image.height / image.rgb.shape[0]
     faces = []
-    for face in detect_multiscale(detector, image.rgb):
+    for face in finder.detect(image.rgb):
         b = face.box
         crop = image.rgb[int(b.y1) : int(np.ceil(b.y2)), int(b.x1) : int(np.ceil(b.x2))]
         gray = crop.astype(np.float32) @ _LUMA
         faces.append(
             FaceDetection(
-                box=BBox(b.x1 * sx, b.y1 * sy, b.x2 * sx, b.y2 * sy).clipped(image.width, image.height),
+                box=image.to_original(b),
                 score=face.score,
-                landmarks=five_landmarks([(x * sx, y * sy) for x, y in face.landmarks]),
+                landmarks=five_landmarks(image.points_to_original(face.landmarks).tolist()),
                 quality=round(sharpness(gray), 2),
             )
         )
@@ -172,7 +225,7 @@ def resized(rgb: np.ndarray, factor: float) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize(size, method))
 
 
-def _mirrored(detector: Detector, rgb: np.ndarray) -> list[FaceDetection]:
+def _mirrored(detector: FaceModel, rgb: np.ndarray) -> list[FaceDetection]:
     """Detect on the mirror image; boxes and landmarks mapped back (left and right swapped)."""
     width = rgb.shape[1]
     out = []
@@ -201,7 +254,7 @@ def pipeline_version(model_version: str, threshold: float) -> str:
     return version
 
 
-def detect_multiscale(detector: Detector, rgb: np.ndarray) -> list[FaceDetection]:
+def detect_multiscale(detector: FaceModel, rgb: np.ndarray) -> list[FaceDetection]:
     """Detect at working scale and on its mirror image, add the passes :func:`pass_plan` calls
     for (the upscaled one mirrored too), and fuse them all (WBF). Measured in docs/detection.md."""
     first = detector(rgb)

@@ -203,9 +203,49 @@ class DlibModels:
 #: template records its embedder's name and version, and templates are only ever compared
 #: within one version (services/templates.load_index, extract's clustering, search).
 EMBEDDERS = {
-    "dlib-resnet-v1": "align5",  # CenterFace box -> dlib 5-point -> dlib chip (the default)
+    "sface-2021dec": "sface",  # CenterFace's 5 points -> ArcFace 112x112 chip -> SFace (the default)
+    "dlib-resnet-v1": "align5",  # CenterFace box -> dlib 5-point -> dlib chip
     "dlib-resnet-v1-cf5": "cf5chip",  # CenterFace's own 5 points -> the same chip, no predictor
 }
+DEFAULT_EMBEDDER = "sface-2021dec"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """An embedder's operating points, as L2 distances between its vectors: ``match`` (same
+    person: compare, search, evaluate) and ``cluster`` (a new face joins a subject; stricter)."""
+
+    match: float
+    cluster: float
+
+
+#: Each embedder's own thresholds, used where the settings ``match_threshold`` /
+#: ``cluster_threshold`` are unset. dlib: its published 0.6 and a stricter 0.5. SFace (unit
+#: vectors, L2 = sqrt(2 - 2 cos)): match 1.095 = cos 0.40, the midpoint between the hardest
+#: same-person (cos 0.464, L2 1.030) and different-person (cos 0.364, L2 1.128) pairs of all
+#: 6216 pairs of the shared LFW split; cluster 1.0 = cos 0.50, no different-person pair of the
+#: split within it, clean or degraded (nearest 1.049), and 97.6% of same-person pairs
+#: (dlib at 0.5: 82.1%, 3 different pairs). Tuned on the shared split (docs/biometrics.md).
+EMBEDDER_THRESHOLDS = {
+    "sface-2021dec": Thresholds(match=1.095, cluster=1.0),
+    "dlib-resnet-v1": Thresholds(match=0.6, cluster=0.5),
+    "dlib-resnet-v1-cf5": Thresholds(match=0.6, cluster=0.5),
+}
+
+
+def thresholds_for(settings: Any) -> Thresholds:
+    """The one place the thresholds are resolved: ``match_threshold`` / ``cluster_threshold``
+    where set, else the chosen embedder's own (:data:`EMBEDDER_THRESHOLDS`)."""
+    name = getattr(settings, "embedder", DEFAULT_EMBEDDER)
+    if name not in EMBEDDER_THRESHOLDS:
+        raise ModelError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
+    own = EMBEDDER_THRESHOLDS[name]
+    match = getattr(settings, "match_threshold", None)
+    cluster = getattr(settings, "cluster_threshold", None)
+    return Thresholds(
+        match=own.match if match is None else float(match),
+        cluster=own.cluster if cluster is None else float(cluster),
+    )
 
 
 class Embedder:
@@ -220,6 +260,11 @@ class Embedder:
 
     @property
     def info(self) -> ModelInfo:
+        if self.alignment == "sface":
+            from faceledger.vision.sface import SFace
+
+            sface = SFace.shared().info
+            return ModelInfo(sface.name, sface.version)
         base = self.dlib.embedder_info
         if self.alignment == "align5":
             return base
@@ -231,16 +276,20 @@ class Embedder:
 
     def embed(self, rgb: np.ndarray, box: BBox, *, landmarks: np.ndarray | None = None) -> np.ndarray:
         """The face's vector; ``landmarks`` (CenterFace's 5, working pixels) are needed by
-        ``dlib-resnet-v1-cf5`` and ignored by the default."""
+        ``sface-2021dec`` and ``dlib-resnet-v1-cf5`` and ignored by ``dlib-resnet-v1``."""
         if self.alignment == "align5":
             return self.dlib.embed(rgb, box)
         if landmarks is None:
             raise ModelError(f"embedder {self.name} aligns on the detector's landmarks: none given")
+        if self.alignment == "sface":
+            from faceledger.vision.sface import SFace
+
+            return SFace.shared().embed(rgb, landmarks)
         chip = chip_from_landmarks(rgb, landmarks)
         vector = self.dlib._get(RESNET).compute_face_descriptor(chip, self.dlib.jitters)
         return np.asarray(vector, dtype=np.float32)
 
 
 def embedder_for(settings: Any) -> Embedder:
-    """The embedder of ``settings.embedder`` (default ``dlib-resnet-v1``), models shared."""
-    return Embedder(getattr(settings, "embedder", "dlib-resnet-v1"), DlibModels.shared())
+    """The embedder of ``settings.embedder`` (default ``sface-2021dec``), models shared."""
+    return Embedder(getattr(settings, "embedder", DEFAULT_EMBEDDER), DlibModels.shared())

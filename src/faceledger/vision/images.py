@@ -5,6 +5,12 @@ Example::
     image = load_image(Path("photo.jpg"), max_pixels=120_000_000, max_side=1600)
     image.rgb.shape   # (h, w, 3) uint8, at most 1600 px on the longer side
     image.scale       # original displayed pixels per working pixel (>= 1.0)
+    image.to_original(box)            # a box found in ``image.rgb`` -> original displayed pixels
+    image.to_working(stored_box)      # and back, to crop or embed a stored face from ``image.rgb``
+
+The scaling between working and original pixels lives only here (:meth:`LoadedImage.to_original`,
+:meth:`LoadedImage.to_working` and their ``points_`` twins for landmarks), per axis: the
+working size is rounded, so x and y scale by very slightly different factors.
 
 Every failure is an :class:`ImageError` with a stable ``reason`` code:
 ``empty``, ``not-an-image``, ``truncated``, ``too-large`` (decompression bomb),
@@ -17,10 +23,12 @@ import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from faceledger.core.faces import BBox
 from faceledger.errors import ImageError
 
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
@@ -41,6 +49,29 @@ class LoadedImage:
     def scale(self) -> float:
         """Original pixels per working pixel along x (boxes are multiplied by this)."""
         return float(self.width / self.rgb.shape[1])
+
+    @property
+    def _factors(self) -> tuple[float, float]:
+        """Original pixels per working pixel along x and along y."""
+        return self.width / self.rgb.shape[1], self.height / self.rgb.shape[0]
+
+    def to_original(self, box: BBox) -> BBox:
+        """A box in working pixels (``rgb``) -> original displayed pixels, inside the image."""
+        sx, sy = self._factors
+        return BBox(box.x1 * sx, box.y1 * sy, box.x2 * sx, box.y2 * sy).clipped(self.width, self.height)
+
+    def to_working(self, box: BBox) -> BBox:
+        """A box in original displayed pixels (as the ledger stores it) -> working pixels."""
+        sx, sy = self._factors
+        return BBox(box.x1 / sx, box.y1 / sy, box.x2 / sx, box.y2 / sy)
+
+    def points_to_original(self, points: Any) -> np.ndarray:
+        """``(n, 2)`` points (landmarks) in working pixels -> original displayed pixels."""
+        return np.asarray(np.asarray(points, dtype=np.float64) * np.array(self._factors))
+
+    def points_to_working(self, points: Any) -> np.ndarray:
+        """``(n, 2)`` points in original displayed pixels -> working pixels."""
+        return np.asarray(np.asarray(points, dtype=np.float64) / np.array(self._factors))
 
 
 def load_image(path: Path | bytes, *, max_pixels: int, max_side: int | None = None) -> LoadedImage:

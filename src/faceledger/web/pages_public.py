@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Res
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from faceledger.services import lookup
+from faceledger.services.matching import thresholds_for
 from faceledger.services.verification import new_challenge, verify_owner
 from faceledger.web import present, uploads
 from faceledger.web.api_public import run_selfie
@@ -108,7 +109,7 @@ def _quote(text: str) -> str:
 def selfie_form(request: Request, portal: Portal = Depends(get_portal)) -> HTMLResponse:
     settings = portal.settings
     return render(
-        portal, request, "selfie.html", threshold=settings.match_threshold,
+        portal, request, "selfie.html", threshold=thresholds_for(settings).match,
         max_results=settings.web_selfie_results, max_bytes=settings.web_max_upload_bytes,
     )  # fmt: skip
 

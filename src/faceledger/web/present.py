@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from faceledger.core.signals import reservation_words
+from faceledger.services.matching import thresholds_for
 from faceledger.web.deps import Portal
 
 THUMB_SALT, REQUEST_SALT, OWNER_SALT = "thumb", "request", "owner-proof"
@@ -153,7 +154,7 @@ def selfie(
                  for m in matches if m["face_id"] in by_face]  # fmt: skip
         token = portal.signer.dumps(REQUEST_SALT, {"key_type": "face", "faces": faces})
     return {
-        "threshold": portal.settings.match_threshold, "max_results": portal.settings.web_selfie_results,
+        "threshold": thresholds_for(portal.settings).match, "max_results": portal.settings.web_selfie_results,
         "matches": out, "request_token": token, "kept": False, "searched": _searched(searched),
     }  # fmt: skip
 
