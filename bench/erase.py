@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from faceledger.config import load_settings  # noqa: E402
-from faceledger.services.releases import add_consumer, create_release  # noqa: E402
+from faceledger.services.release_consumers import add_consumer  # noqa: E402
+from faceledger.services.releases import create_release  # noqa: E402
 from faceledger.services.requests import execute_request, new_request, verify_request  # noqa: E402
 from faceledger.services.templates import EMBEDDING, _aad, create_subject, load_index  # noqa: E402
 from faceledger.services.verification import IdentityEvidence  # noqa: E402

@@ -49,5 +49,10 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_public_surface_is_curated() -> None:
-    assert faceledger.__all__ == ["__version__"]
+    assert faceledger.__all__ == [
+        "Conflict", "FaceLedger", "FaceledgerError", "Forbidden", "Intake", "Invalid", "NotFound",
+        "Settings", "Unavailable", "__version__", "load_settings",
+    ]  # fmt: skip
+    for name in faceledger.__all__:
+        assert getattr(faceledger, name) is not None, name
     assert re.fullmatch(r"\d+\.\d+\.\d+", faceledger.__version__)

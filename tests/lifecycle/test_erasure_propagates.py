@@ -16,12 +16,9 @@ from faceledger.services.assess import assess_faces
 from faceledger.services.extract import extract_templates
 from faceledger.services.ingest import ingest_paths
 from faceledger.services.matching import search_by_selfie
-from faceledger.services.releases import (
-    add_consumer,
-    create_release,
-    diff_releases,
-    list_consumers,
-)
+from faceledger.services.release_consumers import add_consumer, list_consumers
+from faceledger.services.release_versions import diff_releases
+from faceledger.services.releases import create_release
 from faceledger.services.requests import (
     confirm_request,
     decide_face,

@@ -150,7 +150,7 @@ def test_original_images_only_for_photos_whose_faces_are_all_allowed_and_erasure
     alan_image = next(r["image"] for r in rows if r["photo_external_id"] == "alan")
     for name, parent in (("originals", original), ("redacted", redacted)):
         with world.ledger.read() as conn:
-            from faceledger.services.releases import get_version
+            from faceledger.services.release_versions import get_version
 
             cut = get_version(conn, name)
         assert cut.version == parent.version + 1

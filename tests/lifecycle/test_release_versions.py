@@ -9,13 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from faceledger.errors import ReleaseError
-from faceledger.services.releases import (
-    add_consumer,
-    create_release,
-    diff_releases,
-    list_consumers,
-    list_releases,
-)
+from faceledger.services.release_consumers import add_consumer, list_consumers
+from faceledger.services.release_versions import diff_releases, list_releases
+from faceledger.services.releases import create_release
 from faceledger.store.audit import verify_chain
 
 pytestmark = pytest.mark.integration

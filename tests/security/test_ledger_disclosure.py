@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from faceledger.config import load_settings
 from faceledger.errors import ReleaseError
-from faceledger.services.releases import add_consumer, create_release, mark_notified
+from faceledger.services.release_consumers import add_consumer, mark_notified
+from faceledger.services.releases import create_release
 from faceledger.store import Ledger
 from faceledger.store.audit import verify_chain
 from faceledger.store.schema import AuditEvent, ConsumerNotice, Request

@@ -14,6 +14,7 @@ import click
 from faceledger.errors import FaceledgerError
 
 if TYPE_CHECKING:
+    from faceledger.api import FaceLedger
     from faceledger.config import Settings
     from faceledger.core.law import Policy
     from faceledger.store import Ledger
@@ -22,12 +23,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class CliState:
-    """What the top-level group hands to its commands. Settings are built on first use."""
+    """What the top-level group hands to its commands: the :class:`faceledger.FaceLedger`
+    of the settings, built on first use (commands only parse, call it, and print)."""
 
     overrides: dict[str, Any] = field(default_factory=dict)
     _settings: Settings | None = None
-    _ledger: Ledger | None = None
-    _vault: KeyVault | None = None
+    _app: FaceLedger | None = None
 
     def settings(self, **more: Any) -> Settings:
         from faceledger.config import load_settings
@@ -36,30 +37,33 @@ class CliState:
             self._settings = load_settings(**{**self.overrides, **more})
         return self._settings
 
+    def app(self, *, create: bool = False) -> FaceLedger:
+        """The library object over the settings. Only ``ingest`` and ``init`` pass
+        ``create=True``: every other command refuses a missing ledger (exit 2, "no ledger at
+        ...") instead of creating an empty one and reporting zeros (issue 13 item 8)."""
+        from faceledger.api import FaceLedger
+
+        if self._app is None:
+            self._app = FaceLedger(self.settings(), create=create, actor="cli")
+        return self._app
+
     def ledger(self, *, create: bool = False) -> Ledger:
-        """The ledger the settings name. Only ``ingest`` and ``init`` pass ``create=True``:
-        every other command refuses a missing ledger (exit 2, "no ledger at ...") instead
-        of creating an empty one and reporting zeros (issue 13 item 8)."""
-        from faceledger.store import open_ledger
+        return self.app(create=create).ledger
 
-        if self._ledger is None:
-            from faceledger.services.audit import checkpoints_path, install_checkpoints
+    def vault(self) -> KeyVault:
+        return self.app().vault
 
-            settings = self.settings()
-            ledger = open_ledger(settings.database_url, create=create)
-            install_checkpoints(ledger, checkpoints_path(settings), every=settings.audit_checkpoint_every)
-            self._ledger = ledger
-        return self._ledger
+    def policies(self) -> list[Policy]:
+        """The deployment's one law set (shipped plus ``policy_dir``), as the portal has it."""
+        return self.app().policies
 
     def close(self) -> None:
         """When the command ends: checkpoint the audit log if it wrote to it, then release
         the ledger's connections. A checkpoint that cannot be taken is reported on stderr."""
-        if self._ledger is None:
+        if self._app is None or not self._app.is_open:
             return
-        from faceledger.services.audit import checkpoints_path, finish_checkpoint
-
         try:
-            finish_checkpoint(self._ledger, checkpoints_path(self.settings()))
+            self._app.close()
         except FaceledgerError as exc:
             click.echo(f"warning: audit checkpoint not taken: {exc}", err=True)
         except Exception as exc:  # noqa: BLE001 - the command itself already succeeded
@@ -68,21 +72,7 @@ class CliState:
                 raise
             click.echo(f"warning: audit checkpoint not taken: {mapped}", err=True)
         finally:
-            self._ledger.dispose()
-            self._ledger = None
-
-    def policies(self) -> list[Policy]:
-        """The deployment's one law set (shipped plus ``policy_dir``), as the portal has it."""
-        from faceledger.services.policy import laws_for
-
-        return laws_for(self.settings())
-
-    def vault(self) -> KeyVault:
-        from faceledger.store.vault import KeyVault
-
-        if self._vault is None:
-            self._vault = KeyVault.open(self.settings())
-        return self._vault
+            self._app = None
 
 
 def echo_json(document: Any) -> None:

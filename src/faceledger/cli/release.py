@@ -109,7 +109,7 @@ def list_(state: CliState, as_json: bool) -> None:
       faceledger release list
       faceledger release list --json
     """
-    from faceledger.services.releases import list_releases
+    from faceledger.services.release_versions import list_releases
 
     versions = list_releases(state.ledger())
     if as_json:
@@ -136,7 +136,7 @@ def diff(state: CliState, a: str, b: str, as_json: bool) -> None:
     Example:
       faceledger release diff faces-2025@v1 faces-2025@v2
     """
-    from faceledger.services.releases import diff_releases
+    from faceledger.services.release_versions import diff_releases
 
     document = diff_releases(state.ledger(), a, b)
     if as_json:
@@ -174,7 +174,7 @@ def consumer_add(state: CliState, name: str, ref: str, contact: str | None, as_j
     Example:
       faceledger consumer add partner-lab --release faces-2025@v1
     """
-    from faceledger.services.releases import add_consumer
+    from faceledger.services.release_consumers import add_consumer
 
     record = add_consumer(state.ledger(), name=name, ref=ref, contact=contact)
     if as_json:
@@ -193,7 +193,7 @@ def consumer_list(state: CliState, as_json: bool) -> None:
     Example:
       faceledger consumer list --json
     """
-    from faceledger.services.releases import list_consumers
+    from faceledger.services.release_consumers import list_consumers
 
     rows = list_consumers(state.ledger())
     if as_json:
@@ -216,7 +216,7 @@ def consumer_notified(state: CliState, consumer_id: int) -> None:
     Example:
       faceledger consumer notified 3
     """
-    from faceledger.services.releases import mark_notified
+    from faceledger.services.release_consumers import mark_notified
 
     count = mark_notified(state.ledger(), consumer_id=consumer_id)
     click.echo(f"consumer {consumer_id}: {count} notices marked as sent")

@@ -89,7 +89,7 @@ from faceledger.store.ledger import utcnow
 from faceledger.store.schema import FaceDecision
 from faceledger.store.tables import AUDIT, DECISIONS, FACES, PHOTOS
 
-__all__ = ["ConsentBook", "engine_consent"]  # re-exported: report/numbers.py reads them here
+__all__ = ["ConsentBook", "engine_consent"]  # re-exported: services/report_numbers.py reads them here
 DEFAULT_ACTION = "extract-template"
 MODE: Mode = "conservative"  # gating decisions are never made in "likely" mode
 TOP_REASONS = 3

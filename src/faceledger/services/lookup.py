@@ -50,7 +50,8 @@ from sqlalchemy import Connection, and_, func, literal, or_, select
 
 from faceledger.errors import IdentifierError
 from faceledger.services.datasets import dataset_names_by_photo, datasets_holding
-from faceledger.services.releases import list_consumers, releases_holding
+from faceledger.services.release_consumers import list_consumers
+from faceledger.services.release_versions import releases_holding
 from faceledger.store import Ledger
 from faceledger.store.tables import FACES, PHOTOS
 

@@ -1,5 +1,10 @@
-"""Releases: immutable, versioned manifests of the photos and faces a purpose allows, and the
-consumers who received them.
+"""Releases: writing immutable, versioned manifests of the photos and faces a purpose allows.
+
+The rooms around it: :mod:`~faceledger.services.release_selection` (what a purpose may
+release), :mod:`~faceledger.services.release_versions` (references, listing, diffs, which
+versions hold a face), :mod:`~faceledger.services.release_consumers` (who received what, and
+the notices an erasure makes due), :mod:`~faceledger.services.release_images` (image files)
+and :mod:`~faceledger.services.release_withheld` (why faces were left out).
 
 Example::
 
@@ -31,8 +36,6 @@ import logging
 import re
 import secrets
 import shutil
-from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -41,14 +44,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, func, select
 
 from faceledger.config import Settings
-from faceledger.core.law import Processor
-from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.law.model import DISCLOSURE_BASES
 from faceledger.errors import ReleaseEmpty, ReleaseError, ReleaseUnchanged
-from faceledger.services.assess import assess_face_ids
 from faceledger.services.croissant import croissant_card
 from faceledger.services.policy import laws_for
 from faceledger.services.release_images import (
@@ -61,29 +61,33 @@ from faceledger.services.release_images import (
     plan_original,
     plan_redacted,
 )
-from faceledger.services.release_withheld import Withheld, content_sha256, explain_withheld
+from faceledger.services.release_selection import (
+    RELEASE_ACTION,
+    candidates,
+    face_facts,
+    release_allowed,
+    whole_photos,
+)
+from faceledger.services.release_versions import (
+    VersionInfo,
+    versions_holding,
+)
+from faceledger.services.release_withheld import content_sha256, explain_withheld
 from faceledger.services.templates import EXTRACT, GEOMETRY, read_face_templates
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.db import ensure_private_dir
 from faceledger.store.ledger import utcnow
 from faceledger.store.tables import (
-    CONSUMERS,
-    DECISIONS,
-    FACES,
     ITEMS,
-    NOTICES,
-    PHOTOS,
     RELEASES,
     VERSIONS,
 )
 from faceledger.store.vault import KeyVault
 
 logger = logging.getLogger(__name__)
-RELEASE_ACTION = "release"
 FILES = ("faces.parquet", "faces.csv", "croissant.json")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_REF = re.compile(r"^(?P<name>[^@]+?)(?:@v?(?P<version>\d+))?$")
 _CHUNK = 5_000
 
 SCHEMA = pa.schema([
@@ -97,51 +101,7 @@ SCHEMA = pa.schema([
 ])  # fmt: skip
 
 
-@dataclass(frozen=True)
-class VersionInfo:
-    """One release version as listed and returned (``release list --json`` entries)."""
 
-    id: int
-    release: str
-    version: int
-    parent: int | None
-    purpose: str
-    reason: str
-    with_features: bool
-    photos: int
-    faces: int
-    manifest_sha256: str
-    path: str
-    files: dict[str, str]
-    created_at: datetime
-    images: dict[str, Any] | None = None  # --images original|redacted: counts (set when written)
-    disclosure_basis: str | None = None  # --disclosure-basis, recorded on the version
-    withheld: Withheld | None = None  # release create: what was left out and why (not stored)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.release}@v{self.version}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ref": self.ref, "release": self.release, "version": self.version,
-            "parent": self.parent, "purpose": self.purpose, "reason": self.reason,
-            "with_features": self.with_features, "photos": self.photos, "faces": self.faces,
-            "manifest_sha256": self.manifest_sha256, "path": self.path, "files": self.files,
-            "created_at": self.created_at.isoformat(),
-            **({"images": self.images} if self.images is not None else {}),
-            "disclosure_basis": self.disclosure_basis,
-            **({"withheld": self.withheld.to_dict()} if self.withheld is not None else {}),
-        }  # fmt: skip
-
-
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """``"NAME@v2"`` or ``"NAME@2"`` -> ``("NAME", 2)``; ``"NAME"`` -> ``("NAME", None)`` (latest)."""
-    match = _REF.match(ref.strip())
-    if not match:
-        raise ReleaseError(f"{ref!r} is not a release reference like NAME@v1")
-    version = match.group("version")
-    return match.group("name"), int(version) if version else None
 
 
 def _sha256(path: Path) -> str:
@@ -157,130 +117,28 @@ def manifest_sha256(files: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(files, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _version_select() -> Any:
-    parent = VERSIONS.alias("parent")
-    return (
-        select(VERSIONS, RELEASES.c.name.label("release_name"), parent.c.version.label("parent_version"))
-        .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
-        .outerjoin(parent, parent.c.id == VERSIONS.c.parent_id)
-    )
 
 
-def _info(row: Any) -> VersionInfo:
-    return VersionInfo(
-        id=int(row.id), release=row.release_name, version=int(row.version),
-        parent=row.parent_version, purpose=row.purpose, reason=row.reason,
-        with_features=bool(row.with_features), photos=int(row.photo_count),
-        faces=int(row.face_count), manifest_sha256=row.manifest_sha256, path=row.path,
-        files=dict(row.files), created_at=row.created_at, disclosure_basis=row.disclosure_basis,
-    )  # fmt: skip
 
 
-def get_version(conn: Connection, ref: str) -> VersionInfo:
-    """The version ``ref`` names (the latest when it names no number)."""
-    name, number = parse_ref(ref)
-    query = _version_select().where(RELEASES.c.name == name)
-    query = query.where(VERSIONS.c.version == number) if number else query.order_by(VERSIONS.c.version.desc())
-    row = conn.execute(query.limit(1)).first()
-    if row is None:
-        raise ReleaseError(f"no release version {ref!r} (see faceledger release list)")
-    return _info(row)
 
 
-def list_releases(ledger: Ledger) -> list[VersionInfo]:
-    """Every version of every release, by name then version."""
-    with ledger.read() as conn:
-        rows = conn.execute(_version_select().order_by(RELEASES.c.name, VERSIONS.c.version)).all()
-    return [_info(row) for row in rows]
 
 
-# --- selecting what a purpose allows ------------------------------------------------------
 
 
-def _face_facts(result: dict[str, Any], scenario: dict[str, Any]) -> tuple[str, str, str]:
-    """(jurisdictions, laws in scope, consent basis) of one face's allowing decision."""
-    in_scope = IN_SCOPE[str(result.get("mode", "conservative"))]
-    laws = sorted(law["id"] for law in result.get("laws", []) if law.get("applies") in in_scope)
-    codes = sorted({j["code"] for j in result.get("jurisdictions", [])})
-    basis = "consent" if laws and scenario.get("consents") else "none-required"
-    return ",".join(codes), ",".join(laws), basis
 
 
-def _candidates(conn: Connection, purpose: str) -> dict[int, list[Any]]:
-    """Faces of scanned, non-excluded photos, with their allowing extract decision (or None)."""
-    allowed = and_(
-        DECISIONS.c.face_id == FACES.c.id, DECISIONS.c.purpose == purpose,
-        DECISIONS.c.action == EXTRACT, DECISIONS.c.decision == "allow",
-    )  # fmt: skip
-    rows = conn.execute(
-        select(
-            FACES.c.id.label("face_id"), FACES.c.photo_id, FACES.c.face_index, FACES.c.x1,
-            FACES.c.y1, FACES.c.x2, FACES.c.y2, FACES.c.score, FACES.c.excluded_request_id,
-            PHOTOS.c.external_id, PHOTOS.c.download_url, PHOTOS.c.page_url, PHOTOS.c.license_name,
-            PHOTOS.c.license_url, DECISIONS.c.id.label("decision_id"), DECISIONS.c.destroy_by,
-            DECISIONS.c.result, DECISIONS.c.scenario,
-        )  # fmt: skip
-        .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-        .outerjoin(DECISIONS, allowed)
-        .where(PHOTOS.c.excluded_request_id.is_(None), PHOTOS.c.scan_status == "done")
-        .order_by(FACES.c.photo_id, FACES.c.face_index)
-    ).all()
-    by_photo: dict[int, list[Any]] = {}
-    for row in rows:
-        by_photo.setdefault(int(row.photo_id), []).append(row)
-    return by_photo
 
 
-def _whole_photos(by_photo: dict[int, list[Any]], allowed: set[int] | None = None) -> list[Any]:
-    """Faces of photos whose every face is allowed (and in ``allowed`` when given)."""
-    return [
-        face
-        for faces in by_photo.values()
-        if all(
-            f.decision_id is not None and f.excluded_request_id is None
-            and (allowed is None or int(f.face_id) in allowed)
-            for f in faces
-        )  # fmt: skip
-        for face in faces
-    ]
 
 
-def _release_allowed(
-    ledger: Ledger, conn: Connection, settings: Settings, purpose: str, face_ids: list[int],
-    on: date, actor: str, disclosure_basis: str | None = None,
-) -> set[int]:  # fmt: skip
-    """Faces the law engine allows to be released (action ``release``, with the stated
-    ``disclosure_basis``), decided now."""
-    if not face_ids:
-        return set()
-    processor = Processor(location=settings.processor_location, commercial=settings.processor_commercial)
-    trigger: dict[str, Any] = {"event": "release.create"}
-    if disclosure_basis is not None:
-        trigger["disclosure_basis"] = disclosure_basis
-    assess_face_ids(
-        ledger, face_ids, purpose=purpose, processor=processor, action=RELEASE_ACTION, on=on,
-        actor=actor, policies=laws_for(settings), conn=conn,
-        trigger=trigger, disclosure_basis=disclosure_basis,
-    )  # fmt: skip
-    allowed: set[int] = set()
-    for start in range(0, len(face_ids), _CHUNK):
-        allowed.update(
-            int(face_id)
-            for (face_id,) in conn.execute(
-                select(DECISIONS.c.face_id).where(
-                    DECISIONS.c.face_id.in_(face_ids[start : start + _CHUNK]),
-                    DECISIONS.c.purpose == purpose, DECISIONS.c.action == RELEASE_ACTION,
-                    DECISIONS.c.decision == "allow",
-                )  # fmt: skip
-            )
-        )
-    return allowed
 
 
 def _table(name: str, version: int, faces: list[Any], features: dict[int, bytes] | None) -> pa.Table:
     columns: dict[str, list[Any]] = {field.name: [] for field in SCHEMA}
     for face in faces:
-        jurisdictions, laws, basis = _face_facts(face.result, face.scenario)
+        jurisdictions, laws, basis = face_facts(face.result, face.scenario)
         feature = None
         if features is not None and int(face.face_id) in features:
             feature = json.dumps(json.loads(features[int(face.face_id)])["measures"], sort_keys=True)
@@ -479,18 +337,18 @@ def create_release(
     on = on or datetime.now(UTC).date()
     with ledger.begin() as conn:  # (release_id, version) is unique: a concurrent cut fails
         release_id = _ensure_release(conn, name, purpose)
-        by_photo = _candidates(conn, purpose)
+        by_photo = candidates(conn, purpose)
         part: ImagePart | None = None
         if images == "redacted":  # every decided face is asked; the others are redacted
             asked = [int(f.face_id) for fs in by_photo.values() for f in fs
                      if f.decision_id is not None and f.excluded_request_id is None]  # fmt: skip
-            allowed = _release_allowed(ledger, conn, settings, purpose, asked, on, actor, disclosure_basis)
+            allowed = release_allowed(ledger, conn, settings, purpose, asked, on, actor, disclosure_basis)
             part, faces = plan_redacted(conn, by_photo, allowed, purpose=purpose,
                                         max_pixels=settings.max_image_pixels)  # fmt: skip
         else:
-            asked = [int(f.face_id) for f in _whole_photos(by_photo)]
-            allowed = _release_allowed(ledger, conn, settings, purpose, asked, on, actor, disclosure_basis)
-            faces = _whole_photos(by_photo, allowed)
+            asked = [int(f.face_id) for f in whole_photos(by_photo)]
+            allowed = release_allowed(ledger, conn, settings, purpose, asked, on, actor, disclosure_basis)
+            faces = whole_photos(by_photo, allowed)
             if images == "original":
                 part, faces = plan_original(conn, faces, max_pixels=settings.max_image_pixels)
         withheld = explain_withheld(
@@ -534,7 +392,7 @@ def cut_without(
     """A new version of every release whose latest version holds any of these faces or
     photos, without them (and without the other faces of those photos). Files are filtered
     from the parent's Parquet: nothing else changes, no template is read."""
-    holding = _versions_holding(conn, face_ids, photo_ids)
+    holding = versions_holding(conn, face_ids, photo_ids)
     latest = {
         int(row.release_id): row
         for row in conn.execute(
@@ -580,161 +438,17 @@ def cut_without(
     return cut
 
 
-def _versions_holding(conn: Connection, face_ids: set[int], photo_ids: set[int]) -> set[int]:
-    """Ids of every release version that holds any of these faces or photos."""
-    found: set[int] = set()
-    for column, ids in ((ITEMS.c.face_id, sorted(face_ids)), (ITEMS.c.photo_id, sorted(photo_ids))):
-        for start in range(0, len(ids), _CHUNK):
-            found.update(
-                int(v) for (v,) in conn.execute(
-                    select(ITEMS.c.version_id).where(column.in_(ids[start : start + _CHUNK])).distinct()
-                )
-            )  # fmt: skip
-    return found
 
 
-def releases_holding(conn: Connection, *, face_ids: set[int], photo_ids: set[int]) -> list[str]:
-    """``NAME@vN`` of every release version that held any of these faces or photos."""
-    ids = _versions_holding(conn, face_ids, photo_ids)
-    if not ids:
-        return []
-    rows = conn.execute(
-        select(RELEASES.c.name, VERSIONS.c.version)
-        .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
-        .where(VERSIONS.c.id.in_(sorted(ids)))
-        .order_by(RELEASES.c.name, VERSIONS.c.version)
-    ).all()
-    return [f"{name}@v{version}" for name, version in rows]
 
 
-def notify_consumers(
-    conn: Connection, *, face_ids: set[int], photo_ids: set[int], request_id: int,
-    new_versions: list[VersionInfo],
-) -> list[dict[str, Any]]:  # fmt: skip
-    """Record a notice due to every consumer of a version that held these faces or photos
-    (GDPR Art. 17(2) / 19); returns them as ``{consumer, release, version, replaced_by}``."""
-    holding = _versions_holding(conn, face_ids, photo_ids)
-    if not holding:
-        return []
-    replacement = {v.release: v for v in new_versions}
-    rows = conn.execute(
-        select(CONSUMERS.c.id, CONSUMERS.c.name, RELEASES.c.name.label("release"), VERSIONS.c.version)
-        .join(VERSIONS, VERSIONS.c.id == CONSUMERS.c.version_id)
-        .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
-        .where(CONSUMERS.c.version_id.in_(sorted(holding)))
-        .order_by(CONSUMERS.c.id)
-    ).all()
-    now = utcnow()
-    notices = []
-    for row in rows:
-        new = replacement.get(row.release)
-        conn.execute(
-            NOTICES.insert().values(
-                consumer_id=row.id, request_id=request_id, version_id=new.id if new else None,
-                due_at=now,
-            )  # fmt: skip
-        )
-        notices.append({
-            "consumer_id": int(row.id), "consumer": row.name, "release": row.release,
-            "version": int(row.version), "replaced_by": new.ref if new else None,
-        })  # fmt: skip
-    return notices
 
 
-# --- diff and consumers --------------------------------------------------------------------
 
 
-def diff_releases(ledger: Ledger, a: str, b: str) -> dict[str, Any]:
-    """Faces and photos added and removed from version ``a`` to version ``b``."""
-    with ledger.read() as conn:
-        first, second = get_version(conn, a), get_version(conn, b)
-        sets = []
-        for version in (first, second):
-            rows = conn.execute(select(ITEMS.c.face_id, ITEMS.c.photo_id).where(ITEMS.c.version_id == version.id)).all()
-            sets.append(({int(f) for f, _ in rows}, {int(p) for _, p in rows}))
-    (faces_a, photos_a), (faces_b, photos_b) = sets
-    return {
-        "a": first.ref, "b": second.ref,
-        "faces": {"added": sorted(faces_b - faces_a), "removed": sorted(faces_a - faces_b),
-                  "kept": len(faces_a & faces_b)},
-        "photos": {"added": sorted(photos_b - photos_a), "removed": sorted(photos_a - photos_b),
-                   "kept": len(photos_a & photos_b)},
-        "manifest_sha256": {"a": first.manifest_sha256, "b": second.manifest_sha256},
-    }  # fmt: skip
 
 
-def add_consumer(
-    ledger: Ledger, *, name: str, ref: str, contact: str | None = None, actor: str = "cli"
-) -> dict[str, Any]:
-    """Register that ``name`` received release version ``ref`` (a disclosure, audited)."""
-    if not name.strip():
-        raise ReleaseError("a consumer needs a name")
-    with ledger.begin() as conn:
-        version = get_version(conn, ref)
-        if parse_ref(ref)[1] is None:
-            raise ReleaseError(f"name the version the consumer received: {version.ref}, not {ref}")
-        exists = conn.execute(
-            select(CONSUMERS.c.id).where(CONSUMERS.c.name == name, CONSUMERS.c.version_id == version.id)
-        ).first()
-        if exists is not None:
-            raise ReleaseError(f"consumer {name!r} is already registered for {version.ref}")
-        now = utcnow()
-        consumer_id = conn.execute(
-            CONSUMERS.insert().values(name=name.strip(), version_id=version.id, contact=contact,
-                                      registered_at=now).returning(CONSUMERS.c.id)
-        ).scalar_one()  # fmt: skip
-        append(
-            conn,
-            AuditRecord(
-                name="consumer.add", actor=actor, object_type="consumer", object_id=str(consumer_id),
-                payload={"consumer": int(consumer_id), "release": version.release,
-                         "version": version.version, "faces": version.faces},
-            ),  # fmt: skip
-        )
-    return {"id": int(consumer_id), "name": name.strip(), "release": version.ref, "registered_at": now}
 
 
-def list_consumers(ledger: Ledger) -> list[dict[str, Any]]:
-    """Every consumer with the version it received and the notices it is owed."""
-    with ledger.read() as conn:
-        rows = conn.execute(
-            select(CONSUMERS, RELEASES.c.name.label("release"), VERSIONS.c.version)
-            .join(VERSIONS, VERSIONS.c.id == CONSUMERS.c.version_id)
-            .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
-            .order_by(CONSUMERS.c.id)
-        ).all()
-        due = Counter(
-            int(c) for (c,) in conn.execute(select(NOTICES.c.consumer_id).where(NOTICES.c.notified_at.is_(None)))
-        )
-    return [
-        {"id": int(r.id), "name": r.name, "release": f"{r.release}@v{r.version}", "contact": r.contact,
-         "registered_at": r.registered_at, "notified_at": r.notified_at, "notices_due": due.get(int(r.id), 0)}
-        for r in rows
-    ]  # fmt: skip
 
 
-def mark_notified(ledger: Ledger, *, consumer_id: int, actor: str = "cli") -> int:
-    """Record that a consumer was told of every notice it is owed; how many were due."""
-    now = utcnow()
-    with ledger.begin() as conn:
-        if conn.execute(select(CONSUMERS.c.id).where(CONSUMERS.c.id == consumer_id)).first() is None:
-            raise ReleaseError(f"no consumer {consumer_id} (see faceledger consumer list)")
-        due = conn.execute(
-            select(NOTICES.c.id, NOTICES.c.request_id).where(
-                NOTICES.c.consumer_id == consumer_id, NOTICES.c.notified_at.is_(None)
-            ).order_by(NOTICES.c.id)
-        ).all()  # fmt: skip
-        count = conn.execute(
-            update(NOTICES).where(NOTICES.c.consumer_id == consumer_id, NOTICES.c.notified_at.is_(None))
-            .values(notified_at=now)
-        ).rowcount  # fmt: skip
-        conn.execute(update(CONSUMERS).where(CONSUMERS.c.id == consumer_id).values(notified_at=now))
-        append(
-            conn,
-            AuditRecord(
-                name="consumer.notified", actor=actor, object_type="consumer", object_id=str(consumer_id),
-                payload={"consumer": consumer_id, "notices": int(count),
-                         "requests": sorted({int(r.request_id) for r in due})},
-            ),  # fmt: skip
-        )
-    return int(count)

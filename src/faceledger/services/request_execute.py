@@ -27,7 +27,9 @@ from sqlalchemy import Connection, or_, select, update
 
 from faceledger.config import Settings
 from faceledger.errors import RequestStateError
-from faceledger.services.releases import cut_without, notify_consumers, releases_holding
+from faceledger.services.release_consumers import notify_consumers
+from faceledger.services.release_versions import releases_holding
+from faceledger.services.releases import cut_without
 from faceledger.services.request_identity import (
     acted_faces,
     identity_problem,

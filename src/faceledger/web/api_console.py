@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from faceledger.services import releases as releases_service
+from faceledger.services import release_consumers, release_versions
 from faceledger.services.audit import find_events, verify_audit
 from faceledger.services.consent import import_consents, list_consents
 from faceledger.services.exposure import ledger_exposure
@@ -121,13 +121,13 @@ async def consents_import(
 
 @router.get("/releases", summary="Release versions")
 def releases(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> list[dict[str, Any]]:
-    return [v.to_dict() for v in releases_service.list_releases(portal.ledger)]
+    return [v.to_dict() for v in release_versions.list_releases(portal.ledger)]
 
 
 @router.get("/consumers", summary="Who received which release version")
 def consumers(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> list[dict[str, Any]]:
     return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in c.items()}
-            for c in releases_service.list_consumers(portal.ledger)]  # fmt: skip
+            for c in release_consumers.list_consumers(portal.ledger)]  # fmt: skip
 
 
 @router.get("/audit", summary="The newest audit events")

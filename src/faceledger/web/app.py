@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from faceledger import __version__
+from faceledger.api import FaceLedger
 from faceledger.config import Settings
 from faceledger.services.verification import LocalProfileVerifier, ProfileVerifier
 from faceledger.store import Ledger, open_ledger
@@ -77,8 +78,7 @@ def create_app(
     # in the ledger, shared by every server process (issue 15.3); in memory on a read-only one
     shared_limiter, audit_budget = portal_limits(settings, ledger, secret)
     portal = Portal(
-        settings=settings,
-        ledger=ledger,
+        app=FaceLedger(settings, ledger=ledger, actor="portal"),
         secret=secret,
         verifier=verifier or LocalProfileVerifier(profiles),
         limiter=limiter or shared_limiter,

@@ -12,10 +12,10 @@ from typing import Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
+from faceledger.api import FaceLedger
 from faceledger.config import Settings
 from faceledger.core.law import Policy
 from faceledger.errors import LoginRequired
-from faceledger.services.policy import laws_for
 from faceledger.services.users import User, authenticate_token, require, session_user
 from faceledger.services.verification import ProfileVerifier
 from faceledger.store import Ledger
@@ -31,10 +31,10 @@ SelfieSearch = Callable[[bytes], list[dict[str, Any]] | dict[str, Any]]
 
 @dataclass
 class Portal:
-    """Everything the app holds for its lifetime (one per ``create_app``)."""
+    """Everything the app holds for its lifetime (one per ``create_app``): the deployment's
+    :class:`faceledger.FaceLedger` (settings, ledger, vault, laws) and the web's own parts."""
 
-    settings: Settings
-    ledger: Ledger
+    app: FaceLedger
     secret: bytes
     verifier: ProfileVerifier
     limiter: TokenBucket
@@ -42,25 +42,30 @@ class Portal:
     signer: Signer
     selfie_gate: SelfieGate = field(default_factory=lambda: SelfieGate(1))
     audit_budget: AuditBudget = field(default_factory=lambda: AuditBudget(1000))
-    _vault: KeyVault | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.app.ledger
 
     def vault(self) -> KeyVault:
         with self._lock:
-            if self._vault is None:
-                self._vault = KeyVault.open(self.settings)
-            return self._vault
+            return self.app.vault
 
     @property
     def policies(self) -> list[Policy]:
         """The deployment's one law set (shipped plus ``policy_dir``), as the CLI has it."""
-        return laws_for(self.settings)
+        return self.app.policies
 
     def forget_keys(self) -> None:
         """Drop the data keys cached during a request (after each one): the portal holds no
         key between requests, and a shred elsewhere reaches it at once (the vault also checks
         its shred generation on every use)."""
-        vault = self._vault
+        vault = self.app.opened_vault
         if vault is not None:
             vault.forget()
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from faceledger.errors import AssessmentNotFound
-from faceledger.services import releases as releases_service
+from faceledger.services import release_consumers, release_versions
 from faceledger.services.audit import event_facets, find_events, recent_events, verify_audit
 from faceledger.services.consent import import_consents, list_consents
 from faceledger.services.exposure import ledger_exposure
@@ -133,8 +133,8 @@ async def consents_import(
 
 @router.get("/releases", response_class=HTMLResponse)
 def releases(request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_user)) -> HTMLResponse:
-    versions = [v.to_dict() for v in releases_service.list_releases(portal.ledger)]
-    consumers = releases_service.list_consumers(portal.ledger)
+    versions = [v.to_dict() for v in release_versions.list_releases(portal.ledger)]
+    consumers = release_consumers.list_consumers(portal.ledger)
     return render(portal, request, "console_releases.html", user=user, versions=versions, consumers=consumers)
 
 
