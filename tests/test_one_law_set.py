@@ -87,7 +87,7 @@ def test_cli_and_portal_hold_the_same_law_set(tmp_path: Path) -> None:
      "faceledger.services.consent:import_consents", "faceledger.services.explain:explain_face",
      "faceledger.services.face_view:face_view", "faceledger.services.exposure:ledger_exposure",
      "faceledger.services.redecide:reassess_decided", "faceledger.services.assess:assess_face_ids",
-     "faceledger.report.numbers:report_numbers"],
+     "faceledger.services.report_numbers:report_numbers"],
 )  # fmt: skip
 def test_no_service_without_settings_defaults_its_laws(service: str) -> None:
     """A service that cannot see Settings must be handed the law set: no silent default."""

@@ -17,8 +17,8 @@ PostgreSQL query JSON differently); the rules come from the services: exposure f
 :class:`~faceledger.core.law.Consent`, refusals from
 :func:`~faceledger.services.extract.refusal_counts`, the chain from
 :func:`~faceledger.store.audit.verify_chain`. DiF measures are read once, audited, in
-:mod:`faceledger.report.diversity`; requests, retention and releases live in
-:mod:`faceledger.report.lifecycle`. Geotags on the map are rounded to
+:mod:`faceledger.services.report_diversity`; requests, retention and releases live in
+:mod:`faceledger.services.report_lifecycle`. Geotags on the map are rounded to
 :data:`MAP_PRECISION_DEG` and no per-face biometric value ever leaves the vault: the
 document holds counts and histograms only.
 """
