@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 Point = tuple[float, float]
 
 
@@ -155,3 +157,34 @@ def merge_detections(
         if all(face.box.iou(other.box) < iou_threshold for other in kept):
             kept.append(face)
     return kept
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """``p -> scale * R(angle) @ p + offset`` as a 2x2 ``matrix`` and an ``offset``."""
+
+    matrix: np.ndarray
+    offset: np.ndarray
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        return np.asarray(np.asarray(points, dtype=np.float64) @ self.matrix.T + self.offset)
+
+    def inverse(self) -> Similarity:
+        inv = np.linalg.inv(self.matrix)
+        return Similarity(inv, -inv @ self.offset)
+
+
+def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
+    """The least-squares similarity taking ``source`` points onto ``target`` (Umeyama 1991)."""
+    src, dst = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    a, b = src - mu_s, dst - mu_d
+    u, sigma, vt = np.linalg.svd(b.T @ a / len(src))
+    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rotation = u @ d @ vt
+    variance = a.var(axis=0).sum()
+    if variance <= 0:
+        raise ValueError("landmarks are degenerate (all at one point)")
+    scale = float(np.trace(np.diag(sigma) @ d) / variance)
+    matrix = scale * rotation
+    return Similarity(matrix, mu_d - matrix @ mu_s)

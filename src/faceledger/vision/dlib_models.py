@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from faceledger.core.faces import BBox
+from faceledger.core.faces import BBox, Similarity, fit_similarity
 from faceledger.errors import ModelError
 
 RESNET = "dlib_face_recognition_resnet_model_v1.dat"
@@ -80,34 +80,6 @@ CHIP_PADDING = 0.25
 CENTERFACE_CHIP_TEMPLATE = np.array(
     [[46.51, 47.36], [102.53, 46.04], [72.54, 79.93], [51.16, 106.10], [98.27, 104.74]], dtype=np.float64
 )
-
-
-@dataclass(frozen=True)
-class Similarity:
-    """``p -> scale * R(angle) @ p + offset`` as a 2x2 ``matrix`` and an ``offset``."""
-
-    matrix: np.ndarray
-    offset: np.ndarray
-
-    def apply(self, points: np.ndarray) -> np.ndarray:
-        return np.asarray(np.asarray(points, dtype=np.float64) @ self.matrix.T + self.offset)
-
-    def inverse(self) -> Similarity:
-        inv = np.linalg.inv(self.matrix)
-        return Similarity(inv, -inv @ self.offset)
-
-
-def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
-    """The least-squares similarity taking ``source`` points onto ``target`` (Umeyama 1991)."""
-    src, dst = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
-    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - mu_s, dst - mu_d
-    u, sigma, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
-    rotation = u @ d @ vt
-    scale = float(np.trace(np.diag(sigma) @ d) / a.var(axis=0).sum())
-    matrix = scale * rotation
-    return Similarity(matrix, mu_d - matrix @ mu_s)
 
 
 def chip_transform(shape: Any) -> Similarity:

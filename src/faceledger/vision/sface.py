@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from faceledger.core.faces import fit_similarity
 from faceledger.errors import ModelError
 
 MODEL_FILE = "face_recognition_sface_2021dec.onnx"
@@ -85,21 +86,9 @@ def verified_model() -> bytes:
 
 def umeyama(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """The 2x3 least-squares similarity (rotation, uniform scale, shift; no reflection)
-    taking ``source`` points onto ``target`` (Umeyama 1991)."""
-    src, dst = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
-    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - mu_s, dst - mu_d
-    u, sigma, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
-    rotation = u @ d @ vt
-    variance = a.var(axis=0).sum()
-    if variance <= 0:
-        raise ValueError("landmarks are degenerate (all at one point)")
-    scale = float(np.trace(np.diag(sigma) @ d) / variance)
-    out = np.zeros((2, 3))
-    out[:, :2] = scale * rotation
-    out[:, 2] = mu_d - scale * rotation @ mu_s
-    return out
+    taking ``source`` points onto ``target`` (Umeyama 1991; :func:`~faceledger.core.faces.fit_similarity`)."""
+    fitted = fit_similarity(source, target)
+    return np.hstack([fitted.matrix, fitted.offset[:, None]])
 
 
 def align(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
