@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO / "src"))
 from sqlalchemy import select, text  # noqa: E402
 
 from faceledger.config import load_settings  # noqa: E402
-from faceledger.services.assess import _Writer, assess_faces  # noqa: E402
-from faceledger.services.ingest import ingest_paths  # noqa: E402
+from faceledger.services.collection.ingest import ingest_paths  # noqa: E402
+from faceledger.services.decisions.assess import _Writer, assess_faces  # noqa: E402
 from faceledger.store import open_ledger  # noqa: E402
 from faceledger.store.ledger import utcnow  # noqa: E402
 from faceledger.store.schema import Face, FaceDecision, Photo, ScanRun  # noqa: E402

@@ -56,7 +56,9 @@ def read_truth(root: Path) -> dict[str, list[TruthFace]]:
     with (root / "boxes.csv").open() as handle:
         for row in csv.DictReader(handle):
             box = BBox.from_xywh(*(float(row[k]) for k in ("x", "y", "w", "h")))
-            truth.setdefault(row["image"], []).append(TruthFace(box, row.get("invalid", "0") == "1"))
+            truth.setdefault(row["image"], []).append(
+                TruthFace(box, row.get("invalid", "0") == "1")
+            )
     return truth
 
 
@@ -68,7 +70,14 @@ def _resize(rgb: np.ndarray, factor: float) -> np.ndarray:
 
 def _raw_pass(detector: object, rgb: np.ndarray, name: str) -> list[list[float]]:
     h, w = rgb.shape[:2]
-    factor = {"x1": 1.0, "x2": 2.0, "x1.5": 1.5, "flip": 1.0, "flip2": 2.0, "coarse": 640 / max(h, w)}[name]
+    factor = {
+        "x1": 1.0,
+        "x2": 2.0,
+        "x1.5": 1.5,
+        "flip": 1.0,
+        "flip2": 2.0,
+        "coarse": 640 / max(h, w),
+    }[name]
     image = rgb if factor == 1.0 else _resize(rgb, factor)
     if name.startswith("flip"):
         width = image.shape[1]
@@ -91,8 +100,12 @@ def build_cache(path: Path, passes: tuple[str, ...] = PASSES) -> dict[str, dict[
     Incremental: passes already in the cache are kept, missing ones (a pass added to ``PASSES``,
     an image added to a set) are computed and the cache is rewritten after every image."""
     cache: dict[str, dict[str, object]] = json.loads(path.read_text()) if path.is_file() else {}
-    missing = [(s, root, image) for s, root in SETS.items() for image in sorted(read_truth(root))
-               if not set(passes) <= set(cache.get(f"{s}/{image}", {}).get("passes", {}))]  # type: ignore[arg-type]
+    missing = [
+        (s, root, image)
+        for s, root in SETS.items()
+        for image in sorted(read_truth(root))
+        if not set(passes) <= set(cache.get(f"{s}/{image}", {}).get("passes", {}))
+    ]  # type: ignore[arg-type]
     if not missing:
         return cache
     from faceledger.vision.centerface import CenterFace
@@ -100,7 +113,9 @@ def build_cache(path: Path, passes: tuple[str, ...] = PASSES) -> dict[str, dict[
     settings = load_settings()
     detector = CenterFace(threshold=RAW_THRESHOLD, threads=2)
     for set_name, root, image in missing:
-        loaded = load_image(root / image, max_pixels=settings.max_image_pixels, max_side=settings.detect_max_side)
+        loaded = load_image(
+            root / image, max_pixels=settings.max_image_pixels, max_side=settings.detect_max_side
+        )
         entry = cache.setdefault(f"{set_name}/{image}", {"passes": {}, "ms": {}})
         entry.update({"scale": loaded.scale, "size": [loaded.width, loaded.height],
                       "working": list(loaded.rgb.shape[:2])})  # fmt: skip
@@ -137,9 +152,16 @@ def option_faces(entry: dict, passes: tuple[str, ...], fusion: str, threshold: f
     for name in passes:
         if name == "x1":
             continue
-        if name == "coarse" and not (max(h, w) > 1000 and (not first or any(f.box.height / scale > 256 for f in first))):
+        if name == "coarse" and not (
+            max(h, w) > 1000 and (not first or any(f.box.height / scale > 256 for f in first))
+        ):
             continue
-        if name == "flip" and flip_gate is not None and first and min(f.box.height / scale for f in first) >= flip_gate:
+        if (
+            name == "flip"
+            and flip_gate is not None
+            and first
+            and min(f.box.height / scale for f in first) >= flip_gate
+        ):
             continue
         if name in ("x2", "x1.5", "flip2") and gate != "always":
             heights = [f.box.height / scale for f in first]
@@ -159,7 +181,14 @@ def evaluate(cache: dict, keys: list[str], truth: dict[str, list[TruthFace]], op
     buckets: dict[str, list[int]] = {}
     ms = 0.0
     for key in keys:
-        memo = (key, option["passes"], option["fusion"], option["gate"], option.get("flip_gate"), threshold)
+        memo = (
+            key,
+            option["passes"],
+            option["fusion"],
+            option["gate"],
+            option.get("flip_gate"),
+            threshold,
+        )
         if memo not in _MEMO:
             faces, ran = option_faces(cache[key], option["passes"], option["fusion"], threshold, option["gate"],
                                       option.get("flip_gate"))  # fmt: skip
@@ -183,16 +212,51 @@ OPTIONS = {
     "x1+x2 wbf gated": {"passes": ("x1", "x2", "coarse"), "fusion": "wbf", "gate": "64"},
     "x1+x1.5 wbf gated": {"passes": ("x1", "x1.5", "coarse"), "fusion": "wbf", "gate": "64"},
     "x1+flip wbf": {"passes": ("x1", "flip", "coarse"), "fusion": "wbf", "gate": "always"},
-    "x1+flip+x2 wbf gated (landed)": {"passes": ("x1", "flip", "x2", "coarse"), "fusion": "wbf", "gate": "64"},
-    "x1+flip+x2 wbf always": {"passes": ("x1", "flip", "x2", "coarse"), "fusion": "wbf", "gate": "always"},
-    "x1+flip+x2 nms gated": {"passes": ("x1", "flip", "x2", "coarse"), "fusion": "nms", "gate": "64"},
-    "x1+flip+x2 wbf-avg gated": {"passes": ("x1", "flip", "x2", "coarse"), "fusion": "wbf-avg", "gate": "64"},
-    "x1+flip+x1.5 wbf gated": {"passes": ("x1", "flip", "x1.5", "coarse"), "fusion": "wbf", "gate": "64"},
-    "x1+flip+x1.5+x2 wbf gated": {"passes": ("x1", "flip", "x1.5", "x2", "coarse"), "fusion": "wbf", "gate": "64"},
-    "x1+flip+x2+flip2 wbf gated": {"passes": ("x1", "flip", "x2", "flip2", "coarse"), "fusion": "wbf", "gate": "64"},
-    "x1+flip+x2+flip2 wbf always": {"passes": ("x1", "flip", "x2", "flip2", "coarse"), "fusion": "wbf",
-                                    "gate": "always"},
-    "x1+flip+x2 wbf gated, no coarse": {"passes": ("x1", "flip", "x2"), "fusion": "wbf", "gate": "64"},
+    "x1+flip+x2 wbf gated (landed)": {
+        "passes": ("x1", "flip", "x2", "coarse"),
+        "fusion": "wbf",
+        "gate": "64",
+    },
+    "x1+flip+x2 wbf always": {
+        "passes": ("x1", "flip", "x2", "coarse"),
+        "fusion": "wbf",
+        "gate": "always",
+    },
+    "x1+flip+x2 nms gated": {
+        "passes": ("x1", "flip", "x2", "coarse"),
+        "fusion": "nms",
+        "gate": "64",
+    },
+    "x1+flip+x2 wbf-avg gated": {
+        "passes": ("x1", "flip", "x2", "coarse"),
+        "fusion": "wbf-avg",
+        "gate": "64",
+    },
+    "x1+flip+x1.5 wbf gated": {
+        "passes": ("x1", "flip", "x1.5", "coarse"),
+        "fusion": "wbf",
+        "gate": "64",
+    },
+    "x1+flip+x1.5+x2 wbf gated": {
+        "passes": ("x1", "flip", "x1.5", "x2", "coarse"),
+        "fusion": "wbf",
+        "gate": "64",
+    },
+    "x1+flip+x2+flip2 wbf gated": {
+        "passes": ("x1", "flip", "x2", "flip2", "coarse"),
+        "fusion": "wbf",
+        "gate": "64",
+    },
+    "x1+flip+x2+flip2 wbf always": {
+        "passes": ("x1", "flip", "x2", "flip2", "coarse"),
+        "fusion": "wbf",
+        "gate": "always",
+    },
+    "x1+flip+x2 wbf gated, no coarse": {
+        "passes": ("x1", "flip", "x2"),
+        "fusion": "wbf",
+        "gate": "64",
+    },
 }
 GRID = [round(0.25 + 0.025 * i, 3) for i in range(15)]  # 0.25 .. 0.60
 TARGETS = (0.90, 0.91, 0.92)  # pooled precision the threshold rule asks of the training folds
@@ -245,7 +309,9 @@ def cross_validate(cache: dict, truth: dict, option: dict, folds: int = 5,
         for b, (hit, n) in r["buckets"].items():
             acc = buckets.setdefault(b, [0, 0])
             acc[0], acc[1] = acc[0] + hit, acc[1] + n
-        dlib_found += evaluate(cache, [k for k in test if k.startswith("dlib/")], truth, option, t)["tp"]
+        dlib_found += evaluate(cache, [k for k in test if k.startswith("dlib/")], truth, option, t)[
+            "tp"
+        ]
     return {"thresholds": chosen, "recall": tp / (tp + fn), "precision": tp / max(1, tp + fp), "fp": fp,
             "tp": tp, "fn": fn, "dlib_found": dlib_found, "per_fold": per_fold, "buckets": buckets}  # fmt: skip
 
@@ -280,17 +346,31 @@ def _buckets(b: dict[str, list[int]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/faceledger-detect-cache.json"))
     parser.add_argument("--option", action="append", help="evaluate only these options")
     parser.add_argument("--folds", type=int, action="append", help="CV folds (default 5 and 10)")
-    parser.add_argument("--per-fold", action="store_true", help="print every fold's threshold and counts")
-    parser.add_argument("--repeats", type=int, default=0,
-                        help="also repeat 5-fold CV over this many shuffled fold assignments (mean figures)")
-    parser.add_argument("--nested", action="store_true", help="also cross-validate the option selection itself")
+    parser.add_argument(
+        "--per-fold", action="store_true", help="print every fold's threshold and counts"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=0,
+        help="also repeat 5-fold CV over this many shuffled fold assignments (mean figures)",
+    )
+    parser.add_argument(
+        "--nested", action="store_true", help="also cross-validate the option selection itself"
+    )
     args = parser.parse_args()
     cache = build_cache(args.cache)
-    truth = {f"{s}/{image}": faces for s, root in SETS.items() for image, faces in read_truth(root).items()}
+    truth = {
+        f"{s}/{image}": faces
+        for s, root in SETS.items()
+        for image, faces in read_truth(root).items()
+    }
     wider = [k for k in sorted(cache) if k.startswith("wider/")]
     dlib = [k for k in sorted(cache) if k.startswith("dlib/")]
     single_ms = sum(cache[k]["ms"]["x1"] for k in wider)
@@ -314,7 +394,9 @@ def main() -> None:
             d = evaluate(cache, dlib, truth, option, t)
             print(f"  t={t:.3f} WIDER R {w['recall']:.3f} P {w['precision']:.3f} FP {w['fp']:3d} | dlib {d['tp']}/18 "
                   f"FP {d['fp']} | model time x{w['ms'] / single_ms:.2f} | {_buckets(w['buckets'])}")  # fmt: skip
-    print(f"\n== options by held-out recall at held-out precision >= {GOAL_PRECISION} (both fold counts)")
+    print(
+        f"\n== options by held-out recall at held-out precision >= {GOAL_PRECISION} (both fold counts)"
+    )
     by_key: dict[tuple[str, float], list[dict]] = {}
     for name, _folds, target, cv in summary:
         by_key.setdefault((name, target), []).append(cv)
@@ -328,12 +410,17 @@ def main() -> None:
               f"share of repeats with P >= {GOAL_PRECISION}, worst dlib")  # fmt: skip
         for name, option in options.items():
             for target in TARGETS:
-                runs = [cross_validate(cache, truth, option, 5, target, seed) for seed in range(args.repeats)]
+                runs = [
+                    cross_validate(cache, truth, option, 5, target, seed)
+                    for seed in range(args.repeats)
+                ]
                 r = np.mean([cv["recall"] for cv in runs])
                 pr = np.mean([cv["precision"] for cv in runs])
                 ok = np.mean([cv["precision"] >= GOAL_PRECISION for cv in runs])
                 dl = min(cv["dlib_found"] for cv in runs)
-                print(f"  {name:36} rule {target:.2f}: R {r:.3f} P {pr:.3f} P-ok {ok:.2f} dlib {dl}/18")
+                print(
+                    f"  {name:36} rule {target:.2f}: R {r:.3f} P {pr:.3f} P-ok {ok:.2f} dlib {dl}/18"
+                )
     if args.nested:
         for folds in args.folds or [5, 10]:
             n = nested(cache, truth, options, folds)

@@ -28,10 +28,10 @@ sys.path.insert(0, str(REPO / "bench"))
 from _compat import import_face_recognition  # noqa: E402
 
 from faceledger.config import load_settings  # noqa: E402
-from faceledger.services.assess import assess_faces  # noqa: E402
-from faceledger.services.extract import extract_templates  # noqa: E402
-from faceledger.services.ingest import ingest_paths  # noqa: E402
-from faceledger.services.scan import scan_pending  # noqa: E402
+from faceledger.services.biometrics.extract import extract_templates  # noqa: E402
+from faceledger.services.collection.ingest import ingest_paths  # noqa: E402
+from faceledger.services.collection.scan import scan_pending  # noqa: E402
+from faceledger.services.decisions.assess import assess_faces  # noqa: E402
 from faceledger.store import open_ledger  # noqa: E402
 from faceledger.store.vault import KeyVault  # noqa: E402
 from faceledger.vision.centerface import CenterFace  # noqa: E402
@@ -85,21 +85,28 @@ def bench_extract(images: list[Path], workers: int, repeat: int) -> float:
                 for i, image in enumerate(images):
                     writer.writerow([f"{copy}-{i}", str(image), "Miami, FL", 25.76, -80.19])
         settings = load_settings(
-            workers=workers, processor_location="US-FL", data_dir=Path(tmp, "data"), retention_limit_days=1095
+            workers=workers,
+            processor_location="US-FL",
+            data_dir=Path(tmp, "data"),
+            retention_limit_days=1095,
         )
         ledger = open_ledger(f"sqlite:///{tmp}/bench.db")
         ingest_paths(ledger, [root])
         scan_pending(ledger, settings)
         assess_faces(ledger, settings, purpose=settings.purpose)
         start = time.perf_counter()
-        report = extract_templates(ledger, KeyVault.open(settings), settings, purpose=settings.purpose)
+        report = extract_templates(
+            ledger, KeyVault.open(settings), settings, purpose=settings.purpose
+        )
         rate = report.extracted / (time.perf_counter() - start)
         ledger.dispose()
     return rate
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=Path, default=DEFAULT_SET)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()

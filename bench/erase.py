@@ -26,11 +26,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from faceledger.config import load_settings  # noqa: E402
-from faceledger.services.release_consumers import add_consumer  # noqa: E402
-from faceledger.services.releases import create_release  # noqa: E402
-from faceledger.services.requests import execute_request, new_request, verify_request  # noqa: E402
-from faceledger.services.templates import EMBEDDING, _aad, create_subject, load_index  # noqa: E402
-from faceledger.services.verification import IdentityEvidence  # noqa: E402
+from faceledger.services.biometrics.templates import EMBEDDING, _aad, create_subject, load_index  # noqa: E402
+from faceledger.services.lifecycle.release_consumers import add_consumer  # noqa: E402
+from faceledger.services.lifecycle.releases import create_release  # noqa: E402
+from faceledger.services.lifecycle.requests import execute_request, new_request, verify_request  # noqa: E402
+from faceledger.services.people.verification import IdentityEvidence  # noqa: E402
 from faceledger.store import open_ledger  # noqa: E402
 from faceledger.store.schema import (  # noqa: E402
     Face,
@@ -51,7 +51,9 @@ PERSON = "person@N01"
 CHUNK = 20_000
 
 
-def synthesise(ledger, vault, *, faces: int, subjects: int, person_photos: int, release_faces: int) -> None:  # type: ignore[no-untyped-def]
+def synthesise(
+    ledger, vault, *, faces: int, subjects: int, person_photos: int, release_faces: int
+) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     rng = np.random.default_rng(7)
     with ledger.begin() as conn:
@@ -63,43 +65,125 @@ def synthesise(ledger, vault, *, faces: int, subjects: int, person_photos: int, 
             threshold=0.4, workers=1, photos_done=faces, photos_failed=0, faces_found=faces,
         ).returning(ScanRun.id)).scalar_one()  # fmt: skip
         refs = [create_subject(conn, model_version=MODEL) for _ in range(subjects)]
-        conn.execute(Subject.__table__.update().where(Subject.id == refs[0].id).values(owner_id=PERSON))
+        conn.execute(
+            Subject.__table__.update().where(Subject.id == refs[0].id).values(owner_id=PERSON)
+        )
     for start in range(1, faces + 1, CHUNK):
         ids = range(start, min(start + CHUNK, faces + 1))
         vectors = rng.standard_normal((len(ids), 128)).astype(np.float32)
         person = [i <= person_photos for i in ids]  # the person's photos come first
-        owner = [PERSON if p else f"owner-{i % 50_000}@N01" for i, p in zip(ids, person, strict=True)]
-        subject = [refs[0] if p else refs[1 + i % (subjects - 1)] for i, p in zip(ids, person, strict=True)]
+        owner = [
+            PERSON if p else f"owner-{i % 50_000}@N01" for i, p in zip(ids, person, strict=True)
+        ]
+        subject = [
+            refs[0] if p else refs[1 + i % (subjects - 1)] for i, p in zip(ids, person, strict=True)
+        ]
         with ledger.begin() as conn:
-            conn.execute(Photo.__table__.insert(), [
-                {"id": i, "source_id": source, "source_key": str(i), "external_id": str(i),
-                 "owner_id": o, "download_url": f"https://photos.example/{i}.jpg",
-                 "latitude": 25.7617, "longitude": -80.1918, "geo_accuracy": 16,  # Miami
-                 "scan_status": "done", "created_at": now} for i, o in zip(ids, owner, strict=True)])
-            conn.execute(Face.__table__.insert(), [
-                {"id": i, "photo_id": i, "face_index": 0, "x1": 10.0, "y1": 10.0, "x2": 90.0,
-                 "y2": 90.0, "score": 0.9, "landmarks": [], "face_size": 80.0,
-                 "detector_name": "bench", "detector_version": "0", "scan_run_id": run,
-                 "created_at": now} for i in ids])
-            conn.execute(FaceDecision.__table__.insert(), [
-                {"id": i, "face_id": i, "purpose": PURPOSE, "action": "extract-template",
-                 "decision": "allow", "destroy_by": None, "scenario": {}, "result": {},
-                 "policy_versions": {}, "assessed_at": now} for i in ids])
-            conn.execute(FaceSubject.__table__.insert(), [
-                {"face_id": i, "subject_id": s.id, "distance": None, "assigned_at": now}
-                for i, s in zip(ids, subject, strict=True)])
-            conn.execute(Template.__table__.insert(), [
-                {"face_id": i, "subject_id": s.id, "kind": EMBEDDING, "model_name": "bench",
-                 "model_version": MODEL, "purpose": PURPOSE, "decision_id": i,
-                 "ciphertext": vault.encrypt(s.key_ref, v.tobytes(), aad=_aad(i, EMBEDDING, MODEL)),
-                 "created_at": now} for i, s, v in zip(ids, subject, vectors, strict=True)])
+            conn.execute(
+                Photo.__table__.insert(),
+                [
+                    {
+                        "id": i,
+                        "source_id": source,
+                        "source_key": str(i),
+                        "external_id": str(i),
+                        "owner_id": o,
+                        "download_url": f"https://photos.example/{i}.jpg",
+                        "latitude": 25.7617,
+                        "longitude": -80.1918,
+                        "geo_accuracy": 16,  # Miami
+                        "scan_status": "done",
+                        "created_at": now,
+                    }
+                    for i, o in zip(ids, owner, strict=True)
+                ],
+            )
+            conn.execute(
+                Face.__table__.insert(),
+                [
+                    {
+                        "id": i,
+                        "photo_id": i,
+                        "face_index": 0,
+                        "x1": 10.0,
+                        "y1": 10.0,
+                        "x2": 90.0,
+                        "y2": 90.0,
+                        "score": 0.9,
+                        "landmarks": [],
+                        "face_size": 80.0,
+                        "detector_name": "bench",
+                        "detector_version": "0",
+                        "scan_run_id": run,
+                        "created_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                FaceDecision.__table__.insert(),
+                [
+                    {
+                        "id": i,
+                        "face_id": i,
+                        "purpose": PURPOSE,
+                        "action": "extract-template",
+                        "decision": "allow",
+                        "destroy_by": None,
+                        "scenario": {},
+                        "result": {},
+                        "policy_versions": {},
+                        "assessed_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                FaceSubject.__table__.insert(),
+                [
+                    {"face_id": i, "subject_id": s.id, "distance": None, "assigned_at": now}
+                    for i, s in zip(ids, subject, strict=True)
+                ],
+            )
+            conn.execute(
+                Template.__table__.insert(),
+                [
+                    {
+                        "face_id": i,
+                        "subject_id": s.id,
+                        "kind": EMBEDDING,
+                        "model_name": "bench",
+                        "model_version": MODEL,
+                        "purpose": PURPOSE,
+                        "decision_id": i,
+                        "ciphertext": vault.encrypt(
+                            s.key_ref, v.tobytes(), aad=_aad(i, EMBEDDING, MODEL)
+                        ),
+                        "created_at": now,
+                    }
+                    for i, s, v in zip(ids, subject, vectors, strict=True)
+                ],
+            )
         print(f"\r  {ids[-1]:,} faces", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     with ledger.begin() as conn:  # the released faces: allowed for the release's own purpose
-        conn.execute(FaceDecision.__table__.insert(), [
-            {"face_id": i, "purpose": RELEASE_PURPOSE, "action": "extract-template",
-             "decision": "allow", "destroy_by": None, "scenario": {}, "result": {},
-             "policy_versions": {}, "assessed_at": now} for i in range(1, release_faces + 1)])
+        conn.execute(
+            FaceDecision.__table__.insert(),
+            [
+                {
+                    "face_id": i,
+                    "purpose": RELEASE_PURPOSE,
+                    "action": "extract-template",
+                    "decision": "allow",
+                    "destroy_by": None,
+                    "scenario": {},
+                    "result": {},
+                    "policy_versions": {},
+                    "assessed_at": now,
+                }
+                for i in range(1, release_faces + 1)
+            ],
+        )
 
 
 def main() -> None:
@@ -109,7 +193,9 @@ def main() -> None:
     parser.add_argument("--person-photos", type=int, default=20)
     parser.add_argument("--release-faces", type=int, default=10_000)
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
-    parser.add_argument("--skip-index", action="store_true", help="do not rebuild and search the index")
+    parser.add_argument(
+        "--skip-index", action="store_true", help="do not rebuild and search the index"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'ledger.db'}"
@@ -124,14 +210,24 @@ def main() -> None:
         if not args.skip_index:
             with ledger.read() as conn:
                 row = conn.execute(Template.__table__.select().where(Template.face_id == 1)).first()
-                key_ref = conn.execute(Subject.__table__.select().where(Subject.owner_id == PERSON)).first().key_ref
-            probe = np.frombuffer(vault.decrypt(key_ref, row.ciphertext, aad=_aad(1, EMBEDDING, MODEL)), np.float32)
+                key_ref = (
+                    conn.execute(Subject.__table__.select().where(Subject.owner_id == PERSON))
+                    .first()
+                    .key_ref
+                )
+            probe = np.frombuffer(
+                vault.decrypt(key_ref, row.ciphertext, aad=_aad(1, EMBEDDING, MODEL)), np.float32
+            )
         # The release is small on purpose: every face is re-decided for action "release".
         create_release(ledger, vault, settings, name="bench", purpose=RELEASE_PURPOSE)
         add_consumer(ledger, name="partner", ref="bench@v1")
         request = new_request(ledger, settings, kind="erasure", key_type="owner", value=PERSON)
-        proof = IdentityEvidence("owner-profile-code", True, {"owner_id": PERSON, "verifier": "bench"}, datetime.now(UTC))
-        verify_request(ledger, request.id, evidence=proof)  # an account erasure needs ownership proof
+        proof = IdentityEvidence(
+            "owner-profile-code", True, {"owner_id": PERSON, "verifier": "bench"}, datetime.now(UTC)
+        )
+        verify_request(
+            ledger, request.id, evidence=proof
+        )  # an account erasure needs ownership proof
 
         started = time.perf_counter()
         done = execute_request(ledger, vault, settings, request.id)
@@ -146,8 +242,10 @@ def main() -> None:
             index = load_index(ledger, vault, model_version=MODEL, actor="bench", reason="bench")
             loaded = time.perf_counter() - started
             hits = index.search(probe, k=5, max_distance=0.01)
-            print(f"index rebuilt from readable templates in {loaded:.1f} s; "
-                  f"exact matches for the erased person: {len(hits)}")
+            print(
+                f"index rebuilt from readable templates in {loaded:.1f} s; "
+                f"exact matches for the erased person: {len(hits)}"
+            )
         print(f"RESULT erase_seconds={seconds:.3f} faces={args.faces}")
         ledger.dispose()
 

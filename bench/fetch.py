@@ -40,7 +40,10 @@ def _images(count: int) -> list[bytes]:
         im.save(out, "JPEG", quality=85)
         base.append(out.getvalue())
     # distinct bytes per URL (a COM segment with the index), the same pixels
-    return [b[:2] + b"\xff\xfe\x00\x0a" + f"{i:08d}".encode() + b[2:] for i, b in ((i, base[i % 16]) for i in range(count))]
+    return [
+        b[:2] + b"\xff\xfe\x00\x0a" + f"{i:08d}".encode() + b[2:]
+        for i, b in ((i, base[i % 16]) for i in range(count))
+    ]
 
 
 def serve(count: int, latency: float) -> None:
@@ -56,7 +59,11 @@ def serve(count: int, latency: float) -> None:
             name = self.path.rsplit("/", 1)[-1]
             if latency:
                 time.sleep(latency)  # a remote server's round trip, per request
-            if self.path.startswith("/img/") and name.split(".")[0].isdigit() and int(name.split(".")[0]) < count:
+            if (
+                self.path.startswith("/img/")
+                and name.split(".")[0].isdigit()
+                and int(name.split(".")[0]) < count
+            ):
                 body, kind, status = bodies[int(name.split(".")[0])], "image/jpeg", 200
             else:
                 body, kind, status = b"not found", "text/plain", 404
@@ -93,7 +100,7 @@ async def bare_loop(urls: list[str], workers: int) -> tuple[float, int]:
 
 def run_fetch(urls: list[str], workers: int, folder: Path) -> tuple[float, object]:
     from faceledger.config import load_settings
-    from faceledger.services.fetch import fetch_pending
+    from faceledger.services.collection.fetch import fetch_pending
     from faceledger.store import open_ledger
     from faceledger.store.ledger import utcnow
     from faceledger.store.schema import Photo, Source
@@ -120,19 +127,36 @@ def run_fetch(urls: list[str], workers: int, folder: Path) -> tuple[float, objec
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--photos", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="server delay per request (0: localhost, CPU-bound; 50: like a CDN)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="server delay per request (0: localhost, CPU-bound; 50: like a CDN)",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.latency_ms / 1000)
         return
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(args.photos), "--latency-ms", str(args.latency_ms)], stdout=subprocess.PIPE, text=True)
-    import faceledger.services.fetch  # noqa: F401  (imports are not part of a fetch)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            str(args.photos),
+            "--latency-ms",
+            str(args.latency_ms),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    import faceledger.services.collection.fetch  # noqa: F401  (imports are not part of a fetch)
     import faceledger.vision.images  # noqa: F401
 
     bare, ours, reports = [], [], []
@@ -158,9 +182,11 @@ def main() -> None:
           f"{args.latency_ms:g} ms server latency, best of {args.rounds} interleaved rounds")  # fmt: skip
     print(f"  bare httpx loop : {limit:8,.0f} photos/s, {mb / min(bare):,.1f} MB/s  "
           f"(rounds: {', '.join(f'{args.photos / s:,.0f}' for s in bare)})")  # fmt: skip
-    print(f"  faceledger fetch: {mine:8,.0f} photos/s, {mb / min(ours):,.1f} MB/s  "
-          f"(rounds: {', '.join(f'{args.photos / s:,.0f}' for s in ours)}; "
-          f"fetched {report.fetched:,}, failed {report.failed:,}, reserved {report.reserved:,})")  # type: ignore[attr-defined]
+    print(
+        f"  faceledger fetch: {mine:8,.0f} photos/s, {mb / min(ours):,.1f} MB/s  "
+        f"(rounds: {', '.join(f'{args.photos / s:,.0f}' for s in ours)}; "
+        f"fetched {report.fetched:,}, failed {report.failed:,}, reserved {report.reserved:,})"
+    )  # type: ignore[attr-defined]
     print(f"  ratio           : {mine / limit:.2f} of the bare loop (goal >= 0.8)")
 
 

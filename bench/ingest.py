@@ -44,7 +44,7 @@ import pyarrow.csv as pacsv
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from faceledger.services.ingest import ingest_paths  # noqa: E402
+from faceledger.services.collection.ingest import ingest_paths  # noqa: E402
 from faceledger.sources.manifests import YFCC_COLUMNS  # noqa: E402
 from faceledger.store import open_ledger  # noqa: E402
 

@@ -58,7 +58,7 @@ def free_port() -> int:
 
 
 def prepare(work: Path, url: str) -> None:
-    from faceledger.services.ingest import ingest_paths
+    from faceledger.services.collection.ingest import ingest_paths
     from faceledger.store import open_ledger
 
     ledger = open_ledger(url)

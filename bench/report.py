@@ -39,7 +39,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from faceledger.core.law import load_policies  # noqa: E402
 from faceledger.core.law.engine import evaluate  # noqa: E402
-from faceledger.services.policy import parse_scenario  # noqa: E402
+from faceledger.services.decisions.policy import parse_scenario  # noqa: E402
 from faceledger.store import Ledger, open_ledger  # noqa: E402
 
 PURPOSE = "train-face-recognition"
@@ -216,8 +216,8 @@ def _timed(fn: Any) -> tuple[float, Any]:
 
 
 def measure(ledger: Ledger) -> dict[str, float]:
-    from faceledger.services.report_numbers import report_numbers
-    from faceledger.services.status import ledger_status
+    from faceledger.services.collection.status import ledger_status
+    from faceledger.services.oversight.report_numbers import report_numbers
 
     def limit() -> None:
         with ledger.read() as conn:
@@ -228,7 +228,9 @@ def measure(ledger: Ledger) -> dict[str, float]:
 
     limit_s, _ = _timed(limit)
     status_s, _ = _timed(lambda: ledger_status(ledger))
-    report_s, _ = _timed(lambda: report_numbers(ledger, purpose=PURPOSE, vault=None, policies=load_policies()))
+    report_s, _ = _timed(
+        lambda: report_numbers(ledger, purpose=PURPOSE, vault=None, policies=load_policies())
+    )
     return {"limit": limit_s, "status": status_s, "report": report_s}
 
 

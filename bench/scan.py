@@ -46,8 +46,8 @@ from _compat import import_face_recognition  # noqa: E402
 
 from faceledger.config import load_settings  # noqa: E402
 from faceledger.core.faces import BBox, match_detections  # noqa: E402
-from faceledger.services.ingest import ingest_paths  # noqa: E402
-from faceledger.services.scan import scan_pending  # noqa: E402
+from faceledger.services.collection.ingest import ingest_paths  # noqa: E402
+from faceledger.services.collection.scan import scan_pending  # noqa: E402
 from faceledger.store import open_ledger  # noqa: E402
 from faceledger.vision.centerface import CenterFace  # noqa: E402
 from faceledger.vision.detector import detect_multiscale  # noqa: E402
@@ -71,17 +71,25 @@ def recall(found: dict[str, list[BBox]], gt: dict[str, list[BBox]]) -> float:
     return tp / max(1, sum(len(v) for v in gt.values()))
 
 
-def bench_raw(images: list[Path], repeat: int, *, passes: bool) -> tuple[float, dict[str, list[BBox]]]:
+def bench_raw(
+    images: list[Path], repeat: int, *, passes: bool
+) -> tuple[float, dict[str, list[BBox]]]:
     settings = load_settings()
     detector = CenterFace(threshold=settings.detector_threshold, threads=2)
-    decoded = [load_image(p, max_pixels=settings.max_image_pixels, max_side=settings.detect_max_side) for p in images]
+    decoded = [
+        load_image(p, max_pixels=settings.max_image_pixels, max_side=settings.detect_max_side)
+        for p in images
+    ]
     detector(decoded[0].rgb)  # load the model outside the timing
     run = (lambda rgb: detect_multiscale(detector, rgb)) if passes else detector
     start = time.perf_counter()
     for _ in range(repeat):
         results = [run(image.rgb) for image in decoded]
     rate = repeat * len(images) / (time.perf_counter() - start)
-    found = {p.name: [f.box.scaled(img.scale) for f in r] for p, img, r in zip(images, decoded, results, strict=True)}
+    found = {
+        p.name: [f.box.scaled(img.scale) for f in r]
+        for p, img, r in zip(images, decoded, results, strict=True)
+    }
     return rate, found
 
 
@@ -106,7 +114,9 @@ def bench_scan(
         found: dict[str, list[BBox]] = defaultdict(list)
         with ledger.read() as conn:
             rows = conn.execute(
-                select(Photo.source_key, Face.x1, Face.y1, Face.x2, Face.y2).join(Face, Face.photo_id == Photo.id)
+                select(Photo.source_key, Face.x1, Face.y1, Face.x2, Face.y2).join(
+                    Face, Face.photo_id == Photo.id
+                )
             ).all()
         for key, *box in rows:
             if key.startswith("0/"):
@@ -121,13 +131,21 @@ def bench_hog(images: list[Path]) -> tuple[float, dict[str, list[BBox]]] | None:
         return None
     pixels = [face_recognition.load_image_file(str(p)) for p in images]
     start = time.perf_counter()
-    results = [face_recognition.face_locations(img, number_of_times_to_upsample=1, model="hog") for img in pixels]
+    results = [
+        face_recognition.face_locations(img, number_of_times_to_upsample=1, model="hog")
+        for img in pixels
+    ]
     rate = len(images) / (time.perf_counter() - start)
-    found = {p.name: [BBox(left, top, right, bottom) for top, right, bottom, left in r] for p, r in zip(images, results, strict=True)}
+    found = {
+        p.name: [BBox(left, top, right, bottom) for top, right, bottom, left in r]
+        for p, r in zip(images, results, strict=True)
+    }
     return rate, found
 
 
-def bench_ray(images: list[Path], workers: int, repeat: int, nodes: int) -> tuple[float, dict[str, list[BBox]]]:
+def bench_ray(
+    images: list[Path], workers: int, repeat: int, nodes: int
+) -> tuple[float, dict[str, list[BBox]]]:
     """The Ray engine's scan rate on an already running cluster (started outside the timing)."""
     import ray
 
@@ -148,28 +166,58 @@ def bench_ray(images: list[Path], workers: int, repeat: int, nodes: int) -> tupl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=Path, default=DEFAULT_SET, help="folder with images/ and boxes.csv")
-    parser.add_argument("--repeat", type=int, default=3, help="passes over the set for raw and scan rates")
-    parser.add_argument("--engine", choices=["local", "ray"], default="local",
-                        help="ray: also compare the Ray engine with the local pool on the same images")
-    parser.add_argument("--ray-workers", type=int, default=2, help="workers for the Ray vs local pool rows")
-    parser.add_argument("--nodes", type=int, default=1,
-                        help="Ray nodes: 1 = a local Ray; N >= 2 = a real N-node cluster on this machine")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--images", type=Path, default=DEFAULT_SET, help="folder with images/ and boxes.csv"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="passes over the set for raw and scan rates"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="ray: also compare the Ray engine with the local pool on the same images",
+    )
+    parser.add_argument(
+        "--ray-workers", type=int, default=2, help="workers for the Ray vs local pool rows"
+    )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="Ray nodes: 1 = a local Ray; N >= 2 = a real N-node cluster on this machine",
+    )
     args = parser.parse_args()
     images = sorted(args.images.glob("images/**/*.jpg"))
     gt = truth(args.images)
-    print(f"image set: {len(images)} images from {args.images} ({sum(len(v) for v in gt.values())} faces >= 20 px); "
-          f"{os.cpu_count()} cores")
+    print(
+        f"image set: {len(images)} images from {args.images} ({sum(len(v) for v in gt.values())} faces >= 20 px); "
+        f"{os.cpu_count()} cores"
+    )
     raw_rate, raw_found = bench_raw(images, args.repeat, passes=True)
     single_rate, single_found = bench_raw(images, args.repeat, passes=False)
-    rows = [("CenterFace raw, scan's passes (2 threads, pre-decoded)", raw_rate, recall(raw_found, gt)),
-            ("CenterFace raw, single pass (2 threads, pre-decoded)", single_rate, recall(single_found, gt))]
+    rows = [
+        ("CenterFace raw, scan's passes (2 threads, pre-decoded)", raw_rate, recall(raw_found, gt)),
+        (
+            "CenterFace raw, single pass (2 threads, pre-decoded)",
+            single_rate,
+            recall(single_found, gt),
+        ),
+    ]
     scanned = []
     for workers in (1, 2):
         rate, found = bench_scan(images, workers, args.repeat)
         scanned.append((workers, rate, found))
-        rows.append((f"faceledger scan, {workers} worker{'s' if workers > 1 else ''} (end to end)", rate, recall(found, gt)))
+        rows.append(
+            (
+                f"faceledger scan, {workers} worker{'s' if workers > 1 else ''} (end to end)",
+                rate,
+                recall(found, gt),
+            )
+        )
     if args.engine == "ray":
         workers = args.nodes if args.nodes >= 2 else args.ray_workers
         pool_rate, pool_found = (
@@ -178,7 +226,9 @@ def main() -> None:
         )  # fmt: skip
         ray_rate, ray_found = bench_ray(images, workers, args.repeat, args.nodes)
         where = f"{args.nodes} nodes x 1 CPU" if args.nodes >= 2 else "1 node"
-        rows.append((f"faceledger scan, Ray {workers} workers ({where})", ray_rate, recall(ray_found, gt)))
+        rows.append(
+            (f"faceledger scan, Ray {workers} workers ({where})", ray_rate, recall(ray_found, gt))
+        )
         ray_ratio = (ray_rate / pool_rate, workers, where, ray_found == pool_found)
     hog = bench_hog(images)
     if hog:
@@ -188,8 +238,10 @@ def main() -> None:
         print(f"{name:58} {rate:9.2f} {rate / raw_rate:6.2f} {rate / single_rate:8.2f} {rec:7.3f}")
     if args.engine == "ray":
         ratio, workers, where, same = ray_ratio
-        print(f"Ray / local pool ({workers} workers each, {where}): {ratio:.2f} (goal >= 0.9 on one node); "
-              f"same faces as the pool: {'yes' if same else 'NO'}")
+        print(
+            f"Ray / local pool ({workers} workers each, {where}): {ratio:.2f} (goal >= 0.9 on one node); "
+            f"same faces as the pool: {'yes' if same else 'NO'}"
+        )
 
 
 if __name__ == "__main__":

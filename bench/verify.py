@@ -68,7 +68,9 @@ from faceledger.vision.sface import SFace  # noqa: E402
 CACHE_VERSION = 2  # 2: SFace added; ours and SFace for every image
 
 
-def _largest(root: Path, image: str, detector: CenterFace) -> tuple[np.ndarray, BBox, np.ndarray] | None:
+def _largest(
+    root: Path, image: str, detector: CenterFace
+) -> tuple[np.ndarray, BBox, np.ndarray] | None:
     settings = load_settings()
     found = detect_image(root / image, detector, max_pixels=settings.max_image_pixels,
                          max_side=settings.detect_max_side)  # fmt: skip
@@ -80,7 +82,9 @@ def _largest(root: Path, image: str, detector: CenterFace) -> tuple[np.ndarray, 
     return rgb, face.box.scaled(s), np.array(face.landmarks) * s
 
 
-def embed_all(root: Path, images: list[str], template_images: set[str]) -> dict[str, dict[str, list[float] | None]]:
+def embed_all(
+    root: Path, images: list[str], template_images: set[str]
+) -> dict[str, dict[str, list[float] | None]]:
     import dlib
 
     models = DlibModels()
@@ -89,7 +93,9 @@ def embed_all(root: Path, images: list[str], template_images: set[str]) -> dict[
     detector = CenterFace(threshold=load_settings().detector_threshold, threads=1)
     resnet, p5, p68 = models._get(RESNET), models._get(PREDICTOR_5), models._get(PREDICTOR_68)
     hog = dlib.get_frontal_face_detector()
-    located = {image: _largest(root, image, detector) for image in sorted(set(images) | template_images)}
+    located = {
+        image: _largest(root, image, detector) for image in sorted(set(images) | template_images)
+    }
     # the CenterFace-landmark template: mean chip position of CenterFace's points on faces aligned
     # by dlib's 5-point model, over images used in no pair
     mapped = []
@@ -100,7 +106,9 @@ def embed_all(root: Path, images: list[str], template_images: set[str]) -> dict[
         shape = p5(np.ascontiguousarray(rgb), models_rect(box))
         mapped.append(chip_transform(shape).apply(lms))
     template = np.mean(mapped, axis=0)
-    out: dict[str, dict[str, list[float] | None]] = {"_template": {"points": template.ravel().tolist()}}
+    out: dict[str, dict[str, list[float] | None]] = {
+        "_template": {"points": template.ravel().tolist()}
+    }
     timings: dict[str, float] = {}
 
     def timed(name: str, fn: object, *args: object) -> list[float] | None:
@@ -177,17 +185,23 @@ def all_pairs(cache: dict[str, dict[str, list[float] | None]], key: str, thresho
 def models_rect(box: BBox) -> object:
     import dlib
 
-    return dlib.rectangle(int(round(box.x1)), int(round(box.y1)), int(round(box.x2)), int(round(box.y2)))
+    return dlib.rectangle(
+        int(round(box.x1)), int(round(box.y1)), int(round(box.x2)), int(round(box.y2))
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pairs", type=Path, default=DEFAULT_SET / "pairs.csv")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/faceledger-verify-cache.json"))
     args = parser.parse_args()
     root = args.pairs.parent
     with args.pairs.open() as handle:
-        pairs = [(r["image1"], r["image2"], r["same_identity"] == "1") for r in csv.DictReader(handle)]
+        pairs = [
+            (r["image1"], r["image2"], r["same_identity"] == "1") for r in csv.DictReader(handle)
+        ]
     in_pairs = {p for a, b, _ in pairs for p in (a, b)}
     every = sorted(str(p.relative_to(root)) for p in (root / "images").glob("*/*.jpg"))
     cache = json.loads(args.cache.read_text()) if args.cache.is_file() else {}
@@ -199,24 +213,41 @@ def main() -> None:
              "dlib68": "CenterFace box -> dlib 68-point", "jitter10": "ours + 10 jitters",
              "hog": "HOG box -> dlib 5-point (face_recognition's pipeline)"}  # fmt: skip
     seconds = {k: v[0] for k, v in cache["_seconds"].items()}
-    print(f"{len(pairs)} pairs, {len(in_pairs)} images; template from {len(set(every) - in_pairs)} other images")
+    print(
+        f"{len(pairs)} pairs, {len(in_pairs)} images; template from {len(set(every) - in_pairs)} other images"
+    )
     print(f"{'option':56} {'thr':>5} {'acc@thr':>7} {'same max':>8} {'diff min':>8} {'TPR@FPR<=1/30':>13} "
           f"{'faces/s':>8} {'x dlib':>6}")  # fmt: skip
-    dlib_rate = sum(1 for k, v in cache.items() if not k.startswith("_") and v.get("ours") is not None) / seconds["ours"]
+    dlib_rate = (
+        sum(1 for k, v in cache.items() if not k.startswith("_") and v.get("ours") is not None)
+        / seconds["ours"]
+    )
     for key, name in names.items():
-        threshold = EMBEDDER_THRESHOLDS["sface-2021dec" if key == "sface" else "dlib-resnet-v1"].match
+        threshold = EMBEDDER_THRESHOLDS[
+            "sface-2021dec" if key == "sface" else "dlib-resnet-v1"
+        ].match
         scored: list[tuple[float | None, bool]] = []
         same, diff = [], []
         for a, b, is_same in pairs:
             va, vb = cache[a].get(key), cache[b].get(key)
-            d = None if va is None or vb is None else float(np.linalg.norm(np.array(va) - np.array(vb)))
+            d = (
+                None
+                if va is None or vb is None
+                else float(np.linalg.norm(np.array(va) - np.array(vb)))
+            )
             scored.append((d, is_same))
             if d is not None:
                 (same if is_same else diff).append(d)
         result = verification(scored, threshold)
         tpr, _ = tpr_at_fpr(same, diff, 1 / 30)
-        embedded = sum(1 for k, v in cache.items() if not k.startswith("_") and v.get(key) is not None)
-        rate = (embedded if key in ("ours", "sface") else sum(1 for i in in_pairs if cache[i].get(key) is not None)) / seconds[key]
+        embedded = sum(
+            1 for k, v in cache.items() if not k.startswith("_") and v.get(key) is not None
+        )
+        rate = (
+            embedded
+            if key in ("ours", "sface")
+            else sum(1 for i in in_pairs if cache[i].get(key) is not None)
+        ) / seconds[key]
         print(f"{name:56} {threshold:5.3f} {result.accuracy.value:7.3f} {max(same):8.3f} {min(diff):8.3f} {tpr:13.3f} "
               f"{rate:8.1f} {rate / dlib_rate:6.2f}"
               f"   (same median {statistics.median(same):.3f}, diff median {statistics.median(diff):.3f})")  # fmt: skip

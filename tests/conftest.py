@@ -89,7 +89,9 @@ def shared_data(name: str) -> Path:
     """A folder of ../shared/data; required in CI, skipped with a message elsewhere."""
     path = SHARED_DATA / name
     if not path.is_dir():
-        message = f"test data {path} not found; set FACELEDGER_SHARED_DATA to the shared/data folder"
+        message = (
+            f"test data {path} not found; set FACELEDGER_SHARED_DATA to the shared/data folder"
+        )
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -124,7 +126,7 @@ def publish_schedule():  # type: ignore[no-untyped-def]
     from datetime import date
 
     from faceledger.core.law import load_policies
-    from faceledger.services.policy_publish import record_publication
+    from faceledger.services.decisions.policy_publish import record_publication
 
     def publish(ledger, on: str = "2024-01-15") -> None:  # type: ignore[no-untyped-def]
         record_publication(ledger, load_policies(), published=date.fromisoformat(on),
@@ -148,15 +150,24 @@ def subject_consent(publish_schedule):  # type: ignore[no-untyped-def]
     from datetime import date
 
     from faceledger.core.law import load_policies
-    from faceledger.services.claims import add_claim
-    from faceledger.services.consent import add_consent
-    from faceledger.services.verification import IdentityEvidence
+    from faceledger.services.people.claims import add_claim
+    from faceledger.services.people.consent import add_consent
+    from faceledger.services.people.verification import IdentityEvidence
 
     def consent(ledger, face_ids, purpose: str, granted: date = date(2025, 1, 10)):  # type: ignore[no-untyped-def]
         publish_schedule(ledger)
-        attest = IdentityEvidence(kind="attestation", verified=False, detail={"statement": "this is me"})
+        attest = IdentityEvidence(
+            kind="attestation", verified=False, detail={"statement": "this is me"}
+        )
         claims = [
-            add_claim(ledger, face_id=int(face), by="subject", evidence=attest, actor="test", policies=load_policies()).id
+            add_claim(
+                ledger,
+                face_id=int(face),
+                by="subject",
+                evidence=attest,
+                actor="test",
+                policies=load_policies(),
+            ).id
             for face in face_ids
         ]
         return add_consent(
@@ -183,7 +194,9 @@ class FakeDetector:
         self.info = DetectorInfo("fake", "0", 0.4)
         self.boxes = tuple(boxes)
         self.calls = 0
-        self._by_pixels = {self._key(path, max_side): tuple(b) for path, b in (by_image or {}).items()}
+        self._by_pixels = {
+            self._key(path, max_side): tuple(b) for path, b in (by_image or {}).items()
+        }
 
     @staticmethod
     def _key(path: Path, max_side: int) -> str:
@@ -227,11 +240,13 @@ def fake_scan(fake_detector):  # type: ignore[no-untyped-def]
     size. Returns the scan's report. The real detector's own tests are in
     test_detection_quality.py and tests/services/test_scan.py."""
     from faceledger.config import load_settings
-    from faceledger.services.scan import scan_pending
+    from faceledger.services.collection.scan import scan_pending
     from faceledger.store.tables import PHOTOS
 
     def scan(ledger, boxes=FAKE_BOXES, size=None, by_image=None):  # type: ignore[no-untyped-def]
-        report = scan_pending(ledger, load_settings(), actor="test", detector=fake_detector(boxes, by_image))
+        report = scan_pending(
+            ledger, load_settings(), actor="test", detector=fake_detector(boxes, by_image)
+        )
         assert report.photos_failed == 0, report.errors
         if size:
             with ledger.begin() as conn:

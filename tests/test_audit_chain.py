@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from faceledger.cli import main
-from faceledger.services.audit import record_checkpoint, verify_audit, verify_export
+from faceledger.services.oversight.audit import record_checkpoint, verify_audit, verify_export
 from faceledger.store import Ledger, open_ledger
 from faceledger.store.audit import AuditRecord, _digest, append, check_chain
 
@@ -67,14 +67,22 @@ def test_tampering_is_found_at_the_first_bad_row(
     ids = _ids(ledger)
     with ledger.begin() as conn:
         if tamper == "edit":
-            conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE id = :i"), {"i": ids[2]})
+            conn.execute(
+                text("UPDATE audit_events SET actor = 'mallory' WHERE id = :i"), {"i": ids[2]}
+            )
         elif tamper == "delete":
             conn.execute(text("DELETE FROM audit_events WHERE id = :i"), {"i": ids[2]})
         elif tamper == "insert":  # a forged row after the 3rd, correctly chained to it
-            row = conn.execute(text("SELECT * FROM audit_events WHERE id = :i"), {"i": ids[2]}).mappings().one()
+            row = (
+                conn.execute(text("SELECT * FROM audit_events WHERE id = :i"), {"i": ids[2]})
+                .mappings()
+                .one()
+            )
             forged = AuditRecord(name="scan.started", actor="mallory", payload={"i": 99})
             at = row["at"] if not isinstance(row["at"], str) else datetime.fromisoformat(row["at"])
-            conn.execute(text("UPDATE audit_events SET id = id + 1000 WHERE id > :i"), {"i": ids[2]})
+            conn.execute(
+                text("UPDATE audit_events SET id = id + 1000 WHERE id > :i"), {"i": ids[2]}
+            )
             conn.execute(
                 text("INSERT INTO audit_events (id, at, actor, name, object_type, object_id, payload, "
                      "prev_hash, hash) VALUES (:id, :at, 'mallory', 'scan.started', NULL, NULL, :p, :prev, :h)"),
@@ -83,7 +91,9 @@ def test_tampering_is_found_at_the_first_bad_row(
             )  # fmt: skip
         else:  # swap the contents of rows 3 and 4
             conn.execute(text("UPDATE audit_events SET id = -1 WHERE id = :i"), {"i": ids[2]})
-            conn.execute(text("UPDATE audit_events SET id = :a WHERE id = :b"), {"a": ids[2], "b": ids[3]})
+            conn.execute(
+                text("UPDATE audit_events SET id = :a WHERE id = :b"), {"a": ids[2], "b": ids[3]}
+            )
             conn.execute(text("UPDATE audit_events SET id = :b WHERE id = -1"), {"b": ids[3]})
     result = verify_audit(ledger)
     assert not result["ok"]
@@ -104,7 +114,9 @@ def test_truncation_and_rewrites_are_caught_by_a_checkpoint(ledger: Ledger, tmp_
     assert not result["ok"] and result["checkpoint_problems"]  # ... but the checkpoint is not
 
 
-def test_export_verifies_offline_and_a_tampered_export_fails(ledger: Ledger, tmp_path: Path) -> None:
+def test_export_verifies_offline_and_a_tampered_export_fails(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     _fill(ledger)
     out = tmp_path / "audit.jsonl"
     runner = CliRunner()
@@ -130,9 +142,11 @@ def _append_many(url: str, actor: str, count: int) -> None:
     ledger.dispose()
 
 
-def test_two_processes_and_a_scan_append_without_forking_the_chain(ledger_url: str, tmp_path: Path) -> None:
+def test_two_processes_and_a_scan_append_without_forking_the_chain(
+    ledger_url: str, tmp_path: Path
+) -> None:
     ledger = open_ledger(ledger_url)
-    from faceledger.services.ingest import ingest_paths
+    from faceledger.services.collection.ingest import ingest_paths
 
     ingest_paths(ledger, [EXAMPLES])
     env = {**os.environ, "FACELEDGER_DATABASE_URL": ledger_url}
@@ -155,8 +169,12 @@ def test_two_processes_and_a_scan_append_without_forking_the_chain(ledger_url: s
         assert process.wait(timeout=max(1, deadline - time.monotonic())) == 0
     with ledger.read() as conn:
         check = check_chain(conn)
-        counts = dict(conn.execute(text("SELECT actor, count(*) FROM audit_events GROUP BY actor")).all())
-        names = list(conn.execute(text("SELECT name FROM audit_events WHERE actor = 'cli'")).scalars())
+        counts = dict(
+            conn.execute(text("SELECT actor, count(*) FROM audit_events GROUP BY actor")).all()
+        )
+        names = list(
+            conn.execute(text("SELECT name FROM audit_events WHERE actor = 'cli'")).scalars()
+        )
     assert check.ok, check
     assert counts["writer0"] == counts["writer1"] == 40
     assert names.count("scan.started") == names.count("scan.finished") == 1
@@ -171,11 +189,18 @@ def _cli_db(ledger: Ledger, data: Path) -> list[str]:
             "--data-dir", str(data)]  # fmt: skip
 
 
-def test_every_writing_command_leaves_a_checkpoint_so_an_emptied_log_fails(ledger: Ledger, tmp_path: Path) -> None:
+def test_every_writing_command_leaves_a_checkpoint_so_an_emptied_log_fails(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     """Before: nothing took a checkpoint unless asked, so emptying the table still verified."""
     data = tmp_path / "data"
     runner = CliRunner()
-    assert runner.invoke(main, [*_cli_db(ledger, data), "ingest", str(EXAMPLES / "photos.csv")]).exit_code == 0
+    assert (
+        runner.invoke(
+            main, [*_cli_db(ledger, data), "ingest", str(EXAMPLES / "photos.csv")]
+        ).exit_code
+        == 0
+    )
     points = data / "audit-checkpoints.jsonl"
     lines = points.read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["rows"] == len(_ids(ledger))
@@ -191,8 +216,10 @@ def test_every_writing_command_leaves_a_checkpoint_so_an_emptied_log_fails(ledge
     assert emptied.exit_code == 1 and "no longer matches" in emptied.stderr
 
 
-def test_cutting_the_tail_after_a_periodic_checkpoint_fails_verify(ledger: Ledger, tmp_path: Path) -> None:
-    from faceledger.services.audit import install_checkpoints
+def test_cutting_the_tail_after_a_periodic_checkpoint_fails_verify(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    from faceledger.services.oversight.audit import install_checkpoints
 
     points = tmp_path / "elsewhere" / "checkpoints.jsonl"
     install_checkpoints(ledger, points, every=4)
@@ -207,7 +234,9 @@ def test_cutting_the_tail_after_a_periodic_checkpoint_fails_verify(ledger: Ledge
     assert len(result["checkpoint_problems"]) == 1 and "8 rows" in result["checkpoint_problems"][0]
 
 
-def test_no_new_checkpoint_extends_a_chain_that_lost_checkpointed_rows(ledger: Ledger, tmp_path: Path) -> None:
+def test_no_new_checkpoint_extends_a_chain_that_lost_checkpointed_rows(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     from faceledger.errors import AuditBroken
 
     points = tmp_path / "checkpoints.jsonl"
@@ -222,7 +251,9 @@ def test_no_new_checkpoint_extends_a_chain_that_lost_checkpointed_rows(ledger: L
     assert len(points.read_text().splitlines()) == 1
 
 
-def test_a_checkpoint_reads_only_the_rows_after_the_previous_one(ledger: Ledger, tmp_path: Path) -> None:
+def test_a_checkpoint_reads_only_the_rows_after_the_previous_one(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     points = tmp_path / "checkpoints.jsonl"
     _fill(ledger, 5)
     first = record_checkpoint(ledger, points)
@@ -239,7 +270,10 @@ def test_a_checkpoint_reads_only_the_rows_after_the_previous_one(ledger: Ledger,
     ("content", "message"),
     [
         (b'{"rows": 3, "last_id": 3, "head": "abc"}\n', ":1: 'head' must be a sha256"),
-        (b'{"at": "x", "rows": 1, "last_id": 1, "head": "' + b"a" * 64 + b'"}\n{not json\n', ":2: not valid JSON"),
+        (
+            b'{"at": "x", "rows": 1, "last_id": 1, "head": "' + b"a" * 64 + b'"}\n{not json\n',
+            ":2: not valid JSON",
+        ),
         (b"\xff\xfe\n", ":1: not valid UTF-8"),
         (b"[1, 2]\n", ":1: not a checkpoint"),
         (b'{"rows": -1}\n', ":1: 'rows' must be"),

@@ -67,7 +67,9 @@ def test_ingest_scan_status_through_the_cli(tmp_path: Path) -> None:
 
 def test_status_errors_names_file_and_line(tmp_path: Path) -> None:
     manifest = tmp_path / "m.csv"
-    manifest.write_text("photo_id,url,date_taken\n1,https://e.org/1.jpg,2020-01-01\n2,https://e.org/2.jpg,soon\n")
+    manifest.write_text(
+        "photo_id,url,date_taken\n1,https://e.org/1.jpg,2020-01-01\n2,https://e.org/2.jpg,soon\n"
+    )
     runner = CliRunner()
     db = ["--database-url", f"sqlite:///{tmp_path / 'cli.db'}"]
     result = runner.invoke(main, [*db, "ingest", str(manifest)])

@@ -21,7 +21,10 @@ def scanned_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One SQLite ledger with the examples ingested and really scanned (shared, read-mostly)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'ledger.db'}"
     runner = CliRunner()
-    assert runner.invoke(main, ["--database-url", url, "ingest", str(EXAMPLES), "--json"]).exit_code == 0
+    assert (
+        runner.invoke(main, ["--database-url", url, "ingest", str(EXAMPLES), "--json"]).exit_code
+        == 0
+    )
     result = runner.invoke(main, ["--database-url", url, "scan", "--workers", "1", "--json"])
     assert result.exit_code == 0, result.output
     return url
@@ -46,7 +49,10 @@ def test_assess_prints_the_summary_and_json_gives_the_same_numbers(scanned_db: s
                                                         env=env).stdout  # fmt: skip
     ledger = open_ledger(scanned_db)
     with ledger.read() as conn:
-        assert conn.execute(select(func.count()).select_from(FaceDecision)).scalar_one() == document["faces"]
+        assert (
+            conn.execute(select(func.count()).select_from(FaceDecision)).scalar_one()
+            == document["faces"]
+        )
     ledger.dispose()
 
 

@@ -73,12 +73,16 @@ def _chicago_decisions(url: str) -> list[str]:
     ledger = open_ledger(url)
     decisions, faces, photos = FaceDecision.__table__, Face.__table__, Photo.__table__
     with ledger.read() as conn:
-        rows = conn.execute(
-            select(decisions.c.decision)
-            .join(faces, faces.c.id == decisions.c.face_id)
-            .join(photos, photos.c.id == faces.c.photo_id)
-            .where(photos.c.owner_id == CHICAGO, decisions.c.purpose == FRT)
-        ).scalars().all()
+        rows = (
+            conn.execute(
+                select(decisions.c.decision)
+                .join(faces, faces.c.id == decisions.c.face_id)
+                .join(photos, photos.c.id == faces.c.photo_id)
+                .where(photos.c.owner_id == CHICAGO, decisions.c.purpose == FRT)
+            )
+            .scalars()
+            .all()
+        )
     ledger.dispose()
     return list(rows)
 
@@ -102,7 +106,9 @@ def test_an_owner_consent_alone_unlocks_no_one(assessed_url: str) -> None:
     assert _chicago_decisions(assessed_url) == ["block"]
     listed = _json(_run(assessed_url, "consent", "list", "--json"))["consents"]
     assert [c["given_by"] for c in listed] == ["photo-owner"]
-    assert "photo owner 70000001@N01 (own face only)" in _run(assessed_url, "consent", "list").stdout
+    assert (
+        "photo owner 70000001@N01 (own face only)" in _run(assessed_url, "consent", "list").stdout
+    )
 
 
 def test_claim_add_list_revoke_round_trip(assessed_url: str, tmp_path: Path) -> None:
@@ -127,7 +133,9 @@ def test_claim_add_list_revoke_round_trip(assessed_url: str, tmp_path: Path) -> 
         "id"] == claim["id"]  # fmt: skip
     missing = _run(assessed_url, "claim", "revoke", "nope")
     assert missing.exit_code == 2 and "no claim with id or receipt 'nope'" in missing.stderr
-    bad = _run(assessed_url, "claim", "add", "--photo", "ex-0001", "--face-index", "5", "--by", "subject")
+    bad = _run(
+        assessed_url, "claim", "add", "--photo", "ex-0001", "--face-index", "5", "--by", "subject"
+    )
     assert bad.exit_code == 2 and "has 1 faces" in bad.stderr
     owner = _run(assessed_url, "claim", "add", "--face", "1", "--by", "legal-representative")
     assert owner.exit_code == 2 and "must give the relationship" in owner.stderr
@@ -185,7 +193,9 @@ def test_add_json_and_an_electronic_consent_before_sb_2979(assessed_url: str) ->
          "evidence_sha256 'zz' is not 64 hex digits"),
     ],
 )  # fmt: skip
-def test_add_with_bad_values_exits_2(ledger: Ledger, ledger_url: str, args: list[str], message: str) -> None:
+def test_add_with_bad_values_exits_2(
+    ledger: Ledger, ledger_url: str, args: list[str], message: str
+) -> None:
     result = _run(ledger_url, "consent", "add", *args)
     assert result.exit_code == 2
     assert message in result.stderr
@@ -215,16 +225,25 @@ def test_import_reports_bad_rows_on_stderr_and_counts(assessed_url: str, tmp_pat
     assert result.exit_code == 0, result.output
     assert "rejected consents.csv:3: form 'scribbled' is not one of" in result.stderr
     assert "rejected consents.csv:4: granted 'yesterday' is not a date" in result.stderr
-    assert "imported 1 consents from consents.csv: 3 rows, 0 already recorded, 2 rejected" in result.stdout
+    assert (
+        "imported 1 consents from consents.csv: 3 rows, 0 already recorded, 2 rejected"
+        in result.stdout
+    )
     assert "0 allowed, 1 blocked" in result.stdout  # an owner's row covers only their own face
     assert _chicago_decisions(assessed_url) == ["block"]
     document = _json(_run(assessed_url, "consent", "import", str(path), "--json"))
     assert (document["added"], document["duplicates"], document["rejected"]) == (0, 1, 2)
     ledger = open_ledger(assessed_url)
     with ledger.read() as conn:
-        names = conn.execute(
-            select(AuditEvent.__table__.c.name).where(AuditEvent.__table__.c.name.like("consent.%"))
-        ).scalars().all()
+        names = (
+            conn.execute(
+                select(AuditEvent.__table__.c.name).where(
+                    AuditEvent.__table__.c.name.like("consent.%")
+                )
+            )
+            .scalars()
+            .all()
+        )
     ledger.dispose()
     assert names == ["consent.import", "consent.import"]
 

@@ -63,7 +63,9 @@ def _fake_faces(url: str, fake_scan: Any) -> dict[str, int]:
 
 
 @pytest.fixture
-def washington(ledger_url: str, tmp_path: Path, subject_consent: Any, fake_scan: Any) -> Iterator[tuple[str, Path]]:
+def washington(
+    ledger_url: str, tmp_path: Path, subject_consent: Any, fake_scan: Any
+) -> Iterator[tuple[str, Path]]:
     """The example manifest ingested (one fake face per photo), processing in Washington; the
     woman in ex-0003 claims her face and consents to training (not to sharing); assessed:
     her face alone may have a template, and MHMDA 19.373.030(1)(b) gates its release."""

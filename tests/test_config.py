@@ -18,8 +18,12 @@ def test_defaults_need_no_configuration() -> None:
     assert 0 < settings.detector_threshold < 1
 
 
-def test_precedence_flags_over_env_over_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / "faceledger.toml").write_text('workers = 3\ndetector_threshold = 0.6\ndata_dir = "d"\n')
+def test_precedence_flags_over_env_over_toml(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "faceledger.toml").write_text(
+        'workers = 3\ndetector_threshold = 0.6\ndata_dir = "d"\n'
+    )
     assert load_settings().workers == 3
     monkeypatch.setenv("FACELEDGER_WORKERS", "5")
     settings = load_settings()

@@ -31,7 +31,9 @@ def _truth(root: Path) -> dict[str, list[TruthFace]]:
     with (root / "boxes.csv").open() as handle:
         for row in csv.DictReader(handle):
             box = BBox.from_xywh(*(float(row[k]) for k in ("x", "y", "w", "h")))
-            boxes.setdefault(row["image"], []).append(TruthFace(box, row.get("invalid", "0") == "1"))
+            boxes.setdefault(row["image"], []).append(
+                TruthFace(box, row.get("invalid", "0") == "1")
+            )
     return boxes
 
 
@@ -60,10 +62,14 @@ def test_wider_face_recall_and_precision(wider_dir: Path) -> None:
     tp, fn, fp, found, total = _evaluate(wider_dir)
     recall, precision = tp / (tp + fn), tp / (tp + fp)
     assert tp + fn == 259  # the subset's valid faces of at least 20 px
-    assert tp >= 240, f"recall {recall:.3f} ({tp} of {tp + fn}); by size {dict(found)} of {dict(total)}"
+    assert tp >= 240, (
+        f"recall {recall:.3f} ({tp} of {tp + fn}); by size {dict(found)} of {dict(total)}"
+    )
     assert fp <= 24, f"precision {precision:.3f} ({fp} false positives)"
     assert found["20-32"] >= 48, f"small faces: {found['20-32']} of {total['20-32']}"
-    assert found["32-64"] >= 95 and found["64-128"] >= 40 and found[">=128"] >= 54, f"by size {dict(found)}"
+    assert found["32-64"] >= 95 and found["64-128"] >= 40 and found[">=128"] >= 54, (
+        f"by size {dict(found)}"
+    )
 
 
 def test_dlib_group_photos_find_every_face(dlib_dir: Path) -> None:

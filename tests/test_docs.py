@@ -22,7 +22,9 @@ def _load_script(name: str):  # type: ignore[no-untyped-def]
 def test_cli_reference_is_current() -> None:
     expected = _load_script("cli_docs").render()
     actual = (REPO / "docs" / "cli.md").read_text()
-    assert actual == expected, "docs/cli.md is stale: run .venv/bin/python scripts/cli_docs.py > docs/cli.md"
+    assert actual == expected, (
+        "docs/cli.md is stale: run .venv/bin/python scripts/cli_docs.py > docs/cli.md"
+    )
 
 
 def test_readme_setup_is_exactly_the_two_make_commands() -> None:

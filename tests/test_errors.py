@@ -17,7 +17,8 @@ def _modules() -> list[str]:
     return [
         m.name
         for m in pkgutil.walk_packages(faceledger.__path__, "faceledger.")
-        if ".migrations" not in m.name and m.name not in ("faceledger.errors", "faceledger.__main__")
+        if ".migrations" not in m.name
+        and m.name not in ("faceledger.errors", "faceledger.__main__")
     ]
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from faceledger.cli import main
 from faceledger.config import load_settings
-from faceledger.services.evaluate import evaluate_detect, evaluate_verify
+from faceledger.services.biometrics.evaluate import evaluate_detect, evaluate_verify
 
 pytestmark = pytest.mark.integration
 
@@ -50,13 +50,20 @@ def boxes_csv(dlib_dir: Path, tmp_path: Path) -> Path:
     rows.append([first, 300, 300, 40, 40, 1, "real"])  # invalid: ignored
     rows.append([first, 460, 330, 12, 12, 0, "real"])  # 12 px: under 20, ignored
     rows.append(["photos/missing.jpg", 10, 10, 50, 50, 0, "gone"])  # unreadable: a miss
-    return _write(tmp_path / "set" / "boxes.csv", ["image", "x", "y", "w", "h", "invalid", "group"], rows)
+    return _write(
+        tmp_path / "set" / "boxes.csv", ["image", "x", "y", "w", "h", "invalid", "group"], rows
+    )
 
 
 def test_evaluate_detect_counts_the_known_answers(boxes_csv: Path) -> None:
     summary = evaluate_detect(boxes_csv, load_settings())
     counts = summary["counts"]
-    assert (summary["images"], summary["images_failed"], summary["faces"], summary["faces_ignored"]) == (5, 1, 20, 2)
+    assert (
+        summary["images"],
+        summary["images_failed"],
+        summary["faces"],
+        summary["faces_ignored"],
+    ) == (5, 1, 20, 2)
     assert (counts["tp"], counts["fn"]) == (18, 2)
     recall = summary["overall"]["recall"]
     assert (recall["k"], recall["n"]) == (18, 20)
@@ -74,7 +81,9 @@ def test_evaluate_detect_counts_the_known_answers(boxes_csv: Path) -> None:
         assert band["recall"]["wide"] == (band["recall"]["high"] - band["recall"]["low"] > 0.2)
         if band["recall"]["wide"]:
             assert any(w.startswith(f"skin-tone band {name}:") for w in summary["warnings"])
-    assert sum(s["recall"]["n"] for s in summary["breakdowns"]["size"].values() if "recall" in s) == 20
+    assert (
+        sum(s["recall"]["n"] for s in summary["breakdowns"]["size"].values() if "recall" in s) == 20
+    )
     assert summary["skin_tone"]["stored"] is False
     text = json.dumps(summary)
     assert "ita_deg" not in text and "photos/" not in text  # no per-face measure, no image path
@@ -84,7 +93,9 @@ def test_evaluate_detect_counts_the_known_answers(boxes_csv: Path) -> None:
 def pairs_csv(lfw_dir: Path, tmp_path: Path) -> Path:
     with (lfw_dir / "pairs.csv").open() as handle:
         pairs = list(csv.DictReader(handle))
-    chosen = [p for p in pairs if p["same_identity"] == "1"][:3] + [p for p in pairs if p["same_identity"] == "0"][:3]
+    chosen = [p for p in pairs if p["same_identity"] == "1"][:3] + [
+        p for p in pairs if p["same_identity"] == "0"
+    ][:3]
     folder = tmp_path / "lfw"
     rows: list[list[object]] = []
     for i, pair in enumerate(chosen):
@@ -107,11 +118,17 @@ def test_evaluate_verify_counts_the_known_answers(pairs_csv: Path) -> None:
     assert (summary["pairs_without_face"], summary["images_without_face"]) == (1, 1)
     assert summary["breakdowns"]["size"]["no face"]["accuracy"]["k"] == 0
     assert summary["breakdowns"]["label:site"]["c"]["accuracy"]["wide"]
-    assert summary["distances"]["same"]["max"] < summary["threshold"] < summary["distances"]["different"]["min"]
+    assert (
+        summary["distances"]["same"]["max"]
+        < summary["threshold"]
+        < summary["distances"]["different"]["min"]
+    )
     assert summary["embedder"]["name"] == "sface-2021dec"  # the default embedder
 
 
-def test_evaluate_command_saves_the_summary_and_audits_counts_only(boxes_csv: Path, tmp_path: Path) -> None:
+def test_evaluate_command_saves_the_summary_and_audits_counts_only(
+    boxes_csv: Path, tmp_path: Path
+) -> None:
     from faceledger.store import open_ledger
     from faceledger.store.schema import AuditEvent
 
@@ -119,8 +136,12 @@ def test_evaluate_command_saves_the_summary_and_audits_counts_only(boxes_csv: Pa
     data = tmp_path / "data"
     page = tmp_path / "detect.html"
     args = ["--database-url", f"sqlite:///{db}", "--data-dir", str(data)]
-    assert CliRunner().invoke(main, [*args, "init"]).exit_code == 0  # only ingest and init create a ledger
-    result = CliRunner().invoke(main, [*args, "evaluate", "detect", str(boxes_csv), "--json", "--html", str(page)])
+    assert (
+        CliRunner().invoke(main, [*args, "init"]).exit_code == 0
+    )  # only ingest and init create a ledger
+    result = CliRunner().invoke(
+        main, [*args, "evaluate", "detect", str(boxes_csv), "--json", "--html", str(page)]
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     saved = json.loads((data / "evaluations" / "latest-detect.json").read_text())
@@ -128,7 +149,7 @@ def test_evaluate_command_saves_the_summary_and_audits_counts_only(boxes_csv: Pa
     html = page.read_text()
     assert "<svg" in html and "too few" in html and "http" not in html.replace("http-equiv", "")
     from faceledger.report.evaluation import evaluation_section
-    from faceledger.services.evaluate import latest_evaluations
+    from faceledger.services.biometrics.evaluate import latest_evaluations
 
     latest = latest_evaluations(load_settings(data_dir=data))
     assert set(latest) == {"detect"}
@@ -136,7 +157,11 @@ def test_evaluate_command_saves_the_summary_and_audits_counts_only(boxes_csv: Pa
     assert "group wall: recall over 1 faces" in section and "boxes.csv" in section
     ledger = open_ledger(f"sqlite:///{db}")
     with ledger.read() as conn:
-        events = conn.execute(select(AuditEvent.__table__).where(AuditEvent.name == "evaluate.run")).mappings().all()
+        events = (
+            conn.execute(select(AuditEvent.__table__).where(AuditEvent.name == "evaluate.run"))
+            .mappings()
+            .all()
+        )
     ledger.dispose()
     assert len(events) == 1
     payload = events[0]["payload"]

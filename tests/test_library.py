@@ -72,7 +72,9 @@ def test_the_cli_and_the_portal_wrap_the_same_object(tmp_path: Path) -> None:
     from faceledger.web import create_app
 
     settings = _settings(tmp_path)
-    state = CliState(overrides={"database_url": settings.database_url, "data_dir": settings.data_dir})
+    state = CliState(
+        overrides={"database_url": settings.database_url, "data_dir": settings.data_dir}
+    )
     assert isinstance(state.app(create=True), faceledger.FaceLedger)
     app = create_app(settings, ledger=state.ledger())
     assert isinstance(app.state.portal.app, faceledger.FaceLedger)
@@ -82,7 +84,11 @@ def test_the_cli_and_the_portal_wrap_the_same_object(tmp_path: Path) -> None:
 
 def test_a_detector_can_be_injected(tmp_path: Path, fake_detector: Any) -> None:
     """The library takes a detector (here the test fake with two boxes) instead of CenterFace."""
-    with FaceLedger(_settings(tmp_path), create=True, detector=fake_detector(boxes=[(10, 10, 60, 70), (80, 10, 130, 70)])) as fl:
+    with FaceLedger(
+        _settings(tmp_path),
+        create=True,
+        detector=fake_detector(boxes=[(10, 10, 60, 70), (80, 10, 130, 70)]),
+    ) as fl:
         fl.ingest(EXAMPLES / "photos.csv")
         report = fl.scan()
         assert report.faces_found == 2 * 10 and report.detector.name == "fake"

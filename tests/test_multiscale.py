@@ -17,7 +17,11 @@ from faceledger.vision.detector import (
 
 def _face(x1: float, y1: float, x2: float, y2: float, score: float = 0.9) -> FaceDetection:
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    return FaceDetection(BBox(x1, y1, x2, y2), score, ((cx - 5, cy), (cx + 5, cy), (cx, cy + 3), (cx - 4, cy + 6), (cx + 4, cy + 6)))
+    return FaceDetection(
+        BBox(x1, y1, x2, y2),
+        score,
+        ((cx - 5, cy), (cx + 5, cy), (cx, cy + 3), (cx - 4, cy + 6), (cx + 4, cy + 6)),
+    )
 
 
 class _Fake:
@@ -45,10 +49,14 @@ def test_small_faces_or_none_call_for_an_upscaled_pass() -> None:
     assert factor * factor * 1600 * 1200 <= 2048 * 2048 + 1  # the upscaled pass is capped
 
 
-def test_a_face_found_only_upscaled_keeps_its_score_and_maps_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_face_found_only_upscaled_keeps_its_score_and_maps_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(detector_module, "MIRROR_PASS", False)
     small = _face(20, 20, 50, 50, 0.8)
-    detector = _Fake({640: [small], 1280: [_face(40, 40, 100, 100, 0.85), _face(600, 200, 640, 240, 0.7)]})
+    detector = _Fake(
+        {640: [small], 1280: [_face(40, 40, 100, 100, 0.85), _face(600, 200, 640, 240, 0.7)]}
+    )
     faces = detect_multiscale(detector, np.zeros((480, 640, 3), dtype=np.uint8))
     assert detector.shapes == [(480, 640), (960, 1280)]
     assert len(faces) == 2
@@ -122,14 +130,20 @@ def test_a_version_too_long_for_the_ledger_is_refused() -> None:
 def test_the_loaded_image_maps_boxes_and_points_both_ways_per_axis() -> None:
     from faceledger.vision.images import LoadedImage
 
-    image = LoadedImage(np.zeros((800, 1600, 3), dtype=np.uint8), width=4000, height=2001, format="JPEG", mode="RGB")
+    image = LoadedImage(
+        np.zeros((800, 1600, 3), dtype=np.uint8), width=4000, height=2001, format="JPEG", mode="RGB"
+    )
     box = BBox(100, 100, 200, 300)
     original = image.to_original(box)
     assert original.as_list() == pytest.approx([250, 100 * 2001 / 800, 500, 300 * 2001 / 800])
     assert image.to_working(original).as_list() == pytest.approx(box.as_list())
-    assert image.to_original(BBox(1500, 700, 1700, 900)).as_list() == pytest.approx([3750, 1750.875, 4000, 2001])
+    assert image.to_original(BBox(1500, 700, 1700, 900)).as_list() == pytest.approx(
+        [3750, 1750.875, 4000, 2001]
+    )
     points = [[100.0, 100.0], [200.0, 300.0]]
-    assert image.points_to_working(image.points_to_original(points)) == pytest.approx(np.array(points))
+    assert image.points_to_working(image.points_to_original(points)) == pytest.approx(
+        np.array(points)
+    )
 
 
 def test_a_detector_is_run_as_it_is_and_a_bare_model_with_every_pass(tmp_path) -> None:  # type: ignore[no-untyped-def]

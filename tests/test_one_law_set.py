@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from faceledger.core.law.loader import SHIPPED_PACKAGE
 from faceledger.errors import PolicyError
-from faceledger.services.policy import laws_for
+from faceledger.services.decisions.policy import laws_for
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 OVERRIDE = "2099-01-01-local"
@@ -47,7 +47,9 @@ def _bipa(policies: list[Any]) -> str:
     return str({p.id: p for p in policies}["us-il-bipa"].version)
 
 
-def test_the_law_set_is_the_shipped_laws_plus_policy_dir_and_follows_its_files(tmp_path: Path) -> None:
+def test_the_law_set_is_the_shipped_laws_plus_policy_dir_and_follows_its_files(
+    tmp_path: Path,
+) -> None:
     shipped = laws_for(_settings(tmp_path))
     assert _bipa(shipped) != OVERRIDE
     target = _override_bipa(tmp_path / "laws")
@@ -82,30 +84,34 @@ def test_cli_and_portal_hold_the_same_law_set(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "service",
-    ["faceledger.services.claims:add_claim", "faceledger.services.claims:revoke_claim",
-     "faceledger.services.consent:add_consent", "faceledger.services.consent:revoke_consent",
-     "faceledger.services.consent:import_consents", "faceledger.services.explain:explain_face",
-     "faceledger.services.face_view:face_view", "faceledger.services.exposure:ledger_exposure",
-     "faceledger.services.redecide:reassess_decided", "faceledger.services.assess:assess_face_ids",
-     "faceledger.services.report_numbers:report_numbers"],
+    ["faceledger.services.people.claims:add_claim", "faceledger.services.people.claims:revoke_claim",
+     "faceledger.services.people.consent:add_consent", "faceledger.services.people.consent:revoke_consent",
+     "faceledger.services.people.consent:import_consents", "faceledger.services.decisions.explain:explain_face",
+     "faceledger.services.portal.face_view:face_view", "faceledger.services.decisions.exposure:ledger_exposure",
+     "faceledger.services.decisions.redecide:reassess_decided", "faceledger.services.decisions.assess:assess_face_ids",
+     "faceledger.services.oversight.report_numbers:report_numbers"],
 )  # fmt: skip
 def test_no_service_without_settings_defaults_its_laws(service: str) -> None:
     """A service that cannot see Settings must be handed the law set: no silent default."""
     import importlib
 
     module, name = service.split(":")
-    parameter = inspect.signature(getattr(importlib.import_module(module), name)).parameters["policies"]
+    parameter = inspect.signature(getattr(importlib.import_module(module), name)).parameters[
+        "policies"
+    ]
     assert parameter.default is inspect.Parameter.empty, f"{service} defaults policies"
 
 
-def test_a_consent_imported_in_the_console_is_decided_under_policy_dir(tmp_path: Path, fake_scan: Any) -> None:
+def test_a_consent_imported_in_the_console_is_decided_under_policy_dir(
+    tmp_path: Path, fake_scan: Any
+) -> None:
     """The console's import re-decides the owner's faces with the deployment's laws (the
     override's version is recorded), exactly as ``faceledger consent import`` does."""
     from fastapi.testclient import TestClient
 
-    from faceledger.services.assess import assess_faces
-    from faceledger.services.ingest import ingest_paths
-    from faceledger.services.users import add_user
+    from faceledger.services.collection.ingest import ingest_paths
+    from faceledger.services.decisions.assess import assess_faces
+    from faceledger.services.portal.users import add_user
     from faceledger.store import open_ledger
     from faceledger.store.tables import AUDIT
     from faceledger.web import create_app

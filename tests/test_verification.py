@@ -23,12 +23,14 @@ from typing import Any
 import pytest
 
 from faceledger.config import load_settings
-from faceledger.services.matching import compare_files
+from faceledger.services.biometrics.matching import compare_files
 
 pytestmark = pytest.mark.integration
 
 
-def _scores(root: Path, embedder: str) -> tuple[float, float, list[float], list[float], dict[str, str]]:
+def _scores(
+    root: Path, embedder: str
+) -> tuple[float, float, list[float], list[float], dict[str, str]]:
     """Accuracy, threshold, same- and different-person distances of ``compare`` on all pairs."""
     settings = load_settings(embedder=embedder)
     same: list[float] = []

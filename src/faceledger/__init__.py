@@ -20,7 +20,7 @@ from faceledger.config import Settings, load_settings
 from faceledger.errors import Conflict, FaceledgerError, Forbidden, Invalid, NotFound, Unavailable
 
 if TYPE_CHECKING:
-    from faceledger.services.request_intake import Intake
+    from faceledger.services.lifecycle.request_intake import Intake
 
 __version__ = "0.1.0"
 
@@ -43,7 +43,7 @@ def __getattr__(name: str) -> Any:
     """``Intake`` is imported on first use: ``import faceledger`` stays light (no database
     or model libraries) for the CLI's ``--help``."""
     if name == "Intake":
-        from faceledger.services.request_intake import Intake
+        from faceledger.services.lifecycle.request_intake import Intake
 
         return Intake
     raise AttributeError(f"module 'faceledger' has no attribute {name!r}")

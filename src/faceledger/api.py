@@ -31,14 +31,14 @@ from faceledger.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from faceledger.core.law import Policy
-    from faceledger.services.assess import AssessReport
-    from faceledger.services.extract import ExtractReport
-    from faceledger.services.ingest import IngestReport
+    from faceledger.services.biometrics.extract import ExtractReport
+    from faceledger.services.collection.ingest import IngestReport
+    from faceledger.services.collection.scan import ScanReport
+    from faceledger.services.decisions.assess import AssessReport
+    from faceledger.services.lifecycle.release_versions import VersionInfo
+    from faceledger.services.lifecycle.request_intake import Intake
+    from faceledger.services.lifecycle.request_records import RequestRecord
     from faceledger.services.progress import Progress
-    from faceledger.services.release_versions import VersionInfo
-    from faceledger.services.request_intake import Intake
-    from faceledger.services.request_records import RequestRecord
-    from faceledger.services.scan import ScanReport
     from faceledger.store import Ledger
     from faceledger.store.vault import KeyVault
     from faceledger.vision.detector import Detector
@@ -72,11 +72,13 @@ class FaceLedger:
         """The ledger the settings name, opened (and migrated) on first use, with the audit
         checkpoints of ``audit_checkpoint_every`` installed."""
         if self._ledger is None:
-            from faceledger.services.audit import checkpoints_path, install_checkpoints
+            from faceledger.services.oversight.audit import checkpoints_path, install_checkpoints
             from faceledger.store import open_ledger
 
             ledger = open_ledger(self.settings.database_url, create=self._create)
-            install_checkpoints(ledger, checkpoints_path(self.settings), every=self.settings.audit_checkpoint_every)
+            install_checkpoints(
+                ledger, checkpoints_path(self.settings), every=self.settings.audit_checkpoint_every
+            )
             self._ledger = ledger
         return self._ledger
 
@@ -101,7 +103,7 @@ class FaceLedger:
     @property
     def policies(self) -> list[Policy]:
         """The deployment's one law set: the shipped laws plus ``policy_dir``."""
-        from faceledger.services.policy import laws_for
+        from faceledger.services.decisions.policy import laws_for
 
         return laws_for(self.settings)
 
@@ -110,7 +112,7 @@ class FaceLedger:
         connections (a ledger handed in is checkpointed but left open for its owner)."""
         if self._ledger is None:
             return
-        from faceledger.services.audit import checkpoints_path, finish_checkpoint
+        from faceledger.services.oversight.audit import checkpoints_path, finish_checkpoint
 
         try:
             finish_checkpoint(self._ledger, checkpoints_path(self.settings))
@@ -122,23 +124,32 @@ class FaceLedger:
     def __enter__(self) -> FaceLedger:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # --- the lifecycle, one call each --------------------------------------------------
 
     def ingest(self, *paths: Path, progress: Progress | None = None) -> IngestReport:
         """Ingest folders and manifests (``faceledger ingest``)."""
-        from faceledger.services.ingest import ingest_paths
+        from faceledger.services.collection.ingest import ingest_paths
 
-        return ingest_paths(self.ledger, [Path(p) for p in paths], actor=self.actor, progress=progress)
+        return ingest_paths(
+            self.ledger, [Path(p) for p in paths], actor=self.actor, progress=progress
+        )
 
     def scan(self, *, limit: int | None = None, progress: Progress | None = None) -> ScanReport:
         """Find the faces of every pending photo (``faceledger scan``)."""
-        from faceledger.services.scan import scan_pending
+        from faceledger.services.collection.scan import scan_pending
 
         return scan_pending(
-            self.ledger, self.settings, actor=self.actor, limit=limit, progress=progress, detector=self.detector
+            self.ledger,
+            self.settings,
+            actor=self.actor,
+            limit=limit,
+            progress=progress,
+            detector=self.detector,
         )
 
     def assess(
@@ -146,7 +157,7 @@ class FaceLedger:
         progress: Progress | None = None,
     ) -> AssessReport:  # fmt: skip
         """Decide ``action`` for ``purpose`` (default: the setting) on every face."""
-        from faceledger.services.assess import DEFAULT_ACTION, assess_faces
+        from faceledger.services.decisions.assess import DEFAULT_ACTION, assess_faces
 
         return assess_faces(
             self.ledger, self.settings, purpose=self.settings.purpose_or(purpose), action=action or DEFAULT_ACTION,
@@ -154,45 +165,56 @@ class FaceLedger:
         )  # fmt: skip
 
     def extract(
-        self, purpose: str | None = None, *, limit: int | None = None, progress: Progress | None = None
+        self,
+        purpose: str | None = None,
+        *,
+        limit: int | None = None,
+        progress: Progress | None = None,
     ) -> ExtractReport:
         """Compute templates where the recorded decision allows it (``faceledger extract``)."""
-        from faceledger.services.extract import extract_templates
+        from faceledger.services.biometrics.extract import extract_templates
 
         return extract_templates(
             self.ledger, self.vault, self.settings, purpose=self.settings.purpose_or(purpose), actor=self.actor,
             limit=limit, progress=progress, embedder=self.embedder,
         )  # fmt: skip
 
-    def explain(self, face_id: int, purpose: str | None = None, *, action: str | None = None) -> dict[str, Any]:
+    def explain(
+        self, face_id: int, purpose: str | None = None, *, action: str | None = None
+    ) -> dict[str, Any]:
         """The recorded decision for one face, re-checked against today's laws."""
-        from faceledger.services.assess import DEFAULT_ACTION
-        from faceledger.services.explain import explain_face
+        from faceledger.services.decisions.assess import DEFAULT_ACTION
+        from faceledger.services.decisions.explain import explain_face
 
         return explain_face(
             self.ledger, face_id=face_id, purpose=self.settings.purpose_or(purpose),
             action=action or DEFAULT_ACTION, policies=self.policies,
         )  # fmt: skip
 
-    def exposure(self, purpose: str | None = None, *, turnover: float | None = None) -> dict[str, Any]:
+    def exposure(
+        self, purpose: str | None = None, *, turnover: float | None = None
+    ) -> dict[str, Any]:
         """Per-law faces, subjects and statutory ranges (``faceledger exposure``)."""
-        from faceledger.services.exposure import ledger_exposure
+        from faceledger.services.decisions.exposure import ledger_exposure
 
         return ledger_exposure(
-            self.ledger, purpose=self.settings.purpose_or(purpose), turnover=turnover, policies=self.policies
+            self.ledger,
+            purpose=self.settings.purpose_or(purpose),
+            turnover=turnover,
+            policies=self.policies,
         )
 
     def file_request(self, intake: Intake) -> RequestRecord:
         """File a person's opt-out, erasure or access request (``faceledger request new``)."""
-        from faceledger.services.request_intake import file_request
+        from faceledger.services.lifecycle.request_intake import file_request
 
         opener: Callable[[], KeyVault] = lambda: self.vault  # noqa: E731 - opened only if needed
         return file_request(self.ledger, self.settings, opener, intake)
 
     def release(self, name: str, purpose: str | None = None, **options: Any) -> VersionInfo:
         """Freeze what ``purpose`` allows today into the next version of release ``name``
-        (``options``: those of :func:`~faceledger.services.releases.create_release`)."""
-        from faceledger.services.releases import create_release
+        (``options``: those of :func:`~faceledger.services.lifecycle.releases.create_release`)."""
+        from faceledger.services.lifecycle.releases import create_release
 
         return create_release(
             self.ledger, self.vault, self.settings, name=name, purpose=self.settings.purpose_or(purpose),
@@ -201,7 +223,7 @@ class FaceLedger:
 
     def report(self, purpose: str | None = None) -> dict[str, Any]:
         """The audit report's numbers (``faceledger report --json``)."""
-        from faceledger.services.report import build_report
+        from faceledger.services.oversight.report import build_report
 
         return build_report(
             self.ledger, self.settings, vault=lambda: self.vault, purpose=purpose, policies=self.policies,

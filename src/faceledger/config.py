@@ -40,7 +40,7 @@ def available_cores() -> int:
 class Settings(BaseSettings):
     """faceledger's configuration. Example::
 
-        settings = load_settings(database_url="sqlite:///ledger.db", workers=2)
+    settings = load_settings(database_url="sqlite:///ledger.db", workers=2)
     """
 
     model_config = SettingsConfigDict(

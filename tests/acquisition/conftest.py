@@ -178,7 +178,14 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 
 
 def _superbox(label: str, uuid4: bytes, *children: bytes) -> bytes:
-    description = _box(b"jumd", uuid4 + b"\x00\x11\x00\x10\x80\x00\x00\xaa\x00\x38\x9b\x71" + b"\x03" + label.encode() + b"\x00")
+    description = _box(
+        b"jumd",
+        uuid4
+        + b"\x00\x11\x00\x10\x80\x00\x00\xaa\x00\x38\x9b\x71"
+        + b"\x03"
+        + label.encode()
+        + b"\x00",
+    )
     return _box(b"jumb", description + b"".join(children))
 
 
@@ -201,11 +208,19 @@ def c2pa_jpeg(seed: int, store: bytes) -> bytes:
 
 def bomb_png(side: int = 100_000) -> bytes:
     """A PNG whose header claims side x side pixels (10 G): a few hundred bytes on the wire."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -217,7 +232,9 @@ def images() -> SimpleNamespace:
 # --- ledger helpers ---------------------------------------------------------------------------
 
 
-def add_remote_photos(ledger: Any, urls: list[str], owners: list[str | None] | None = None) -> list[int]:
+def add_remote_photos(
+    ledger: Any, urls: list[str], owners: list[str | None] | None = None
+) -> list[int]:
     """URL-only photos (as a YFCC100M row gives them), in one source; returns their ids."""
     from sqlalchemy import select
 
@@ -236,7 +253,9 @@ def add_remote_photos(ledger: Any, urls: list[str], owners: list[str | None] | N
                 source_id=source_id, source_key=str(index), download_url=url, scan_status="remote",
                 owner_id=(owners or [None] * len(urls))[index], created_at=now,
             ))  # fmt: skip
-        ids = conn.execute(select(photos.c.id).where(photos.c.source_id == source_id).order_by(photos.c.id)).scalars()
+        ids = conn.execute(
+            select(photos.c.id).where(photos.c.source_id == source_id).order_by(photos.c.id)
+        ).scalars()
         return [int(i) for i in ids]
 
 

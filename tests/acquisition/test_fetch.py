@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from faceledger.services.fetch import fetch_pending
+from faceledger.services.collection.fetch import fetch_pending
 from faceledger.store.schema import AuditEvent, Photo
 
 PHOTOS = Photo.__table__
@@ -36,7 +36,11 @@ def test_fetched_bytes_are_stored_once_under_their_hash_and_become_scannable(
     a, b, c = (_photo(ledger, i) for i in ids)
     digest = hashlib.sha256(same).hexdigest()
     assert a["content_hash"] == b["content_hash"] == digest
-    assert a["path"] == b["path"] == str((settings.data_dir / "images" / digest[:2] / digest[2:4] / digest).resolve())
+    assert (
+        a["path"]
+        == b["path"]
+        == str((settings.data_dir / "images" / digest[:2] / digest[2:4] / digest).resolve())
+    )
     assert Path(a["path"]).read_bytes() == same
     assert {a["scan_status"], c["scan_status"]} == {"pending"}
     assert a["fetch_status"] == "fetched" and a["reservation"] is None
@@ -59,8 +63,10 @@ def test_a_second_run_fetches_nothing_new(
     [
         ({"headers": {"X-Robots-Tag": "noai"}}, "x-robots-tag"),
         ({"headers": {"X-Robots-Tag": "googlebot: noindex, otherbot: noimageai"}}, "x-robots-tag"),
-        ({"headers": {"tdm-reservation": "1", "tdm-policy": "https://example.org/policy.json"}},
-         "tdm-reservation"),
+        (
+            {"headers": {"tdm-reservation": "1", "tdm-policy": "https://example.org/policy.json"}},
+            "tdm-reservation",
+        ),
         ({"headers": {"tdm-reservation": "maybe"}}, "tdm-reservation-unreadable"),
     ],
 )
@@ -77,17 +83,32 @@ def test_an_opt_out_header_reserves_the_photo_and_keeps_no_bytes(
     assert photo["path"] is None and photo["content_hash"] is None
     header = next(iter(route["headers"]))
     assert photo["reservation_evidence"]["value"] == route["headers"][header]
-    assert not any(p.is_file() for p in (settings.data_dir / "images").rglob("*") if ".journal" not in p.parts)
+    assert not any(
+        p.is_file() for p in (settings.data_dir / "images").rglob("*") if ".journal" not in p.parts
+    )
 
 
 @pytest.mark.parametrize(
     ("build", "code", "evidence"),
     [
-        (lambda im: im.xmp_jpeg(4, "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING"),
-         "xmp-datamining", "DMI-PROHIBITED-AIMLTRAINING"),
+        (
+            lambda im: im.xmp_jpeg(
+                4, "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING"
+            ),
+            "xmp-datamining",
+            "DMI-PROHIBITED-AIMLTRAINING",
+        ),
         (lambda im: im.broken_xmp_jpeg(5), "xmp-unreadable", "does not parse"),
-        (lambda im: im.c2pa_jpeg(6, im.c2pa_store("notAllowed")), "c2pa-training-mining", "notAllowed"),
-        (lambda im: im.c2pa_jpeg(7, im.c2pa_store("notAllowed")[:-9]), "c2pa-unreadable", "overruns"),
+        (
+            lambda im: im.c2pa_jpeg(6, im.c2pa_store("notAllowed")),
+            "c2pa-training-mining",
+            "notAllowed",
+        ),
+        (
+            lambda im: im.c2pa_jpeg(7, im.c2pa_store("notAllowed")[:-9]),
+            "c2pa-unreadable",
+            "overruns",
+        ),
     ],
 )
 def test_embedded_metadata_reserves_the_photo_fail_closed(
@@ -115,7 +136,10 @@ def test_allowing_metadata_does_not_reserve(
 @pytest.mark.parametrize(
     ("tdmrep", "code"),
     [
-        ('[{"location": "/photos/*", "tdm-reservation": 1, "tdm-policy": "https://x.test/p"}]', "tdmrep"),
+        (
+            '[{"location": "/photos/*", "tdm-reservation": 1, "tdm-policy": "https://x.test/p"}]',
+            "tdmrep",
+        ),
         ('[{"location": "/photos/", "tdm-reservation": "yes"}]', "tdmrep-unreadable"),
         ("{not json", "tdmrep-unreadable"),
     ],
@@ -159,7 +183,9 @@ def test_an_unreachable_tdmrep_file_reserves_and_is_asked_again_on_retry(
 def test_503_then_200_is_fetched_after_a_retry(
     ledger: Any, server: Any, images: Any, remote_photos: Any, fetch_settings: Any
 ) -> None:
-    (photo_id,) = remote_photos(ledger, [server.add("/flaky.jpg", body=images.jpeg(14), fail_first=[503, 429])])
+    (photo_id,) = remote_photos(
+        ledger, [server.add("/flaky.jpg", body=images.jpeg(14), fail_first=[503, 429])]
+    )
     report = fetch_pending(ledger, fetch_settings())
     assert report.fetched == 1 and server.hits["/flaky.jpg"] == 3
     assert _photo(ledger, photo_id)["fetch_attempts"] == 3
@@ -168,7 +194,9 @@ def test_503_then_200_is_fetched_after_a_retry(
 def test_a_server_that_keeps_failing_fails_after_the_retries_with_its_reason(
     ledger: Any, server: Any, images: Any, remote_photos: Any, fetch_settings: Any
 ) -> None:
-    (photo_id,) = remote_photos(ledger, [server.add("/down.jpg", body=images.jpeg(15), fail_first=[503] * 10)])
+    (photo_id,) = remote_photos(
+        ledger, [server.add("/down.jpg", body=images.jpeg(15), fail_first=[503] * 10)]
+    )
     report = fetch_pending(ledger, fetch_settings(fetch_retries=2))
     assert report.failed_by_reason == {"http-503": 1} and server.hits["/down.jpg"] == 3
     assert _photo(ledger, photo_id)["fetch_error"] == "http-503"
@@ -184,7 +212,12 @@ def test_a_server_that_keeps_failing_fails_after_the_retries_with_its_reason(
     ],
 )
 def test_a_failed_fetch_is_recorded_with_its_reason_and_keeps_no_bytes(
-    ledger: Any, server: Any, remote_photos: Any, fetch_settings: Any, route: dict[str, Any], reason: str
+    ledger: Any,
+    server: Any,
+    remote_photos: Any,
+    fetch_settings: Any,
+    route: dict[str, Any],
+    reason: str,
 ) -> None:
     (photo_id,) = remote_photos(ledger, [server.add("/bad.jpg", **route)])
     report = fetch_pending(ledger, fetch_settings(fetch_max_bytes=4000))
@@ -199,7 +232,9 @@ def test_a_decompression_bomb_is_refused(
 ) -> None:
     bomb = images.bomb_png()
     assert len(bomb) < 1000
-    (photo_id,) = remote_photos(ledger, [server.add("/bomb.png", body=bomb, content_type="image/png")])
+    (photo_id,) = remote_photos(
+        ledger, [server.add("/bomb.png", body=bomb, content_type="image/png")]
+    )
     report = fetch_pending(ledger, fetch_settings())
     assert report.failed_by_reason == {"too-large": 1}
     assert _photo(ledger, photo_id)["path"] is None
@@ -210,7 +245,12 @@ def test_redirects_are_followed_within_the_cap(
 ) -> None:
     server.add("/final.jpg", body=images.jpeg(16))
     server.add("/hop1", status=302, headers={"Location": "/hop2"}, content_type="text/plain")
-    server.add("/hop2", status=301, headers={"Location": server.url("/final.jpg")}, content_type="text/plain")
+    server.add(
+        "/hop2",
+        status=301,
+        headers={"Location": server.url("/final.jpg")},
+        content_type="text/plain",
+    )
     two_hops, one_hop = remote_photos(ledger, [server.url("/hop1"), server.url("/hop2")])
     report = fetch_pending(ledger, fetch_settings(fetch_max_redirects=1))
     assert _photo(ledger, two_hops)["fetch_error"] == "too-many-redirects"
@@ -240,10 +280,16 @@ def test_a_link_local_metadata_address_is_refused(
 def test_each_run_is_audited_with_counts_only(
     ledger: Any, server: Any, images: Any, remote_photos: Any, fetch_settings: Any
 ) -> None:
-    remote_photos(ledger, [server.add("/a.jpg", body=images.jpeg(18)), server.add("/gone.jpg", status=404)])
+    remote_photos(
+        ledger, [server.add("/a.jpg", body=images.jpeg(18)), server.add("/gone.jpg", status=404)]
+    )
     fetch_pending(ledger, fetch_settings(), actor="tester")
     with ledger.read() as conn:
-        events = conn.execute(select(AuditEvent.__table__).where(AuditEvent.name == "fetch.run")).mappings().all()
+        events = (
+            conn.execute(select(AuditEvent.__table__).where(AuditEvent.name == "fetch.run"))
+            .mappings()
+            .all()
+        )
     assert len(events) == 1 and events[0]["actor"] == "tester"
     payload = events[0]["payload"]
     assert payload["fetched"] == 1 and payload["failed_by_reason"] == {"http-404": 1}

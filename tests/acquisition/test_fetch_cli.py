@@ -21,7 +21,9 @@ PHOTOS = Photo.__table__
 
 
 def _cli(ledger_url: str, data: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    result = CliRunner().invoke(main, ["--database-url", ledger_url, "--data-dir", str(data), *args], env=env)
+    result = CliRunner().invoke(
+        main, ["--database-url", ledger_url, "--data-dir", str(data), *args], env=env
+    )
     assert result.exit_code == 0, result.output
     return result
 
@@ -37,7 +39,12 @@ def test_fetch_json_prints_the_stable_document_and_status_shows_reservations(
     env = {"FACELEDGER_FETCH_ALLOW_PRIVATE": "1", "FACELEDGER_FETCH_BACKOFF": "0"}
     document = json.loads(_cli(ledger_url, tmp_path / "d", "fetch", "--json", env=env).stdout)
     assert {"fetched", "reserved", "failed", "skipped", "reasons"} <= set(document)
-    assert (document["fetched"], document["reserved"], document["failed"], document["skipped"]) == (1, 1, 1, 0)
+    assert (document["fetched"], document["reserved"], document["failed"], document["skipped"]) == (
+        1,
+        1,
+        1,
+        0,
+    )
     assert document["reasons"] == {"http-404": 1, "x-robots-tag": 1}
     status = json.loads(_cli(ledger_url, tmp_path / "d", "status", "--json").stdout)
     assert status["totals"]["reserved"] == 1 and status["totals"]["pending"] == 1
@@ -81,7 +88,11 @@ def test_sigkill_during_fetch_then_rerun_loses_and_duplicates_nothing(
     assert first.returncode == -9
     server.release.set()
     with ledger.read() as conn:
-        committed = conn.execute(select(PHOTOS.c.id).where(PHOTOS.c.fetch_status == "fetched")).scalars().all()
+        committed = (
+            conn.execute(select(PHOTOS.c.id).where(PHOTOS.c.fetch_status == "fetched"))
+            .scalars()
+            .all()
+        )
     rerun = subprocess.run(command, env=env, capture_output=True, timeout=300, check=True)
     report = json.loads(rerun.stdout)
     assert report["fetched"] == 10 - len(committed) and report["failed"] == 0
@@ -95,5 +106,7 @@ def test_sigkill_during_fetch_then_rerun_loses_and_duplicates_nothing(
     assert len({r.content_hash for r in rows}) == 10
     stored = [p for p in (data / "images").rglob("*") if p.is_file()]
     assert sorted(p.name for p in stored) == sorted(r.content_hash for r in rows)  # no leftovers
-    again = json.loads(subprocess.run(command, env=env, capture_output=True, timeout=300, check=True).stdout)
+    again = json.loads(
+        subprocess.run(command, env=env, capture_output=True, timeout=300, check=True).stdout
+    )
     assert (again["fetched"], again["skipped"]) == (0, 10)

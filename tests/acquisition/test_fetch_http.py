@@ -11,12 +11,14 @@ import pytest
 
 from faceledger.core.signals import reservation_from_headers
 from faceledger.errors import FetchFailure
-from faceledger.services.fetch_http import Fetcher, FetchPolicy, is_public_address
+from faceledger.services.collection.fetch_http import Fetcher, FetchPolicy, is_public_address
 
 PUBLIC = "http://93.184.216.34"
 
 
-def _run(handler: Any, url: str, policy: FetchPolicy | None = None, **get: Any) -> tuple[Any, list[float]]:
+def _run(
+    handler: Any, url: str, policy: FetchPolicy | None = None, **get: Any
+) -> tuple[Any, list[float]]:
     waits: list[float] = []
     now = [1000.0]
 
@@ -25,8 +27,12 @@ def _run(handler: Any, url: str, policy: FetchPolicy | None = None, **get: Any) 
         now[0] += seconds
 
     async def main() -> Any:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=False) as client:
-            fetcher = Fetcher(client, policy or FetchPolicy(backoff=1.0), sleep=sleep, clock=lambda: now[0])
+        async with httpx.AsyncClient(
+            transport=httpx.MockTransport(handler), follow_redirects=False
+        ) as client:
+            fetcher = Fetcher(
+                client, policy or FetchPolicy(backoff=1.0), sleep=sleep, clock=lambda: now[0]
+            )
             return await fetcher.get(url, **get)
 
     return asyncio.run(main()), waits
@@ -62,12 +68,16 @@ def test_retry_after_is_honoured_then_backoff_doubles() -> None:
     got, waits = _run(lambda request: next(answers), PUBLIC + "/a.jpg")
     assert got.body == b"\xff\xd8data" and got.attempts == 4
     assert waits[0] == 7.0
-    assert 1.5 <= waits[1] <= 2.0 and 3.0 <= waits[2] <= 4.0  # 1 s doubled per try so far (jittered)
+    assert (
+        1.5 <= waits[1] <= 2.0 and 3.0 <= waits[2] <= 4.0
+    )  # 1 s doubled per try so far (jittered)
 
 
 def test_a_retry_after_beyond_the_cap_fails_as_rate_limited() -> None:
     with pytest.raises(FetchFailure) as caught:
-        _run(lambda request: httpx.Response(429, headers={"Retry-After": "86400"}), PUBLIC + "/a.jpg")
+        _run(
+            lambda request: httpx.Response(429, headers={"Retry-After": "86400"}), PUBLIC + "/a.jpg"
+        )
     assert caught.value.reason == "rate-limited"
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from faceledger.core.signals import TdmrepRules, reservation_from_bytes, reservation_from_headers
 from faceledger.errors import ManifestError
-from faceledger.services.fetch import fetch_pending
-from faceledger.services.optouts import classify, import_optouts
+from faceledger.services.collection.fetch import fetch_pending
+from faceledger.services.people.optouts import classify, import_optouts
 from faceledger.store.schema import AuditEvent, Photo
 
 PHOTOS = Photo.__table__
@@ -44,7 +44,11 @@ def test_a_plain_list_reserves_photos_by_url_domain_and_owner_before_any_request
     again = import_optouts(ledger, listing)
     assert again.added == 0 and again.reserved == 0
     with ledger.read() as conn:
-        payload = conn.execute(select(AuditEvent.payload).where(AuditEvent.name == "optouts.import")).scalars().first()
+        payload = (
+            conn.execute(select(AuditEvent.payload).where(AuditEvent.name == "optouts.import"))
+            .scalars()
+            .first()
+        )
     assert payload["photos_reserved"] == 3 and "12345@N01" not in json.dumps(payload)
 
 
@@ -67,11 +71,15 @@ def test_a_list_entry_found_at_fetch_time_reserves_without_a_request(
     listing = tmp_path / "list.csv"
     listing.write_text("owner_id,optOut\n777@N01,true\n")
     import_optouts(ledger, listing)  # before the photo is ingested
-    (photo_id,) = remote_photos(ledger, [server.add("/late.jpg", body=images.jpeg(9))], owners=["777@N01"])
+    (photo_id,) = remote_photos(
+        ledger, [server.add("/late.jpg", body=images.jpeg(9))], owners=["777@N01"]
+    )
     report = fetch_pending(ledger, fetch_settings())
     assert report.reserved_by_signal == {"optout-list": 1} and server.hits["/late.jpg"] == 0
     with ledger.read() as conn:
-        evidence = conn.execute(select(PHOTOS.c.reservation_evidence).where(PHOTOS.c.id == photo_id)).scalar_one()
+        evidence = conn.execute(
+            select(PHOTOS.c.reservation_evidence).where(PHOTOS.c.id == photo_id)
+        ).scalar_one()
     assert evidence["file"] == "list.csv" and evidence["rule"] == "owner 777@N01"
 
 
@@ -109,7 +117,11 @@ def test_tdmrep_rules_reserve_if_any_matching_rule_does() -> None:
     only_exact = TdmrepRules.parse('[{"location": "/exact.jpg$", "tdm-reservation": 1}]')
     assert only_exact.reservation_for("/exact.jpg", file_url="f") is not None
     assert only_exact.reservation_for("/exact.jpg.png", file_url="f") is None
-    for bad in ('{"location": "/"}', '[{"tdm-reservation": 1}]', '[{"location": "/", "tdm-reservation": true}]'):
+    for bad in (
+        '{"location": "/"}',
+        '[{"tdm-reservation": 1}]',
+        '[{"location": "/", "tdm-reservation": true}]',
+    ):
         with pytest.raises(ValueError):
             TdmrepRules.parse(bad)
 
@@ -121,7 +133,9 @@ def test_plain_image_bytes_carry_no_reservation(images: Any) -> None:
 def test_a_listed_photo_whose_bytes_are_held_keeps_them_but_carries_the_reservation(
     ledger: Any, tmp_path: Path, server: Any, images: Any, remote_photos: Any, fetch_settings: Any
 ) -> None:
-    (photo_id,) = remote_photos(ledger, [server.add("/held.jpg", body=images.jpeg(21))], owners=["55@N01"])
+    (photo_id,) = remote_photos(
+        ledger, [server.add("/held.jpg", body=images.jpeg(21))], owners=["55@N01"]
+    )
     fetch_pending(ledger, fetch_settings())
     listing = tmp_path / "owners.txt"
     listing.write_text("55@N01\n")

@@ -1,4 +1,4 @@
-"""Redacted release images (services/redaction.py) checked with the real detector: no face is
+"""Redacted release images (services/lifecycle/redaction.py) checked with the real detector: no face is
 found in any redacted region, the faces left alone are still found, metadata is dropped, and a
 licence that forbids derivatives is not redacted."""
 
@@ -11,7 +11,12 @@ import pytest
 from PIL import Image
 
 from faceledger.core.faces import BBox
-from faceledger.services.redaction import faces_left, may_redact, redact_file, redact_pixels
+from faceledger.services.lifecycle.redaction import (
+    faces_left,
+    may_redact,
+    redact_file,
+    redact_pixels,
+)
 from faceledger.vision.detector import detect_image
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "photos"
@@ -26,7 +31,9 @@ def _iou(a: BBox, b: BBox) -> float:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("name", ["2008_001322.jpg", "2007_007763.jpg", "19_Couple_Couple_19_110.jpg"])
+@pytest.mark.parametrize(
+    "name", ["2008_001322.jpg", "2007_007763.jpg", "19_Couple_Couple_19_110.jpg"]
+)
 def test_redacted_faces_are_not_found_by_the_detector_and_allowed_faces_still_are(
     detector: Any, tmp_path: Path, name: str
 ) -> None:
@@ -72,6 +79,8 @@ def test_pixels_outside_the_grown_boxes_are_untouched() -> None:
      ("CC BY-ND 4.0", None, False), ("Attribution License", None, True), ("CC BY-SA 4.0", None, True),
      ("All Rights Reserved", None, False), ("something else", None, False), (None, None, False)],
 )  # fmt: skip
-def test_only_licences_that_permit_derivatives_may_be_redacted(name: str | None, url: str | None, allowed: bool) -> None:
+def test_only_licences_that_permit_derivatives_may_be_redacted(
+    name: str | None, url: str | None, allowed: bool
+) -> None:
     check = may_redact(name, url)
     assert check.allowed is allowed and check.reason

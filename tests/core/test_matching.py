@@ -28,7 +28,9 @@ def test_search_returns_the_exact_nearest_in_order() -> None:
 def test_threshold_and_small_indexes() -> None:
     index = ExactIndex(dim=2)
     assert index.search(np.zeros(2, dtype=np.float32)) == []
-    index.add(face_ids=[1, 2], subject_ids=[1, 2], vectors=np.array([[0, 0], [3, 4]], dtype=np.float32))
+    index.add(
+        face_ids=[1, 2], subject_ids=[1, 2], vectors=np.array([[0, 0], [3, 4]], dtype=np.float32)
+    )
     assert [m.face_id for m in index.search(np.zeros(2, dtype=np.float32), k=10)] == [1, 2]
     assert [m.face_id for m in index.search(np.zeros(2, dtype=np.float32), max_distance=1.0)] == [1]
 
@@ -47,4 +49,6 @@ def test_remove_subject_removes_all_its_vectors_and_nothing_else() -> None:
 
 def test_mismatched_lengths_are_refused() -> None:
     with pytest.raises(ValueError, match="same length"):
-        ExactIndex().add(face_ids=[1], subject_ids=[1, 2], vectors=np.zeros((1, 128), dtype=np.float32))
+        ExactIndex().add(
+            face_ids=[1], subject_ids=[1, 2], vectors=np.zeros((1, 128), dtype=np.float32)
+        )

@@ -17,5 +17,7 @@ def test_receipts_are_url_safe_and_distinct() -> None:
     receipts = {new_receipt() for _ in range(2_000)}
     assert len(receipts) == 2_000
     assert all(not r.startswith("-") and len(r) == 32 for r in receipts)
-    assert all(set(r) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-               for r in receipts)
+    assert all(
+        set(r) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        for r in receipts
+    )

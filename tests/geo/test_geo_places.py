@@ -36,8 +36,18 @@ def test_place_text_resolves(text: str, code: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Springfield", "Portland", "Georgia", "Paris", "Washington", "Earth", "", None,
-     "in the woods", "Somewhere over the rainbow"],  # fmt: skip
+    [
+        "Springfield",
+        "Portland",
+        "Georgia",
+        "Paris",
+        "Washington",
+        "Earth",
+        "",
+        None,
+        "in the woods",
+        "Somewhere over the rainbow",
+    ],  # fmt: skip
 )
 def test_ambiguous_or_unknown_text_is_unknown_not_a_guess(text: str | None) -> None:
     guess = parse_place(text)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from faceledger.errors import PolicyError
-from faceledger.services.policy import PolicyService, parse_scenario
+from faceledger.services.decisions.policy import PolicyService, parse_scenario
 
 VANCE: dict[str, Any] = {
     "action": "extract-template",

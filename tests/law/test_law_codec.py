@@ -32,7 +32,7 @@ from faceledger.core.law.model import (
     SOURCES,
 )
 from faceledger.errors import PolicyError
-from faceledger.services.policy import parse_scenario
+from faceledger.services.decisions.policy import parse_scenario
 
 POLICIES: list[Policy] = load_policies()
 CODES = ["US-IL", "US-TX", "US-WA", "US-CA", "DE", "FR", "GB", "JP"]

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from faceledger.core.law import Policy, estimate_exposure, evaluate
-from faceledger.services.policy import parse_scenario
+from faceledger.services.decisions.policy import parse_scenario
 
 FRT = "train-face-recognition"
 BASE: dict[str, Any] = {
@@ -106,47 +106,97 @@ def _grid() -> list[Case]:
         sec, own_from = CONSENT_SECTION[law], OWN_FROM[law]
         minors_rep = law in (EU, UK)  # GDPR Art. 8: a representative only for a child
         rows += [
-            Case(f"{law}-subjects-own-consent-adult-allows",
-                 {**at(place, minor=False), "consents": [c("electronic")]}, "allow",
-                 {law: []}, {"decision": f"{sec} satisfied by the electronic consent {BY_SUBJECT}"}),
-            Case(f"{law}-photo-owner-consent-not-owners-face-blocks",
-                 {**at(place), "consents": [owner()]}, "block", {law: [sec]},
-                 {law: NOT_OWNER, "decision": "consent records: electronic consent given by "
-                                              "the photo owner, who is not the depicted person"}),
-            Case(f"{law}-photo-owner-consent-owners-own-face-allows",
-                 {**at(place, is_photo_owner=True, minor=False), "consents": [owner()]},
-                 "allow", {law: []}, {"decision": f"{sec} satisfied by the electronic consent "
-                                                  f"given by {IS_OWNER}"}),
-            Case(f"{law}-photo-owner-is-owner-false-explicit-blocks",
-                 {**at(place, is_photo_owner=False, minor=False), "consents": [owner()]},
-                 "block", {law: [sec]}, {law: NOT_OWNER}),
-            Case(f"{law}-representative-for-known-adult",
-                 {**at(place, minor=False, age=30), "consents": [rep()]},
-                 "block" if minors_rep else "allow", {law: [sec] if minors_rep else []},
-                 {law: "only for a child"} if minors_rep else {"decision": BY_PARENT}),
-            Case(f"{law}-representative-for-unknown-age",
-                 {**at(place), "consents": [rep()]}, "block" if minors_rep else "allow",
-                 {law: [sec] if minors_rep else []},
-                 {law: "not known to be a child"} if minors_rep else {"decision": BY_PARENT}),
-            Case(f"{law}-twelve-year-olds-own-consent-blocks",
-                 {**at(place, minor=True, age=12), "consents": [c("electronic")]}, "block",
-                 {law: [sec]}, {law: "a minor's own consent does not count"}),
-            Case(f"{law}-parent-for-twelve-year-old-allows",
-                 {**at(place, minor=True, age=12), "consents": [rep()]}, "allow", {law: []},
-                 {"decision": BY_PARENT}),
-            Case(f"{law}-fifteen-year-olds-own-consent",
-                 {**at(place, minor=True, age=15), "consents": [c("electronic")]},
-                 "block" if own_from > 15 else "allow", {law: [sec] if own_from > 15 else []}),
-            Case(f"{law}-own-consent-at-the-age-line-{own_from}",
-                 {**at(place, age=own_from), "consents": [c("electronic")]}, "allow", {law: []}),
-            Case(f"{law}-own-consent-a-year-below-the-age-line",
-                 {**at(place, age=own_from - 1), "consents": [c("electronic")]}, "block",
-                 {law: [sec]}),
-            Case(f"{law}-minor-without-age-own-consent-blocks",
-                 {**at(place, minor=True), "consents": [c("electronic")]}, "block", {law: [sec]}),
-            Case(f"{law}-self-portrait-of-a-twelve-year-old-owner-blocks",
-                 {**at(place, is_photo_owner=True, age=12), "consents": [owner()]}, "block",
-                 {law: [sec]}, {law: IS_OWNER}),
+            Case(
+                f"{law}-subjects-own-consent-adult-allows",
+                {**at(place, minor=False), "consents": [c("electronic")]},
+                "allow",
+                {law: []},
+                {"decision": f"{sec} satisfied by the electronic consent {BY_SUBJECT}"},
+            ),
+            Case(
+                f"{law}-photo-owner-consent-not-owners-face-blocks",
+                {**at(place), "consents": [owner()]},
+                "block",
+                {law: [sec]},
+                {
+                    law: NOT_OWNER,
+                    "decision": "consent records: electronic consent given by "
+                    "the photo owner, who is not the depicted person",
+                },
+            ),
+            Case(
+                f"{law}-photo-owner-consent-owners-own-face-allows",
+                {**at(place, is_photo_owner=True, minor=False), "consents": [owner()]},
+                "allow",
+                {law: []},
+                {"decision": f"{sec} satisfied by the electronic consent given by {IS_OWNER}"},
+            ),
+            Case(
+                f"{law}-photo-owner-is-owner-false-explicit-blocks",
+                {**at(place, is_photo_owner=False, minor=False), "consents": [owner()]},
+                "block",
+                {law: [sec]},
+                {law: NOT_OWNER},
+            ),
+            Case(
+                f"{law}-representative-for-known-adult",
+                {**at(place, minor=False, age=30), "consents": [rep()]},
+                "block" if minors_rep else "allow",
+                {law: [sec] if minors_rep else []},
+                {law: "only for a child"} if minors_rep else {"decision": BY_PARENT},
+            ),
+            Case(
+                f"{law}-representative-for-unknown-age",
+                {**at(place), "consents": [rep()]},
+                "block" if minors_rep else "allow",
+                {law: [sec] if minors_rep else []},
+                {law: "not known to be a child"} if minors_rep else {"decision": BY_PARENT},
+            ),
+            Case(
+                f"{law}-twelve-year-olds-own-consent-blocks",
+                {**at(place, minor=True, age=12), "consents": [c("electronic")]},
+                "block",
+                {law: [sec]},
+                {law: "a minor's own consent does not count"},
+            ),
+            Case(
+                f"{law}-parent-for-twelve-year-old-allows",
+                {**at(place, minor=True, age=12), "consents": [rep()]},
+                "allow",
+                {law: []},
+                {"decision": BY_PARENT},
+            ),
+            Case(
+                f"{law}-fifteen-year-olds-own-consent",
+                {**at(place, minor=True, age=15), "consents": [c("electronic")]},
+                "block" if own_from > 15 else "allow",
+                {law: [sec] if own_from > 15 else []},
+            ),
+            Case(
+                f"{law}-own-consent-at-the-age-line-{own_from}",
+                {**at(place, age=own_from), "consents": [c("electronic")]},
+                "allow",
+                {law: []},
+            ),
+            Case(
+                f"{law}-own-consent-a-year-below-the-age-line",
+                {**at(place, age=own_from - 1), "consents": [c("electronic")]},
+                "block",
+                {law: [sec]},
+            ),
+            Case(
+                f"{law}-minor-without-age-own-consent-blocks",
+                {**at(place, minor=True), "consents": [c("electronic")]},
+                "block",
+                {law: [sec]},
+            ),
+            Case(
+                f"{law}-self-portrait-of-a-twelve-year-old-owner-blocks",
+                {**at(place, is_photo_owner=True, age=12), "consents": [owner()]},
+                "block",
+                {law: [sec]},
+                {law: IS_OWNER},
+            ),
         ]
     return rows
 

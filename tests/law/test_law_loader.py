@@ -123,7 +123,7 @@ def test_every_shipped_effect_is_implemented() -> None:
 
 def _evaluate(policies: list[Any], data: dict[str, Any]) -> Any:
     from faceledger.core.law import evaluate
-    from faceledger.services.policy import parse_scenario
+    from faceledger.services.decisions.policy import parse_scenario
 
     return evaluate(parse_scenario(data), policies)
 
@@ -150,7 +150,11 @@ ESIG_SCENARIO = {
     ],
 )  # fmt: skip
 def test_removing_a_declared_effect_changes_the_decision(
-    tmp_path: Path, law: str, effects_line: str, without: str, scenario: dict[str, Any],
+    tmp_path: Path,
+    law: str,
+    effects_line: str,
+    without: str,
+    scenario: dict[str, Any],
     law_id: str,
 ) -> None:
     with_effect = _evaluate(load_policies(), scenario)

@@ -47,8 +47,11 @@ scenarios = st.builds(
     purpose=st.sampled_from(PURPOSES),
     on=dates,
     processor=st.builds(Processor, location=st.sampled_from(CODES), commercial=st.booleans()),
-    subject=st.builds(Subject, residence=st.sampled_from(CODES),
-                      evidence=st.lists(evidence, max_size=3).map(tuple)),  # fmt: skip
+    subject=st.builds(
+        Subject,
+        residence=st.sampled_from(CODES),
+        evidence=st.lists(evidence, max_size=3).map(tuple),
+    ),  # fmt: skip
     consents=st.lists(consents, max_size=3).map(tuple),
     collected=maybe_dates,
     last_interaction=maybe_dates,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from faceledger.core.law import Policy, evaluate
-from faceledger.services.policy import parse_scenario
+from faceledger.services.decisions.policy import parse_scenario
 
 BASE: dict[str, Any] = {
     "action": "extract-template",
@@ -356,7 +356,6 @@ CASES: list[Case] = [
           "consents": [consent("electronic", purposes=("match-optout",))]}, "block",
          {AI: "yes"}, {AI: ["Art. 5(1)(e)"]}),
 ]  # fmt: skip
-
 
 
 def test_the_table_is_large_and_covers_every_shipped_law(policies: list[Policy]) -> None:

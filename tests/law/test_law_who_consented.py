@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from faceledger.core.law import Policy, evaluate
-from faceledger.services.policy import parse_scenario
+from faceledger.services.decisions.policy import parse_scenario
 
 FRT = "train-face-recognition"
 BASE: dict[str, Any] = {

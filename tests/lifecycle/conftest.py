@@ -13,11 +13,11 @@ import pytest
 from PIL import Image
 
 from faceledger.config import Settings, load_settings
-from faceledger.services.assess import assess_faces
-from faceledger.services.extract import extract_templates
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.scan import scan_pending
-from faceledger.services.verification import IdentityEvidence
+from faceledger.services.biometrics.extract import extract_templates
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
+from faceledger.services.decisions.assess import assess_faces
+from faceledger.services.people.verification import IdentityEvidence
 from faceledger.store import Ledger
 from faceledger.store.vault import KeyVault
 

@@ -12,14 +12,15 @@ from sqlalchemy import select
 from tests.lifecycle.conftest import ALAN, SELFIE, owner_proof
 
 from faceledger.errors import IdentityError, RequestError, RequestStateError
-from faceledger.services.assess import assess_faces
-from faceledger.services.extract import extract_templates
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.matching import search_by_selfie
-from faceledger.services.release_consumers import add_consumer, list_consumers
-from faceledger.services.release_versions import diff_releases
-from faceledger.services.releases import create_release
-from faceledger.services.requests import (
+from faceledger.services.biometrics.extract import extract_templates
+from faceledger.services.biometrics.matching import search_by_selfie
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import count_pending
+from faceledger.services.decisions.assess import assess_faces
+from faceledger.services.lifecycle.release_consumers import add_consumer, list_consumers
+from faceledger.services.lifecycle.release_versions import diff_releases
+from faceledger.services.lifecycle.releases import create_release
+from faceledger.services.lifecycle.requests import (
     confirm_request,
     decide_face,
     execute_request,
@@ -30,7 +31,6 @@ from faceledger.services.requests import (
     review_faces,
     verify_request,
 )
-from faceledger.services.scan import count_pending
 from faceledger.store.audit import verify_chain
 from faceledger.store.schema import AuditEvent
 from faceledger.store.tables import FACES, PHOTOS, SUBJECTS, TEMPLATES
@@ -47,11 +47,17 @@ def _snapshot(ledger, photos: set[str]) -> dict[str, object]:  # type: ignore[no
         ).all()  # fmt: skip
         ids = [f.id for f in faces]
         templates = conn.execute(
-            select(TEMPLATES.c.id, TEMPLATES.c.ciphertext).where(TEMPLATES.c.face_id.in_(ids)).order_by(TEMPLATES.c.id)
+            select(TEMPLATES.c.id, TEMPLATES.c.ciphertext)
+            .where(TEMPLATES.c.face_id.in_(ids))
+            .order_by(TEMPLATES.c.id)
         ).all()
         subjects = conn.execute(
             select(SUBJECTS.c.id, SUBJECTS.c.status, SUBJECTS.c.key_ref)
-            .where(SUBJECTS.c.id.in_(select(TEMPLATES.c.subject_id).where(TEMPLATES.c.face_id.in_(ids))))
+            .where(
+                SUBJECTS.c.id.in_(
+                    select(TEMPLATES.c.subject_id).where(TEMPLATES.c.face_id.in_(ids))
+                )
+            )
             .order_by(SUBJECTS.c.id)
         ).all()
     return {"faces": [tuple(f) for f in faces], "templates": [tuple(t) for t in templates],
@@ -69,7 +75,9 @@ def test_erasure_by_selfie_propagates_to_releases_consumers_keys_and_search(worl
         new_request(ledger, settings, vault, kind="erasure", key_type="face", selfie=SELFIE)
     request = new_request(ledger, settings, vault, kind="erasure", key_type="face", selfie=SELFIE,
                           consent_given=True, law="gdpr")  # fmt: skip
-    assert request.status == "received" and request.matched_faces >= 1  # abel (the mirror joins via its subject)
+    assert (
+        request.status == "received" and request.matched_faces >= 1
+    )  # abel (the mirror joins via its subject)
     assert len(request.receipt) >= 32 and request.key_value is None
     with pytest.raises(RequestStateError, match="only a verified request can be executed"):
         execute_request(ledger, vault, settings, request.receipt)
@@ -78,7 +86,9 @@ def test_erasure_by_selfie_propagates_to_releases_consumers_keys_and_search(worl
     # (the mirror, offered as a cluster candidate) wait for a reviewer, face by face
     review = review_faces(ledger, request.id)
     assert [f["status"] for f in review] == ["pending", "pending"]
-    assert "selfie" in {f["basis"] for f in review} <= {"selfie", "cluster"}  # the mirror: matched or its cluster
+    assert (
+        "selfie" in {f["basis"] for f in review} <= {"selfie", "cluster"}
+    )  # the mirror: matched or its cluster
     with pytest.raises(IdentityError, match="pending"):
         execute_request(ledger, vault, settings, request.id)
     for face in review:  # the reviewer saw both photos: both are Abel
@@ -88,15 +98,23 @@ def test_erasure_by_selfie_propagates_to_releases_consumers_keys_and_search(worl
             select(TEMPLATES.c.subject_id).join(FACES, FACES.c.id == TEMPLATES.c.face_id).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
             .where(PHOTOS.c.external_id == "abel")
         ).scalars().first()  # fmt: skip
-        key_ref = conn.execute(select(SUBJECTS.c.key_ref).where(SUBJECTS.c.id == subject_id)).scalar_one()
+        key_ref = conn.execute(
+            select(SUBJECTS.c.key_ref).where(SUBJECTS.c.id == subject_id)
+        ).scalar_one()
     assert vault.has_key(key_ref)
 
     done = execute_request(ledger, vault, settings, request.id)
     assert done.status == "executed"
     result = done.result
     assert result is not None
-    assert (result["faces_excluded"], result["keys_shredded"], result["new_versions"]) == (2, 1, ["faces@v2"])
-    assert [(n["consumer"], n["release"], n["version"]) for n in result["notices"]] == [("partner-lab", "faces", 1)]
+    assert (result["faces_excluded"], result["keys_shredded"], result["new_versions"]) == (
+        2,
+        1,
+        ["faces@v2"],
+    )
+    assert [(n["consumer"], n["release"], n["version"]) for n in result["notices"]] == [
+        ("partner-lab", "faces", 1)
+    ]
     assert [c["notices_due"] for c in list_consumers(ledger)] == [1]
     assert not vault.has_key(key_ref)
     assert len(result["certificates"]) == 2
@@ -107,20 +125,33 @@ def test_erasure_by_selfie_propagates_to_releases_consumers_keys_and_search(worl
     assert pq.read_table(Path(v1.path) / "faces.parquet").num_rows == 5  # v1 is never rewritten
     assert len(diff_releases(ledger, "faces@v1", "faces@v2")["faces"]["removed"]) == 2
     assert search_by_selfie(ledger, vault, settings, SELFIE, consent_given=True) == []
-    assert [m["photo"] for m in search_by_selfie(ledger, vault, settings, ALAN, consent_given=True)] == ["alan"]
+    assert [
+        m["photo"] for m in search_by_selfie(ledger, vault, settings, ALAN, consent_given=True)
+    ] == ["alan"]
     assert _snapshot(ledger, others) == before  # nothing else touched
 
     with ledger.read() as conn:
-        assert conn.execute(select(SUBJECTS.c.status).where(SUBJECTS.c.id == subject_id)).scalar_one() == "shredded"
+        assert (
+            conn.execute(select(SUBJECTS.c.status).where(SUBJECTS.c.id == subject_id)).scalar_one()
+            == "shredded"
+        )
         tombstones = conn.execute(
             select(PHOTOS.c.external_id, FACES.c.excluded_request_id).join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
             .where(FACES.c.excluded_request_id.is_not(None))
         ).all()  # fmt: skip
         assert sorted(tombstones) == [("abel", request.id), ("abel_mirror", request.id)]
-        names = conn.execute(select(AuditEvent.name, AuditEvent.payload).order_by(AuditEvent.id)).all()
+        names = conn.execute(
+            select(AuditEvent.name, AuditEvent.payload).order_by(AuditEvent.id)
+        ).all()
         assert verify_chain(conn) is None
     steps = [name for name, _ in names if name.startswith("request.")]
-    assert steps == ["request.received", "request.verified", "request.face", "request.face", "request.executed"]
+    assert steps == [
+        "request.received",
+        "request.verified",
+        "request.face",
+        "request.face",
+        "request.executed",
+    ]
     for _, payload in names:  # no personal identifiers in the append-only log
         assert "owner-a@N01" not in str(payload) and request.receipt not in str(payload)
 
@@ -143,7 +174,9 @@ def test_reingest_after_erasure_does_not_bring_the_photo_back(world) -> None:  #
     report = extract_templates(ledger, vault, settings, purpose=settings.purpose)
     assert report.extracted == 0
     with ledger.read() as conn:
-        rows = conn.execute(select(PHOTOS.c.id, PHOTOS.c.excluded_request_id).where(PHOTOS.c.external_id == "alan")).all()
+        rows = conn.execute(
+            select(PHOTOS.c.id, PHOTOS.c.excluded_request_id).where(PHOTOS.c.external_id == "alan")
+        ).all()
     assert rows == [(rows[0].id, request.id)]  # one row, still a tombstone
     v1 = create_release(ledger, vault, settings, name="after", purpose=settings.purpose)
     assert v1.photos == 3 and v1.faces == 4  # abel, abel_mirror, group

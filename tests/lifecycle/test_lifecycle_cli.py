@@ -34,13 +34,17 @@ def test_release_request_and_sweep_commands(world, ledger_url: str, tmp_path: Pa
     bad = runner.invoke(main, [*base, "request", "execute", filed["receipt"]], env=env)
     assert bad.exit_code == 2 and "only a verified request can be executed" in bad.output
     unproven = runner.invoke(main, [*base, "request", "verify", filed["receipt"]], env=env)
-    assert unproven.exit_code == 2 and "verified ownership" in unproven.output  # a whole photo: the owner's
+    assert (
+        unproven.exit_code == 2 and "verified ownership" in unproven.output
+    )  # a whole photo: the owner's
     form = tmp_path / "signed-request.pdf"
     form.write_bytes(b"%PDF-1.4 request signed by the owner of alan")
     verified = json.loads(run("request", "verify", filed["receipt"], "--form", str(form), "--signer", "B. Owner",
                               "--signed", "2026-11-30", "--owner", "owner-b@N01", "--json"))  # fmt: skip
     assert verified["status"] == "verified" and verified["evidence"][0]["kind"] == "signed-form"
-    assert run("request", "faces", str(filed["id"])).strip() == "this request covers no single faces"
+    assert (
+        run("request", "faces", str(filed["id"])).strip() == "this request covers no single faces"
+    )
     shown = run("request", "execute", str(filed["id"]))
     assert "tell lab (received faces@v1), replaced by faces@v2" in shown
     assert "NOTICE DUE" in run("consumer", "list")

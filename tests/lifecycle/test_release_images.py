@@ -19,10 +19,10 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from faceledger.core.faces import BBox
-from faceledger.services.redaction import faces_left
-from faceledger.services.releases import create_release
-from faceledger.services.requests import execute_request, new_request, verify_request
-from faceledger.services.verification import IdentityEvidence
+from faceledger.services.lifecycle.redaction import faces_left
+from faceledger.services.lifecycle.releases import create_release
+from faceledger.services.lifecycle.requests import execute_request, new_request, verify_request
+from faceledger.services.people.verification import IdentityEvidence
 from faceledger.store.schema import Face, FaceDecision, Photo, ReleaseItem
 from faceledger.vision.detector import detect_image
 
@@ -81,7 +81,9 @@ def test_redacted_images_hide_blocked_faces_from_the_detector_and_keep_allowed_o
     rows = _manifest(version)
     assert {r["photo_external_id"] for r in rows} == {"abel", "abel_mirror", "alan", "group"}
     assert version.images is not None
-    assert version.images["left_out"] == {"CC-BY-ND-2.0 forbids derivatives (NoDerivatives): not redacted": 1}
+    assert version.images["left_out"] == {
+        "CC-BY-ND-2.0 forbids derivatives (NoDerivatives): not redacted": 1
+    }
 
     group = [r for r in rows if r["photo_external_id"] == "group"]
     (hidden,) = [r for r in group if r["redacted"]]
@@ -98,13 +100,18 @@ def test_redacted_images_hide_blocked_faces_from_the_detector_and_keep_allowed_o
     after = [f.box for f in detect_image(image, detector, **LIMITS).faces]
     assert faces_left(after, [region]) == []  # the detector finds nothing in the redacted box
     with Image.open(image) as im, Image.open(source) as src:
-        redacted_px, source_px = np.asarray(im.convert("RGB"), np.int16), np.asarray(src.convert("RGB"), np.int16)
+        redacted_px, source_px = (
+            np.asarray(im.convert("RGB"), np.int16),
+            np.asarray(src.convert("RGB"), np.int16),
+        )
     for face in kept:
         box = BBox(face["x1"], face["y1"], face["x2"], face["y2"])
         assert any(_iou(box, other) > 0.5 for other in after), "an allowed face is no longer found"
         x1, y1, x2, y2 = (int(v) for v in (box.x1, box.y1, box.x2, box.y2))
         diff = np.abs(redacted_px[y1:y2, x1:x2] - source_px[y1:y2, x1:x2]).mean()
-        assert diff < 4.0, f"an allowed face changed (mean difference {diff:.1f})"  # JPEG re-encoding only
+        assert diff < 4.0, (
+            f"an allowed face changed (mean difference {diff:.1f})"
+        )  # JPEG re-encoding only
     x1, y1, x2, y2 = region
     assert np.abs(redacted_px[y1:y2, x1:x2] - source_px[y1:y2, x1:x2]).mean() > 8.0
 
@@ -114,31 +121,54 @@ def test_redacted_images_hide_blocked_faces_from_the_detector_and_keep_allowed_o
     faces = pq.read_table(folder / "faces.parquet").column("face_id").to_pylist()
     assert blocked not in faces and all(r["face_id"] in faces for r in rows if not r["redacted"])
     assert version.files[hidden["image"]] == hidden["image_sha256"]  # in the version's sha256 list
-    with world.ledger.read() as conn:  # the redacted face is recorded with the version (erasure finds it)
+    with (
+        world.ledger.read() as conn
+    ):  # the redacted face is recorded with the version (erasure finds it)
         assert conn.execute(select(ITEMS.c.face_id).where(ITEMS.c.version_id == version.id,
                                                           ITEMS.c.face_id == blocked)).first() is not None  # fmt: skip
 
     card = json.loads((folder / "croissant.json").read_text())
     assert card["fl:images"]["fl:mode"] == "redacted" and card["fl:images"]["fl:redactedFaces"] == 1
-    assert any("us-fl-test s. 1" in item["fl:value"] for item in card["fl:images"]["fl:redactedBecause"])
-    assert any(item["fl:value"].startswith("CC-BY-ND-2.0") for item in card["fl:images"]["fl:leftOut"])
+    assert any(
+        "us-fl-test s. 1" in item["fl:value"] for item in card["fl:images"]["fl:redactedBecause"]
+    )
+    assert any(
+        item["fl:value"].startswith("CC-BY-ND-2.0") for item in card["fl:images"]["fl:leftOut"]
+    )
     fields = {f["name"] for rs in card["recordSet"] if rs["@id"] == "images" for f in rs["field"]}
     assert {"image_sha256", "source_sha256", "redacted", "redaction_reason"} <= fields
 
 
-def test_original_images_only_for_photos_whose_faces_are_all_allowed_and_erasure_cuts_them(world: Any) -> None:
+def test_original_images_only_for_photos_whose_faces_are_all_allowed_and_erasure_cuts_them(
+    world: Any,
+) -> None:
     _block_smaller_face(world, "group")
     original = create_release(world.ledger, world.vault, world.settings, name="originals",
                               purpose=world.settings.purpose, images="original")  # fmt: skip
     redacted = create_release(world.ledger, world.vault, world.settings, name="redacted",
                               purpose=world.settings.purpose, images="redacted")  # fmt: skip
     rows = _manifest(original)
-    assert {r["photo_external_id"] for r in rows} == {"abel", "abel_mirror", "alan"}  # group: a blocked face
+    assert {r["photo_external_id"] for r in rows} == {
+        "abel",
+        "abel_mirror",
+        "alan",
+    }  # group: a blocked face
     for row in rows:
         copy = Path(original.path) / row["image"]
-        assert row["image_sha256"] == row["source_sha256"] == _sha(copy) == _sha(Path(_photo(world, row["photo_external_id"]).path))
+        assert (
+            row["image_sha256"]
+            == row["source_sha256"]
+            == _sha(copy)
+            == _sha(Path(_photo(world, row["photo_external_id"]).path))
+        )
         assert not row["redacted"]
-    assert {r["photo_external_id"] for r in _manifest(redacted)} == {"abel", "abel_mirror", "alan", "group", "afton"}
+    assert {r["photo_external_id"] for r in _manifest(redacted)} == {
+        "abel",
+        "abel_mirror",
+        "alan",
+        "group",
+        "afton",
+    }
 
     request = new_request(world.ledger, world.settings, kind="optout", key_type="url",
                           value="https://photos.example/p/alan")  # fmt: skip
@@ -150,23 +180,37 @@ def test_original_images_only_for_photos_whose_faces_are_all_allowed_and_erasure
     alan_image = next(r["image"] for r in rows if r["photo_external_id"] == "alan")
     for name, parent in (("originals", original), ("redacted", redacted)):
         with world.ledger.read() as conn:
-            from faceledger.services.release_versions import get_version
+            from faceledger.services.lifecycle.release_versions import get_version
 
             cut = get_version(conn, name)
         assert cut.version == parent.version + 1
         kept = _manifest(cut)
         assert "alan" not in {r["photo_external_id"] for r in kept}
-        assert not (Path(cut.path) / alan_image).exists() and (Path(parent.path) / alan_image).exists()
+        assert (
+            not (Path(cut.path) / alan_image).exists() and (Path(parent.path) / alan_image).exists()
+        )
         assert alan_image not in cut.files and alan_image in parent.files
-        before = {r["photo_id"]: r["image_sha256"] for r in _manifest(parent) if r["photo_external_id"] != "alan"}
-        assert {r["photo_id"]: r["image_sha256"] for r in kept} == before  # the rest travels unchanged
+        before = {
+            r["photo_id"]: r["image_sha256"]
+            for r in _manifest(parent)
+            if r["photo_external_id"] != "alan"
+        }
+        assert {
+            r["photo_id"]: r["image_sha256"] for r in kept
+        } == before  # the rest travels unchanged
         for row in kept:
             if row["image"]:
-                assert _sha(Path(cut.path) / row["image"]) == row["image_sha256"] == cut.files[row["image"]]
+                assert (
+                    _sha(Path(cut.path) / row["image"])
+                    == row["image_sha256"]
+                    == cut.files[row["image"]]
+                )
 
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
-def test_the_cli_writes_redacted_images_that_faceledger_detect_finds_no_face_in(world: Any, ledger_url: str) -> None:
+def test_the_cli_writes_redacted_images_that_faceledger_detect_finds_no_face_in(
+    world: Any, ledger_url: str
+) -> None:
     from click.testing import CliRunner
 
     from faceledger.cli import main
@@ -179,12 +223,20 @@ def test_the_cli_writes_redacted_images_that_faceledger_detect_finds_no_face_in(
                                 "--images", "redacted", "--json"], env=env, catch_exceptions=False)  # fmt: skip
     assert made.exit_code == 0, made.output
     version = json.loads(made.output)
-    assert version["images"]["mode"] == "redacted" and version["images"]["redacted_faces"] == 2  # group + afton
+    assert (
+        version["images"]["mode"] == "redacted" and version["images"]["redacted_faces"] == 2
+    )  # group + afton
     rows = pq.read_table(Path(version["path"]) / "images.parquet").to_pylist()
     for row in (r for r in rows if r["redacted"]):
-        found = runner.invoke(main, [*base, "detect", str(Path(version["path"]) / row["image"]), "--json"], env=env)
+        found = runner.invoke(
+            main, [*base, "detect", str(Path(version["path"]) / row["image"]), "--json"], env=env
+        )
         assert found.exit_code == 0, found.output
-        boxes = [BBox(*face["box"]) for image in json.loads(found.output)["images"] for face in image["faces"]]
+        boxes = [
+            BBox(*face["box"])
+            for image in json.loads(found.output)["images"]
+            for face in image["faces"]
+        ]
         region = tuple(int(v) for v in row["region"].split(","))
         assert faces_left(boxes, [region]) == [], (row["photo_external_id"], boxes, region)
     assert any(r["face_id"] == blocked and r["redacted"] for r in rows)

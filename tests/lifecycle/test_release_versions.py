@@ -9,16 +9,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from faceledger.errors import ReleaseError
-from faceledger.services.release_consumers import add_consumer, list_consumers
-from faceledger.services.release_versions import diff_releases, list_releases
-from faceledger.services.releases import create_release
+from faceledger.services.lifecycle.release_consumers import add_consumer, list_consumers
+from faceledger.services.lifecycle.release_versions import diff_releases, list_releases
+from faceledger.services.lifecycle.releases import create_release
 from faceledger.store.audit import verify_chain
 
 pytestmark = pytest.mark.integration
 
 
 def test_release_freezes_allowed_faces_and_is_never_overwritten(world) -> None:  # type: ignore[no-untyped-def]
-    v1 = create_release(world.ledger, world.vault, world.settings, name="faces", purpose=world.settings.purpose)
+    v1 = create_release(
+        world.ledger, world.vault, world.settings, name="faces", purpose=world.settings.purpose
+    )
     table = pq.read_table(Path(v1.path) / "faces.parquet")
     photos = set(table.column("photo_external_id").to_pylist())
     assert photos == {"abel", "abel_mirror", "alan", "group"}  # afton (Illinois) is blocked

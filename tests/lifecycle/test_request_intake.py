@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from faceledger.errors import RequestError
-from faceledger.services.request_intake import Intake, file_request
+from faceledger.services.lifecycle.request_intake import Intake, file_request
 from faceledger.store.tables import REQUESTS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -43,7 +43,7 @@ def _count(ledger: Any) -> int:
 def test_a_bad_intake_is_refused_naming_the_field_and_files_nothing(
     ledger: Any, settings: Any, intake: Intake, needle: str
 ) -> None:
-    from faceledger.services.ingest import ingest_paths
+    from faceledger.services.collection.ingest import ingest_paths
 
     ingest_paths(ledger, [EXAMPLES / "photos.csv"])
     opened: list[int] = []
@@ -52,14 +52,20 @@ def test_a_bad_intake_is_refused_naming_the_field_and_files_nothing(
     assert _count(ledger) == 0 and opened == []
 
 
-def test_an_owner_request_and_a_tag_request_are_filed_without_opening_the_vault(ledger: Any, settings: Any) -> None:
-    from faceledger.services.ingest import ingest_paths
+def test_an_owner_request_and_a_tag_request_are_filed_without_opening_the_vault(
+    ledger: Any, settings: Any
+) -> None:
+    from faceledger.services.collection.ingest import ingest_paths
 
     ingest_paths(ledger, [EXAMPLES / "photos.csv"])
     opened: list[int] = []
     vault = lambda: opened.append(1)  # noqa: E731 - no contact, nothing to encrypt
-    owner = file_request(ledger, settings, vault, Intake(kind="erasure", owner="70000001@N01", law="gdpr"))  # type: ignore[arg-type]
-    tag = file_request(ledger, settings, vault, Intake(kind="optout", owner="70000001@N01", tag="holiday"))  # type: ignore[arg-type]
+    owner = file_request(
+        ledger, settings, vault, Intake(kind="erasure", owner="70000001@N01", law="gdpr")
+    )  # type: ignore[arg-type]
+    tag = file_request(
+        ledger, settings, vault, Intake(kind="optout", owner="70000001@N01", tag="holiday")
+    )  # type: ignore[arg-type]
     assert (owner.key_type, owner.key_value, owner.law) == ("owner", "70000001@N01", "gdpr")
     assert (tag.key_type, tag.key_value) == ("tag", "holiday")
     assert opened == [] and _count(ledger) == 2
@@ -81,7 +87,7 @@ def test_a_selfie_request_needs_a_consent_valid_today_by_the_one_rule(
     before any face is compared."""
     from datetime import date
 
-    from faceledger.services.consent import add_consent, revoke_consent
+    from faceledger.services.people.consent import add_consent, revoke_consent
 
     values = {"granted": date.fromisoformat(consent.get("granted", "2024-01-01"))}
     change = add_consent(
@@ -89,11 +95,15 @@ def test_a_selfie_request_needs_a_consent_valid_today_by_the_one_rule(
         purposes=["match-optout"], informed=True, actor="test", policies=[], **values,
     )  # fmt: skip
     if "revoked" in consent:
-        revoke_consent(ledger, change.consent.receipt, on=date.fromisoformat(consent["revoked"]), policies=[])
+        revoke_consent(
+            ledger, change.consent.receipt, on=date.fromisoformat(consent["revoked"]), policies=[]
+        )
     unused_vault = object()  # the consent is checked before the vault or the selfie is touched
     with pytest.raises(RequestError, match=f"does not cover 'match-optout' today \\({status}\\)"):
         file_request(
-            ledger, settings, unused_vault,  # type: ignore[arg-type]
+            ledger,
+            settings,
+            unused_vault,  # type: ignore[arg-type]
             Intake(kind="erasure", selfie=tmp_path / "missing.jpg", consent=change.consent.receipt),
         )
     assert _count(ledger) == 0

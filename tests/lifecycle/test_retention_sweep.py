@@ -14,13 +14,13 @@ from faceledger.cli import main
 from faceledger.config import load_settings
 from faceledger.core.law import load_policies
 from faceledger.errors import SweepNeedsConfirm
-from faceledger.services.assess import assess_faces
-from faceledger.services.claims import add_claim
-from faceledger.services.consent import add_consent, revoke_consent
-from faceledger.services.extract import extract_templates
-from faceledger.services.policy_publish import publish_policy
-from faceledger.services.retention import sweep
-from faceledger.services.verification import IdentityEvidence
+from faceledger.services.biometrics.extract import extract_templates
+from faceledger.services.decisions.assess import assess_faces
+from faceledger.services.decisions.policy_publish import publish_policy
+from faceledger.services.lifecycle.retention import sweep
+from faceledger.services.people.claims import add_claim
+from faceledger.services.people.consent import add_consent, revoke_consent
+from faceledger.services.people.verification import IdentityEvidence
 from faceledger.store.audit import verify_chain
 from faceledger.store.schema import Destruction, Face, FaceDecision, Photo, Subject, Template
 
@@ -41,7 +41,14 @@ def _consent_afton(world) -> int:  # type: ignore[no-untyped-def]
         ).scalar_one()  # fmt: skip
     publish_policy(load_policies(), world.settings, out=world.settings.data_dir / "site",
                    published=date(2025, 1, 1), ledger=world.ledger)  # BIPA 15(a) schedule  # fmt: skip
-    claim = add_claim(world.ledger, face_id=face_id, by="subject", evidence=STATED, actor="test", policies=load_policies())
+    claim = add_claim(
+        world.ledger,
+        face_id=face_id,
+        by="subject",
+        evidence=STATED,
+        actor="test",
+        policies=load_policies(),
+    )
     change = add_consent(world.ledger, claim_ids=[claim.id], given_by="subject", form="written",
                          purposes=[world.settings.purpose], informed=True, granted=date(2025, 1, 10),
                          signer="Afton", signed_on=date(2025, 1, 10), evidence_sha256="a" * 64, policies=load_policies())  # fmt: skip
@@ -139,7 +146,9 @@ def test_a_sweep_far_larger_than_the_last_asks_for_confirm(world) -> None:  # ty
             select(func.min(FaceDecision.destroy_by)).where(FaceDecision.destroy_by.is_not(None))
         ).scalar_one()
     later = due + timedelta(days=1)
-    with pytest.raises(SweepNeedsConfirm, match=r"would destroy the templates of 1 faces \(1 retention\)"):
+    with pytest.raises(
+        SweepNeedsConfirm, match=r"would destroy the templates of 1 faces \(1 retention\)"
+    ):
         sweep(ledger, vault, on=later, confirm_faces=0)
     assert _count(ledger, D) == 0  # refused: nothing destroyed
     assert sweep(ledger, vault, on=later, confirm_faces=0, confirm=True).faces == 1
@@ -156,7 +165,11 @@ def test_the_cli_sweep_says_why_and_exits_2_without_confirm(world) -> None:  # t
             "--as-of", (due + timedelta(days=1)).isoformat()]  # fmt: skip
     env = {"FACELEDGER_RETENTION_CONFIRM_FACES": "0", "FACELEDGER_MASTER_KEY": ""}
     refused = CliRunner().invoke(main, args, env=env)
-    assert refused.exit_code == 2 and "--confirm" in refused.stderr and "Nothing was destroyed" in refused.stderr
+    assert (
+        refused.exit_code == 2
+        and "--confirm" in refused.stderr
+        and "Nothing was destroyed" in refused.stderr
+    )
     done = CliRunner().invoke(main, [*args, "--confirm", "--json"], env=env)
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["by_reason"] == {"retention": 1}
@@ -164,7 +177,9 @@ def test_the_cli_sweep_says_why_and_exits_2_without_confirm(world) -> None:  # t
 
 @pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
 def test_policy_publish_writes_the_bipa_schedule(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    paths = publish_policy(load_policies(), world.settings, out=tmp_path / "site", published=date(2025, 5, 1))
+    paths = publish_policy(
+        load_policies(), world.settings, out=tmp_path / "site", published=date(2025, 5, 1)
+    )
     markdown, page = (p.read_text() for p in paths)
     assert "15(a)" in markdown and "36 months after the person's last interaction" in markdown
     assert "GDPR: 1 month" in markdown
@@ -188,9 +203,13 @@ def test_a_template_no_law_gives_a_deadline_is_destroyed_at_the_organisation_lim
         stored = conn.execute(select(func.max(T.c.created_at))).scalar_one()
     assert clockless and limit
     stored_on = stored.date()
-    early = sweep(ledger, vault, on=stored_on + timedelta(days=limit - 1), dry_run=True, limit_days=limit)
+    early = sweep(
+        ledger, vault, on=stored_on + timedelta(days=limit - 1), dry_run=True, limit_days=limit
+    )
     assert clockless.isdisjoint(d["face_id"] for d in early.due)
-    assert sweep(ledger, vault, on=stored_on + timedelta(days=3650), dry_run=True).faces == 0  # no limit: kept
+    assert (
+        sweep(ledger, vault, on=stored_on + timedelta(days=3650), dry_run=True).faces == 0
+    )  # no limit: kept
     due = sweep(ledger, vault, on=stored_on + timedelta(days=limit), limit_days=limit, confirm=True)
     assert clockless <= {d["face_id"] for d in due.due}
     assert all(d["reason"] == "retention" for d in due.due if d["face_id"] in clockless)

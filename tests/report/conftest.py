@@ -45,11 +45,11 @@ def sample_settings(root: Path) -> Settings:
 
 
 def build_sample(ledger: Ledger, settings: Settings, *, extract: bool = True) -> None:
-    from faceledger.services.assess import assess_faces
-    from faceledger.services.consent import add_consent
-    from faceledger.services.extract import extract_templates
-    from faceledger.services.ingest import ingest_paths
-    from faceledger.services.scan import scan_pending
+    from faceledger.services.biometrics.extract import extract_templates
+    from faceledger.services.collection.ingest import ingest_paths
+    from faceledger.services.collection.scan import scan_pending
+    from faceledger.services.decisions.assess import assess_faces
+    from faceledger.services.people.consent import add_consent
 
     ingest_paths(ledger, [EXAMPLES])
     scan_pending(ledger, settings)
@@ -76,9 +76,9 @@ def claim_owner_faces(ledger: Ledger, purpose: str) -> None:
 
     from sqlalchemy import select
 
-    from faceledger.services.claims import add_claim
-    from faceledger.services.consent import add_consent
-    from faceledger.services.verification import IdentityEvidence
+    from faceledger.services.people.claims import add_claim
+    from faceledger.services.people.consent import add_consent
+    from faceledger.services.people.verification import IdentityEvidence
     from faceledger.store.schema import Face, Photo
 
     with ledger.read() as conn:
@@ -89,7 +89,15 @@ def claim_owner_faces(ledger: Ledger, purpose: str) -> None:
     proof = IdentityEvidence("owner-profile-code", True, {"owner_id": CONSENTING_OWNER, "verifier": "test"},
                              datetime.now(UTC))  # fmt: skip
     adult, *children = faces
-    add_claim(ledger, face_id=adult, by="subject", is_photo_owner=True, evidence=proof, actor="test", policies=load_policies())
+    add_claim(
+        ledger,
+        face_id=adult,
+        by="subject",
+        is_photo_owner=True,
+        evidence=proof,
+        actor="test",
+        policies=load_policies(),
+    )
     for child in children:
         claim = add_claim(ledger, face_id=child, by="legal-representative", relationship="parent",
                           minor=True, evidence=proof, actor="test", policies=load_policies())  # fmt: skip

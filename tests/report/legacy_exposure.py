@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from faceledger.core.law import Policy, estimate_exposures, load_policies
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.errors import AssessmentNotFound, PolicyError
-from faceledger.services.assess import DEFAULT_ACTION
+from faceledger.services.decisions.assess import DEFAULT_ACTION
 from faceledger.store import Ledger
 from faceledger.store.schema import Face, FaceDecision, Photo
 
@@ -124,7 +124,7 @@ def ledger_exposure(
 
     ``on`` picks the penalty regime (BIPA per scan before 2 Aug 2024, per person after);
     default: the date the recorded decisions were made for. Raises
-    :class:`~faceledger.services.assess.AssessmentNotFound` when nothing was assessed.
+    :class:`~faceledger.services.decisions.assess.AssessmentNotFound` when nothing was assessed.
     """
     if turnover is not None and turnover < 0:
         raise PolicyError("turnover must not be negative")

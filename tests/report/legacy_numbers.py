@@ -10,15 +10,15 @@ Example::
     document["headline"]["faces_blocked"], document["audit"]["chain"]["ok"]
 
 Pure of presentation: no chart, no HTML. Counts come from SQL (decision documents are read
-in pages and tallied here, as :mod:`faceledger.services.exposure` does, because SQLite and
+in pages and tallied here, as :mod:`faceledger.services.decisions.exposure` does, because SQLite and
 PostgreSQL query JSON differently); the rules come from the services: exposure from
-:func:`~faceledger.services.exposure.ledger_exposure`, collection totals from
-:func:`~faceledger.services.status.ledger_status`, consent validity from the law engine's
+:func:`~faceledger.services.decisions.exposure.ledger_exposure`, collection totals from
+:func:`~faceledger.services.collection.status.ledger_status`, consent validity from the law engine's
 :class:`~faceledger.core.law.Consent`, refusals from
-:func:`~faceledger.services.extract.refusal_counts`, the chain from
+:func:`~faceledger.services.biometrics.extract.refusal_counts`, the chain from
 :func:`~faceledger.store.audit.verify_chain`. DiF measures are read once, audited, in
-:mod:`faceledger.services.report_diversity`; requests, retention and releases live in
-:mod:`faceledger.services.report_lifecycle`. Geotags on the map are rounded to
+:mod:`faceledger.services.oversight.report_diversity`; requests, retention and releases live in
+:mod:`faceledger.services.oversight.report_lifecycle`. Geotags on the map are rounded to
 :data:`MAP_PRECISION_DEG` and no per-face biometric value ever leaves the vault: the
 document holds counts and histograms only.
 """
@@ -40,9 +40,9 @@ from faceledger.core.law import Policy, estimate_exposure, load_policies
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.signals import reservation_words
 from faceledger.errors import AssessmentNotFound
-from faceledger.services import report_diversity as diversity
-from faceledger.services.assess import DEFAULT_ACTION, engine_consent
-from faceledger.services.datasets import ledger_overlap
+from faceledger.services.decisions.assess import DEFAULT_ACTION, engine_consent
+from faceledger.services.decisions.datasets import ledger_overlap
+from faceledger.services.oversight import report_diversity as diversity
 from faceledger.sources.licenses import spdx_id
 from faceledger.store import Ledger
 from faceledger.store.audit import verify_chain
@@ -211,7 +211,7 @@ def _collection(ledger: Ledger) -> dict[str, Any]:
 
 
 def _acquisition(counts: dict[str, Any]) -> dict[str, Any]:
-    """``faceledger fetch`` outcomes (from :func:`~faceledger.services.status.acquisition_status`),
+    """``faceledger fetch`` outcomes (from :func:`~faceledger.services.collection.status.acquisition_status`),
     each reservation signal also in plain words."""
     return {
         **counts,

@@ -11,7 +11,7 @@ from faceledger.core.law import load_policies
 from faceledger.core.signals import RESERVATION_WORDS
 from faceledger.report.charts import render_charts
 from faceledger.report.html import render_html
-from faceledger.services.report_numbers import report_numbers
+from faceledger.services.oversight.report_numbers import report_numbers
 from faceledger.store import Ledger
 from faceledger.store.ledger import utcnow
 from faceledger.store.schema import Photo, Source
@@ -53,7 +53,9 @@ def _record_fetch_outcomes(ledger: Ledger) -> None:
 
 def _grouped(ledger: Ledger, column: str, where: str) -> dict[str, int]:
     with ledger.read() as conn:
-        rows = conn.execute(text(f"SELECT {column}, count(*) FROM photos WHERE {where} GROUP BY {column}")).all()
+        rows = conn.execute(
+            text(f"SELECT {column}, count(*) FROM photos WHERE {where} GROUP BY {column}")
+        ).all()
     return {str(key): int(n) for key, n in rows}
 
 
@@ -64,21 +66,33 @@ def _count(ledger: Ledger, where: str) -> int:
 
 def test_fetched_reserved_and_failed_equal_independent_counts(ledger: Any) -> None:
     _record_fetch_outcomes(ledger)
-    doc = report_numbers(ledger, purpose="train-face-recognition", vault=None, policies=load_policies())
+    doc = report_numbers(
+        ledger, purpose="train-face-recognition", vault=None, policies=load_policies()
+    )
     acquisition = doc["collection"]["acquisition"]
     expected = {
         "fetched": _count(ledger, "fetch_status = 'fetched'"),
         "reserved": _count(ledger, "reservation IS NOT NULL"),
         "failed": _count(ledger, "fetch_status = 'failed'"),
-        "not_fetched": _count(ledger, "download_url IS NOT NULL AND path IS NULL AND fetch_status IS NULL"),
+        "not_fetched": _count(
+            ledger, "download_url IS NOT NULL AND path IS NULL AND fetch_status IS NULL"
+        ),
         "reserved_by_signal": _grouped(ledger, "reservation", "reservation IS NOT NULL"),
         "failed_by_reason": _grouped(ledger, "fetch_error", "fetch_status = 'failed'"),
     }
     assert {key: acquisition[key] for key in expected} == expected
-    assert expected["reserved_by_signal"] == {"x-robots-tag": 2, "tdmrep-unreadable": 1, "c2pa-training-mining": 1}
+    assert expected["reserved_by_signal"] == {
+        "x-robots-tag": 2,
+        "tdmrep-unreadable": 1,
+        "c2pa-training-mining": 1,
+    }
     assert expected["failed_by_reason"] == {"http-404": 2, "too-large": 1}
     head = doc["headline"]
-    assert (head["photos_fetched"], head["photos_reserved"], head["photos_fetch_failed"]) == (3, 4, 3)
+    assert (head["photos_fetched"], head["photos_reserved"], head["photos_fetch_failed"]) == (
+        3,
+        4,
+        3,
+    )
     assert doc["collection"]["totals"]["reserved"] == 4  # per source too
     assert doc["collection"]["sources"][0]["reserved"] == 4
     # a reserved photo is neither scanned nor metadata-only-waiting
@@ -87,7 +101,9 @@ def test_fetched_reserved_and_failed_equal_independent_counts(ledger: Any) -> No
 
 def test_the_page_names_each_signal_in_plain_words_and_each_failure(ledger: Any) -> None:
     _record_fetch_outcomes(ledger)
-    doc = report_numbers(ledger, purpose="train-face-recognition", vault=None, policies=load_policies())
+    doc = report_numbers(
+        ledger, purpose="train-face-recognition", vault=None, policies=load_policies()
+    )
     page = render_html(doc, render_charts(doc))
     section = page.split('id="acquisition"')[1].split("</section>")[0]
     assert "3 photos fetched" in section and "4 reserved" in section and "3 failed" in section
@@ -97,5 +113,8 @@ def test_the_page_names_each_signal_in_plain_words_and_each_failure(ledger: Any)
         assert RESERVATION_WORDS[code].replace("'", "&#x27;") in section
     assert "http-404" in section and "too-large" in section
     assert "xmp-datamining" not in section  # only signals that reserved something are listed
-    assert "photos reserved by their rights holder" in page.split("Key figures")[1].split("</section>")[0]
+    assert (
+        "photos reserved by their rights holder"
+        in page.split("Key figures")[1].split("</section>")[0]
+    )
     assert "https://example.org/" not in page  # no URL of a reserved photo in the report

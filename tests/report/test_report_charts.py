@@ -15,7 +15,7 @@ from tests.report.conftest import Sample
 
 from faceledger.report.charts import render_charts
 from faceledger.report.html import render_html
-from faceledger.services.report import build_report
+from faceledger.services.oversight.report import build_report
 
 SECTIONS = {"us-wa-mhmda 19.373.030(1)(a)": 27, "us-tx-cubi 503.001(b)": 9, "us-ca-cpra 1798.100(a)": 2,
             "eu-gdpr Art. 9(1)": 2, "us-co-biometric 6-1-1314(3)(a)": 1, "x 0.12345": 1}  # fmt: skip
@@ -34,7 +34,9 @@ def _texts(svg: str) -> list[str]:
     return [el.text or "" for el in ET.fromstring(svg).iter("text")]
 
 
-def test_blocked_by_law_section_chart_prints_the_exact_section_numbers(document: dict[str, Any]) -> None:
+def test_blocked_by_law_section_chart_prints_the_exact_section_numbers(
+    document: dict[str, Any],
+) -> None:
     doc = copy.deepcopy(document)
     doc["decisions"]["blocked_by"] = {k: {"faces": n} for k, n in SECTIONS.items()}
     chart = render_charts(doc)["decisions.blocked_by"]
@@ -45,7 +47,9 @@ def test_blocked_by_law_section_chart_prints_the_exact_section_numbers(document:
     assert "us-wa-mhmda 19.37.030(1)(a)" not in chart.svg and "503.00(b)" not in chart.svg
 
 
-def test_the_same_document_gives_the_same_svg_with_ids_unique_on_the_page(document: dict[str, Any]) -> None:
+def test_the_same_document_gives_the_same_svg_with_ids_unique_on_the_page(
+    document: dict[str, Any],
+) -> None:
     first, second = render_charts(document), render_charts(document)
     assert {k: c.svg for k, c in first.items() if c} == {k: c.svg for k, c in second.items() if c}
     svgs = "".join(c.svg for c in first.values() if c)
@@ -56,7 +60,9 @@ def test_the_same_document_gives_the_same_svg_with_ids_unique_on_the_page(docume
         assert reference in ids  # every clip path, hatch and marker still resolves
 
 
-def test_bipa_tile_shows_the_grade_split_and_is_coloured_by_the_strongest_grade(document: dict[str, Any]) -> None:
+def test_bipa_tile_shows_the_grade_split_and_is_coloured_by_the_strongest_grade(
+    document: dict[str, Any],
+) -> None:
     head = document["headline"]
     grades = head["bipa_faces_at_risk_by_grade"]
     assert sum(grades.values()) == head["bipa_faces_at_risk"] > 0
@@ -68,18 +74,31 @@ def test_bipa_tile_shows_the_grade_split_and_is_coloured_by_the_strongest_grade(
     assert f'<div class="card {tone}"><span class="value">{head["bipa_faces_at_risk"]}</span>' \
            f'<span class="label">{label}' in page  # fmt: skip
     only_uncertain = copy.deepcopy(document)
-    only_uncertain["headline"]["bipa_faces_at_risk_by_grade"] = {"yes": 0, "likely": 0, "uncertain": 9}
+    only_uncertain["headline"]["bipa_faces_at_risk_by_grade"] = {
+        "yes": 0,
+        "likely": 0,
+        "uncertain": 9,
+    }
     page = render_html(only_uncertain, render_charts(only_uncertain))
     assert '<div class="card uncertain"><span class="value">' in page  # not red
 
 
 def test_licences_are_counted_once_per_spdx_id(sample: Sample, document: dict[str, Any]) -> None:
     with sample.ledger.read() as conn:
-        by_id = dict(conn.execute(text("SELECT license_id, count(*) FROM photos GROUP BY license_id")).all())
-        names = {n for (n,) in conn.execute(text("SELECT DISTINCT license_name FROM photos WHERE license_id = 4"))}
+        by_id = dict(
+            conn.execute(text("SELECT license_id, count(*) FROM photos GROUP BY license_id")).all()
+        )
+        names = {
+            n
+            for (n,) in conn.execute(
+                text("SELECT DISTINCT license_name FROM photos WHERE license_id = 4")
+            )
+        }
     assert {"Attribution License", "CC BY 2.0"} <= names  # the sample spells CC BY 2.0 both ways
     expected = {SPDX[int(i)]: int(n) for i, n in by_id.items()}
-    assert document["collection"]["licences"] == dict(sorted(expected.items(), key=lambda i: (-i[1], i[0])))
+    assert document["collection"]["licences"] == dict(
+        sorted(expected.items(), key=lambda i: (-i[1], i[0]))
+    )
     chart = render_charts(document)["collection.licences"]
     assert chart is not None and "CC-BY-2.0" in _texts(chart.svg)
     assert "Attribution License" not in chart.svg
@@ -93,7 +112,9 @@ def test_small_diversity_samples_carry_a_warning(document: dict[str, Any]) -> No
         chart = charts[key]
         assert chart is not None, key
         assert any("small sample" in t for t in _texts(chart.svg)), key  # in the figure itself
-        assert chart.caption.startswith("Warning: small sample") and chart.alt.startswith("Warning:")
+        assert chart.caption.startswith("Warning: small sample") and chart.alt.startswith(
+            "Warning:"
+        )
     page = render_html(document, charts)
     assert page.count('<p class="warning" role="note"><b>Warning:</b> small sample') == 1
     large = copy.deepcopy(document)

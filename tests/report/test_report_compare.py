@@ -12,13 +12,17 @@ from faceledger.cli import main
 from faceledger.core.law import load_policies
 from faceledger.errors import ReportFormatError
 from faceledger.report.compare import compare_reports
-from faceledger.services.consent import revoke_consent
-from faceledger.services.report import load_report, write_report
+from faceledger.services.oversight.report import load_report, write_report
+from faceledger.services.people.consent import revoke_consent
 
 
-def test_compare_finds_the_new_blocks_after_a_consent_is_revoked(sample_copy: Sample, tmp_path: Path) -> None:
+def test_compare_finds_the_new_blocks_after_a_consent_is_revoked(
+    sample_copy: Sample, tmp_path: Path
+) -> None:
     ledger, settings = sample_copy.ledger, sample_copy.settings
-    before = write_report(ledger, settings, out=tmp_path / "before", fmt="json", vault=sample_copy.vault)
+    before = write_report(
+        ledger, settings, out=tmp_path / "before", fmt="json", vault=sample_copy.vault
+    )
     allowed = before.document["headline"]["faces_allowed"]
     assert allowed > 0
     with ledger.read() as conn:  # the owner's consent and the parent's, for the child
@@ -41,10 +45,16 @@ def test_compare_finds_the_new_blocks_after_a_consent_is_revoked(sample_copy: Sa
     assert "What changed since" in after.html.read_text()  # type: ignore[union-attr]
 
 
-def test_two_runs_on_an_unchanged_ledger_differ_only_by_the_audited_read(sample: Sample, tmp_path: Path) -> None:
-    first = write_report(sample.ledger, sample.settings, out=tmp_path / "a", fmt="json", vault=sample.vault)
+def test_two_runs_on_an_unchanged_ledger_differ_only_by_the_audited_read(
+    sample: Sample, tmp_path: Path
+) -> None:
+    first = write_report(
+        sample.ledger, sample.settings, out=tmp_path / "a", fmt="json", vault=sample.vault
+    )
     assert compare_reports(first.document, load_report(first.json))["changes"] == []
-    second = write_report(sample.ledger, sample.settings, out=tmp_path / "b", fmt="json", vault=sample.vault)
+    second = write_report(
+        sample.ledger, sample.settings, out=tmp_path / "b", fmt="json", vault=sample.vault
+    )
     changed = compare_reports(load_report(first.json), second.document)["changes"]
     assert {c["path"] for c in changed} == {
         "headline.audit_events", "audit.chain.events", "audit.by_name.template.read"

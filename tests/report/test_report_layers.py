@@ -1,5 +1,5 @@
 """``faceledger.report`` renders finished documents only: no module in it imports the services
-or the store (the numbers are gathered by ``faceledger.services.report_numbers``), and its
+or the store (the numbers are gathered by ``faceledger.services.oversight.report_numbers``), and its
 modules import one another without a cycle (charts -> maps -> figure, html -> evaluation)."""
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ def _imports(path: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = ("faceledger.report", "faceledger")[node.level - 1] if node.level else ""
-            module = ".".join(part for part in (base, node.module) if part)  # relative made absolute
+            module = ".".join(
+                part for part in (base, node.module) if part
+            )  # relative made absolute
             found.add(module)
             found.update(f"{module}.{alias.name}" for alias in node.names)
     return found
@@ -45,9 +47,13 @@ def test_report_imports_no_service_and_no_store() -> None:
 def test_the_walk_would_see_a_forbidden_import(tmp_path: Path) -> None:
     """The check above can fail: a lazy import inside a function is found too."""
     sample = tmp_path / "sample.py"
-    sample.write_text("def f():\n    from faceledger.services.status import ledger_status\n"
+    sample.write_text("def f():\n    from faceledger.services.collection.status import ledger_status\n"
                       "import faceledger.store.tables\nfrom ..store import Ledger\n")  # fmt: skip
-    assert {"faceledger.services.status", "faceledger.store.tables", "faceledger.store"} <= _imports(sample)
+    assert {
+        "faceledger.services.collection.status",
+        "faceledger.store.tables",
+        "faceledger.store",
+    } <= _imports(sample)
 
 
 def test_report_modules_import_each_other_without_a_cycle() -> None:

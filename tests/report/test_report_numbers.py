@@ -11,11 +11,11 @@ from sqlalchemy import inspect, text
 from tests.report.conftest import CONSENTING_OWNER, Sample, build_sample
 
 from faceledger.core.law import load_policies
-from faceledger.services.exposure import ledger_exposure
-from faceledger.services.report import build_report
-from faceledger.services.report_lifecycle import lifecycle_numbers
-from faceledger.services.report_numbers import report_numbers
-from faceledger.services.requests import new_request, reject_request
+from faceledger.services.decisions.exposure import ledger_exposure
+from faceledger.services.lifecycle.requests import new_request, reject_request
+from faceledger.services.oversight.report import build_report
+from faceledger.services.oversight.report_lifecycle import lifecycle_numbers
+from faceledger.services.oversight.report_numbers import report_numbers
 from faceledger.store import Ledger
 
 TODAY = date.today()
@@ -36,20 +36,28 @@ def independent_headline(ledger: Ledger, purpose: str) -> dict[str, Any]:
     decided = "FROM face_decisions WHERE purpose = :p AND action = 'extract-template'"
     with ledger.read() as conn:
         tables = set(inspect(conn).get_table_names())
-        results = conn.execute(text(f"SELECT result {decided} AND decision = 'block'"), {"p": purpose}).scalars()
+        results = conn.execute(
+            text(f"SELECT result {decided} AND decision = 'block'"), {"p": purpose}
+        ).scalars()
         bipa_grades = {grade: 0 for grade in IN_SCOPE}
         for r in results:
             for law in _json(r)["laws"]:
                 if law["id"] == "us-il-bipa" and law["applies"] in IN_SCOPE:
                     bipa_grades[law["applies"]] += 1
         bipa = sum(bipa_grades.values())
-        consents = conn.execute(text("SELECT owner_id, purposes, granted, expires, revoked FROM consents")).all()
+        consents = conn.execute(
+            text("SELECT owner_id, purposes, granted, expires, revoked FROM consents")
+        ).all()
     active = [c for c in consents if str(c.granted) <= TODAY.isoformat()
               and (c.expires is None or str(c.expires) > TODAY.isoformat())
               and (c.revoked is None or str(c.revoked) > TODAY.isoformat())]  # fmt: skip
     owners = sorted({c.owner_id for c in active if purpose in _json(c.purposes) and c.owner_id})
     covered = sum(
-        _one(ledger, "SELECT count(*) FROM faces f JOIN photos p ON p.id = f.photo_id WHERE p.owner_id = :o", o=o)
+        _one(
+            ledger,
+            "SELECT count(*) FROM faces f JOIN photos p ON p.id = f.photo_id WHERE p.owner_id = :o",
+            o=o,
+        )
         for o in owners
     )
     measured = _one(ledger, "SELECT count(DISTINCT t.face_id) FROM templates t JOIN subjects s "
@@ -133,11 +141,16 @@ def test_sections_add_up_and_reuse_the_services(sample: Sample) -> None:
     for law in doc["jurisdictions"]["laws"].values():
         assert sum(law["faces"].values()) == head["faces_assessed"]
     points = doc["jurisdictions"]["map"]["points"]
-    assert sum(p["faces"] for p in points) + doc["jurisdictions"]["map"]["faces_without_geotag"] == head["faces_assessed"]
+    assert (
+        sum(p["faces"] for p in points) + doc["jurisdictions"]["map"]["faces_without_geotag"]
+        == head["faces_assessed"]
+    )
     assert {"measured": head["faces_measured"], **doc["diversity"]["not_measured"]}
     assert head["faces_measured"] + sum(doc["diversity"]["not_measured"].values()) == head["faces"]
     assert sum(doc["diversity"]["skin_band"].values()) == head["faces_measured"]
-    service = ledger_exposure(sample.ledger, purpose=sample.settings.purpose, policies=load_policies())
+    service = ledger_exposure(
+        sample.ledger, purpose=sample.settings.purpose, policies=load_policies()
+    )
     assert [(r["law"], r["faces"], r["subjects"]) for r in doc["exposure"]["laws"]] == [
         (r["law"], r["faces"], r["subjects"]) for r in service["laws"]
     ]
@@ -145,50 +158,73 @@ def test_sections_add_up_and_reuse_the_services(sample: Sample) -> None:
     assert {r["unit"] for r in bipa["regimes"]} == {"scan", "person"}  # per scan vs per person
 
 
-def test_measures_are_read_with_one_audit_event_and_only_aggregates_leave(sample_copy: Sample) -> None:
+def test_measures_are_read_with_one_audit_event_and_only_aggregates_leave(
+    sample_copy: Sample,
+) -> None:
     ledger = sample_copy.ledger
     reads = "SELECT count(*) FROM audit_events WHERE name = 'template.read'"
     before = _one(ledger, reads)
-    doc = report_numbers(ledger, purpose=sample_copy.settings.purpose, vault=sample_copy.vault(), policies=load_policies())
+    doc = report_numbers(
+        ledger,
+        purpose=sample_copy.settings.purpose,
+        vault=sample_copy.vault(),
+        policies=load_policies(),
+    )
     assert _one(ledger, reads) == before + 1
     text_ = json.dumps(doc)
-    assert "ita_deg\": -" not in text_ and "landmarks\": [[" not in text_  # no per-face values
+    assert 'ita_deg": -' not in text_ and 'landmarks": [[' not in text_  # no per-face values
     assert CONSENTING_OWNER not in text_  # no owner ids either
 
 
 def test_without_a_vault_the_distributions_say_what_they_do_not_cover(sample: Sample) -> None:
-    doc = report_numbers(sample.ledger, purpose=sample.settings.purpose, vault=None, policies=load_policies())
+    doc = report_numbers(
+        sample.ledger, purpose=sample.settings.purpose, vault=None, policies=load_policies()
+    )
     diversity = doc["diversity"]
     assert diversity["measured"] == 0
     assert diversity["not_measured"]["no key vault given: the stored measures were not read"] == \
         diversity["faces_with_templates"] > 0  # fmt: skip
 
 
-def test_requests_are_counted_from_the_request_table_overdue_first(ledger: Ledger, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_requests_are_counted_from_the_request_table_overdue_first(
+    ledger: Ledger, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """Real requests filed through the request service, on both backends: empty says so; a
     rejected one is closed; an open one past its deadline is overdue and listed first."""
     from tests.report.conftest import sample_settings
 
     settings = sample_settings(tmp_path)
-    lifecycle = lifecycle_numbers(ledger, purpose=settings.purpose, action="extract-template", today=TODAY)
-    assert lifecycle["requests"]["note"] == "no requests recorded" and not lifecycle["requests"]["recorded"]
+    lifecycle = lifecycle_numbers(
+        ledger, purpose=settings.purpose, action="extract-template", today=TODAY
+    )
+    assert (
+        lifecycle["requests"]["note"] == "no requests recorded"
+        and not lifecycle["requests"]["recorded"]
+    )
     assert lifecycle["releases"] == {"recorded": False, "releases": 0, "versions": 0, "consumers": 0,
                                      "note": "no releases recorded"}  # fmt: skip
     now = datetime.now(UTC)
-    recent = new_request(ledger, settings, kind="erasure", key_type="owner", value="alice@N01", received=now)
+    recent = new_request(
+        ledger, settings, kind="erasure", key_type="owner", value="alice@N01", received=now
+    )
     late = new_request(ledger, settings, kind="optout", key_type="owner", value="bob@N02",
                        received=now - timedelta(days=400))  # fmt: skip
     gone = new_request(ledger, settings, kind="erasure", key_type="owner", value="carol@N03",
                        received=now - timedelta(days=400))  # fmt: skip
     reject_request(ledger, gone.id, reason="not the account holder")
-    found = lifecycle_numbers(ledger, purpose=settings.purpose, action="extract-template", today=TODAY)["requests"]
+    found = lifecycle_numbers(
+        ledger, purpose=settings.purpose, action="extract-template", today=TODAY
+    )["requests"]
     assert (found["recorded"], found["total"], found["open"], found["overdue"]) == (True, 3, 2, 1)
     assert found["by_status"] == {"received": 2, "rejected": 1}
     assert [i["id"] for i in found["open_items"]] == [late.id, recent.id]  # overdue first
     assert found["open_items"][0] == {"id": late.id, "kind": "optout", "status": "received",
                                       "due": late.deadline.isoformat(), "overdue": True}  # fmt: skip
     # the same rule as the request service's own record
-    assert [i["overdue"] for i in found["open_items"]] == [late.is_overdue(TODAY), recent.is_overdue(TODAY)]
+    assert [i["overdue"] for i in found["open_items"]] == [
+        late.is_overdue(TODAY),
+        recent.is_overdue(TODAY),
+    ]
     head = build_report(ledger, settings, vault=None)["headline"]
     assert (head["requests_open"], head["requests_overdue"]) == (2, 1)
 

@@ -14,22 +14,28 @@ from faceledger.cli import main
 from faceledger.errors import PdfUnavailable
 from faceledger.report.charts import render_charts
 from faceledger.report.pdf import print_pdf
-from faceledger.services.report import write_report
+from faceledger.services.oversight.report import write_report
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
 LOCAL = ("file:", "data:", "about:")
 
 
-def test_html_renders_every_chart_and_requests_nothing_external(sample: Sample, tmp_path: Path) -> None:
+def test_html_renders_every_chart_and_requests_nothing_external(
+    sample: Sample, tmp_path: Path
+) -> None:
     chromium = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
-    files = write_report(sample.ledger, sample.settings, out=tmp_path / "report", vault=sample.vault)
+    files = write_report(
+        sample.ledger, sample.settings, out=tmp_path / "report", vault=sample.vault
+    )
     assert files.html is not None
     page_text = files.html.read_text()
     assert "http://" not in page_text and "https://" not in page_text and "<script" not in page_text
-    expected = sorted(key for key, chart in render_charts(files.document).items() if chart is not None)
+    expected = sorted(
+        key for key, chart in render_charts(files.document).items() if chart is not None
+    )
     requested: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
@@ -86,11 +92,20 @@ def test_missing_chromium_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
         print_pdf(page, tmp_path / "report.pdf", chromium=tmp_path / "no-such-chromium")
 
 
-def test_report_command_writes_the_files_and_prints_the_path(sample: Sample, tmp_path: Path) -> None:
+def test_report_command_writes_the_files_and_prints_the_path(
+    sample: Sample, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    base = ["--database-url", sample.settings.database_url, "--data-dir", str(sample.settings.data_dir)]
+    base = [
+        "--database-url",
+        sample.settings.database_url,
+        "--data-dir",
+        str(sample.settings.data_dir),
+    ]
     env = {"FACELEDGER_PROCESSOR_LOCATION": "US-WA"}
-    result = CliRunner().invoke(main, [*base, "report", "--out", str(out), "--format", "json"], env=env)
+    result = CliRunner().invoke(
+        main, [*base, "report", "--out", str(out), "--format", "json"], env=env
+    )
     assert result.exit_code == 0, result.output
     assert f"report: {out / 'report.json'}" in result.output and not (out / "report.html").exists()
     assert json.loads((out / "report.json").read_text())["headline"]["faces"] > 0

@@ -19,9 +19,9 @@ from tests.report import legacy_numbers, legacy_status
 from tests.report.conftest import Sample
 
 from faceledger.core.law import load_policies
-from faceledger.services.report_numbers import report_numbers
-from faceledger.services.status import ledger_errors, ledger_status
-from faceledger.services.templates import create_subject
+from faceledger.services.biometrics.templates import create_subject
+from faceledger.services.collection.status import ledger_errors, ledger_status
+from faceledger.services.oversight.report_numbers import report_numbers
 from faceledger.store import Ledger
 
 TODAY = date(2026, 3, 1)
@@ -45,7 +45,9 @@ def _comparable(document: dict[str, Any]) -> dict[str, Any]:
 
 def _both(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
     new = report_numbers(ledger, purpose=PURPOSE, vault=None, today=TODAY, policies=load_policies())
-    old = legacy_numbers.report_numbers(ledger, purpose=PURPOSE, vault=None, today=TODAY, policies=load_policies())
+    old = legacy_numbers.report_numbers(
+        ledger, purpose=PURPOSE, vault=None, today=TODAY, policies=load_policies()
+    )
     return _comparable(new), _comparable(old)
 
 

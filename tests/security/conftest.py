@@ -59,21 +59,27 @@ class Portal:
         return _status_kb(self.pid, "VmHWM") / 1024
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=REQUEST_TIMEOUT, follow_redirects=False, **kwargs)
+        return httpx.Client(
+            base_url=self.url, timeout=REQUEST_TIMEOUT, follow_redirects=False, **kwargs
+        )
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes] | None, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the portal exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise AssertionError(
+                f"the portal exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+            )
         try:
             if httpx.get(url + "/static/portal.css", timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)  # readiness poll, bounded by START_TIMEOUT
-    raise AssertionError(f"the portal did not start within {START_TIMEOUT}s:\n{log.read_text()[-3000:]}")
+    raise AssertionError(
+        f"the portal did not start within {START_TIMEOUT}s:\n{log.read_text()[-3000:]}"
+    )
 
 
 @contextlib.contextmanager
@@ -151,7 +157,9 @@ def portal(tmp_path: Path) -> Callable[..., contextlib.AbstractContextManager[Po
     return start
 
 
-def cli(env: dict[str, str], *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """``faceledger ARGS`` in another process with ``env`` (e.g. an erasure while a portal runs)."""
     return subprocess.run(
         [str(FACELEDGER), *args], env={**os.environ, **env}, capture_output=True, text=True,
@@ -170,7 +178,7 @@ def sec() -> Any:
 @pytest.fixture
 def corpus(ledger: Any) -> Any:
     """The ledger with examples/photos.csv ingested (10 photos, 10 owners, no scan)."""
-    from faceledger.services.ingest import ingest_paths
+    from faceledger.services.collection.ingest import ingest_paths
 
     ingest_paths(ledger, [REPO / "examples" / "photos.csv"])
     return ledger
@@ -185,11 +193,31 @@ def _corpus(root: Path) -> Path:
     root.mkdir()
     with (root / "photos.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["photo_id", "path", "owner_id", "owner_location", "latitude", "longitude", "license_name"])
+        writer.writerow(
+            [
+                "photo_id",
+                "path",
+                "owner_id",
+                "owner_location",
+                "latitude",
+                "longitude",
+                "license_name",
+            ]
+        )
         for stem, source in CORPUS:
             with Image.open(PHOTOS / source) as image:
                 image.save(root / f"{stem}.jpg", quality=95)
-            writer.writerow([stem, f"{stem}.jpg", f"owner-{stem}@N01", "Miami, FL", "25.76", "-80.19", "CC BY 2.0"])
+            writer.writerow(
+                [
+                    stem,
+                    f"{stem}.jpg",
+                    f"owner-{stem}@N01",
+                    "Miami, FL",
+                    "25.76",
+                    "-80.19",
+                    "CC BY 2.0",
+                ]
+            )
     return root
 
 
@@ -197,10 +225,10 @@ def _corpus(root: Path) -> Path:
 def world(ledger: Any, ledger_url: str, tmp_path: Path) -> Any:
     """Two people scanned, assessed and extracted (real detector and embedder)."""
     from faceledger.config import load_settings
-    from faceledger.services.assess import assess_faces
-    from faceledger.services.extract import extract_templates
-    from faceledger.services.ingest import ingest_paths
-    from faceledger.services.scan import scan_pending
+    from faceledger.services.biometrics.extract import extract_templates
+    from faceledger.services.collection.ingest import ingest_paths
+    from faceledger.services.collection.scan import scan_pending
+    from faceledger.services.decisions.assess import assess_faces
     from faceledger.store.vault import KeyVault
 
     settings = load_settings(

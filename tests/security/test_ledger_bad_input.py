@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from faceledger.cli import main
-from faceledger.services.ingest import ingest_paths
+from faceledger.services.collection.ingest import ingest_paths
 from faceledger.sources.manifests import MAX_LINE_BYTES, read_manifest
 from faceledger.store import Ledger, open_ledger
 from faceledger.store.audit import verify_chain
@@ -32,13 +32,17 @@ IMAGE = EXAMPLES / "photos" / "Abel_Pacheco_0001.jpg"
 
 
 def _cli(db: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database-url", f"sqlite:///{db}", "--data-dir", str(db.parent / "data"), *args])
+    return CliRunner().invoke(
+        main, ["--database-url", f"sqlite:///{db}", "--data-dir", str(db.parent / "data"), *args]
+    )
 
 
 def _clean(result: Result) -> None:
     """Exited on purpose (0, 1 or 2), without an uncaught exception."""
     assert result.exit_code in (0, 1, 2), result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     assert "Traceback" not in result.output
 
 
@@ -67,7 +71,9 @@ def _escape_manifest(root: Path) -> Path:
     return folder / "photos.csv"
 
 
-def test_manifest_paths_outside_its_folder_are_rejected_with_their_line(ledger: Ledger, tmp_path: Path) -> None:
+def test_manifest_paths_outside_its_folder_are_rejected_with_their_line(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     manifest = _escape_manifest(tmp_path)
     report = ingest_paths(ledger, [manifest], roots=())
     assert _photos(ledger) == ["ok"]  # /etc/passwd is not a photo of this collection
@@ -82,7 +88,9 @@ def test_a_setting_allows_more_folders(ledger: Ledger, tmp_path: Path) -> None:
     assert _photos(ledger) == ["link", "ok", "out"]  # still never /etc
 
 
-def test_the_cli_reads_manifest_path_roots_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_reads_manifest_path_roots_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     manifest = _escape_manifest(tmp_path)
     monkeypatch.setenv("FACELEDGER_MANIFEST_PATH_ROOTS", json.dumps([str(tmp_path / "outside")]))
     result = _cli(tmp_path / "l.db", "ingest", str(manifest))
@@ -103,20 +111,28 @@ def test_a_folder_symlink_to_outside_is_skipped(ledger: Ledger, tmp_path: Path) 
 # --- 14: one overlong line costs one row, not the file ----------------------------------------
 
 
-def test_a_line_longer_than_arrows_block_rejects_only_that_row(ledger: Ledger, tmp_path: Path) -> None:
+def test_a_line_longer_than_arrows_block_rejects_only_that_row(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     manifest = tmp_path / "m.csv"
     long_url = "https://e.org/" + "a" * (5 << 20) + ".jpg"  # 5 MiB: more than Arrow's 4 MiB block
-    manifest.write_text(f"photo_id,url\n1,https://e.org/1.jpg\n2,{long_url}\n3,https://e.org/3.jpg\n")
+    manifest.write_text(
+        f"photo_id,url\n1,https://e.org/1.jpg\n2,{long_url}\n3,https://e.org/3.jpg\n"
+    )
     report = ingest_paths(ledger, [manifest], roots=())
     assert _photos(ledger) == ["1", "3"]
-    assert report.sources[0].rejects == [f"{manifest}:3: line longer than {MAX_LINE_BYTES:,} bytes: skipped unread"]
+    assert report.sources[0].rejects == [
+        f"{manifest}:3: line longer than {MAX_LINE_BYTES:,} bytes: skipped unread"
+    ]
 
 
 def test_a_long_json_line_is_skipped_without_being_read_whole(tmp_path: Path) -> None:
     manifest = tmp_path / "m.jsonl"
     with manifest.open("w") as handle:
         handle.write(json.dumps({"photo_id": "1", "url": "https://e.org/1.jpg"}) + "\n")
-        handle.write(json.dumps({"photo_id": "2", "url": "https://e.org/" + "b" * (3 << 20)}) + "\n")
+        handle.write(
+            json.dumps({"photo_id": "2", "url": "https://e.org/" + "b" * (3 << 20)}) + "\n"
+        )
         handle.write(json.dumps({"photo_id": "3", "url": "https://e.org/3.jpg"}) + "\n")
     rows, rejects = [], []
     for batch in read_manifest(manifest):
@@ -162,7 +178,12 @@ def test_a_read_only_ledger_still_answers_status_and_refuses_writes_clearly(tmp_
     write = runner.invoke(main, ["--database-url", ro, "ingest", str(EXAMPLES)])
     _clean(write)
     assert write.exit_code == 2 and "read-only" in write.stderr and str(db) in write.stderr
-    assert json.loads(runner.invoke(main, ["--database-url", ro, "status", "--json"]).stdout)["totals"]["photos"] == 10
+    assert (
+        json.loads(runner.invoke(main, ["--database-url", ro, "status", "--json"]).stdout)[
+            "totals"
+        ]["photos"]
+        == 10
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file modes")
@@ -225,7 +246,10 @@ def _scenarios(folder: Path) -> list[tuple[Path, str]]:
         "utf8-start.json": (b"\xff" + good, "line 1: not valid UTF-8"),
         "utf8-line3.json": (b'{\n"purpose":\n"caf\xe9"}', "line 3: not valid UTF-8"),
         "utf8-surrogate.json": (b'{"purpose": "\xed\xa0\x80"}', "not valid UTF-8"),
-        "deep-arrays.json": (b'{"consents": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "nested deeper"),
+        "deep-arrays.json": (
+            b'{"consents": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+            "nested deeper",
+        ),
         "deep-objects.json": (b'{"a":' * 5_000 + b"1" + b"}" * 5_000, "nested deeper"),
         "deep-on-line-2.json": (b"{\n" + b"[" * 40, "line 2"),
         "truncated.json": (good[:-5], "not valid JSON"),
@@ -260,15 +284,36 @@ def _manifests(folder: Path) -> list[tuple[Path, Callable[[Result, Path], None]]
     head = b"photo_id,url\n1,https://e.org/1.jpg\n"
     cases: dict[str, tuple[bytes, Callable[[Result, Path], None]]] = {
         "bad-utf8-cell.csv": (head + b"2,https://e.org/\xff.jpg\n", rejects(3, "not valid UTF-8")),
-        "few-fields.csv": (head + b"2\n3,https://e.org/3.jpg\n", rejects(3, "expected 2 fields, found 1")),
-        "long-line.csv": (head + b"2,https://e.org/" + b"z" * (MAX_LINE_BYTES + 10) + b"\n", rejects(3, "line longer")),
-        "long-line.tsv": (b"photo_id\turl\n1\thttps://e.org/1.jpg\n2\t" + b"z" * (5 << 20) + b"\n", rejects(3, "line longer")),
-        "bad-date.csv": (b"photo_id,url,date_taken\n1,https://e.org/1.jpg,soon\n", rejects(2, "not a date")),
-        "nan-lat.csv": (b"photo_id,url,lat,lon\n1,https://e.org/1.jpg,nan,1\n", rejects(2, "latitude")),
-        "escape.csv": (b"photo_id,path\n1,../../../../../etc/passwd\n", rejects(2, "outside the manifest's folder")),
+        "few-fields.csv": (
+            head + b"2\n3,https://e.org/3.jpg\n",
+            rejects(3, "expected 2 fields, found 1"),
+        ),
+        "long-line.csv": (
+            head + b"2,https://e.org/" + b"z" * (MAX_LINE_BYTES + 10) + b"\n",
+            rejects(3, "line longer"),
+        ),
+        "long-line.tsv": (
+            b"photo_id\turl\n1\thttps://e.org/1.jpg\n2\t" + b"z" * (5 << 20) + b"\n",
+            rejects(3, "line longer"),
+        ),
+        "bad-date.csv": (
+            b"photo_id,url,date_taken\n1,https://e.org/1.jpg,soon\n",
+            rejects(2, "not a date"),
+        ),
+        "nan-lat.csv": (
+            b"photo_id,url,lat,lon\n1,https://e.org/1.jpg,nan,1\n",
+            rejects(2, "latitude"),
+        ),
+        "escape.csv": (
+            b"photo_id,path\n1,../../../../../etc/passwd\n",
+            rejects(2, "outside the manifest's folder"),
+        ),
         "binary.csv": (os.urandom(4096).replace(b"\n", b"") + b"\n", fails("")),
         "no-columns.csv": (b"a,b,c\n1,2,3\n", fails("not a photo manifest")),
-        "bad-json.jsonl": (b'{"photo_id": "1", "url": "https://e.org/1.jpg"}\n{oops\n', rejects(2, "invalid JSON")),
+        "bad-json.jsonl": (
+            b'{"photo_id": "1", "url": "https://e.org/1.jpg"}\n{oops\n',
+            rejects(2, "invalid JSON"),
+        ),
         "deep.jsonl": (b'{"photo_id": "1", "url": "u"}\n' + b"[" * 100_000 + b"\n", rejects(2, "")),
         "bad-utf8.jsonl": (b'{"photo_id": "\xff"}\n', rejects(1, "not valid UTF-8")),
         "not-parquet.parquet": (b"PAR1 this is not parquet", fails("not a readable Parquet file")),
@@ -280,7 +325,9 @@ def _manifests(folder: Path) -> list[tuple[Path, Callable[[Result, Path], None]]
     return out
 
 
-def test_a_generated_corpus_of_bad_inputs_gives_clear_errors_through_the_cli(tmp_path: Path) -> None:
+def test_a_generated_corpus_of_bad_inputs_gives_clear_errors_through_the_cli(
+    tmp_path: Path,
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     db = tmp_path / "l.db"
@@ -310,7 +357,7 @@ def test_a_full_disk_while_writing_release_files_leaves_no_version_and_no_stagin
 ) -> None:
     import errno
 
-    import faceledger.services.releases as releases
+    import faceledger.services.lifecycle.releases as releases
 
     def no_space(_table: object, where: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(where))

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from faceledger.config import load_settings
 from faceledger.errors import ReleaseError
-from faceledger.services.release_consumers import add_consumer, mark_notified
-from faceledger.services.releases import create_release
+from faceledger.services.lifecycle.release_consumers import add_consumer, mark_notified
+from faceledger.services.lifecycle.releases import create_release
 from faceledger.store import Ledger
 from faceledger.store.audit import verify_chain
 from faceledger.store.schema import AuditEvent, ConsumerNotice, Request
@@ -26,8 +26,14 @@ def _events(ledger: Ledger, name: str) -> list[AuditEvent]:
 
 def test_marking_a_consumer_notified_is_audited(ledger: Ledger, tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "data")
-    version = create_release(ledger, KeyVault.open(settings), settings, name="r", purpose="fairness-audit",
-                             allow_empty=True)  # an empty ledger: an empty version, on purpose
+    version = create_release(
+        ledger,
+        KeyVault.open(settings),
+        settings,
+        name="r",
+        purpose="fairness-audit",
+        allow_empty=True,
+    )  # an empty ledger: an empty version, on purpose
     consumer = add_consumer(ledger, name="lab", ref=version.ref, contact="dpo@lab.example")
     now = datetime.now(UTC)
     with ledger.begin() as conn:  # a notice owed, as an executed request leaves it
@@ -41,7 +47,11 @@ def test_marking_a_consumer_notified_is_audited(ledger: Ledger, tmp_path: Path) 
 
     assert mark_notified(ledger, consumer_id=consumer["id"], actor="dpo") == 1
     (event,) = _events(ledger, "consumer.notified")
-    assert (event.actor, event.object_type, event.object_id) == ("dpo", "consumer", str(consumer["id"]))
+    assert (event.actor, event.object_type, event.object_id) == (
+        "dpo",
+        "consumer",
+        str(consumer["id"]),
+    )
     assert event.payload == {"consumer": consumer["id"], "notices": 1, "requests": [request_id]}
     assert "dpo@lab.example" not in str(event.payload)
     assert mark_notified(ledger, consumer_id=consumer["id"]) == 0  # told again: still recorded

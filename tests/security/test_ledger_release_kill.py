@@ -14,13 +14,13 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from faceledger.cli import main
-from faceledger.services.releases import manifest_sha256
+from faceledger.services.lifecycle.releases import manifest_sha256
 from faceledger.store import open_ledger
 from faceledger.store.audit import verify_chain
 
 KILL_AFTER_PUBLISH = """
 import os, signal, sys
-from faceledger.services import releases
+from faceledger.services.lifecycle import releases
 publish = releases._publish
 def publish_then_die(staging, folder):
     publish(staging, folder)

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import select, update
 
 from faceledger.config import load_settings
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.scan import scan_pending
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, Face, Photo, Request
 
@@ -61,7 +61,9 @@ def _photo(ledger: Ledger, photo_id: str) -> dict:  # type: ignore[type-arg]
         return dict(conn.execute(select(P).where(P.c.external_id == photo_id)).mappings().one())
 
 
-def test_the_same_bytes_under_another_id_from_another_source_stay_erased(ledger: Ledger, tmp_path: Path) -> None:
+def test_the_same_bytes_under_another_id_from_another_source_stay_erased(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     ingest_paths(ledger, [_manifest(tmp_path / "a", [("p1", ABEL, "o1@N01")])])
     request_id = _executed(ledger, kind="erasure", key_type="photo", value="p1")
     report = ingest_paths(ledger, [_manifest(tmp_path / "b", [("other-id", ABEL, "someone@N01"),
@@ -76,20 +78,28 @@ def test_the_same_bytes_under_another_id_from_another_source_stay_erased(ledger:
     assert payload["tombstoned"] == 1
 
 
-def test_the_same_provider_photo_id_with_new_bytes_stays_erased(ledger: Ledger, tmp_path: Path) -> None:
+def test_the_same_provider_photo_id_with_new_bytes_stays_erased(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     ingest_paths(ledger, [_manifest(tmp_path / "a", [("p1", ABEL, "o1@N01")])])
     request_id = _executed(ledger, kind="optout", key_type="photo", value="p1")
     # a re-fetch at another size: different bytes, same Flickr id, in another source
     ingest_paths(ledger, [_manifest(tmp_path / "b", [("p1", ALAN, "o1@N01")])])
     with ledger.read() as conn:
-        rows = conn.execute(select(P.c.source_id, P.c.excluded_request_id).where(P.c.external_id == "p1")).all()
+        rows = conn.execute(
+            select(P.c.source_id, P.c.excluded_request_id).where(P.c.external_id == "p1")
+        ).all()
     assert len(rows) == 2 and {r.excluded_request_id for r in rows} == {request_id}
 
 
-def test_an_owner_level_erasure_covers_the_owners_photos_from_any_source(ledger: Ledger, tmp_path: Path) -> None:
+def test_an_owner_level_erasure_covers_the_owners_photos_from_any_source(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     ingest_paths(ledger, [_manifest(tmp_path / "a", [("p1", ABEL, "gone@N01")])])
     request_id = _executed(ledger, kind="erasure", key_type="owner", value="gone@N01")
-    ingest_paths(ledger, [_manifest(tmp_path / "b", [("p2", ALAN, "gone@N01"), ("p3", ALAN, "stays@N01")])])
+    ingest_paths(
+        ledger, [_manifest(tmp_path / "b", [("p2", ALAN, "gone@N01"), ("p3", ALAN, "stays@N01")])]
+    )
     assert _photo(ledger, "p2")["excluded_request_id"] == request_id
     assert _photo(ledger, "p3")["excluded_request_id"] is None
 

@@ -34,7 +34,10 @@ def test_anonymous_traffic_grows_the_audit_log_by_at_most_the_hourly_budget(
         logins = [client.post("/console/login", data={"name": f"guess{n}", "token": "flt_1_" + "x" * 43,
                                                       "csrf_token": csrf}).status_code for n in range(LOGINS)]  # fmt: skip
         start = client.post("/api/v1/verify/start", json={"owner_id": "70000005@N01"}).json()
-        checks = [client.post("/api/v1/verify/check", json={"challenge": start["challenge"]}) for _ in range(CHECKS)]
+        checks = [
+            client.post("/api/v1/verify/check", json={"challenge": start["challenge"]})
+            for _ in range(CHECKS)
+        ]
         during = _rows(corpus)
     after = _rows(corpus)  # the server has stopped: the count of unaudited failures is written
     assert logins == [401] * LOGINS  # refusing a login never waits for the budget
@@ -43,6 +46,10 @@ def test_anonymous_traffic_grows_the_audit_log_by_at_most_the_hourly_budget(
     assert during - before == BUDGET, during - before
     assert after - before == BUDGET + 1
     with corpus.read() as conn:
-        payloads = conn.execute(select(AuditEvent.payload).where(AuditEvent.name == "user.login")).scalars().all()
+        payloads = (
+            conn.execute(select(AuditEvent.payload).where(AuditEvent.name == "user.login"))
+            .scalars()
+            .all()
+        )
     assert sum(p.get("count", 1) for p in payloads) == LOGINS  # every failure is accounted for
     assert [p["count"] for p in payloads if p.get("aggregated")] == [LOGINS - BUDGET]

@@ -35,6 +35,9 @@ def test_forwarded_for_counts_only_from_a_proxy_named_in_the_setting(
     with portal(env) as server, server.client() as client:
         distinct = [client.get("/", headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
                     for n in range(SPOOFED)]  # fmt: skip
-        same = [client.get("/", headers={"X-Forwarded-For": "203.0.113.200"}).status_code for _ in range(7)]
+        same = [
+            client.get("/", headers={"X-Forwarded-For": "203.0.113.200"}).status_code
+            for _ in range(7)
+        ]
     assert distinct == [200] * SPOOFED  # the named proxy's word is taken: one bucket per client
     assert same[:5] == [200] * 5 and same[5:] == [429, 429]

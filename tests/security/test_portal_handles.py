@@ -35,7 +35,9 @@ def _readable(token: str) -> bool:
                for raw in _decodings(token))  # fmt: skip
 
 
-def test_public_handles_are_opaque_and_never_repeat(portal: Any, portal_env: dict[str, str], corpus: Any) -> None:
+def test_public_handles_are_opaque_and_never_repeat(
+    portal: Any, portal_env: dict[str, str], corpus: Any
+) -> None:
     with portal(portal_env) as server, server.client() as client:
         first = client.get("/api/v1/search/owner", params={"q": NSID}).json()
         second = client.get("/api/v1/search/owner", params={"q": NSID}).json()
@@ -51,10 +53,14 @@ def test_public_handles_are_opaque_and_never_repeat(portal: Any, portal_env: dic
         assert photo["request_token"] != second["photos"][0]["request_token"]
         assert photo["ref"] != second["photos"][0]["ref"]
         assert 'data-photo="' in page and not re.search(r'data-photo="\d+"', page)
-        forged = photo["request_token"][:-2] + ("AA" if photo["request_token"][-2:] != "AA" else "BB")
+        forged = photo["request_token"][:-2] + (
+            "AA" if photo["request_token"][-2:] != "AA" else "BB"
+        )
         refused = client.post("/api/v1/requests", json={"kind": "optout", "token": forged})
         assert refused.status_code == 400
-        other_purpose = client.post("/api/v1/requests", json={"kind": "optout", "token": photo["ref"]})
+        other_purpose = client.post(
+            "/api/v1/requests", json={"kind": "optout", "token": photo["ref"]}
+        )
         assert other_purpose.status_code == 400  # a photo handle is not a request token
 
 
@@ -63,8 +69,13 @@ def test_a_sealed_token_round_trips_and_expires() -> None:
 
     now = [1_000_000.0]
     signer = Signer(b"s" * 32, clock=lambda: now[0])
-    token = signer.dumps("request", {"key_type": "face", "faces": [{"face_id": 12, "subject_id": 3}]})
-    assert signer.loads("request", token, max_age=60) == {"key_type": "face", "faces": [{"face_id": 12, "subject_id": 3}]}
+    token = signer.dumps(
+        "request", {"key_type": "face", "faces": [{"face_id": 12, "subject_id": 3}]}
+    )
+    assert signer.loads("request", token, max_age=60) == {
+        "key_type": "face",
+        "faces": [{"face_id": 12, "subject_id": 3}],
+    }
     assert signer.loads("thumb", token, max_age=60) is None  # bound to its purpose
     assert Signer(b"t" * 32, clock=lambda: now[0]).loads("request", token, max_age=60) is None
     now[0] += 61

@@ -37,9 +37,13 @@ def test_a_corrupt_template_is_quarantined_and_the_search_goes_on(
     for answer in answers:
         assert answer.status_code == 200, answer.text
         assert [m["photo"]["external_id"] for m in answer.json()["matches"]] == ["abel"]
-        assert not any(ref in answer.text for ref in refs) and "faceledger:template" not in answer.text
+        assert (
+            not any(ref in answer.text for ref in refs) and "faceledger:template" not in answer.text
+        )
     with ledger.read() as conn:
-        quarantined = conn.execute(select(templates.c.quarantined_at).where(templates.c.id == row.id)).scalar_one()
+        quarantined = conn.execute(
+            select(templates.c.quarantined_at).where(templates.c.id == row.id)
+        ).scalar_one()
         events = conn.execute(
             select(AuditEvent.object_id).where(AuditEvent.name == "template.quarantine")
         ).scalars().all()  # fmt: skip
@@ -55,14 +59,26 @@ def test_an_integrity_failure_that_reaches_the_web_is_a_generic_answer(
     from faceledger.web import create_app
     from faceledger.web.deps import get_selfie_search
 
-    app = create_app(load_settings(database_url=ledger_url, data_dir=tmp_path / "data"), ledger=corpus)
+    app = create_app(
+        load_settings(database_url=ledger_url, data_dir=tmp_path / "data"), ledger=corpus
+    )
 
     def tampered(image: bytes) -> list[dict[str, Any]]:
-        raise TamperedCiphertext("a template of subj-0123abcd does not authenticate (b'faceledger:template:7')")
+        raise TamperedCiphertext(
+            "a template of subj-0123abcd does not authenticate (b'faceledger:template:7')"
+        )
 
     app.dependency_overrides[get_selfie_search] = lambda: tampered
-    jpeg = (Path(__file__).resolve().parents[2] / "examples" / "photos" / "Abel_Pacheco_0001.jpg").read_bytes()
+    jpeg = (
+        Path(__file__).resolve().parents[2] / "examples" / "photos" / "Abel_Pacheco_0001.jpg"
+    ).read_bytes()
     with sec.serve_thread(app, tmp_path / "portal.log") as server, server.client() as client:
-        answer = client.post("/api/v1/selfie", data={"consent": "yes"}, files={"image": ("a.jpg", jpeg, "image/jpeg")})
+        answer = client.post(
+            "/api/v1/selfie",
+            data={"consent": "yes"},
+            files={"image": ("a.jpg", jpeg, "image/jpeg")},
+        )
     assert answer.status_code == 503
-    assert "subj-" not in answer.text and "template:7" not in answer.text and "incident" in answer.text
+    assert (
+        "subj-" not in answer.text and "template:7" not in answer.text and "incident" in answer.text
+    )

@@ -36,8 +36,12 @@ def bomb() -> bytes:
     return data
 
 
-def _selfie(client: httpx.Client, data: bytes, name: str = "me.png", kind: str = "image/png") -> httpx.Response:
-    return client.post("/api/v1/selfie", data={"consent": "yes"}, files={"image": (name, data, kind)})
+def _selfie(
+    client: httpx.Client, data: bytes, name: str = "me.png", kind: str = "image/png"
+) -> httpx.Response:
+    return client.post(
+        "/api/v1/selfie", data={"consent": "yes"}, files={"image": (name, data, kind)}
+    )
 
 
 @SQLITE_ONLY
@@ -57,7 +61,9 @@ def test_a_burst_of_small_high_pixel_selfies_grows_the_server_by_less_than_1_gb(
         with ThreadPoolExecutor(BURST) as pool:
             statuses = list(pool.map(one, range(BURST)))
         peak, after = server.peak_mb(), server.rss_mb()
-    print(f"RSS before burst {base:.0f} MB, peak {peak:.0f} MB (+{peak - base:.0f}), after {after:.0f} MB")
+    print(
+        f"RSS before burst {base:.0f} MB, peak {peak:.0f} MB (+{peak - base:.0f}), after {after:.0f} MB"
+    )
     assert peak - base < 1024 * MB, f"the server grew by {peak - base:.0f} MB during the burst"
     assert after - base < 256 * MB, f"{after - base:.0f} MB were not handed back"
     assert set(statuses) <= {413, 503}, statuses  # refused by pixels (or busy), never decoded
@@ -82,8 +88,12 @@ def test_big_jpeg_selfies_are_decoded_at_reduced_size_not_refused_and_a_burst_st
         with ThreadPoolExecutor(BURST) as pool:
             statuses = list(pool.map(one, range(BURST)))
         peak = server.peak_mb()
-    print(f"24 MP JPEG selfies: RSS before {base:.0f} MB, peak {peak:.0f} MB (+{peak - base:.0f}); {statuses}")
-    assert answer.status_code == 422 and "no face" in answer.json()["detail"]  # searched, not refused
+    print(
+        f"24 MP JPEG selfies: RSS before {base:.0f} MB, peak {peak:.0f} MB (+{peak - base:.0f}); {statuses}"
+    )
+    assert (
+        answer.status_code == 422 and "no face" in answer.json()["detail"]
+    )  # searched, not refused
     assert set(statuses) <= {422, 503} and 422 in statuses
     assert peak - base < 1024 * MB
 
@@ -112,6 +122,7 @@ def test_selfie_requests_beyond_the_in_flight_limit_get_503_with_retry_after(
     jpeg = _image((64, 64), "JPEG")
     with sec.serve_thread(app, tmp_path / "thread.log") as server, ThreadPoolExecutor(2) as pool:
         try:
+
             def hold() -> httpx.Response:
                 with server.client() as client:
                     return _selfie(client, jpeg, "a.jpg", "image/jpeg")

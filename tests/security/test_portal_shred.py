@@ -40,7 +40,9 @@ def _erase_from_the_cli(sec: Any, env: dict[str, str]) -> None:
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         return json.loads(done.stdout) if "--json" in args else None
 
-    request = run("request", "new", "--kind", "erasure", "--selfie", str(SELFIE), "--consent-given", "--json")
+    request = run(
+        "request", "new", "--kind", "erasure", "--selfie", str(SELFIE), "--consent-given", "--json"
+    )
     rid = str(request["id"])
     for face in run("request", "faces", rid, "--json")["faces"]:
         run("request", "confirm-face", rid, str(face["face_id"]))
@@ -73,7 +75,11 @@ def _restore(ledger: Any, backup: dict[str, list[dict[str, Any]]]) -> None:
             conn.execute(update(subjects).where(subjects.c.id == row["id"])
                          .values(status=row["status"], shredded_at=row["shredded_at"]))  # fmt: skip
         for row in backup["faces"]:
-            conn.execute(update(faces).where(faces.c.id == row["id"]).values(excluded_request_id=row["excluded_request_id"]))
+            conn.execute(
+                update(faces)
+                .where(faces.c.id == row["id"])
+                .values(excluded_request_id=row["excluded_request_id"])
+            )
 
 
 def test_an_erasure_from_the_cli_reaches_a_running_portal_and_a_restored_backup(
@@ -88,7 +94,11 @@ def test_an_erasure_from_the_cli_reaches_a_running_portal_and_a_restored_backup(
         matched = _selfie(client)
         assert len(matched) >= 1
         with ledger.read() as conn:
-            refs = set(conn.execute(select(Subject.key_ref).join(Template, Template.subject_id == Subject.id)).scalars())
+            refs = set(
+                conn.execute(
+                    select(Subject.key_ref).join(Template, Template.subject_id == Subject.id)
+                ).scalars()
+            )
         vault = portal.vault()
         assert all(vault.has_key(ref) for ref in refs)
         assert not any(vault.holds(ref) for ref in refs)  # no key is kept past the request
@@ -119,7 +129,13 @@ def test_a_shred_in_another_process_reaches_a_vault_that_cached_the_key(tmp_path
         "import sys; from pathlib import Path; from faceledger.store.vault import KeyVault, load_master_key;"
         "d = Path(sys.argv[1]); print(KeyVault(d / 'keyvault.db', load_master_key(d)).shred('subj-a'))"
     )
-    shred = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True, text=True, timeout=60, check=False)
+    shred = subprocess.run(
+        [sys.executable, "-c", code, str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert shred.stdout.strip() == "True", shred.stderr
     with pytest.raises(KeyShredded):
         vault.decrypt("subj-a", blob, aad=b"a")

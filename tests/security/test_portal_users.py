@@ -25,7 +25,9 @@ def _login(client: Any, name: str, token: str) -> Any:
 
 
 def _me(client: Any, token: str) -> int:
-    return int(client.get("/api/v1/console/me", headers={"Authorization": f"Bearer {token}"}).status_code)
+    return int(
+        client.get("/api/v1/console/me", headers={"Authorization": f"Bearer {token}"}).status_code
+    )
 
 
 def test_a_revoked_user_loses_tokens_and_sessions_in_a_running_portal(
@@ -44,7 +46,9 @@ def test_a_revoked_user_loses_tokens_and_sessions_in_a_running_portal(
         assert _login(client, "ada", token).status_code == 401
 
 
-def test_rotating_a_token_revokes_the_old_one_at_once(portal: Any, portal_env: dict[str, str], sec: Any) -> None:
+def test_rotating_a_token_revokes_the_old_one_at_once(
+    portal: Any, portal_env: dict[str, str], sec: Any
+) -> None:
     old = _add(sec, portal_env)
     with portal(portal_env) as server, server.client() as client:
         assert _me(client, old) == 200
@@ -73,7 +77,9 @@ def test_a_token_pasted_into_the_name_field_is_never_stored(
     if ledger_url.startswith("sqlite"):  # not in any page of the database file either
         assert secret.encode() not in Path(ledger_url.removeprefix("sqlite:///")).read_bytes()
     added = sec.cli(portal_env, "user", "add", token, "--role", "admin")
-    assert added.returncode != 0 and secret not in added.stdout + added.stderr  # not as a name either
+    assert (
+        added.returncode != 0 and secret not in added.stdout + added.stderr
+    )  # not as a name either
 
 
 def test_an_unknown_token_id_costs_the_same_key_derivation_as_a_known_one(
@@ -83,7 +89,7 @@ def test_an_unknown_token_id_costs_the_same_key_derivation_as_a_known_one(
     the token id exists or not (the unknown one is checked against a dummy hash)."""
     import hashlib
 
-    from faceledger.services import users
+    from faceledger.services.portal import users
 
     _, token = users.add_user(ledger, "ada", role="admin")
     calls: list[int] = []

@@ -18,10 +18,10 @@ from faceledger.config import load_settings
 from faceledger.core.law import load_policies
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.errors import AssessmentNotFound
-from faceledger.services.assess import assess_faces
-from faceledger.services.explain import explain_face
-from faceledger.services.exposure import ledger_exposure
-from faceledger.services.ingest import ingest_paths
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.decisions.assess import assess_faces
+from faceledger.services.decisions.explain import explain_face
+from faceledger.services.decisions.exposure import ledger_exposure
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo
 
@@ -33,8 +33,12 @@ ON = date(2025, 9, 1)
 #: location at all): ex-0001 three, ex-0006 two
 ONE_FACE = ((0.0, 0.0, 50.0, 50.0),)
 FAKE_FACES = {
-    EXAMPLES / "photos" / "2007_007763.jpg": tuple((10.0 * i, 0.0, 10.0 * i + 50, 50.0) for i in range(3)),
-    EXAMPLES / "photos" / "Abel_Pacheco_0004.jpg": tuple((10.0 * i, 0.0, 10.0 * i + 50, 50.0) for i in range(2)),
+    EXAMPLES / "photos" / "2007_007763.jpg": tuple(
+        (10.0 * i, 0.0, 10.0 * i + 50, 50.0) for i in range(3)
+    ),
+    EXAMPLES / "photos" / "Abel_Pacheco_0004.jpg": tuple(
+        (10.0 * i, 0.0, 10.0 * i + 50, 50.0) for i in range(2)
+    ),
 }
 
 
@@ -50,12 +54,16 @@ def scanned(ledger: Ledger, publish_schedule: Any, fake_scan: Any) -> Ledger:
 
 def _decisions(ledger: Ledger, external_id: str, purpose: str = FRT) -> list[dict[str, Any]]:
     with ledger.read() as conn:
-        rows = conn.execute(
-            select(DECISIONS)
-            .join(FACES, FACES.c.id == DECISIONS.c.face_id)
-            .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-            .where(PHOTOS.c.external_id == external_id, DECISIONS.c.purpose == purpose)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                select(DECISIONS)
+                .join(FACES, FACES.c.id == DECISIONS.c.face_id)
+                .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+                .where(PHOTOS.c.external_id == external_id, DECISIONS.c.purpose == purpose)
+            )
+            .mappings()
+            .all()
+        )
     return [dict(r) for r in rows]
 
 
@@ -122,11 +130,13 @@ def test_berlin_faces_cite_gdpr_article_9(scanned: Ledger) -> None:
 def test_a_tdm_reservation_on_a_held_photo_blocks_training_under_the_dsm_directive(
     scanned: Ledger, tmp_path: Path
 ) -> None:
-    from faceledger.services.optouts import import_optouts
+    from faceledger.services.people.optouts import import_optouts
 
     settings = load_settings(processor_location="US-WA")
     assess_faces(scanned, settings, on=ON)
-    assert all("DSM Art. 4(3)" not in _sections(r, "eu-gdpr") for r in _decisions(scanned, "ex-0006"))
+    assert all(
+        "DSM Art. 4(3)" not in _sections(r, "eu-gdpr") for r in _decisions(scanned, "ex-0006")
+    )
     listing = tmp_path / "optouts.txt"
     listing.write_text("70000006@N01\n")  # the Berlin photographer reserves their photos
     assert import_optouts(scanned, listing).already_held == 1
@@ -202,16 +212,25 @@ def test_one_audit_event_per_run_with_counts(scanned: Ledger) -> None:
     assess_faces(scanned, load_settings(), on=ON, actor="test")
     report = assess_faces(scanned, load_settings(processor_location="US-WA"), on=ON)
     with scanned.read() as conn:
-        events = conn.execute(
-            select(AuditEvent.payload).where(AuditEvent.name == "assess.run").order_by(AuditEvent.id)
-        ).scalars().all()
+        events = (
+            conn.execute(
+                select(AuditEvent.payload)
+                .where(AuditEvent.name == "assess.run")
+                .order_by(AuditEvent.id)
+            )
+            .scalars()
+            .all()
+        )
     assert len(events) == 2
     last = events[-1]
     assert last["faces"] == 13
     assert last["by_decision"] == {"allow": report.by_decision["allow"],
                                    "block": report.by_decision["block"]}  # fmt: skip
     assert last["processor"]["location"] == "US-WA"
-    assert last["policy_versions"]["us-il-bipa"] == {p.id: p.version for p in load_policies()}["us-il-bipa"]
+    assert (
+        last["policy_versions"]["us-il-bipa"]
+        == {p.id: p.version for p in load_policies()}["us-il-bipa"]
+    )
     assert last["blocked_by_law"]["us-il-bipa"] >= 3
 
 
@@ -228,7 +247,10 @@ def test_explain_rechecks_the_recorded_scenario(scanned: Ledger) -> None:
     assert document["photo"]["geotag"]["lat"] == 41.62
     assert document["recorded"]["decision"] == row["decision"]
     assert document["changed"] is False and document["differences"] == []
-    assert "Illinois Biometric Information Privacy Act [us-il-bipa]: does not apply" in document["prose"]
+    assert (
+        "Illinois Biometric Information Privacy Act [us-il-bipa]: does not apply"
+        in document["prose"]
+    )
     # today's laws without BIPA decide differently from what was recorded
     fewer = [p for p in load_policies() if p.id != "us-il-bipa"]
     changed = explain_face(scanned, face_id=row["face_id"], purpose=FRT, policies=fewer)
@@ -289,7 +311,7 @@ def test_exposure_without_assessment_is_a_clear_error(scanned: Ledger) -> None:
 
 @pytest.mark.integration
 def test_real_scan_then_assess_end_to_end(ledger: Ledger, publish_schedule: Any) -> None:
-    from faceledger.services.scan import scan_pending
+    from faceledger.services.collection.scan import scan_pending
 
     ingest_paths(ledger, [EXAMPLES])
     publish_schedule(ledger)

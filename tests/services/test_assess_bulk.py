@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 
 from faceledger.config import load_settings
 from faceledger.core.law import Processor, evaluate, load_policies
-from faceledger.services.assess import Assessor, assess_face_ids, assess_faces
-from faceledger.services.datasets import import_dataset
-from faceledger.services.explain import explain_face
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.policy import parse_scenario
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.decisions.assess import Assessor, assess_face_ids, assess_faces
+from faceledger.services.decisions.datasets import import_dataset
+from faceledger.services.decisions.explain import explain_face
+from faceledger.services.decisions.policy import parse_scenario
 from faceledger.store import Ledger
 from faceledger.store.ledger import utcnow
 from faceledger.store.schema import Face, FaceDecision, Photo, ScanRun
@@ -162,7 +162,9 @@ def test_a_face_in_an_ethnic_group_labelled_dataset_gets_the_art9_block_and_expl
     others = [p for p in after if _external(varied, p) != photo.external_id]
     assert all(after[p].result == before[p].result for p in others)  # nobody else changes
     face_id = after[photo.id].face_id
-    shown = explain_face(varied, face_id=face_id, purpose="fairness-audit", action="retain", policies=load_policies())
+    shown = explain_face(
+        varied, face_id=face_id, purpose="fairness-audit", action="retain", policies=load_policies()
+    )
     assert shown["sensitive_data"]["labels"] == ["ethnic-group"]
     assert [d["name"] for d in shown["sensitive_data"]["datasets"]] == ["LabelledFaces"]
     assert "Art. 9(1)" in shown["prose"] and not shown["changed"]

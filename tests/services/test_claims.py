@@ -22,11 +22,17 @@ from sqlalchemy import func, insert, select, text
 from faceledger.config import Settings, load_settings
 from faceledger.core.law import load_policies
 from faceledger.errors import ClaimError, ClaimNotFound, ConsentError, EvidenceError
-from faceledger.services.assess import assess_faces
-from faceledger.services.claims import add_claim, face_for, get_claim, list_claims, revoke_claim
-from faceledger.services.consent import add_consent, list_consents
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.verification import (
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.decisions.assess import assess_faces
+from faceledger.services.people.claims import (
+    add_claim,
+    face_for,
+    get_claim,
+    list_claims,
+    revoke_claim,
+)
+from faceledger.services.people.consent import add_consent, list_consents
+from faceledger.services.people.verification import (
     IdentityEvidence,
     LocalProfileVerifier,
     LocalVerifier,
@@ -202,10 +208,14 @@ def test_a_parent_consent_for_a_claimed_child_satisfies_bipa_and_a_revoked_claim
     row = _decision(assessed, child)
     assert row["decision"] == "block" and "15(b)" in _bipa(row)
     assert row["scenario"]["consents"] == [] and row["scenario"]["subject"]["minor"] is None
-    again = revoke_claim(assessed, claim.id, actor="test", on=ON, policies=load_policies())  # nothing more happens
+    again = revoke_claim(
+        assessed, claim.id, actor="test", on=ON, policies=load_policies()
+    )  # nothing more happens
     assert again.status == "revoked"
     with assessed.read() as conn:
-        names = conn.execute(select(AUDIT.c.name).where(AUDIT.c.name.like("claim.%"))).scalars().all()
+        names = (
+            conn.execute(select(AUDIT.c.name).where(AUDIT.c.name.like("claim.%"))).scalars().all()
+        )
         assert verify_chain(conn) is None
     assert names == ["claim.add", "claim.revoke"]
     with pytest.raises(ConsentError, match="is revoked"):
@@ -255,7 +265,14 @@ def test_claim_values_are_checked_and_evidence_is_never_a_rubber_stamp(
     adult, _ = _faces(assessed, "ex-0003")
     evidence = _form(_verifier(tmp_path))
     with pytest.raises(ClaimError, match="must give the relationship"):
-        add_claim(assessed, face_id=adult, by="legal-representative", evidence=evidence, actor="t", policies=load_policies())
+        add_claim(
+            assessed,
+            face_id=adult,
+            by="legal-representative",
+            evidence=evidence,
+            actor="t",
+            policies=load_policies(),
+        )
     with pytest.raises(ClaimError, match="only the owner themselves"):
         add_claim(assessed, face_id=adult, by="legal-representative", relationship="parent",
                   is_photo_owner=True, evidence=evidence, actor="t", policies=load_policies())  # fmt: skip
@@ -263,11 +280,20 @@ def test_claim_values_are_checked_and_evidence_is_never_a_rubber_stamp(
         add_claim(assessed, face_id=adult, by="subject", minor=True, age=30, evidence=evidence,
                   actor="t", policies=load_policies())  # fmt: skip
     with pytest.raises(ClaimError, match="no face with id 999999"):
-        add_claim(assessed, face_id=999_999, by="subject", evidence=evidence, actor="t", policies=load_policies())
+        add_claim(
+            assessed,
+            face_id=999_999,
+            by="subject",
+            evidence=evidence,
+            actor="t",
+            policies=load_policies(),
+        )
     with pytest.raises(EvidenceError, match="never verified"):
         IdentityEvidence("attestation", True, {"statement": "me"}, datetime.now(UTC))
     with pytest.raises(EvidenceError, match="missing signer"):
-        IdentityEvidence("signed-form", True, {"sha256": SHA, "signed": "2025-01-01"}, datetime.now(UTC))
+        IdentityEvidence(
+            "signed-form", True, {"sha256": SHA, "signed": "2025-01-01"}, datetime.now(UTC)
+        )
     unsigned = _verifier(tmp_path).signed_form(data=b"x", name="f.pdf", signer=None, signed=None)
     assert unsigned.verified is False
     with pytest.raises(ClaimNotFound):
@@ -286,10 +312,15 @@ def test_claims_are_listed_and_their_audit_events_hold_no_identifiers(
     assert [c.id for c in list_claims(assessed)] == [first.id, second.id]
     assert [c.id for c in list_claims(assessed, face_id=child)] == [second.id]
     assert len(list_claims(assessed, photo_id=first.photo_id, status="active")) == 2
-    assert get_claim(assessed, first.receipt).to_dict()["evidence"]["detail"]["signer"] == "Dana Example"
+    assert (
+        get_claim(assessed, first.receipt).to_dict()["evidence"]["detail"]["signer"]
+        == "Dana Example"
+    )
     assert second.relationship == "parent"
     with assessed.read() as conn:
-        payloads = conn.execute(select(AUDIT.c.payload).where(AUDIT.c.name == "claim.add")).scalars().all()
+        payloads = (
+            conn.execute(select(AUDIT.c.payload).where(AUDIT.c.name == "claim.add")).scalars().all()
+        )
     assert payloads[0]["face_id"] == adult and payloads[0]["evidence_kind"] == "signed-form"
     for secret in (first.receipt, "Dana Example", "release.pdf", SHA):
         assert secret not in repr(payloads)
@@ -321,7 +352,7 @@ def test_consent_status_agrees_with_the_engine(assessed: Ledger) -> None:
     change = add_consent(assessed, owner_id=SEATTLE, **_signed(granted=date(2025, 9, 10),
                                                              signed_on=date(2025, 9, 10),
                                                              expires=date(2025, 10, 1)))  # fmt: skip
-    from faceledger.services.coverage import engine_consent
+    from faceledger.services.decisions.coverage import engine_consent
 
     with assessed.read() as conn:
         row = conn.execute(select(Consent.__table__)).one()
@@ -373,16 +404,22 @@ def test_the_migration_turns_owner_consents_into_photo_owner_consents(ledger_url
         config.attributes["connection"] = conn
         command.upgrade(config, "0007")
         now = datetime.now(UTC)
-        conn.execute(text(
-            "INSERT INTO consents (id, receipt, owner_id, subject_id, form, purposes, informed, "
-            "granted, source, created_at) VALUES (1, 'r1', 'o@N01', NULL, 'written', :p, true, "
-            ":g, 'old', :now), (2, 'r2', NULL, 7, 'written', :p, true, :g, 'old', :now)"
-        ), {"p": '["train-face-recognition"]', "g": date(2025, 1, 1), "now": now})
-        conn.execute(text(
-            "INSERT INTO requests (id, receipt, kind, key_type, consent_id, law, status, "
-            "received_at, deadline) VALUES (1, 'q1', 'optout', 'face', 1, 'gdpr', 'received', "
-            ":now, :g)"
-        ), {"now": now, "g": date(2025, 2, 1)})
+        conn.execute(
+            text(
+                "INSERT INTO consents (id, receipt, owner_id, subject_id, form, purposes, informed, "
+                "granted, source, created_at) VALUES (1, 'r1', 'o@N01', NULL, 'written', :p, true, "
+                ":g, 'old', :now), (2, 'r2', NULL, 7, 'written', :p, true, :g, 'old', :now)"
+            ),
+            {"p": '["train-face-recognition"]', "g": date(2025, 1, 1), "now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO requests (id, receipt, kind, key_type, consent_id, law, status, "
+                "received_at, deadline) VALUES (1, 'q1', 'optout', 'face', 1, 'gdpr', 'received', "
+                ":now, :g)"
+            ),
+            {"now": now, "g": date(2025, 2, 1)},
+        )
     engine.dispose()
     ledger = open_ledger(ledger_url)  # migrates to head
     try:
@@ -403,7 +440,7 @@ PHOTOS_DIR = EXAMPLES / "photos"
 @pytest.fixture
 def real(ledger: Ledger, tmp_path: Path, publish_schedule: Any) -> tuple[Ledger, Settings]:
     """A group photo (2 people) and a portrait, both owned by one account, processed in IL."""
-    from faceledger.services.scan import scan_pending
+    from faceledger.services.collection.scan import scan_pending
 
     root = tmp_path / "corpus"
     root.mkdir()
@@ -414,7 +451,9 @@ def real(ledger: Ledger, tmp_path: Path, publish_schedule: Any) -> tuple[Ledger,
             with Image.open(PHOTOS_DIR / source) as image:
                 image.copy().save(root / f"{name}.jpg", quality=95)
             writer.writerow([name, f"{name}.jpg", "owner-d@N01", "Chicago, IL"])
-    settings = load_settings(workers=1, processor_location="US-IL", data_dir=tmp_path / "data", retention_limit_days=1095)
+    settings = load_settings(
+        workers=1, processor_location="US-IL", data_dir=tmp_path / "data", retention_limit_days=1095
+    )
     ingest_paths(ledger, [root])
     publish_schedule(ledger)
     scan_pending(ledger, settings)
@@ -431,7 +470,7 @@ def _templates(ledger: Ledger) -> int:
 def test_an_owner_consent_extracts_nothing_until_the_owner_claims_their_own_portrait(
     real: tuple[Ledger, Settings], tmp_path: Path
 ) -> None:
-    from faceledger.services.extract import extract_templates
+    from faceledger.services.biometrics.extract import extract_templates
     from faceledger.store.vault import KeyVault
 
     ledger, settings = real

@@ -24,12 +24,17 @@ from sqlalchemy.exc import IntegrityError
 from faceledger.config import load_settings
 from faceledger.core.law import Processor, load_policies
 from faceledger.errors import ConsentError, ConsentNotFound, ManifestError
-from faceledger.services.assess import assess_face_ids, assess_faces
-from faceledger.services.claims import add_claim
-from faceledger.services.consent import add_consent, import_consents, list_consents, revoke_consent
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.scan import scan_pending
-from faceledger.services.verification import IdentityEvidence
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
+from faceledger.services.decisions.assess import assess_face_ids, assess_faces
+from faceledger.services.people.claims import add_claim
+from faceledger.services.people.consent import (
+    add_consent,
+    import_consents,
+    list_consents,
+    revoke_consent,
+)
+from faceledger.services.people.verification import IdentityEvidence
 from faceledger.sources.consents import EVIDENCE_RULE
 from faceledger.store import Ledger
 from faceledger.store.audit import verify_chain
@@ -67,13 +72,17 @@ def assessed(ledger: Ledger, publish_schedule: Any, fake_scan: Any) -> Ledger:
 
 def _decisions(ledger: Ledger, owner_id: str, purpose: str = FRT) -> list[dict[str, Any]]:
     with ledger.read() as conn:
-        rows = conn.execute(
-            select(DECISIONS)
-            .join(FACES, FACES.c.id == DECISIONS.c.face_id)
-            .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
-            .where(PHOTOS.c.owner_id == owner_id, DECISIONS.c.purpose == purpose)
-            .order_by(DECISIONS.c.face_id)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                select(DECISIONS)
+                .join(FACES, FACES.c.id == DECISIONS.c.face_id)
+                .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
+                .where(PHOTOS.c.owner_id == owner_id, DECISIONS.c.purpose == purpose)
+                .order_by(DECISIONS.c.face_id)
+            )
+            .mappings()
+            .all()
+        )
     return [dict(r) for r in rows]
 
 
@@ -90,11 +99,15 @@ def _bipa_violations(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _events(ledger: Ledger, name: str) -> list[dict[str, Any]]:
     with ledger.read() as conn:
-        rows = conn.execute(
-            select(AUDIT.c.payload, AUDIT.c.object_id, AUDIT.c.actor)
-            .where(AUDIT.c.name == name)
-            .order_by(AUDIT.c.id)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                select(AUDIT.c.payload, AUDIT.c.object_id, AUDIT.c.actor)
+                .where(AUDIT.c.name == name)
+                .order_by(AUDIT.c.id)
+            )
+            .mappings()
+            .all()
+        )
     return [dict(r) for r in rows]
 
 
@@ -120,7 +133,9 @@ def _written(ledger: Ledger, owner_id: str = CHICAGO, **more: Any) -> Any:
                               "granted": date(2025, 1, 10), "assess_on": ON} | SIGNED  # fmt: skip
     claims = _claims(ledger, owner_id)
     cover: dict[str, Any] = {"claim_ids": claims} if claims else {"subject_id": 42}
-    return add_consent(ledger, **({"given_by": "subject", "policies": load_policies()} | cover | values | more))
+    return add_consent(
+        ledger, **({"given_by": "subject", "policies": load_policies()} | cover | values | more)
+    )
 
 
 # --- the engine sees recorded consents --------------------------------------------------
@@ -177,16 +192,26 @@ def test_an_electronic_signature_counts_for_bipa_only_from_2_august_2024(
 def test_revoking_blocks_at_once_by_id_or_receipt(assessed: Ledger) -> None:
     change = _written(assessed)
     assert _outcomes(assessed, CHICAGO) == {"allow"}
-    revoked = revoke_consent(assessed, change.consent.receipt, on=ON, assess_on=ON, policies=load_policies())
+    revoked = revoke_consent(
+        assessed, change.consent.receipt, on=ON, assess_on=ON, policies=load_policies()
+    )
     assert revoked.changed and revoked.consent.revoked == ON
     assert revoked.reassessed.by_decision == {"block": 2}
     rows = _decisions(assessed, CHICAGO)
     assert {r["decision"] for r in rows} == {"block"}
     assert "consent revoked on 2025-09-01" in _bipa_violations(rows[0])[0]["reason"]
     # revoking again from a later date changes nothing; from an earlier date moves it earlier
-    again = revoke_consent(assessed, str(change.consent.id), on=date(2025, 10, 1), assess_on=ON, policies=load_policies())
+    again = revoke_consent(
+        assessed,
+        str(change.consent.id),
+        on=date(2025, 10, 1),
+        assess_on=ON,
+        policies=load_policies(),
+    )
     assert again.changed is False and again.consent.revoked == ON
-    earlier = revoke_consent(assessed, change.consent.id, on=date(2025, 8, 1), assess_on=ON, policies=load_policies())
+    earlier = revoke_consent(
+        assessed, change.consent.id, on=date(2025, 8, 1), assess_on=ON, policies=load_policies()
+    )
     assert earlier.changed and earlier.consent.revoked == date(2025, 8, 1)
     assert len(_events(assessed, "consent.revoke")) == 2
 
@@ -195,7 +220,13 @@ def test_a_revocation_dated_later_is_recorded_but_blocks_only_from_its_date(
     assessed: Ledger,
 ) -> None:
     change = _written(assessed)
-    revoke_consent(assessed, change.consent.receipt, on=date(2025, 12, 1), assess_on=ON, policies=load_policies())
+    revoke_consent(
+        assessed,
+        change.consent.receipt,
+        on=date(2025, 12, 1),
+        assess_on=ON,
+        policies=load_policies(),
+    )
     assert _outcomes(assessed, CHICAGO) == {"allow"}
     assess_faces(assessed, load_settings(**IN_ILLINOIS), on=date(2025, 12, 1))
     assert _outcomes(assessed, CHICAGO) == {"block"}
@@ -381,7 +412,9 @@ CSV = f"""owner_id,subject_id,form,purposes,informed,granted,expires,revoked,evi
 """
 
 
-def test_import_csv_skips_bad_rows_with_file_line_and_reason(assessed: Ledger, tmp_path: Path) -> None:
+def test_import_csv_skips_bad_rows_with_file_line_and_reason(
+    assessed: Ledger, tmp_path: Path
+) -> None:
     path = tmp_path / "consents.csv"
     path.write_text(CSV)
     report = import_consents(assessed, path, assess_on=ON, policies=load_policies())
@@ -468,7 +501,9 @@ def test_import_json_lines(ledger: Ledger, tmp_path: Path) -> None:
 def test_an_unreadable_consent_file_is_an_error(ledger: Ledger, tmp_path: Path) -> None:
     no_columns = tmp_path / "c.csv"
     no_columns.write_text("owner,what\nx,y\n")
-    with pytest.raises(ManifestError, match=r"c.csv:1: missing column\(s\) form, purposes, granted"):
+    with pytest.raises(
+        ManifestError, match=r"c.csv:1: missing column\(s\) form, purposes, granted"
+    ):
         import_consents(ledger, no_columns, policies=load_policies())
     other = tmp_path / "c.xlsx"
     other.write_text("x")

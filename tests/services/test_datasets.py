@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from faceledger.cli import main
 from faceledger.errors import DatasetError
-from faceledger.services.datasets import datasets_holding, import_dataset, list_datasets
+from faceledger.services.decisions.datasets import datasets_holding, import_dataset, list_datasets
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, DatasetMember
 
@@ -37,31 +37,50 @@ def _members(ledger: Ledger) -> int:
         return int(conn.execute(select(func.count()).select_from(DatasetMember)).scalar_one())
 
 
-def test_diveface_lists_import_every_face_once_and_a_reimport_adds_nothing(ledger: Ledger, diveface_dir: Path) -> None:
+def test_diveface_lists_import_every_face_once_and_a_reimport_adds_nothing(
+    ledger: Ledger, diveface_dir: Path
+) -> None:
     rows = _sample_rows(diveface_dir)
     report = import_dataset(ledger, "DiveFace", _txt_files(diveface_dir), citation="Morales et al. 2020",
                             licence="non-commercial research", optout_url="https://github.com/BiDAlab/DiveFace")  # fmt: skip
-    assert (report.seen, report.added, report.rejected) == (len(rows), len(rows), 0) == (1195, 1195, 0)
+    assert (
+        (report.seen, report.added, report.rejected) == (len(rows), len(rows), 0) == (1195, 1195, 0)
+    )
     assert report.labels == ["ethnic-group", "gender"]  # DiveFace's two annotations, as kinds
     again = import_dataset(ledger, "DiveFace", _txt_files(diveface_dir))
     assert (again.seen, again.added) == (1195, 0) and _members(ledger) == 1195
     (listed,) = list_datasets(ledger)
     assert (listed["faces"], listed["photos"], listed["owners"]) == (
-        len(rows), len({r["flickr_photo_id"] for r in rows}), len({r["flickr_user_nsid"] for r in rows}))
-    assert listed["licence"] == "non-commercial research" and listed["sensitive"]  # kept on re-import
+        len(rows),
+        len({r["flickr_photo_id"] for r in rows}),
+        len({r["flickr_user_nsid"] for r in rows}),
+    )
+    assert (
+        listed["licence"] == "non-commercial research" and listed["sensitive"]
+    )  # kept on re-import
     with ledger.read() as conn:
-        payloads = conn.execute(select(AuditEvent.payload).where(AuditEvent.name == "datasets.import")).scalars().all()
+        payloads = (
+            conn.execute(select(AuditEvent.payload).where(AuditEvent.name == "datasets.import"))
+            .scalars()
+            .all()
+        )
     assert [p["added"] for p in payloads] == [1195, 0]
-    assert OWNER not in json.dumps(payloads) and "Caucasian" not in json.dumps(payloads)  # ids and values stay out
+    assert OWNER not in json.dumps(payloads) and "Caucasian" not in json.dumps(
+        payloads
+    )  # ids and values stay out
 
 
-def test_the_derived_csv_and_the_identity_lists_give_the_same_members(ledger: Ledger, diveface_dir: Path) -> None:
+def test_the_derived_csv_and_the_identity_lists_give_the_same_members(
+    ledger: Ledger, diveface_dir: Path
+) -> None:
     import_dataset(ledger, "from-txt", _txt_files(diveface_dir))
     report = import_dataset(ledger, "from-csv", [diveface_dir / "diveface_sample.csv"])
     assert report.added == 1195 and report.labels == ["ethnic-group", "gender"]
     assert "source_file" in report.ignored_columns
     with ledger.read() as conn:
-        keys = conn.execute(select(DatasetMember.dataset_id, DatasetMember.member_key, DatasetMember.labels)).all()
+        keys = conn.execute(
+            select(DatasetMember.dataset_id, DatasetMember.member_key, DatasetMember.labels)
+        ).all()
     by_dataset: dict[int, set[tuple[str, str | None]]] = defaultdict(set)
     for dataset_id, key, labels in keys:
         by_dataset[dataset_id].add((key, labels))
@@ -69,11 +88,17 @@ def test_the_derived_csv_and_the_identity_lists_give_the_same_members(ledger: Le
     assert first == second and len(first) == 1195
 
 
-def test_lookup_by_owner_and_photo_counts_what_the_files_list(ledger: Ledger, diveface_dir: Path) -> None:
+def test_lookup_by_owner_and_photo_counts_what_the_files_list(
+    ledger: Ledger, diveface_dir: Path
+) -> None:
     import_dataset(ledger, "DiveFace", _txt_files(diveface_dir))
     rows = [r for r in _sample_rows(diveface_dir) if r["flickr_user_nsid"] == OWNER]
     (held,) = datasets_holding(ledger, owner_id=OWNER)
-    assert (held.name, held.faces, held.photos) == ("DiveFace", len(rows), len({r["flickr_photo_id"] for r in rows}))
+    assert (held.name, held.faces, held.photos) == (
+        "DiveFace",
+        len(rows),
+        len({r["flickr_photo_id"] for r in rows}),
+    )
     assert held.labels == ["ethnic-group", "gender"] and held.sensitive
     photo = rows[0]["flickr_photo_id"]
     (one,) = datasets_holding(ledger, photo_ids=[photo])
@@ -86,9 +111,13 @@ def test_lookup_by_owner_and_photo_counts_what_the_files_list(ledger: Ledger, di
         datasets_holding(ledger, owner_id="1000%")  # exact NSIDs only
 
 
-def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_imported(ledger: Ledger, tmp_path: Path) -> None:
+def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_imported(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     lines = tmp_path / "Group3_Male_subset.txt"
-    lines.write_text("1@N01_identity_1/11_0.jpg\n\nnot a path\n2@N01_identity_1/22_x.jpg\n2@N01_identity_2/22_1.jpg\n")
+    lines.write_text(
+        "1@N01_identity_1/11_0.jpg\n\nnot a path\n2@N01_identity_1/22_x.jpg\n2@N01_identity_2/22_1.jpg\n"
+    )
     table = tmp_path / "members.csv"
     table.write_text("owner_id,photo_id,face_index,labels\n"
                      "3@N01,33,,gender;ethnic-group=Group2\n"
@@ -105,7 +134,11 @@ def test_malformed_lines_are_reported_with_file_and_line_and_the_rest_imported(l
     ]
     assert (report.seen, report.added, report.rejected) == (8, 3, 5)
     (held,) = datasets_holding(ledger, owner_id="3@N01")
-    assert (held.photos, held.faces, held.labels) == (1, 0, ["ethnic-group", "gender"])  # a whole photo, no face
+    assert (held.photos, held.faces, held.labels) == (
+        1,
+        0,
+        ["ethnic-group", "gender"],
+    )  # a whole photo, no face
     with pytest.raises(DatasetError, match="owner_id or photo_id column"):
         bad = tmp_path / "nope.csv"
         bad.write_text("a,b\n1,2\n")
@@ -125,7 +158,9 @@ def _cli(ledger: Ledger, tmp_path: Path, *args: str) -> Any:
     return CliRunner().invoke(main, [*base, *args])
 
 
-def test_cli_lookup_json_prints_exactly_name_photos_faces_labels(ledger: Ledger, diveface_dir: Path, tmp_path: Path) -> None:
+def test_cli_lookup_json_prints_exactly_name_photos_faces_labels(
+    ledger: Ledger, diveface_dir: Path, tmp_path: Path
+) -> None:
     files = [str(p) for p in _txt_files(diveface_dir)]
     result = _cli(ledger, tmp_path, "datasets", "import", "DiveFace", *files, "--licence", "research only",
                   "--optout-url", "https://github.com/BiDAlab/DiveFace")  # fmt: skip

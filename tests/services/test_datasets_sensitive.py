@@ -9,12 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from faceledger.services.datasets import (
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.decisions.datasets import (
     dataset_names_by_photo,
     import_dataset,
     sensitive_dataset_photo_ids,
 )
-from faceledger.services.ingest import ingest_paths
 from faceledger.store import Ledger
 from faceledger.store.schema import Photo
 

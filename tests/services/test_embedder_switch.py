@@ -21,14 +21,19 @@ from PIL import Image
 from sqlalchemy import func, inspect, select, text
 
 from faceledger.config import Settings, load_settings
-from faceledger.services.assess import assess_faces
-from faceledger.services.extract import extract_templates
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.matching import search_selfie
-from faceledger.services.request_identity import wholly_covered_subjects
-from faceledger.services.scan import scan_pending
-from faceledger.services.template_index import shared_index
-from faceledger.services.templates import EMBEDDING, GEOMETRY, destroy_templates, shred_keys
+from faceledger.services.biometrics.extract import extract_templates
+from faceledger.services.biometrics.matching import search_selfie
+from faceledger.services.biometrics.template_index import shared_index
+from faceledger.services.biometrics.templates import (
+    EMBEDDING,
+    GEOMETRY,
+    destroy_templates,
+    shred_keys,
+)
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
+from faceledger.services.decisions.assess import assess_faces
+from faceledger.services.lifecycle.request_identity import wholly_covered_subjects
 from faceledger.store import Ledger
 from faceledger.store.schema import FaceSubject, Photo, Subject, Template
 from faceledger.store.vault import KeyVault
@@ -50,16 +55,25 @@ def _corpus(root: Path, photos: list[tuple[str, str]]) -> Path:
         writer.writerow(["photo_id", "path", "owner_id", "owner_location", "latitude", "longitude"])
         for name, source in photos:
             with Image.open(PHOTOS_DIR / source) as image:
-                picture = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if "mirror" in name else image.copy()
+                picture = (
+                    image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+                    if "mirror" in name
+                    else image.copy()
+                )
             picture.save(root / name, quality=95)
-            writer.writerow([name.removesuffix(".jpg"), name, "owner-a@N01", "Miami, FL", "25.76", "-80.19"])
+            writer.writerow(
+                [name.removesuffix(".jpg"), name, "owner-a@N01", "Miami, FL", "25.76", "-80.19"]
+            )
     return root
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
-        workers=1, processor_location="US-FL", data_dir=tmp_path / "data", retention_limit_days=1095,
+        workers=1,
+        processor_location="US-FL",
+        data_dir=tmp_path / "data",
+        retention_limit_days=1095,
         embedder="dlib-resnet-v1",
     )
 
@@ -82,7 +96,10 @@ def _faces_by_photo(ledger: Ledger) -> dict[str, int]:
 
 
 def test_a_second_embedder_keeps_each_face_one_subject_and_never_meets_the_first(
-    ledger: Ledger, settings: Settings, tmp_path: Path, publish_schedule  # type: ignore[no-untyped-def]
+    ledger: Ledger,
+    settings: Settings,
+    tmp_path: Path,
+    publish_schedule,  # type: ignore[no-untyped-def]
 ) -> None:
     publish_schedule(ledger)
     vault = KeyVault.open(settings)
@@ -95,24 +112,43 @@ def test_a_second_embedder_keeps_each_face_one_subject_and_never_meets_the_first
     other = embedder_for(switched).info
     assert other.version != default.version
     with ledger.read() as conn:
-        before = {int(r.face_id): (int(r.subject_id), r.distance, r.model_version) for r in conn.execute(select(FS))}
+        before = {
+            int(r.face_id): (int(r.subject_id), r.distance, r.model_version)
+            for r in conn.execute(select(FS))
+        }
     _add(ledger, settings, tmp_path / "later", LATER)
     second = extract_templates(ledger, vault, switched, purpose=settings.purpose)
     faces = _faces_by_photo(ledger)
     assert second.extracted == 3 and second.already == 0  # every allowed face, in the new version
-    assert second.embedder == {"setting": "sface-2021dec", "name": other.name, "version": other.version}
+    assert second.embedder == {
+        "setting": "sface-2021dec",
+        "name": other.name,
+        "version": other.version,
+    }
 
     with ledger.read() as conn:
-        templates = conn.execute(select(T.c.face_id, T.c.kind, T.c.model_version, T.c.subject_id)).all()
-        assignments = {int(r.face_id): (int(r.subject_id), r.distance, r.model_version) for r in conn.execute(select(FS))}
-        subjects = {int(r.id): r.model_version for r in conn.execute(select(S.c.id, S.c.model_version))}
+        templates = conn.execute(
+            select(T.c.face_id, T.c.kind, T.c.model_version, T.c.subject_id)
+        ).all()
+        assignments = {
+            int(r.face_id): (int(r.subject_id), r.distance, r.model_version)
+            for r in conn.execute(select(FS))
+        }
+        subjects = {
+            int(r.id): r.model_version for r in conn.execute(select(S.c.id, S.c.model_version))
+        }
     embeddings = {(int(r.face_id), r.model_version) for r in templates if r.kind == EMBEDDING}
     assert embeddings == {
-        (faces["abel"], default.version), (faces["alan"], default.version),
-        (faces["abel"], other.version), (faces["alan"], other.version), (faces["abel_mirror"], other.version),
+        (faces["abel"], default.version),
+        (faces["alan"], default.version),
+        (faces["abel"], other.version),
+        (faces["alan"], other.version),
+        (faces["abel_mirror"], other.version),
     }  # both versions exist; the late face has only the second
     geometry = [int(r.face_id) for r in templates if r.kind == GEOMETRY]
-    assert sorted(geometry) == sorted(faces.values())  # the landmark model's template: once per face
+    assert sorted(geometry) == sorted(
+        faces.values()
+    )  # the landmark model's template: once per face
     # one subject per face, whatever the model: the first embedder's assignments are untouched ...
     assert set(assignments) == set(faces.values())
     assert {f: assignments[f] for f in before} == before
@@ -128,10 +164,15 @@ def test_a_second_embedder_keeps_each_face_one_subject_and_never_meets_the_first
         assert late_subject == assignments[faces["abel"]][0] and second.new_subjects == 0
 
     # each index holds its own version's faces only
-    assert shared_index(ledger, vault, model_version=default.version).faces() == set()  # not built yet
+    assert (
+        shared_index(ledger, vault, model_version=default.version).faces() == set()
+    )  # not built yet
     by_default = search_selfie(ledger, vault, settings, SELFIE, consent_given=True, k=10)
     by_other = search_selfie(ledger, vault, switched, SELFIE, consent_given=True, k=10)
-    assert shared_index(ledger, vault, model_version=default.version).faces() == {faces["abel"], faces["alan"]}
+    assert shared_index(ledger, vault, model_version=default.version).faces() == {
+        faces["abel"],
+        faces["alan"],
+    }
     assert shared_index(ledger, vault, model_version=other.version).faces() == set(faces.values())
     assert (by_default.compared_stored, by_other.compared_stored) == (2, 3)
     assert by_default.to_dict()["embedder"]["version"] == default.version
@@ -149,11 +190,15 @@ def test_a_second_embedder_keeps_each_face_one_subject_and_never_meets_the_first
     abel = {faces["abel"], faces["abel_mirror"]}
     with ledger.begin() as conn:
         whole = wholly_covered_subjects(conn, abel)
-        done = destroy_templates(conn, face_ids=abel, reason="erasure", actor="test", shred_subjects=whole)
+        done = destroy_templates(
+            conn, face_ids=abel, reason="erasure", actor="test", shred_subjects=whole
+        )
         shred_keys(vault, done.key_refs)
     assert done.templates == 5  # abel: 2 embeddings + geometry; abel_mirror: 1 embedding + geometry
     with ledger.read() as conn:
-        left = conn.execute(select(func.count()).select_from(T).where(T.c.face_id.in_(sorted(abel)))).scalar_one()
+        left = conn.execute(
+            select(func.count()).select_from(T).where(T.c.face_id.in_(sorted(abel)))
+        ).scalar_one()
     assert left == 0
     after_default = search_selfie(ledger, vault, settings, SELFIE, consent_given=True, k=10)
     after_other = search_selfie(ledger, vault, switched, SELFIE, consent_given=True, k=10)
@@ -168,10 +213,14 @@ def _insert(conn: Any, table: str, values: dict[str, Any], now: str) -> None:
         if column["nullable"] or column.get("default") is not None or column["name"] in row:
             continue
         kind = str(column["type"]).upper()
-        numeric = any(word in kind for word in ("INT", "FLOAT", "DOUBLE", "REAL", "NUMERIC", "BOOL"))
+        numeric = any(
+            word in kind for word in ("INT", "FLOAT", "DOUBLE", "REAL", "NUMERIC", "BOOL")
+        )
         row[column["name"]] = 0 if numeric else now if ("TIME" in kind or "DATE" in kind) else "x"
     names = ", ".join(row)
-    conn.execute(text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + k for k in row)})"), row)  # noqa: S608
+    conn.execute(
+        text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + k for k in row)})"), row
+    )  # noqa: S608
 
 
 def test_migration_0017_records_the_version_each_face_was_clustered_on(ledger: Ledger) -> None:
@@ -189,16 +238,28 @@ def test_migration_0017_records_the_version_each_face_was_clustered_on(ledger: L
 
     run("downgrade", "0016")
     with ledger.engine.connect() as conn:
-        assert "model_version" not in {c["name"] for c in inspect(conn).get_columns("face_subjects")}
+        assert "model_version" not in {
+            c["name"] for c in inspect(conn).get_columns("face_subjects")
+        }
     now = "2026-01-01 00:00:00+00:00"
     with ledger.engine.begin() as conn:
         _insert(conn, "sources", {"id": 1, "uri": "file:///c"}, now)
         _insert(conn, "scan_runs", {"id": 1}, now)
         _insert(conn, "photos", {"id": 1, "source_id": 1}, now)
         _insert(conn, "faces", {"id": 1, "photo_id": 1, "scan_run_id": 1, "landmarks": "[]"}, now)
-        _insert(conn, "subjects", {"id": 1, "key_ref": "subj-x", "model_version": "abc+align5"}, now)
+        _insert(
+            conn, "subjects", {"id": 1, "key_ref": "subj-x", "model_version": "abc+align5"}, now
+        )
         _insert(conn, "face_subjects", {"face_id": 1, "subject_id": 1}, now)
     run("upgrade", "head")
     with ledger.engine.connect() as conn:
-        assert conn.execute(text("SELECT model_version FROM face_subjects WHERE face_id = 1")).scalar_one() == "abc+align5"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head_revision()
+        assert (
+            conn.execute(
+                text("SELECT model_version FROM face_subjects WHERE face_id = 1")
+            ).scalar_one()
+            == "abc+align5"
+        )
+        assert (
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+            == head_revision()
+        )

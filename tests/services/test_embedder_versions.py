@@ -18,15 +18,15 @@ from PIL import Image
 from sqlalchemy import select
 
 from faceledger.config import Settings, load_settings
-from faceledger.services.assess import assess_faces
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.scan import scan_pending
-from faceledger.services.templates import (
+from faceledger.services.biometrics.templates import (
     EMBEDDING,
     create_subject,
     load_index,
     store_face_templates,
 )
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
+from faceledger.services.decisions.assess import assess_faces
 from faceledger.store import Ledger
 from faceledger.store.schema import FaceDecision, Template
 from faceledger.store.vault import KeyVault
@@ -47,9 +47,21 @@ def _corpus(root: Path) -> Path:
     with (root / "photos.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["photo_id", "path", "owner_id", "owner_location", "latitude", "longitude"])
-        for name, source in (("abel.jpg", "Abel_Pacheco_0001.jpg"), ("alan.jpg", "Alan_Dershowitz_0001.jpg")):
+        for name, source in (
+            ("abel.jpg", "Abel_Pacheco_0001.jpg"),
+            ("alan.jpg", "Alan_Dershowitz_0001.jpg"),
+        ):
             Image.open(PHOTOS / source).save(root / name, quality=95)
-            writer.writerow([name.removesuffix(".jpg"), name, f"owner-{name[0]}@N01", "Miami, FL", "25.76", "-80.19"])
+            writer.writerow(
+                [
+                    name.removesuffix(".jpg"),
+                    name,
+                    f"owner-{name[0]}@N01",
+                    "Miami, FL",
+                    "25.76",
+                    "-80.19",
+                ]
+            )
     return root
 
 
@@ -86,11 +98,15 @@ def test_a_template_of_another_embedder_is_never_in_the_index(
             store_face_templates(conn, vault, face_id=face_id, subject=subject, decision_id=decision_id,
                                  payloads={EMBEDDING: (info, vector)}, distance=None, actor="test")  # fmt: skip
     with ledger.read() as conn:
-        rows = conn.execute(select(T.c.face_id, T.c.model_name, T.c.model_version).order_by(T.c.face_id)).all()
+        rows = conn.execute(
+            select(T.c.face_id, T.c.model_name, T.c.model_version).order_by(T.c.face_id)
+        ).all()
     assert [(r.model_name, r.model_version) for r in rows] == [
         ("dlib-resnet-v1", default.version), ("dlib-resnet-v1", other.version)
     ]  # fmt: skip
     query = np.frombuffer(vector, dtype=np.float32)
     for info, (face_id, _) in zip((default, other), allowed, strict=True):
         index = load_index(ledger, vault, model_version=info.version, actor="test", reason="test")
-        assert [hit.face_id for hit in index.search(query, k=10)] == [face_id]  # never the other's copy
+        assert [hit.face_id for hit in index.search(query, k=10)] == [
+            face_id
+        ]  # never the other's copy

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from faceledger.config import load_settings
 from faceledger.engines.local import make_engine
 from faceledger.errors import ConfigError
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.scan import scan_pending
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
 from faceledger.store import open_ledger
 from faceledger.store.schema import Face, Photo
 
@@ -65,7 +65,11 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
 
 @pytest.mark.parametrize(("engine", "workers"), ENGINES, ids=[f"{e}-{w}" for e, w in ENGINES])
 def test_every_engine_scans_the_same_faces(
-    engine: str, workers: int, tmp_path: Path, reference: dict[str, int], request: pytest.FixtureRequest
+    engine: str,
+    workers: int,
+    tmp_path: Path,
+    reference: dict[str, int],
+    request: pytest.FixtureRequest,
 ) -> None:
     if engine == "ray":
         request.getfixturevalue("ray_session")
@@ -79,7 +83,9 @@ def test_every_engine_scans_the_same_faces(
 
 
 @pytest.mark.parametrize(("engine", "workers"), ENGINES, ids=[f"{e}-{w}" for e, w in ENGINES])
-def test_a_worker_failure_reaches_the_driver(engine: str, workers: int, request: pytest.FixtureRequest) -> None:
+def test_a_worker_failure_reaches_the_driver(
+    engine: str, workers: int, request: pytest.FixtureRequest
+) -> None:
     if engine == "ray":
         request.getfixturevalue("ray_session")
     pool = make_engine(workers, kind=engine)

@@ -15,18 +15,18 @@ from sqlalchemy import func, select
 from faceledger.config import Settings, load_settings
 from faceledger.core.law import load_policies
 from faceledger.errors import ConsentRequired, KeyShredded, TemplateRefused
-from faceledger.services.assess import assess_faces
-from faceledger.services.extract import NO_CLOCK, extract_templates
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.matching import search_by_selfie
-from faceledger.services.scan import scan_pending
-from faceledger.services.subjects import list_subjects
-from faceledger.services.templates import (
+from faceledger.services.biometrics.extract import NO_CLOCK, extract_templates
+from faceledger.services.biometrics.matching import search_by_selfie
+from faceledger.services.biometrics.subjects import list_subjects
+from faceledger.services.biometrics.templates import (
     EMBEDDING,
     create_subject,
     read_template,
     store_face_templates,
 )
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
+from faceledger.services.decisions.assess import assess_faces
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo, Subject, Template
 from faceledger.store.vault import KeyVault
@@ -55,7 +55,11 @@ def _corpus(root: Path) -> Path:
         writer.writerow(["photo_id", "path", "owner_id", "owner_location", "latitude", "longitude"])
         for name, source, owner, (place, lat, lon) in CORPUS:
             with Image.open(PHOTOS_DIR / source) as image:
-                picture = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if "mirror" in name else image.copy()
+                picture = (
+                    image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+                    if "mirror" in name
+                    else image.copy()
+                )
             picture.save(root / name, quality=95)
             writer.writerow([name.removesuffix(".jpg"), name, owner, place, lat, lon])
     return root
@@ -127,8 +131,15 @@ def test_only_allowed_faces_get_templates_others_are_counted_by_reason(
     assert report.refused == {"blocked: us-il-bipa 15(b)": 1}
     assert report.refused_faces == 1
     with prepared.read() as conn:
-        rows = conn.execute(select(T, FaceDecision.decision).join(
-            FaceDecision, FaceDecision.id == T.c.decision_id)).mappings().all()
+        rows = (
+            conn.execute(
+                select(T, FaceDecision.decision).join(
+                    FaceDecision, FaceDecision.id == T.c.decision_id
+                )
+            )
+            .mappings()
+            .all()
+        )
         writes = conn.execute(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.name == "template.write")
         ).scalar_one()
@@ -145,7 +156,9 @@ def test_only_allowed_faces_get_templates_others_are_counted_by_reason(
     assert (again.extracted, again.already) == (0, 5)
 
 
-def test_subjects_cluster_people_and_link_owners_on_evidence(prepared: Ledger, settings: Settings) -> None:
+def test_subjects_cluster_people_and_link_owners_on_evidence(
+    prepared: Ledger, settings: Settings
+) -> None:
     extract_templates(prepared, KeyVault.open(settings), settings, purpose=settings.purpose)
     subjects = list_subjects(prepared)
     assert sorted(s["faces"] for s in subjects) == [1, 1, 1, 2]  # abel twice, then 3 others
@@ -154,7 +167,9 @@ def test_subjects_cluster_people_and_link_owners_on_evidence(prepared: Ledger, s
     assert all(s["owner_id"] is None for s in subjects if s is not abel)
 
 
-def test_no_template_is_stored_without_an_allowing_decision(prepared: Ledger, settings: Settings) -> None:
+def test_no_template_is_stored_without_an_allowing_decision(
+    prepared: Ledger, settings: Settings
+) -> None:
     vault = KeyVault.open(settings)
     with prepared.read() as conn:
         blocked = conn.execute(
@@ -187,7 +202,12 @@ def test_selfie_search_finds_the_person_until_their_key_is_shredded(
     with prepared.read() as conn:
         key_ref = conn.execute(select(Subject.key_ref).where(Subject.id == subject_id)).scalar_one()
         names = conn.execute(select(AuditEvent.name).order_by(AuditEvent.id)).scalars().all()
-    assert names[-4:] == ["template.transient", "template.read", "template.transient", "match.search"]
+    assert names[-4:] == [
+        "template.transient",
+        "template.read",
+        "template.transient",
+        "match.search",
+    ]
 
     vault.shred(key_ref)
     assert search_by_selfie(prepared, vault, settings, SELFIE, consent_given=True) == []
@@ -208,8 +228,10 @@ def _face_ids_of(ledger: Ledger, photo: str) -> list[int]:
         )]  # fmt: skip
 
 
-def test_a_photo_owners_consent_alone_unlocks_no_template(prepared: Ledger, settings: Settings) -> None:
-    from faceledger.services.consent import add_consent
+def test_a_photo_owners_consent_alone_unlocks_no_template(
+    prepared: Ledger, settings: Settings
+) -> None:
+    from faceledger.services.people.consent import add_consent
 
     vault = KeyVault.open(settings)
     add_consent(

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.status import ledger_errors, ledger_status
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.status import ledger_errors, ledger_status
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, Photo
 
@@ -16,7 +16,9 @@ PHOTOS = Photo.__table__
 
 def _count(ledger: Ledger, *where: object) -> int:
     with ledger.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(PHOTOS).where(*where)).scalar_one())
+        return int(
+            conn.execute(select(func.count()).select_from(PHOTOS).where(*where)).scalar_one()
+        )
 
 
 def test_examples_ingest_with_provenance(ledger: Ledger) -> None:
@@ -26,7 +28,9 @@ def test_examples_ingest_with_provenance(ledger: Ledger) -> None:
     assert _count(ledger, PHOTOS.c.scan_status == "pending") == 10
     assert _count(ledger, PHOTOS.c.scan_status == "remote") == 42
     with ledger.read() as conn:
-        chicago = conn.execute(select(PHOTOS).where(PHOTOS.c.external_id == "ex-0001")).mappings().one()
+        chicago = (
+            conn.execute(select(PHOTOS).where(PHOTOS.c.external_id == "ex-0001")).mappings().one()
+        )
     assert chicago["owner_id"] == "70000001@N01"
     assert chicago["owner_location"] == "Chicago, IL"
     assert chicago["license_id"] == 2

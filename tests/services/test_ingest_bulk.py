@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
 
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.status import ledger_errors
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.status import ledger_errors
 from faceledger.sources.rows import PathRules, normalise_row
 from faceledger.store import Ledger
 from faceledger.store.schema import Photo, Source

@@ -10,14 +10,15 @@ from sqlalchemy import select
 
 from faceledger.config import load_settings
 from faceledger.core.law import load_policies
-from faceledger.services.policy_publish import publish_policy, retention_schedule_published
+from faceledger.services.decisions.policy_publish import (
+    publish_policy,
+    retention_schedule_published,
+)
 from faceledger.store.audit import verify_chain
 from faceledger.store.tables import AUDIT
 
 
-def test_publish_records_the_date_and_the_earliest_one_counts(
-    ledger: Any, tmp_path: Path
-) -> None:
+def test_publish_records_the_date_and_the_earliest_one_counts(ledger: Any, tmp_path: Path) -> None:
     policies, settings = load_policies(), load_settings()
     assert retention_schedule_published(ledger) is None
     for folder, day in (("a", date(2024, 3, 1)), ("b", date(2024, 1, 15))):

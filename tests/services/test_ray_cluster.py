@@ -27,11 +27,11 @@ import pytest
 from sqlalchemy import func, select
 
 from faceledger.config import Settings, load_settings
-from faceledger.services.assess import assess_faces
-from faceledger.services.extract import extract_templates
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.scan import scan_pending
-from faceledger.services.templates import EMBEDDING, read_templates
+from faceledger.services.biometrics.extract import extract_templates
+from faceledger.services.biometrics.templates import EMBEDDING, read_templates
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
+from faceledger.services.decisions.assess import assess_faces
 from faceledger.store import Ledger, open_ledger
 from faceledger.store.tables import AUDIT, FACES, PHOTOS, SCAN_RUNS
 from faceledger.store.vault import KeyVault
@@ -86,7 +86,9 @@ def _faces(ledger: Ledger) -> dict[tuple[str, int], tuple[float, ...]]:
 
 
 def _settings(tmp_path: Path, **extra: object) -> Settings:
-    return load_settings(processor_location="US-FL", data_dir=tmp_path / "data", retention_limit_days=1095, **extra)
+    return load_settings(
+        processor_location="US-FL", data_dir=tmp_path / "data", retention_limit_days=1095, **extra
+    )
 
 
 def test_a_two_node_cluster_scans_and_extracts_what_the_local_engine_does(

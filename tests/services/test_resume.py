@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import func, select
 
 from faceledger.config import load_settings
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.scan import scan_pending
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
 from faceledger.store import Ledger, open_ledger
 from faceledger.store.schema import Face, Photo, ScanRun
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from faceledger.config import load_settings
 from faceledger.core.faces import BBox
-from faceledger.services.ingest import ingest_paths
-from faceledger.services.scan import scan_pending
-from faceledger.services.status import ledger_errors
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.collection.scan import scan_pending
+from faceledger.services.collection.status import ledger_errors
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, Face, Photo, ScanRun
 
@@ -90,10 +90,7 @@ def test_scan_handles_every_bad_input_and_records_why(ledger: Ledger, tmp_path: 
     assert report.photos_failed == sum(v != "done" for v in expected.values())
 
     with ledger.read() as conn:
-        photos = {
-            Path(r["path"]).name: r
-            for r in conn.execute(select(PHOTOS)).mappings()
-        }
+        photos = {Path(r["path"]).name: r for r in conn.execute(select(PHOTOS)).mappings()}
         faces = conn.execute(select(FACES)).mappings().all()
     outcome = {name: (r["scan_error"] or r["scan_status"]) for name, r in photos.items()}
     assert outcome == expected

@@ -21,8 +21,13 @@ import pytest
 from sqlalchemy import select, update
 
 from faceledger.config import Settings, load_settings
-from faceledger.services.template_index import LiveIndex, index_status, rebuild_index, shared_index
-from faceledger.services.templates import (
+from faceledger.services.biometrics.template_index import (
+    LiveIndex,
+    index_status,
+    rebuild_index,
+    shared_index,
+)
+from faceledger.services.biometrics.templates import (
     EMBEDDING,
     create_subject,
     destroy_templates,
@@ -243,7 +248,7 @@ _WARM_PROCESS = textwrap.dedent("""
     import numpy as np
     from faceledger.store import open_ledger
     from faceledger.store.vault import KeyVault, load_master_key
-    from faceledger.services.template_index import shared_index
+    from faceledger.services.biometrics.template_index import shared_index
     url, data, version = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     ledger = open_ledger(url)
     index = shared_index(ledger, KeyVault(data / "keyvault.db", load_master_key(data)), model_version=version)

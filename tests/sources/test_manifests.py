@@ -45,7 +45,9 @@ def test_yfcc_tsv_is_read_as_is(yfcc_tsv: Path) -> None:
     assert "key west florida" in first["tags"]  # '+' decoded to spaces
     assert first["path"] is None and first["download_url"].startswith("http://farm8")
     titles = {row["external_id"]: row["title"] for _, row in result.rows}
-    assert titles["10201275523"].startswith("Images from the intersection of Parliament and Queen, 2013")
+    assert titles["10201275523"].startswith(
+        "Images from the intersection of Parliament and Queen, 2013"
+    )
     assert [line for line, _ in result.rows] == list(range(1, 501))
     licenses = {row["license_id"] for _, row in result.rows}
     assert licenses == {1, 2, 3, 4, 5, 6}
@@ -125,7 +127,9 @@ def test_every_format_gives_the_same_rows_and_rejects(kind: str, tmp_path: Path)
 
 def test_jsonl_bad_json_is_one_rejected_line(tmp_path: Path) -> None:
     path = tmp_path / "m.jsonl"
-    path.write_text('{"url": "https://e.org/1.jpg", "id": "1"}\n{"url": broken\n[1, 2]\n\n{"id": "9", "url": "u"}\n')
+    path.write_text(
+        '{"url": "https://e.org/1.jpg", "id": "1"}\n{"url": broken\n[1, 2]\n\n{"id": "9", "url": "u"}\n'
+    )
     result = _collect(path)
     assert [line for line, _ in result.rows] == [1, 5]
     rejects = dict(result.rejects)
@@ -196,7 +200,9 @@ def test_jsonl_invalid_utf8_and_gzip(tmp_path: Path) -> None:
 
     path = tmp_path / "m.jsonl.gz"
     with gzip.open(path, "wb") as handle:
-        handle.write(b'{"id": "1", "url": "u1"}\n{"id": "2", "url": "caf\xe9"}\n{"id": "3", "url": "u3"}\n')
+        handle.write(
+            b'{"id": "1", "url": "u1"}\n{"id": "2", "url": "caf\xe9"}\n{"id": "3", "url": "u3"}\n'
+        )
     result = _collect(path)
     assert [row["external_id"] for _, row in result.rows] == ["1", "3"]
     assert result.rejects == [(2, "not valid UTF-8 text")]

@@ -52,7 +52,7 @@ def web_settings(tmp_path: Path, ledger_url: str) -> Any:
 @pytest.fixture
 def corpus(ledger: Any) -> Any:
     """The ledger with examples/photos.csv ingested (10 photos, 10 owners, tags, licences)."""
-    from faceledger.services.ingest import ingest_paths
+    from faceledger.services.collection.ingest import ingest_paths
 
     ingest_paths(ledger, [EXAMPLES / "photos.csv"])
     return ledger
@@ -75,14 +75,14 @@ def client(app: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def admin_token(corpus: Any) -> str:
-    from faceledger.services.users import add_user
+    from faceledger.services.portal.users import add_user
 
     return add_user(corpus, "ada", role="admin")[1]
 
 
 @pytest.fixture
 def reviewer_token(corpus: Any) -> str:
-    from faceledger.services.users import add_user
+    from faceledger.services.portal.users import add_user
 
     return add_user(corpus, "rev", role="reviewer")[1]
 
@@ -118,5 +118,8 @@ def web() -> Any:
     from types import SimpleNamespace
 
     return SimpleNamespace(
-        bearer=bearer, csrf_from=csrf_from, write_profiles=write_profiles, console_login=console_login
+        bearer=bearer,
+        csrf_from=csrf_from,
+        write_profiles=write_profiles,
+        console_login=console_login,
     )

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from faceledger.core.law import load_policies
-from faceledger.services.audit import event_facets, find_events
+from faceledger.services.oversight.audit import event_facets, find_events
 
 
 def _events(corpus: Any) -> None:
@@ -67,8 +67,8 @@ def test_every_console_table_cell_names_its_column(
 ) -> None:
     """On a narrow screen (CSS ``table.stack``) each cell shows its column name from data-label."""
     from faceledger.config import load_settings
-    from faceledger.services.consent import add_consent
-    from faceledger.services.requests import new_request
+    from faceledger.services.lifecycle.requests import new_request
+    from faceledger.services.people.consent import add_consent
 
     _events(corpus)
     new_request(corpus, load_settings(), kind="optout", key_type="photo", value="ex-0003")

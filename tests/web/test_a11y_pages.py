@@ -52,12 +52,12 @@ def _chromium_or_skip() -> str:
 def prepared(corpus: Any, web_settings: Any) -> Any:
     from datetime import UTC, datetime
 
-    from faceledger.services.assess import assess_faces
-    from faceledger.services.claims import add_claim, face_for
-    from faceledger.services.consent import add_consent
-    from faceledger.services.extract import extract_templates
-    from faceledger.services.scan import scan_pending
-    from faceledger.services.verification import IdentityEvidence
+    from faceledger.services.biometrics.extract import extract_templates
+    from faceledger.services.collection.scan import scan_pending
+    from faceledger.services.decisions.assess import assess_faces
+    from faceledger.services.people.claims import add_claim, face_for
+    from faceledger.services.people.consent import add_consent
+    from faceledger.services.people.verification import IdentityEvidence
     from faceledger.store.vault import KeyVault
 
     scan_pending(corpus, web_settings)
@@ -161,8 +161,8 @@ class Checker:
 def test_every_page_passes_axe_and_fits_1280_and_390_px(
     app_server: Any, browser: Any, corpus: Any
 ) -> None:
-    from faceledger.services.claims import face_for
-    from faceledger.services.users import add_user
+    from faceledger.services.people.claims import face_for
+    from faceledger.services.portal.users import add_user
     from faceledger.web.present import face_ref
 
     server = app_server.url

@@ -15,12 +15,12 @@ import pytest
 from faceledger.config import load_settings
 from faceledger.core.law import load_policies
 from faceledger.errors import FaceNotFound
-from faceledger.services.assess import assess_faces
-from faceledger.services.claims import add_claim, face_for
-from faceledger.services.consent import add_consent
-from faceledger.services.explain import explain_face
-from faceledger.services.face_view import face_view
-from faceledger.services.verification import IdentityEvidence
+from faceledger.services.decisions.assess import assess_faces
+from faceledger.services.decisions.explain import explain_face
+from faceledger.services.people.claims import add_claim, face_for
+from faceledger.services.people.consent import add_consent
+from faceledger.services.people.verification import IdentityEvidence
+from faceledger.services.portal.face_view import face_view
 from faceledger.store.schema import Face, Photo
 
 pytestmark = pytest.mark.both_backends
@@ -71,7 +71,7 @@ def test_the_console_view_shows_the_photo_boxes_and_the_explained_decision(asses
 def test_a_claim_a_consent_and_a_request_show_on_the_face_they_reach(
     assessed: Any, tmp_path: Path
 ) -> None:
-    from faceledger.services import requests as service
+    from faceledger.services.lifecycle import requests as service
 
     face, other = (face_for(assessed, photo="ex-0003", index=i) for i in (0, 1))
     claim = add_claim(assessed, face_id=face, by="legal-representative", relationship="parent", evidence=ATTEST,
@@ -99,7 +99,9 @@ def test_a_claim_a_consent_and_a_request_show_on_the_face_they_reach(
         (by_photo.id, "photo"),
         (by_face.id, "claim"),
     ]
-    neighbour = face_view(assessed, other, purpose=FRT, policies=load_policies()).to_dict()  # the other person in the photo
+    neighbour = face_view(
+        assessed, other, purpose=FRT, policies=load_policies()
+    ).to_dict()  # the other person in the photo
     assert neighbour["claims"] == [] and neighbour["consent"]["covered"] is False
     assert [r["id"] for r in neighbour["requests"]] == [
         by_photo.id
@@ -109,7 +111,7 @@ def test_a_claim_a_consent_and_a_request_show_on_the_face_they_reach(
 def test_the_public_view_names_no_ledger_id_and_no_claim_detail(
     assessed: Any, tmp_path: Path
 ) -> None:
-    from faceledger.services import requests as service
+    from faceledger.services.lifecycle import requests as service
 
     face = face_for(assessed, photo="ex-0003", index=0)
     claim = add_claim(assessed, face_id=face, by="legal-representative", relationship="parent", age=9,
@@ -120,8 +122,13 @@ def test_the_public_view_names_no_ledger_id_and_no_claim_detail(
     service.new_request(assessed, settings, KeyVault.open(settings), kind="optout", key_type="face",
                         claims=[claim.id], contact="pat@example.org")  # fmt: skip
     view = face_view(
-        assessed, face, purpose=FRT, audience="public", handle=lambda i: f"sealed-{i}"
-    , policies=load_policies()).to_dict()
+        assessed,
+        face,
+        purpose=FRT,
+        audience="public",
+        handle=lambda i: f"sealed-{i}",
+        policies=load_policies(),
+    ).to_dict()
     text = json.dumps(view, default=str)
     assert view["claimed"] is True and view["claims"] == []
     for secret in ("parent", "legal-representative", "this is my child", claim.receipt, "pat@example.org",
@@ -137,20 +144,28 @@ def test_the_public_view_names_no_ledger_id_and_no_claim_detail(
     assert violations and all(
         v["section"] and v["citation"] and v["reason"] is None for v in violations
     )
-    unclaimed = face_view(assessed, face + 1, purpose=FRT, audience="public", policies=load_policies()).to_dict()
+    unclaimed = face_view(
+        assessed, face + 1, purpose=FRT, audience="public", policies=load_policies()
+    ).to_dict()
     assert any(v["reason"] for law in unclaimed["decision"]["laws"] for v in law["violations"])
 
 
 def test_a_removed_face_is_shown_to_the_console_and_to_nobody_else(
     assessed: Any, tmp_path: Path
 ) -> None:
-    from faceledger.services import requests as service
+    from faceledger.services.lifecycle import requests as service
     from faceledger.store.vault import KeyVault
 
     face = face_for(assessed, photo="ex-0003", index=0)
     claim = add_claim(
-        assessed, face_id=face, by="subject", evidence=ATTEST, actor="test", assess_on=ON
-    , policies=load_policies())
+        assessed,
+        face_id=face,
+        by="subject",
+        evidence=ATTEST,
+        actor="test",
+        assess_on=ON,
+        policies=load_policies(),
+    )
     settings = _settings(tmp_path)
     request = service.new_request(
         assessed, settings, kind="optout", key_type="face", claims=[claim.id]
@@ -164,19 +179,21 @@ def test_a_removed_face_is_shown_to_the_console_and_to_nobody_else(
     assert [(r["id"], r["status"], r["excluded_this_face"]) for r in console["requests"]] == [
         (request.id, "executed", True)]  # fmt: skip
     public = face_view(
-        assessed, face + 1, purpose=FRT, audience="public"
-    , policies=load_policies()).to_dict()  # its neighbour
+        assessed, face + 1, purpose=FRT, audience="public", policies=load_policies()
+    ).to_dict()  # its neighbour
     assert [b["index"] for b in public["faces"]] == [1]  # the removed box is not drawn
 
 
-def test_thumbnails_follow_the_licence_rule_and_unassessed_faces_say_so(corpus: Any, fake_scan: Any) -> None:
+def test_thumbnails_follow_the_licence_rule_and_unassessed_faces_say_so(
+    corpus: Any, fake_scan: Any
+) -> None:
     fake_scan(corpus, BOXES, size=(200, 100))
     nd = face_view(
-        corpus, face_for(corpus, photo="ex-0007", index=0), purpose=FRT
-    , policies=load_policies()).to_dict()  # CC BY-ND
+        corpus, face_for(corpus, photo="ex-0007", index=0), purpose=FRT, policies=load_policies()
+    ).to_dict()  # CC BY-ND
     by = face_view(
-        corpus, face_for(corpus, photo="ex-0010", index=0), purpose=FRT
-    , policies=load_policies()).to_dict()  # CC BY
+        corpus, face_for(corpus, photo="ex-0010", index=0), purpose=FRT, policies=load_policies()
+    ).to_dict()  # CC BY
     assert nd["photo"]["thumbnail_allowed"] is False and by["photo"]["thumbnail_allowed"] is True
     assert nd["decision"] is None and "faceledger assess" in nd["decision_note"]
     with pytest.raises(FaceNotFound):

@@ -48,22 +48,26 @@ def prepared(corpus: Any, web_settings: Any) -> Any:
     self-portrait, with owner proof) and consented for it; extracted."""
     from datetime import UTC, datetime
 
-    from faceledger.services.assess import assess_faces
-    from faceledger.services.claims import add_claim, face_for
-    from faceledger.services.consent import add_consent
-    from faceledger.services.extract import extract_templates
-    from faceledger.services.scan import scan_pending
-    from faceledger.services.verification import IdentityEvidence
+    from faceledger.services.biometrics.extract import extract_templates
+    from faceledger.services.collection.scan import scan_pending
+    from faceledger.services.decisions.assess import assess_faces
+    from faceledger.services.people.claims import add_claim, face_for
+    from faceledger.services.people.consent import add_consent
+    from faceledger.services.people.verification import IdentityEvidence
     from faceledger.store.vault import KeyVault
 
     scan_pending(corpus, web_settings)
     assess_faces(corpus, web_settings, purpose=web_settings.purpose)
-    proof = IdentityEvidence("owner-profile-code", True, {"owner_id": NSID, "verifier": "test"}, datetime.now(UTC))
+    proof = IdentityEvidence(
+        "owner-profile-code", True, {"owner_id": NSID, "verifier": "test"}, datetime.now(UTC)
+    )
     claim = add_claim(corpus, face_id=face_for(corpus, photo="ex-0005", index=0), by="subject",
                       is_photo_owner=True, evidence=proof, actor="test", policies=load_policies())  # fmt: skip
     add_consent(corpus, claim_ids=[claim.id], given_by="subject", form="written", purposes=[web_settings.purpose],
                 informed=True, signer="Abel", signed_on=datetime.now(UTC).date(), evidence_sha256="a" * 64, policies=load_policies())  # fmt: skip
-    report = extract_templates(corpus, KeyVault.open(web_settings), web_settings, purpose=web_settings.purpose)
+    report = extract_templates(
+        corpus, KeyVault.open(web_settings), web_settings, purpose=web_settings.purpose
+    )
     assert report.extracted >= 1, report
     return corpus
 
@@ -78,7 +82,9 @@ def server(prepared: Any, web_settings: Any) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+    )
     uvicorn_server = uvicorn.Server(config)
     thread = threading.Thread(target=uvicorn_server.run, daemon=True)
     thread.start()
@@ -111,15 +117,19 @@ def _tab_to(page: Any, selector: str, presses: int = 60) -> None:
     """Press Tab until ``selector`` has the keyboard focus (bounded)."""
     for _ in range(presses):
         page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+        if page.evaluate(
+            "(s) => document.activeElement && document.activeElement.matches(s)", selector
+        ):
             return
     raise AssertionError(f"{selector} never got the keyboard focus in {presses} presses")
 
 
-def test_a_person_opts_out_and_follows_it_to_confirmed(server: str, browser: Any, corpus: Any, web_settings: Any) -> None:
+def test_a_person_opts_out_and_follows_it_to_confirmed(
+    server: str, browser: Any, corpus: Any, web_settings: Any
+) -> None:
     import json
 
-    from faceledger.services.users import add_user
+    from faceledger.services.portal.users import add_user
 
     _, token = add_user(corpus, "owner", role="admin")
     person = browser.new_page()
@@ -172,7 +182,9 @@ def test_a_person_opts_out_and_follows_it_to_confirmed(server: str, browser: Any
     assert person.inner_text("#request-status") == "confirmed"
     _shot(person, "09-receipt-confirmed")
     person.goto(server + f"/search?owner={NSID}")
-    assert person.query_selector(".photo") is None and person.query_selector("#no-results")  # nothing left public
+    assert person.query_selector(".photo") is None and person.query_selector(
+        "#no-results"
+    )  # nothing left public
     assert errors == []  # no CSP violation or script error on any page
 
 
@@ -183,7 +195,9 @@ def test_the_selfie_flow_asks_consent_then_finds_the_person(server: str, browser
     _shot(page, "10-selfie-consent")
     page.set_input_files("#image", str(SELFIE))
     page.click("#selfie-search")  # the browser refuses: the consent box is required
-    assert page.url.endswith("/selfie") and page.evaluate("document.querySelector('#consent').validity.valueMissing")
+    assert page.url.endswith("/selfie") and page.evaluate(
+        "document.querySelector('#consent').validity.valueMissing"
+    )
     page.check("#consent")
     page.click("#selfie-search")
     page.wait_for_selector("#result-count")
@@ -195,7 +209,9 @@ def test_the_selfie_flow_asks_consent_then_finds_the_person(server: str, browser
     _shot(page, "12-selfie-receipt")
 
 
-def test_a_person_claims_their_face_with_the_keyboard_and_opts_it_out(server: str, browser: Any, corpus: Any) -> None:
+def test_a_person_claims_their_face_with_the_keyboard_and_opts_it_out(
+    server: str, browser: Any, corpus: Any
+) -> None:
     page = browser.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -220,6 +236,8 @@ def test_a_person_claims_their_face_with_the_keyboard_and_opts_it_out(server: st
     page.keyboard.press("Enter")
     page.wait_for_selector("#receipt-id")
     assert page.inner_text("#request-status") == "received"
-    assert "1 claimed" in page.inner_text("#faces-review") and "abel@example.org" not in page.content()
+    assert (
+        "1 claimed" in page.inner_text("#faces-review") and "abel@example.org" not in page.content()
+    )
     _shot(page, "17-claim-receipt")
     assert errors == []  # no CSP violation or script error

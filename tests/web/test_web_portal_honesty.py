@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from faceledger.services.datasets import import_dataset
-from faceledger.services.ingest import ingest_paths
+from faceledger.services.collection.ingest import ingest_paths
+from faceledger.services.decisions.datasets import import_dataset
 from faceledger.store.schema import Face, Photo
 
 ND_OWNER = "70000007@N01"  # CC BY-ND 4.0, local bytes: a thumbnail its licence refuses

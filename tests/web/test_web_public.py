@@ -21,11 +21,18 @@ def test_given_an_exact_nsid_then_the_api_lists_that_owners_photos(client: Any) 
 
 
 def test_given_the_username_then_the_same_photos_are_found(client: Any) -> None:
-    assert client.get("/api/v1/search/owner", params={"q": USERNAME}).json()["photos"][0]["owner_id"] == NSID
+    assert (
+        client.get("/api/v1/search/owner", params={"q": USERNAME}).json()["photos"][0]["owner_id"]
+        == NSID
+    )
 
 
-@pytest.mark.parametrize("query", ["70000005", "70000005@N0", "%", "_", "*", "bay", "70000005@N01 "[:-2]])
-def test_given_a_partial_or_wildcard_identifier_then_nothing_is_listed(client: Any, query: str) -> None:
+@pytest.mark.parametrize(
+    "query", ["70000005", "70000005@N0", "%", "_", "*", "bay", "70000005@N01 "[:-2]]
+)
+def test_given_a_partial_or_wildcard_identifier_then_nothing_is_listed(
+    client: Any, query: str
+) -> None:
     body = client.get("/api/v1/search/owner", params={"q": query}).json()
     assert body["photos"] == [] and body["owner_token"] is None
 
@@ -44,7 +51,9 @@ def test_given_a_licence_without_adaptation_rights_then_no_thumbnail(client: Any
 
 
 def test_thumbnails_are_small_jpegs_behind_signed_links(client: Any) -> None:
-    url = client.get("/api/v1/search/owner", params={"q": NSID}).json()["photos"][0]["thumbnail_url"]
+    url = client.get("/api/v1/search/owner", params={"q": NSID}).json()["photos"][0][
+        "thumbnail_url"
+    ]
     response = client.get(url)
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     assert response.content[:3] == b"\xff\xd8\xff"
@@ -66,7 +75,9 @@ def test_a_tag_search_shows_counts_only(client: Any) -> None:
     assert "3 photo(s)" in page and "ex-0005" not in page
 
 
-def test_a_verified_owner_sees_their_own_photos_under_a_tag(client: Any, web_settings: Any, web: Any) -> None:
+def test_a_verified_owner_sees_their_own_photos_under_a_tag(
+    client: Any, web_settings: Any, web: Any
+) -> None:
     challenge = client.post("/api/v1/verify/start", json={"owner_id": NSID}).json()
     check = client.post("/api/v1/verify/check", json={"challenge": challenge["challenge"]}).json()
     assert check["verified"] is False and check["proof"] is None  # code not in the profile yet
@@ -76,19 +87,30 @@ def test_a_verified_owner_sees_their_own_photos_under_a_tag(client: Any, web_set
     body = client.get("/api/v1/search/tag", params={"q": "portrait"},
                       headers={"X-Owner-Proof": check["proof"]}).json()  # fmt: skip
     assert [p["external_id"] for p in body["own_photos"]] == ["ex-0005"]
-    forged = client.get("/api/v1/search/tag", params={"q": "portrait"}, headers={"X-Owner-Proof": "x.y.z"})
+    forged = client.get(
+        "/api/v1/search/tag", params={"q": "portrait"}, headers={"X-Owner-Proof": "x.y.z"}
+    )
     assert forged.json()["own_photos"] is None
 
 
-def test_a_code_for_another_account_does_not_verify(client: Any, web_settings: Any, web: Any) -> None:
+def test_a_code_for_another_account_does_not_verify(
+    client: Any, web_settings: Any, web: Any
+) -> None:
     mine = client.post("/api/v1/verify/start", json={"owner_id": NSID}).json()
     theirs = client.post("/api/v1/verify/start", json={"owner_id": ND_OWNER}).json()
     web.write_profiles(web_settings, {ND_OWNER: mine["code"]})
-    assert client.post("/api/v1/verify/check", json={"challenge": theirs["challenge"]}).json()["verified"] is False
+    assert (
+        client.post("/api/v1/verify/check", json={"challenge": theirs["challenge"]}).json()[
+            "verified"
+        ]
+        is False
+    )
     assert client.post("/api/v1/verify/check", json={"challenge": "forged"}).status_code == 400
 
 
-def test_the_verification_pages_set_an_owner_cookie(client: Any, web_settings: Any, web: Any) -> None:
+def test_the_verification_pages_set_an_owner_cookie(
+    client: Any, web_settings: Any, web: Any
+) -> None:
     page = client.get("/search", params={"tag": "portrait"})
     started = client.post("/verify/start", data={"owner_id": NSID, "tag": "portrait",
                                                   "csrf_token": web.csrf_from(page.text)})  # fmt: skip
@@ -98,14 +120,22 @@ def test_the_verification_pages_set_an_owner_cookie(client: Any, web_settings: A
     challenge = started.text.split('name="challenge" value="')[1].split('"')[0]
     done = client.post("/verify/check", data={"challenge": challenge, "tag": "portrait",
                                               "csrf_token": web.csrf_from(started.text)})  # fmt: skip
-    assert done.status_code == 200 and "Your photos with this tag" in done.text and "ex-0005" in done.text
+    assert (
+        done.status_code == 200
+        and "Your photos with this tag" in done.text
+        and "ex-0005" in done.text
+    )
 
 
 def test_every_response_carries_the_secure_headers(client: Any) -> None:
     for path in ("/", "/api/v1/search/owner?q=x", "/nope", "/static/portal.css"):
         headers = client.get(path).headers
         csp = headers["content-security-policy"]
-        assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp and "script-src 'self'" in csp
+        assert (
+            "frame-ancestors 'none'" in csp
+            and "unsafe-inline" not in csp
+            and "script-src 'self'" in csp
+        )
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "no-referrer"
 
@@ -122,7 +152,10 @@ def test_a_form_from_a_browser_without_the_cookie_is_refused(app: Any, web: Any)
 
     with TestClient(app) as first, TestClient(app) as second:
         token = web.csrf_from(first.get("/selfie").text)
-        assert second.post("/verify/start", data={"owner_id": NSID, "csrf_token": token}).status_code == 403
+        assert (
+            second.post("/verify/start", data={"owner_id": NSID, "csrf_token": token}).status_code
+            == 403
+        )
 
 
 @pytest.mark.parametrize(
@@ -146,7 +179,12 @@ def test_bad_input_gets_a_clear_4xx(client: Any, path: str, status: int, needle:
 
 def test_wrong_methods_and_bodies_are_4xx(client: Any) -> None:
     assert client.delete("/api/v1/search/owner?q=x").status_code == 405
-    assert client.post("/api/v1/verify/start", content=b"{", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/verify/start", content=b"{", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
     assert client.post("/api/v1/verify/start", json={"owner_id": NSID, "x": 1}).status_code == 422
 
 
@@ -160,7 +198,9 @@ def test_an_unexpected_error_is_a_500_that_leaks_nothing(app: Any) -> None:
 
     app.dependency_overrides[get_selfie_search] = broken
     with TestClient(app, raise_server_exceptions=False) as test_client:
-        response = test_client.post("/api/v1/selfie", files={"image": ("a.jpg", b"x")}, data={"consent": "yes"})
+        response = test_client.post(
+            "/api/v1/selfie", files={"image": ("a.jpg", b"x")}, data={"consent": "yes"}
+        )
     assert response.status_code == 500
     assert "hunter2" not in response.text and "incident" in response.json()["detail"]
 
@@ -175,7 +215,10 @@ def test_public_endpoints_are_rate_limited_per_client(corpus: Any, web_settings:
     limiter = TokenBucket(rate_per_minute=60, burst=3, clock=lambda: now[0])
     app = create_app(web_settings, ledger=corpus, limiter=limiter)
     with TestClient(app) as test_client:
-        codes = [test_client.get("/api/v1/search/owner", params={"q": NSID}).status_code for _ in range(4)]
+        codes = [
+            test_client.get("/api/v1/search/owner", params={"q": NSID}).status_code
+            for _ in range(4)
+        ]
         assert codes == [200, 200, 200, 429]
         limited = test_client.get("/")
         assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
@@ -195,5 +238,7 @@ def test_the_token_bucket_keeps_clients_apart() -> None:
 def test_the_openapi_schema_documents_the_api_only(client: Any) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert all(path.startswith("/api/v1/") for path in schema["paths"])
-    assert "/api/v1/search/owner" in schema["paths"] and "/api/v1/console/requests" in schema["paths"]
+    assert (
+        "/api/v1/search/owner" in schema["paths"] and "/api/v1/console/requests" in schema["paths"]
+    )
     assert client.get("/docs").status_code == 404  # the docs page would load a CDN script

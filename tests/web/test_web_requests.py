@@ -13,7 +13,9 @@ from sqlalchemy import select
 NSID = "70000003@N01"
 
 
-def _file(client: Any, token_key: str = "owner_token", kind: str = "optout", proof: str | None = None) -> dict[str, Any]:
+def _file(
+    client: Any, token_key: str = "owner_token", kind: str = "optout", proof: str | None = None
+) -> dict[str, Any]:
     found = client.get("/api/v1/search/owner", params={"q": NSID}).json()
     token = found[token_key] if token_key == "owner_token" else found["photos"][0]["request_token"]
     headers = {"X-Owner-Proof": proof} if proof else {}
@@ -32,12 +34,21 @@ def owner_proof(client: Any, web_settings: Any, web: Any, owner: str = NSID) -> 
 
 
 @pytest.mark.both_backends
-def test_an_account_opt_out_without_ownership_proof_is_refused_at_verify(client: Any, reviewer_token: str, web: Any) -> None:
+def test_an_account_opt_out_without_ownership_proof_is_refused_at_verify(
+    client: Any, reviewer_token: str, web: Any
+) -> None:
     _file(client)
     (item,) = client.get("/api/v1/console/requests", headers=web.bearer(reviewer_token)).json()
-    refused = client.post(f"/api/v1/console/requests/{item['id']}/verify", headers=web.bearer(reviewer_token))
+    refused = client.post(
+        f"/api/v1/console/requests/{item['id']}/verify", headers=web.bearer(reviewer_token)
+    )
     assert refused.status_code == 400 and "verified ownership" in refused.json()["detail"]
-    assert client.get("/api/v1/console/requests", headers=web.bearer(reviewer_token)).json()[0]["status"] == "received"
+    assert (
+        client.get("/api/v1/console/requests", headers=web.bearer(reviewer_token)).json()[0][
+            "status"
+        ]
+        == "received"
+    )
 
 
 @pytest.mark.both_backends
@@ -53,23 +64,43 @@ def test_an_opt_out_goes_from_receipt_to_confirmed(
     queue = client.get("/api/v1/console/requests", headers=web.bearer(reviewer_token)).json()
     (item,) = queue
     assert "receipt" not in item and item["key_type"] == "owner" and item["days_left"] > 0
-    assert item["covers"] == "account" and [e["kind"] for e in item["evidence"]] == ["owner-profile-code"]
+    assert item["covers"] == "account" and [e["kind"] for e in item["evidence"]] == [
+        "owner-profile-code"
+    ]
     rid = item["id"]
-    too_early = client.post(f"/api/v1/console/requests/{rid}/execute", headers=web.bearer(admin_token))
+    too_early = client.post(
+        f"/api/v1/console/requests/{rid}/execute", headers=web.bearer(admin_token)
+    )
     assert too_early.status_code == 409 and "verify it first" in too_early.json()["detail"]
-    assert client.post(f"/api/v1/console/requests/{rid}/verify", headers=web.bearer(reviewer_token)).json()["status"] == "verified"
-    refused = client.post(f"/api/v1/console/requests/{rid}/execute", headers=web.bearer(reviewer_token))
+    assert (
+        client.post(
+            f"/api/v1/console/requests/{rid}/verify", headers=web.bearer(reviewer_token)
+        ).json()["status"]
+        == "verified"
+    )
+    refused = client.post(
+        f"/api/v1/console/requests/{rid}/execute", headers=web.bearer(reviewer_token)
+    )
     assert refused.status_code == 403 and "admin" in refused.json()["detail"]
-    executed = client.post(f"/api/v1/console/requests/{rid}/execute", headers=web.bearer(admin_token)).json()
+    executed = client.post(
+        f"/api/v1/console/requests/{rid}/execute", headers=web.bearer(admin_token)
+    ).json()
     assert executed["status"] == "executed" and executed["result"]["photos_excluded"] == 1
-    assert client.post(f"/api/v1/console/requests/{rid}/confirm", headers=web.bearer(reviewer_token)).json()["status"] == "confirmed"
+    assert (
+        client.post(
+            f"/api/v1/console/requests/{rid}/confirm", headers=web.bearer(reviewer_token)
+        ).json()["status"]
+        == "confirmed"
+    )
 
     final = client.get(f"/api/v1/requests/{receipt['receipt']}").json()
     assert final["status"] == "confirmed" and all(s["done"] for s in final["steps"])
     assert final["detail"]["photos_excluded"] == 1
     # carried out: a third party searching learns nothing (as for an account never ingested)
     after = client.get("/api/v1/search/owner", params={"q": NSID}).json()
-    assert after == client.get("/api/v1/search/owner", params={"q": "79999999@N01"}).json() | {"query": NSID}
+    assert after == client.get("/api/v1/search/owner", params={"q": "79999999@N01"}).json() | {
+        "query": NSID
+    }
     page = client.get(receipt["status_url"]).text
     assert 'id="request-status">confirmed' in page and status["deadline"] in page
 
@@ -105,14 +136,18 @@ def test_a_single_photo_is_filed_by_its_source_id(client: Any, corpus: Any) -> N
         ({"kind": "optout", "token": "x", "extra": 1}, 422, "extra"),
     ],
 )
-def test_bad_requests_are_refused_with_a_reason(client: Any, body: dict[str, Any], status: int, needle: str) -> None:
+def test_bad_requests_are_refused_with_a_reason(
+    client: Any, body: dict[str, Any], status: int, needle: str
+) -> None:
     response = client.post("/api/v1/requests", json=body)
     assert response.status_code == status and needle in response.json()["detail"]
 
 
 def test_an_unknown_law_is_refused(client: Any) -> None:
     token = client.get("/api/v1/search/owner", params={"q": NSID}).json()["owner_token"]
-    response = client.post("/api/v1/requests", json={"kind": "optout", "token": token, "law": "bipa"})
+    response = client.post(
+        "/api/v1/requests", json={"kind": "optout", "token": token, "law": "bipa"}
+    )
     assert response.status_code == 400 and "law" in response.json()["detail"]
 
 
@@ -135,13 +170,23 @@ def test_results_name_the_releases_and_consumers_holding_a_photo(client: Any, co
     now = utcnow()
     with corpus.begin() as conn:
         photo_id = conn.execute(select(Photo.id).where(Photo.owner_id == NSID)).scalar_one()
-        conn.execute(Release.__table__.insert().values(id=1, name="faces-2025", purpose="fairness-audit", created_at=now))
+        conn.execute(
+            Release.__table__.insert().values(
+                id=1, name="faces-2025", purpose="fairness-audit", created_at=now
+            )
+        )
         conn.execute(ReleaseVersion.__table__.insert().values(
             id=1, release_id=1, version=1, created_at=now, reason="test", purpose="fairness-audit",
             with_features=False, photo_count=1, face_count=1, manifest_sha256="0" * 64, path="/nowhere", files={},
         ))  # fmt: skip
-        conn.execute(ReleaseItem.__table__.insert().values(version_id=1, face_id=999, photo_id=photo_id))
-        conn.execute(Consumer.__table__.insert().values(name="partner-lab", version_id=1, registered_at=now, contact="x@y"))
+        conn.execute(
+            ReleaseItem.__table__.insert().values(version_id=1, face_id=999, photo_id=photo_id)
+        )
+        conn.execute(
+            Consumer.__table__.insert().values(
+                name="partner-lab", version_id=1, registered_at=now, contact="x@y"
+            )
+        )
     photo = client.get("/api/v1/search/owner", params={"q": NSID}).json()["photos"][0]
     assert photo["releases"] == ["faces-2025@v1"] and photo["consumers"] == ["partner-lab"]
     page = client.get("/search", params={"owner": NSID}).text

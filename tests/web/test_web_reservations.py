@@ -21,28 +21,49 @@ def _reserve(ledger: Any, code: str, *, keep_bytes: bool) -> int:
     """As fetch records it (no bytes), or as an opt-out list imported after the bytes were
     held records it (bytes kept, reservation set)."""
     with ledger.begin() as conn:
-        photo_id = int(conn.execute(select(Photo.id).where(Photo.external_id == PHOTO)).scalar_one())
+        photo_id = int(
+            conn.execute(select(Photo.id).where(Photo.external_id == PHOTO)).scalar_one()
+        )
         values: dict[str, Any] = {"reservation": code, "download_url": DOWNLOAD_URL,
                                   "reservation_evidence": {"header": "X-Robots-Tag", "value": "noai"}}  # fmt: skip
         if not keep_bytes:
-            values |= {"path": None, "content_hash": None, "scan_status": "reserved", "fetch_status": "reserved"}
+            values |= {
+                "path": None,
+                "content_hash": None,
+                "scan_status": "reserved",
+                "fetch_status": "reserved",
+            }
         conn.execute(update(Photo.__table__).where(Photo.id == photo_id).values(**values))
     return photo_id
 
 
-def test_a_reserved_photo_says_why_in_the_api_and_has_no_thumbnail(client: Any, corpus: Any) -> None:
+def test_a_reserved_photo_says_why_in_the_api_and_has_no_thumbnail(
+    client: Any, corpus: Any
+) -> None:
     before = client.get("/api/v1/search/owner", params={"q": NSID}).json()["photos"][0]
     assert before["thumbnail_url"] and before["reserved"] is None  # the baseline shows one
     _reserve(corpus, "x-robots-tag", keep_bytes=False)
-    for path, query in (("owner", NSID), ("photo", PHOTO), ("photo", PAGE_URL), ("photo", DOWNLOAD_URL)):
+    for path, query in (
+        ("owner", NSID),
+        ("photo", PHOTO),
+        ("photo", PAGE_URL),
+        ("photo", DOWNLOAD_URL),
+    ):
         photos = client.get(f"/api/v1/search/{path}", params={"q": query}).json()["photos"]
         assert [p["external_id"] for p in photos] == [PHOTO], (path, query)
         assert photos[0]["thumbnail_url"] is None
-        assert photos[0]["reserved"] == {"signal": "x-robots-tag", "reason": RESERVATION_WORDS["x-robots-tag"]}
+        assert photos[0]["reserved"] == {
+            "signal": "x-robots-tag",
+            "reason": RESERVATION_WORDS["x-robots-tag"],
+        }
 
 
-def test_a_reserved_photo_whose_bytes_are_held_still_shows_no_thumbnail(client: Any, corpus: Any) -> None:
-    old_link = client.get("/api/v1/search/owner", params={"q": NSID}).json()["photos"][0]["thumbnail_url"]
+def test_a_reserved_photo_whose_bytes_are_held_still_shows_no_thumbnail(
+    client: Any, corpus: Any
+) -> None:
+    old_link = client.get("/api/v1/search/owner", params={"q": NSID}).json()["photos"][0][
+        "thumbnail_url"
+    ]
     assert client.get(old_link).status_code == 200
     _reserve(corpus, "optout-list", keep_bytes=True)
     photo = client.get("/api/v1/search/owner", params={"q": NSID}).json()["photos"][0]
@@ -50,7 +71,9 @@ def test_a_reserved_photo_whose_bytes_are_held_still_shows_no_thumbnail(client: 
     assert client.get(old_link).status_code == 404  # a link handed out before no longer serves it
 
 
-def test_the_search_page_says_reserved_in_plain_words_and_shows_no_image_or_id(client: Any, corpus: Any) -> None:
+def test_the_search_page_says_reserved_in_plain_words_and_shows_no_image_or_id(
+    client: Any, corpus: Any
+) -> None:
     photo_id = _reserve(corpus, "c2pa-training-mining", keep_bytes=False)
     for params in ({"owner": NSID}, {"photo": PAGE_URL}, {"photo": PHOTO}):
         page = client.get("/search", params=params).text

@@ -18,8 +18,16 @@ from faceledger.web.deps import get_selfie_search
 EXAMPLES = 15
 # Valid data for these depends on secrets the server issued (signed tokens, receipts, a real
 # photo, an existing request): a schema-valid but made-up value is rightly refused with 4xx.
-SERVER_ISSUED = ("/api/v1/requests", "/api/v1/claims", "/api/v1/verify/check", "/api/v1/selfie", "/api/v1/thumbnails",
-                 "/api/v1/console/requests/", "/api/v1/console/consents/import", "/api/v1/console/exposure")
+SERVER_ISSUED = (
+    "/api/v1/requests",
+    "/api/v1/claims",
+    "/api/v1/verify/check",
+    "/api/v1/selfie",
+    "/api/v1/thumbnails",
+    "/api/v1/console/requests/",
+    "/api/v1/console/consents/import",
+    "/api/v1/console/exposure",
+)
 
 
 def test_the_api_keeps_its_contract(app: Any, admin_token: str) -> None:
@@ -28,8 +36,14 @@ def test_the_api_keeps_its_contract(app: Any, admin_token: str) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 15
     for operation in operations:
-        excluded = [checks.positive_data_acceptance] if operation.path.startswith(SERVER_ISSUED) else []
-        headers = {"Authorization": f"Bearer {admin_token}"} if operation.path.startswith("/api/v1/console") else {}
+        excluded = (
+            [checks.positive_data_acceptance] if operation.path.startswith(SERVER_ISSUED) else []
+        )
+        headers = (
+            {"Authorization": f"Bearer {admin_token}"}
+            if operation.path.startswith("/api/v1/console")
+            else {}
+        )
         _explore(operation, headers, excluded)
 
 

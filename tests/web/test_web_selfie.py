@@ -49,7 +49,10 @@ def searched(app: Any, faces: list[int]) -> list[bytes]:
 
     def fake(image: bytes) -> list[dict[str, Any]]:
         seen.append(image)
-        return [{"face_id": f, "subject_id": None, "distance": 0.3 + i / 10} for i, f in enumerate(faces)]
+        return [
+            {"face_id": f, "subject_id": None, "distance": 0.3 + i / 10}
+            for i, f in enumerate(faces)
+        ]
 
     app.dependency_overrides[get_selfie_search] = lambda: fake
     return seen
@@ -69,22 +72,31 @@ def test_without_consent_no_template_is_computed(client: Any, searched: list[byt
         ({"other": ("me.jpg", b"\xff\xd8\xff", "image/jpeg")}, 400, "attach a photo"),
     ],
 )
-def test_uploads_other_than_a_photo_are_refused(client: Any, searched: list[bytes], files: Any, status: int, needle: str) -> None:
+def test_uploads_other_than_a_photo_are_refused(
+    client: Any, searched: list[bytes], files: Any, status: int, needle: str
+) -> None:
     response = client.post("/api/v1/selfie", files=files, data={"consent": "yes"})
     assert response.status_code == status and needle in response.json()["detail"]
     assert searched == []
 
 
-def test_an_oversized_upload_is_refused_before_reading_it(client: Any, searched: list[bytes], web_settings: Any) -> None:
+def test_an_oversized_upload_is_refused_before_reading_it(
+    client: Any, searched: list[bytes], web_settings: Any
+) -> None:
     big = b"\xff\xd8\xff" + b"0" * (web_settings.web_max_upload_bytes + 70_000)
-    response = client.post("/api/v1/selfie", files={"image": ("me.jpg", big, "image/jpeg")}, data={"consent": "yes"})
+    response = client.post(
+        "/api/v1/selfie", files={"image": ("me.jpg", big, "image/jpeg")}, data={"consent": "yes"}
+    )
     assert response.status_code == 413 and "at most" in response.json()["detail"]
     body = client.post("/api/v1/selfie", content=b"x", headers={"content-type": "text/plain"})
     assert body.status_code == 400 and "multipart" in body.json()["detail"]
 
 
 def test_results_are_capped_and_the_upload_never_touches_the_disk(
-    client: Any, searched: list[bytes], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    client: Any,
+    searched: list[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     import tempfile
 
@@ -108,7 +120,9 @@ def test_results_are_capped_and_the_upload_never_touches_the_disk(
     assert "me.jpg" not in caplog.text and repr(image[:16]) not in caplog.text
 
 
-def test_a_face_request_is_filed_from_the_selfie_results(client: Any, searched: list[bytes], corpus: Any, faces: list[int]) -> None:
+def test_a_face_request_is_filed_from_the_selfie_results(
+    client: Any, searched: list[bytes], corpus: Any, faces: list[int]
+) -> None:
     from faceledger.store.schema import Consent, RequestFace
 
     token = client.post("/api/v1/selfie", files={"image": ("me.jpg", _jpeg(), "image/jpeg")},
@@ -120,14 +134,20 @@ def test_a_face_request_is_filed_from_the_selfie_results(client: Any, searched: 
         assert conn.execute(select(Consent.purposes)).scalar_one() == ["match-optout"]
 
 
-def test_the_selfie_page_explains_then_searches(client: Any, searched: list[bytes], web: Any) -> None:
+def test_the_selfie_page_explains_then_searches(
+    client: Any, searched: list[bytes], web: Any
+) -> None:
     page = client.get("/selfie")
     assert "What is computed" in page.text and "Deleted after" in page.text
     csrf = web.csrf_from(page.text)
     files = {"image": ("me.jpg", _jpeg(), "image/jpeg")}
     assert client.post("/selfie", files=files, data={"consent": "yes"}).status_code == 403
     result = client.post("/selfie", files=files, data={"consent": "yes", "csrf_token": csrf})
-    assert result.status_code == 200 and "3 face(s) found" in result.text and "have been deleted" in result.text
+    assert (
+        result.status_code == 200
+        and "3 face(s) found" in result.text
+        and "have been deleted" in result.text
+    )
 
 
 def test_a_photo_without_a_face_is_a_clear_422(app: Any, client: Any) -> None:

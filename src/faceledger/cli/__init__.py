@@ -36,8 +36,12 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="faceledger")
-@click.option("--database-url", envvar=None, help="Ledger database URL (overrides FACELEDGER_DATABASE_URL).")
-@click.option("--data-dir", type=click.Path(), help="Folder for keys and caches (FACELEDGER_DATA_DIR).")
+@click.option(
+    "--database-url", envvar=None, help="Ledger database URL (overrides FACELEDGER_DATABASE_URL)."
+)
+@click.option(
+    "--data-dir", type=click.Path(), help="Folder for keys and caches (FACELEDGER_DATA_DIR)."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None, data_dir: str | None, verbose: bool) -> None:
@@ -88,8 +92,18 @@ def _register() -> None:
     )
 
     for module in (
-        ledger, policy, assess, consent, biometrics, audit, report, release, request, retention,
-        serve, users,
+        ledger,
+        policy,
+        assess,
+        consent,
+        biometrics,
+        audit,
+        report,
+        release,
+        request,
+        retention,
+        serve,
+        users,
     ):
         module.register(main)
 

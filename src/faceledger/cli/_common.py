@@ -99,8 +99,11 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 _SQLITE_MESSAGES = (  # (text in the driver's message, what to tell the user)
     ("database or disk is full", "the disk holding the ledger is full"),
     ("readonly database", "the ledger is read-only (this command writes to it)"),
-    ("unable to open database file", "the ledger file cannot be opened (missing folder, "
-     "no permission, or a read-only folder without its -shm file)"),
+    (
+        "unable to open database file",
+        "the ledger file cannot be opened (missing folder, "
+        "no permission, or a read-only folder without its -shm file)",
+    ),
     ("database is locked", "the ledger is locked by another process; try again when it ends"),
     ("disk i/o error", "the disk holding the ledger failed to read or write"),
 )
@@ -150,7 +153,11 @@ def _ledger_name(state: CliState | None) -> str:
     try:
         if state is not None:
             url = state.settings().database_url
-            return f"ledger {url.removeprefix('sqlite:///')}" if url.startswith("sqlite:///") else "ledger"
+            return (
+                f"ledger {url.removeprefix('sqlite:///')}"
+                if url.startswith("sqlite:///")
+                else "ledger"
+            )
     except FaceledgerError:
         pass
     return "ledger"

@@ -1,6 +1,6 @@
 """``faceledger assess / explain / exposure``: per-face law decisions, their reasons, the risk.
 
-Thin: parse, call :mod:`faceledger.services.assess` / :mod:`faceledger.services.exposure`,
+Thin: parse, call :mod:`faceledger.services.decisions.assess` / :mod:`faceledger.services.decisions.exposure`,
 print.
 """
 
@@ -24,7 +24,6 @@ _ACTION = click.option(
     type=click.Choice(["extract-template", "match-optout"]),
     help="Action to decide.",
 )
-
 
 
 @click.command()
@@ -51,7 +50,7 @@ def assess(
       faceledger assess
       faceledger assess --purpose fairness-audit --as-of 2024-07-01 --json
     """
-    from faceledger.services.assess import assess_faces
+    from faceledger.services.decisions.assess import assess_faces
 
     settings = state.settings()
     report = assess_faces(
@@ -71,7 +70,9 @@ def assess(
     processor = document["processor"]
     where = processor["location"] or "unknown (processor_location not set: laws that reach "\
         "processing in their territory stay in scope)"  # fmt: skip
-    click.echo(f"processor: {where}, {'commercial' if processor['commercial'] else 'non-commercial'}")
+    click.echo(
+        f"processor: {where}, {'commercial' if processor['commercial'] else 'non-commercial'}"
+    )
     if document["blocked_by"]:
         click.echo("blocked by law and section:")
     for entry in document["blocked_by"]:
@@ -107,7 +108,7 @@ def explain(state: CliState, face_id: int, purpose: str | None, action: str, as_
       faceledger explain 12
       faceledger explain 12 --purpose fairness-audit --json
     """
-    from faceledger.services.explain import explain_face
+    from faceledger.services.decisions.explain import explain_face
 
     settings = state.settings()
     document = explain_face(
@@ -118,7 +119,9 @@ def explain(state: CliState, face_id: int, purpose: str | None, action: str, as_
         echo_json(document)
         return
     face, photo, recorded = document["face"], document["photo"], document["recorded"]
-    click.echo(f"face {face['id']} (#{face['index']} in photo {photo['id']}, score {face['score']:.2f})")
+    click.echo(
+        f"face {face['id']} (#{face['index']} in photo {photo['id']}, score {face['score']:.2f})"
+    )
     click.echo(f"photo: {photo['external_id'] or '-'}  {photo['path'] or photo['page_url'] or ''}")
     owner = photo["owner_id"] or "unknown"
     if photo["owner_nickname"]:
@@ -168,7 +171,7 @@ def exposure(
       faceledger exposure
       faceledger exposure --turnover 250000000 --json
     """
-    from faceledger.services.exposure import ledger_exposure
+    from faceledger.services.decisions.exposure import ledger_exposure
 
     settings = state.settings()
     document = ledger_exposure(

@@ -11,7 +11,7 @@ from faceledger.cli._common import CliState, echo_json
 
 
 def _checkpoints(state: CliState) -> Path:
-    from faceledger.services.audit import checkpoints_path
+    from faceledger.services.oversight.audit import checkpoints_path
 
     return checkpoints_path(state.settings())
 
@@ -45,7 +45,7 @@ def verify(state: CliState, export_file: Path | None, as_json: bool) -> None:
       faceledger audit verify
       faceledger audit verify --file audit.jsonl
     """
-    from faceledger.services.audit import verify_audit, verify_export
+    from faceledger.services.oversight.audit import verify_audit, verify_export
 
     if export_file is not None:
         result = verify_export(export_file)
@@ -56,7 +56,11 @@ def verify(state: CliState, export_file: Path | None, as_json: bool) -> None:
     elif result["ok"]:
         click.echo(
             f"audit chain verifies: {result['rows_checked']:,} rows, head {result['head'] or '-'}"
-            + (f", {result['checkpoints_checked']} checkpoints hold" if result.get("checkpoints_checked") else "")
+            + (
+                f", {result['checkpoints_checked']} checkpoints hold"
+                if result.get("checkpoints_checked")
+                else ""
+            )
         )
     else:
         if result["first_bad_position"] is not None:
@@ -72,7 +76,11 @@ def verify(state: CliState, export_file: Path | None, as_json: bool) -> None:
 
 
 @audit.command()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: stdout).",
+)
 @click.pass_obj
 def export(state: CliState, out: Path | None) -> None:
     """Write the audit log as JSON Lines, one event a line, with its hashes.
@@ -81,7 +89,7 @@ def export(state: CliState, out: Path | None) -> None:
     Example:
       faceledger audit export --out audit.jsonl
     """
-    from faceledger.services.audit import export_audit
+    from faceledger.services.oversight.audit import export_audit
 
     if out is None:
         export_audit(state.ledger(), sys.stdout)
@@ -108,14 +116,16 @@ def checkpoint(state: CliState, as_json: bool) -> None:
     Example:
       faceledger audit checkpoint
     """
-    from faceledger.services.audit import record_checkpoint
+    from faceledger.services.oversight.audit import record_checkpoint
 
     point = record_checkpoint(state.ledger(), _checkpoints(state))
     assert point is not None  # only_if_new is off: always a point
     if as_json:
         echo_json(point)
         return
-    click.echo(f"checkpoint: {point['rows']:,} rows, last id {point['last_id']}, head {point['head']}")
+    click.echo(
+        f"checkpoint: {point['rows']:,} rows, last id {point['last_id']}, head {point['head']}"
+    )
 
 
 def register(main: click.Group) -> None:

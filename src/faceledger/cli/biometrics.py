@@ -16,7 +16,9 @@ from faceledger.cli._progress import RichProgress
 @click.option("--limit", type=int, help="Extract at most this many faces, then stop.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
-def extract(state: CliState, purpose: str | None, workers: int | None, limit: int | None, as_json: bool) -> None:
+def extract(
+    state: CliState, purpose: str | None, workers: int | None, limit: int | None, as_json: bool
+) -> None:
     """Compute templates (embedding, landmarks, DiF measures) where the law allows it.
 
     Only faces whose recorded decision (faceledger assess) for the purpose is `allow` get
@@ -28,7 +30,7 @@ def extract(state: CliState, purpose: str | None, workers: int | None, limit: in
       faceledger assess --purpose train-face-recognition
       faceledger extract --purpose train-face-recognition
     """
-    from faceledger.services.extract import extract_templates
+    from faceledger.services.biometrics.extract import extract_templates
 
     settings = state.settings(workers=workers)
     purpose = settings.purpose_or(purpose)
@@ -56,7 +58,9 @@ def extract(state: CliState, purpose: str | None, workers: int | None, limit: in
         f"with embedder {report.embedder['setting']} ({report.embedder['version']})"
     )
     if report.refused_faces:
-        click.echo(f"refused {report.refused_faces:,} faces; why (a face may be blocked by several laws):")
+        click.echo(
+            f"refused {report.refused_faces:,} faces; why (a face may be blocked by several laws):"
+        )
         for reason, count in report.refused.most_common(12):
             click.echo(f"  {count:6,}  {reason}")
     for reason, count in report.failed.items():
@@ -69,7 +73,13 @@ def extract(state: CliState, purpose: str | None, workers: int | None, limit: in
 @click.option("--consent-given", is_flag=True,
               help="The person searching consented to a template of their face being made for "
               "this search (purpose match-optout); it is discarded afterwards.")  # fmt: skip
-@click.option("--top", type=click.IntRange(1, 10), default=5, show_default=True, help="At most this many matches.")
+@click.option(
+    "--top",
+    type=click.IntRange(1, 10),
+    default=5,
+    show_default=True,
+    help="At most this many matches.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def search(state: CliState, selfie: Path, consent_given: bool, top: int, as_json: bool) -> None:
@@ -85,7 +95,7 @@ def search(state: CliState, selfie: Path, consent_given: bool, top: int, as_json
     Example:
       faceledger search --face me.jpg --consent-given
     """
-    from faceledger.services.matching import search_selfie
+    from faceledger.services.biometrics.matching import search_selfie
 
     answer = search_selfie(
         state.ledger(), state.vault(), state.settings(), selfie, consent_given=consent_given, k=top
@@ -125,15 +135,17 @@ def compare(state: CliState, image_a: Path, image_b: Path, as_json: bool) -> Non
     Example:
       faceledger compare a.jpg b.jpg --json
     """
-    from faceledger.services.matching import compare_files
+    from faceledger.services.biometrics.matching import compare_files
 
     document = compare_files(image_a, image_b, state.settings())
     if as_json:
         echo_json(document)
         return
     verdict = "same person" if document["same_person"] else "different people"
-    click.echo(f"{verdict}: distance {document['distance']:.3f} (threshold {document['threshold']}, "
-               f"embedder {document['embedder']['setting']})")
+    click.echo(
+        f"{verdict}: distance {document['distance']:.3f} (threshold {document['threshold']}, "
+        f"embedder {document['embedder']['setting']})"
+    )
 
 
 @click.command()
@@ -146,7 +158,7 @@ def subjects(state: CliState, as_json: bool) -> None:
     Example:
       faceledger subjects --json
     """
-    from faceledger.services.subjects import list_subjects
+    from faceledger.services.biometrics.subjects import list_subjects
 
     rows = list_subjects(state.ledger())
     if as_json:
@@ -187,7 +199,7 @@ def index_status_command(state: CliState, as_json: bool) -> None:
     Example:
       faceledger index status
     """
-    from faceledger.services.template_index import index_status
+    from faceledger.services.biometrics.template_index import index_status
 
     document = index_status(state.ledger())
     if as_json:
@@ -218,7 +230,7 @@ def index_rebuild_command(state: CliState, as_json: bool) -> None:
     Example:
       faceledger index rebuild --json
     """
-    from faceledger.services.template_index import rebuild_index
+    from faceledger.services.biometrics.template_index import rebuild_index
 
     before = rebuild_index(state.ledger())
     document = {

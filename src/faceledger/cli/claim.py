@@ -1,6 +1,6 @@
 """``faceledger claim add / list / revoke / challenge``: a person claims a detected face.
 
-Thin: parse, build the evidence through a verifier, call :mod:`faceledger.services.claims`,
+Thin: parse, build the evidence through a verifier, call :mod:`faceledger.services.people.claims`,
 print.
 """
 
@@ -18,7 +18,7 @@ EVIDENCE_KINDS = ("attestation", "signed-form", "owner-profile-code")
 
 
 def _verifier(state: CliState) -> Any:
-    from faceledger.services.verification import LocalProfileVerifier, LocalVerifier
+    from faceledger.services.people.verification import LocalProfileVerifier, LocalVerifier
     from faceledger.web.keys import load_secret
 
     settings = state.settings()
@@ -27,11 +27,13 @@ def _verifier(state: CliState) -> Any:
 
 
 def _owner_of_face(state: CliState, face_id: int) -> str:
-    from faceledger.services.claims import face_owner
+    from faceledger.services.people.claims import face_owner
 
     owner = face_owner(state.ledger(), face_id)
     if not owner:
-        raise click.UsageError(f"face {face_id}'s photo has no owner id: owner-profile-code cannot apply")
+        raise click.UsageError(
+            f"face {face_id}'s photo has no owner id: owner-profile-code cannot apply"
+        )
     return owner
 
 
@@ -67,23 +69,60 @@ def claim() -> None:
 
 
 @claim.command("add")
-@click.option("--face", "face_id", type=int, metavar="ID", help="The face's id (faceledger explain, claim list).")
-@click.option("--photo", metavar="PHOTO", help="Or: the photo's external id (e.g. ex-0003) or ledger id ...")
-@click.option("--face-index", type=int, default=None, metavar="N", help="... and the face's number in it (0-based).")
+@click.option(
+    "--face",
+    "face_id",
+    type=int,
+    metavar="ID",
+    help="The face's id (faceledger explain, claim list).",
+)
+@click.option(
+    "--photo", metavar="PHOTO", help="Or: the photo's external id (e.g. ex-0003) or ledger id ..."
+)
+@click.option(
+    "--face-index",
+    type=int,
+    default=None,
+    metavar="N",
+    help="... and the face's number in it (0-based).",
+)
 @click.option("--by", "by", required=True, type=click.Choice(["subject", "legal-representative"]),
               help="Who claims: the depicted person, or their legal representative.")  # fmt: skip
-@click.option("--relationship", metavar="TEXT", help="A representative's relationship (parent, guardian).")
-@click.option("--minor/--adult", "minor", default=None, help="Whether the depicted person is a minor (default: unknown).")
-@click.option("--age", type=click.IntRange(0, 150), metavar="N", help="The depicted person's age in years.")
-@click.option("--owner-self", is_flag=True, help="It is the photo owner's own face (needs owner-profile-code evidence).")
+@click.option(
+    "--relationship", metavar="TEXT", help="A representative's relationship (parent, guardian)."
+)
+@click.option(
+    "--minor/--adult",
+    "minor",
+    default=None,
+    help="Whether the depicted person is a minor (default: unknown).",
+)
+@click.option(
+    "--age", type=click.IntRange(0, 150), metavar="N", help="The depicted person's age in years."
+)
+@click.option(
+    "--owner-self",
+    is_flag=True,
+    help="It is the photo owner's own face (needs owner-profile-code evidence).",
+)
 @click.option("--evidence-kind", type=click.Choice(EVIDENCE_KINDS), default=None,
               help="signed-form with --evidence-file; owner-profile-code with --nonce; else attestation.")  # fmt: skip
 @click.option("--evidence-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The signed form (hashed; the file is not copied).")  # fmt: skip
 @click.option("--signer", metavar="NAME", help="Who signed the form.")
-@click.option("--signed", callback=parse_date, metavar="YYYY-MM-DD", help="When the form was signed.")
-@click.option("--nonce", metavar="NONCE", help="owner-profile-code: the nonce from faceledger claim challenge.")
-@click.option("--statement", metavar="TEXT", help="attestation: what the person stated (default: 'this is me').")
+@click.option(
+    "--signed", callback=parse_date, metavar="YYYY-MM-DD", help="When the form was signed."
+)
+@click.option(
+    "--nonce",
+    metavar="NONCE",
+    help="owner-profile-code: the nonce from faceledger claim challenge.",
+)
+@click.option(
+    "--statement",
+    metavar="TEXT",
+    help="attestation: what the person stated (default: 'this is me').",
+)
 @JSON_OPTION
 @click.pass_obj
 def add(
@@ -109,25 +148,31 @@ def add(
         --relationship parent --minor --statement "this is my daughter"
       faceledger claim add --face 40 --by subject --owner-self --nonce Zx81... --json
     """
-    from faceledger.services.claims import add_claim, face_for
+    from faceledger.services.people.claims import add_claim, face_for
 
     if face_id is None:
         if photo is None or face_index is None:
             raise click.UsageError("name the face: --face ID, or --photo PHOTO --face-index N")
         face_id = face_for(state.ledger(), photo=photo, index=face_index)
-    kind = evidence_kind or ("signed-form" if evidence_file else "owner-profile-code" if nonce else "attestation")
+    kind = evidence_kind or (
+        "signed-form" if evidence_file else "owner-profile-code" if nonce else "attestation"
+    )
     verifier = _verifier(state) if kind == "owner-profile-code" else None
-    from faceledger.services.verification import LocalVerifier
+    from faceledger.services.people.verification import LocalVerifier
 
     local = verifier or LocalVerifier(b"")
     if kind == "signed-form":
         if evidence_file is None:
-            raise click.UsageError("signed-form evidence needs --evidence-file (and --signer, --signed)")
+            raise click.UsageError(
+                "signed-form evidence needs --evidence-file (and --signer, --signed)"
+            )
         evidence = local.signed_form(data=evidence_file.read_bytes(), name=evidence_file.name,
                                      signer=signer, signed=signed)  # fmt: skip
     elif kind == "owner-profile-code":
         if nonce is None:
-            raise click.UsageError("owner-profile-code evidence needs --nonce (see faceledger claim challenge)")
+            raise click.UsageError(
+                "owner-profile-code evidence needs --nonce (see faceledger claim challenge)"
+            )
         evidence = local.owner_profile_code(owner_id=_owner_of_face(state, face_id), nonce=nonce)
     else:
         default = "this is me" if by == "subject" else "this is the person I represent"
@@ -141,12 +186,16 @@ def add(
     if as_json:
         echo_json({"claim": record})
         return
-    click.echo(f"recorded claim {record['id']} of face {record['face_id']}; receipt: {record['receipt']}")
+    click.echo(
+        f"recorded claim {record['id']} of face {record['face_id']}; receipt: {record['receipt']}"
+    )
     if not record["evidence"]["verified"]:
         click.echo("  evidence not verified: the claim is recorded; consents on it still need "
                    "the signer's evidence")  # fmt: skip
     if record["is_photo_owner"] and not record["owner_verified"]:
-        click.echo("  owner control NOT proven: the photo owner's consents do not count for this face")
+        click.echo(
+            "  owner control NOT proven: the photo owner's consents do not count for this face"
+        )
     reassessed = record["reassessed"]
     if reassessed["faces"]:
         click.echo(f"re-assessed the face as of {reassessed['date']}: {reassessed['allowed']} allowed, "
@@ -155,7 +204,9 @@ def add(
 
 
 @claim.command("challenge")
-@click.option("--owner", "owner_id", required=True, metavar="NSID", help="The photo owner account to prove.")
+@click.option(
+    "--owner", "owner_id", required=True, metavar="NSID", help="The photo owner account to prove."
+)
 @click.pass_obj
 def challenge(state: CliState, owner_id: str) -> None:
     """Print a nonce and the code to put in the owner's profile (for --owner-self claims).
@@ -167,21 +218,32 @@ def challenge(state: CliState, owner_id: str) -> None:
     Example:
       faceledger claim challenge --owner 70000003@N01
     """
-    from faceledger.services.verification import new_challenge
+    from faceledger.services.people.verification import new_challenge
     from faceledger.web.keys import load_secret
 
     nonce, code = new_challenge(load_secret(state.settings()), owner_id.strip())
     click.echo(f"nonce: {nonce}")
-    click.echo(f"code:  {code}   (put it in the profile of {owner_id.strip()}, then claim add --nonce)")
+    click.echo(
+        f"code:  {code}   (put it in the profile of {owner_id.strip()}, then claim add --nonce)"
+    )
 
 
 @claim.command("list")
 @click.option("--face", "face_id", type=int, metavar="ID", help="Only this face's claims.")
-@click.option("--photo", "photo", metavar="PHOTO", help="Only the claims on this photo (external or ledger id).")
-@click.option("--status", type=click.Choice(["active", "revoked"]), help="Only claims with this status.")
+@click.option(
+    "--photo",
+    "photo",
+    metavar="PHOTO",
+    help="Only the claims on this photo (external or ledger id).",
+)
+@click.option(
+    "--status", type=click.Choice(["active", "revoked"]), help="Only claims with this status."
+)
 @JSON_OPTION
 @click.pass_obj
-def list_(state: CliState, face_id: int | None, photo: str | None, status: str | None, as_json: bool) -> None:
+def list_(
+    state: CliState, face_id: int | None, photo: str | None, status: str | None, as_json: bool
+) -> None:
     """List recorded claims (oldest first).
 
     \b
@@ -189,7 +251,7 @@ def list_(state: CliState, face_id: int | None, photo: str | None, status: str |
       faceledger claim list
       faceledger claim list --face 12 --json
     """
-    from faceledger.services.claims import list_claims, photo_id_for
+    from faceledger.services.people.claims import list_claims, photo_id_for
 
     photo_id = photo_id_for(state.ledger(), photo) if photo is not None else None
     records = [c.to_dict() for c in list_claims(state.ledger(), face_id=face_id, photo_id=photo_id,
@@ -218,7 +280,7 @@ def revoke(state: CliState, claim_id_or_receipt: str, as_json: bool) -> None:
     Example:
       faceledger claim revoke 3
     """
-    from faceledger.services.claims import revoke_claim
+    from faceledger.services.people.claims import revoke_claim
 
     record = revoke_claim(
         state.ledger(), claim_id_or_receipt, actor="cli",

@@ -1,6 +1,6 @@
 """``faceledger consent add / revoke / list / import``: consent records.
 
-Thin: parse, call :mod:`faceledger.services.consent`, print.
+Thin: parse, call :mod:`faceledger.services.people.consent`, print.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def consent() -> None:
               help="A claimed face it covers (repeat for several; see faceledger claim).")  # fmt: skip
 @click.option("--given-by", type=click.Choice(["subject", "legal-representative", "photo-owner"]),
               help="Who gave it (default: photo-owner with --owner, else subject).")  # fmt: skip
-@click.option("--relationship", metavar="TEXT", help="A representative's relationship (e.g. parent).")
+@click.option(
+    "--relationship", metavar="TEXT", help="A representative's relationship (e.g. parent)."
+)
 @click.option("--owner", "owner_id", metavar="NSID",
               help="A photo owner's consent: covers only the owner's own claimed face.")  # fmt: skip
 @click.option("--subject", "subject_id", type=int, metavar="ID",
@@ -58,18 +60,36 @@ def consent() -> None:
 @click.option("--kind", type=click.Choice(["consent", "sale-authorization"]), default="consent",
               show_default=True, help="A consent, or a separate signed sale authorization.")  # fmt: skip
 @click.option("--purchaser", metavar="NAME", help="The named purchaser (sale-authorization).")
-@click.option("--signer", metavar="NAME", help="Who signed (required for a subject's or representative's consent).")
-@click.option("--signed", "signed_on", callback=parse_date, metavar="YYYY-MM-DD", help="When it was signed.")
-@click.option("--refusal", is_flag=True, help="Record the person's refusal for the purposes (read as an opt-out).")
+@click.option(
+    "--signer",
+    metavar="NAME",
+    help="Who signed (required for a subject's or representative's consent).",
+)
+@click.option(
+    "--signed", "signed_on", callback=parse_date, metavar="YYYY-MM-DD", help="When it was signed."
+)
+@click.option(
+    "--refusal",
+    is_flag=True,
+    help="Record the person's refusal for the purposes (read as an opt-out).",
+)
 @click.option("--purpose", "purposes", multiple=True, required=True, metavar="PURPOSE",
               help="A purpose it covers (repeat for several).")  # fmt: skip
 @click.option("--informed/--not-informed", default=False, show_default=True,
               help="Whether the purpose and retention term were disclosed first.")  # fmt: skip
-@click.option("--granted", callback=parse_date, metavar="YYYY-MM-DD", help="When given (default: today, UTC).")
-@click.option("--expires", callback=parse_date, metavar="YYYY-MM-DD", help="When it lapses (default: never).")
+@click.option(
+    "--granted", callback=parse_date, metavar="YYYY-MM-DD", help="When given (default: today, UTC)."
+)
+@click.option(
+    "--expires", callback=parse_date, metavar="YYYY-MM-DD", help="When it lapses (default: never)."
+)
 @click.option("--evidence-uri", metavar="URI", help="Where the signed form or record is kept.")
 @click.option("--evidence-sha256", metavar="HEX", help="SHA-256 of that evidence (64 hex digits).")
-@click.option("--force", is_flag=True, help="Record an --owner consent even if no photo of that owner is in the ledger.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Record an --owner consent even if no photo of that owner is in the ledger.",
+)
 @JSON_OPTION
 @click.pass_obj
 def add(
@@ -99,7 +119,7 @@ def add(
       faceledger consent add --claim 4 --given-by legal-representative --relationship parent \\
         --purpose train-face-recognition --refusal
     """
-    from faceledger.services.consent import add_consent
+    from faceledger.services.people.consent import add_consent
 
     if form is None and not refusal:
         raise click.UsageError("say how the consent was given: --form (or record a --refusal)")
@@ -120,7 +140,12 @@ def add(
 
 @consent.command("revoke")
 @click.argument("consent_id_or_receipt", metavar="ID_OR_RECEIPT")
-@click.option("--on", callback=parse_date, metavar="YYYY-MM-DD", help="Revoked from this date (default: today, UTC).")
+@click.option(
+    "--on",
+    callback=parse_date,
+    metavar="YYYY-MM-DD",
+    help="Revoked from this date (default: today, UTC).",
+)
 @JSON_OPTION
 @click.pass_obj
 def revoke(state: CliState, consent_id_or_receipt: str, on: date | None, as_json: bool) -> None:
@@ -134,7 +159,7 @@ def revoke(state: CliState, consent_id_or_receipt: str, on: date | None, as_json
       faceledger consent revoke 12
       faceledger consent revoke Jx3f...receipt --on 2025-06-01
     """
-    from faceledger.services.consent import revoke_consent
+    from faceledger.services.people.consent import revoke_consent
 
     change = revoke_consent(state.ledger(), consent_id_or_receipt, on=on, policies=state.policies())
     record, reassessed = change.consent.to_dict(), change.reassessed.to_dict()
@@ -150,12 +175,20 @@ def revoke(state: CliState, consent_id_or_receipt: str, on: date | None, as_json
 
 @consent.command("list")
 @click.option("--owner", "owner_id", metavar="NSID", help="Only this owner's consents.")
-@click.option("--subject", "subject_id", type=int, metavar="ID", help="Only this subject's consents.")
-@click.option("--claim", "claim_id", type=int, metavar="ID", help="Only the consents on this claim.")
+@click.option(
+    "--subject", "subject_id", type=int, metavar="ID", help="Only this subject's consents."
+)
+@click.option(
+    "--claim", "claim_id", type=int, metavar="ID", help="Only the consents on this claim."
+)
 @JSON_OPTION
 @click.pass_obj
 def list_(
-    state: CliState, owner_id: str | None, subject_id: int | None, claim_id: int | None, as_json: bool
+    state: CliState,
+    owner_id: str | None,
+    subject_id: int | None,
+    claim_id: int | None,
+    as_json: bool,
 ) -> None:
     """List recorded consents with their status today (active, pending, expired, revoked,
     refused) and who gave them.
@@ -165,11 +198,13 @@ def list_(
       faceledger consent list
       faceledger consent list --claim 3 --json
     """
-    from faceledger.services.consent import list_consents
+    from faceledger.services.people.consent import list_consents
 
     records = [
         r.to_dict()
-        for r in list_consents(state.ledger(), owner_id=owner_id, subject_id=subject_id, claim_id=claim_id)
+        for r in list_consents(
+            state.ledger(), owner_id=owner_id, subject_id=subject_id, claim_id=claim_id
+        )
     ]
     if as_json:
         echo_json({"consents": records})
@@ -213,7 +248,7 @@ def import_(state: CliState, file: Path, as_json: bool) -> None:
       faceledger consent import consents.csv
       faceledger consent import consents.jsonl --json
     """
-    from faceledger.services.consent import import_consents
+    from faceledger.services.people.consent import import_consents
 
     report = import_consents(state.ledger(), file, policies=state.policies())
     if as_json:

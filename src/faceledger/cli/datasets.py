@@ -26,9 +26,16 @@ def datasets() -> None:
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))  # fmt: skip
 @click.option("--citation", help="How the dataset is cited (authors, title, venue, year).")
-@click.option("--licence", "--license", "licence", help="The licence or terms the dataset is published under.")
-@click.option("--optout-url", help="Where its maintainer takes removal requests (https:// or mailto:).")
-@click.option("--labels", help="Annotation kinds every listed face carries, comma-separated (e.g. gender,age).")
+@click.option(
+    "--licence", "--license", "licence", help="The licence or terms the dataset is published under."
+)
+@click.option(
+    "--optout-url", help="Where its maintainer takes removal requests (https:// or mailto:)."
+)
+@click.option(
+    "--labels",
+    help="Annotation kinds every listed face carries, comma-separated (e.g. gender,age).",
+)
 @JSON_OPTION
 @click.pass_obj
 def import_command(state: CliState, name: str, files: tuple[Path, ...], citation: str | None,
@@ -49,7 +56,7 @@ def import_command(state: CliState, name: str, files: tuple[Path, ...], citation
           --licence "non-commercial research only" --optout-url https://github.com/BiDAlab/DiveFace
       faceledger datasets import MyList members.csv --json
     """
-    from faceledger.services.datasets import import_dataset
+    from faceledger.services.decisions.datasets import import_dataset
 
     kinds = [k for k in (labels or "").split(",") if k.strip()]
     report = import_dataset(state.ledger(), name, list(files), citation=citation, licence=licence,
@@ -64,7 +71,9 @@ def import_command(state: CliState, name: str, files: tuple[Path, ...], citation
     for reject in report.rejects:
         click.echo(f"  rejected {reject}", err=True)
     if report.rejected > len(report.rejects):
-        click.echo(f"  ... and {report.rejected - len(report.rejects):,} more rejected lines", err=True)
+        click.echo(
+            f"  ... and {report.rejected - len(report.rejects):,} more rejected lines", err=True
+        )
     if report.ignored_columns:
         click.echo(f"  ignored columns: {', '.join(report.ignored_columns)}")
 
@@ -74,7 +83,9 @@ def import_command(state: CliState, name: str, files: tuple[Path, ...], citation
 @click.option("--photo", "photos", multiple=True, help="Exact Flickr photo id (repeatable).")
 @JSON_OPTION
 @click.pass_obj
-def lookup_command(state: CliState, owner: str | None, photos: tuple[str, ...], as_json: bool) -> None:
+def lookup_command(
+    state: CliState, owner: str | None, photos: tuple[str, ...], as_json: bool
+) -> None:
     """Which imported datasets list this account's photos (or these photos), and what they
     annotated (label kinds, never values).
 
@@ -84,11 +95,13 @@ def lookup_command(state: CliState, owner: str | None, photos: tuple[str, ...], 
       faceledger datasets lookup --owner 100016927@N02 --photo 9469948405 --json
     """
     from faceledger.errors import DatasetError
-    from faceledger.services.datasets import datasets_holding
+    from faceledger.services.decisions.datasets import datasets_holding
 
     if owner is None and not photos:
         raise DatasetError("give --owner NSID and/or --photo ID")
-    found = datasets_holding(state.ledger(), owner_id=owner, photo_ids=list(photos) if photos else None)
+    found = datasets_holding(
+        state.ledger(), owner_id=owner, photo_ids=list(photos) if photos else None
+    )
     if as_json:
         echo_json({"datasets": [d.to_dict() for d in found]})
         return
@@ -112,7 +125,7 @@ def list_command(state: CliState, as_json: bool) -> None:
     Example:
       faceledger datasets list --json
     """
-    from faceledger.services.datasets import list_datasets
+    from faceledger.services.decisions.datasets import list_datasets
 
     found = list_datasets(state.ledger())
     if as_json:

@@ -1,6 +1,6 @@
 """``faceledger evaluate detect|verify``: the models' error rates on an owner's labelled file.
 
-Thin: parse, call :mod:`faceledger.services.evaluate`, print (text, ``--json``, ``--html``).
+Thin: parse, call :mod:`faceledger.services.biometrics.evaluate`, print (text, ``--json``, ``--html``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def evaluate() -> None:
 
 
 def _finish(state: CliState, summary: dict[str, Any], as_json: bool, html: Path | None) -> None:
-    from faceledger.services.evaluate import save_evaluation
+    from faceledger.services.biometrics.evaluate import save_evaluation
 
     saved = save_evaluation(state.ledger(), state.settings(), summary)
     if html is not None:
@@ -43,7 +43,7 @@ def _finish(state: CliState, summary: dict[str, Any], as_json: bool, html: Path 
     if as_json:
         echo_json({**summary, "saved": str(saved), "html": str(html) if html else None})
         return
-    from faceledger.services.evaluate import interval_text
+    from faceledger.services.biometrics.evaluate import interval_text
 
     overall = summary["overall"]
     for metric, item in overall.items():
@@ -77,7 +77,7 @@ def detect(state: CliState, boxes: Path, as_json: bool, html: Path | None) -> No
       faceledger evaluate detect labels/boxes.csv
       faceledger evaluate detect labels/boxes.csv --json --html detect.html
     """
-    from faceledger.services.evaluate import evaluate_detect
+    from faceledger.services.biometrics.evaluate import evaluate_detect
 
     _finish(state, evaluate_detect(boxes, state.settings()), as_json, html)
 
@@ -98,7 +98,7 @@ def verify(state: CliState, pairs: Path, as_json: bool, html: Path | None) -> No
       faceledger evaluate verify labels/pairs.csv
       faceledger evaluate verify labels/pairs.csv --html verify.html
     """
-    from faceledger.services.evaluate import evaluate_verify
+    from faceledger.services.biometrics.evaluate import evaluate_verify
 
     _finish(state, evaluate_verify(pairs, state.settings()), as_json, html)
 

@@ -11,12 +11,24 @@ from faceledger.cli._progress import RichProgress
 
 
 @click.command()
-@click.option("--workers", type=click.IntRange(1, 1024), help="Concurrent downloads (FACELEDGER_FETCH_WORKERS).")
-@click.option("--limit", type=click.IntRange(min=1), help="Fetch at most this many photos, then stop.")
-@click.option("--retry", is_flag=True, help="Also retry failed photos and those reserved only because a signal was unreachable.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    help="Concurrent downloads (FACELEDGER_FETCH_WORKERS).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), help="Fetch at most this many photos, then stop."
+)
+@click.option(
+    "--retry",
+    is_flag=True,
+    help="Also retry failed photos and those reserved only because a signal was unreachable.",
+)
 @JSON_OPTION
 @click.pass_obj
-def fetch(state: CliState, workers: int | None, limit: int | None, retry: bool, as_json: bool) -> None:
+def fetch(
+    state: CliState, workers: int | None, limit: int | None, retry: bool, as_json: bool
+) -> None:
     """Download the bytes of URL-only photos, honouring machine-readable opt-outs.
 
     Every photo with a download URL and no bytes yet is checked against imported opt-out
@@ -34,11 +46,15 @@ def fetch(state: CliState, workers: int | None, limit: int | None, retry: bool, 
       faceledger fetch --limit 1000 --json
       FACELEDGER_FETCH_ALLOW_PRIVATE=1 faceledger fetch   # an intranet mirror
     """
-    from faceledger.services.fetch import fetch_pending
+    from faceledger.services.collection.fetch import fetch_pending
 
     settings = state.settings(fetch_workers=workers)
     report = fetch_pending(
-        state.ledger(), settings, progress=None if as_json else RichProgress(), limit=limit, retry=retry
+        state.ledger(),
+        settings,
+        progress=None if as_json else RichProgress(),
+        limit=limit,
+        retry=retry,
     )
     document = report.to_dict()
     if as_json:
@@ -53,9 +69,15 @@ def fetch(state: CliState, workers: int | None, limit: int | None, retry: bool, 
     if report.recovered:
         click.echo(f"  committed {report.recovered:,} photos an interrupted run had finished")
     if report.reserved_by_signal:
-        click.echo("  reserved by signal: " + ", ".join(f"{k}: {v}" for k, v in document["reserved_by_signal"].items()))
+        click.echo(
+            "  reserved by signal: "
+            + ", ".join(f"{k}: {v}" for k, v in document["reserved_by_signal"].items())
+        )
     if report.failed_by_reason:
-        click.echo("  failed by reason: " + ", ".join(f"{k}: {v}" for k, v in document["failed_by_reason"].items()))
+        click.echo(
+            "  failed by reason: "
+            + ", ".join(f"{k}: {v}" for k, v in document["failed_by_reason"].items())
+        )
     if report.remaining:
         click.echo(f"  {report.remaining:,} photos left to fetch: run faceledger fetch again")
 
@@ -87,7 +109,7 @@ def import_command(state: CliState, file: Path, as_json: bool) -> None:
       faceledger optouts import do-not-train.json
       faceledger optouts import owners.txt --json
     """
-    from faceledger.services.optouts import import_optouts
+    from faceledger.services.people.optouts import import_optouts
 
     report = import_optouts(state.ledger(), file)
     if as_json:

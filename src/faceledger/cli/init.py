@@ -23,7 +23,7 @@ def init(state: CliState, as_json: bool) -> None:
       faceledger init
       faceledger --database-url postgresql+psycopg://faceledger@db:5432/faceledger init
     """
-    from faceledger.services.ledger_init import init_ledger
+    from faceledger.services.collection.ledger_init import init_ledger
 
     result, _ = init_ledger(
         state.settings().database_url, opener=lambda _url: state.ledger(create=True)

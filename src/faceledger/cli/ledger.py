@@ -29,9 +29,11 @@ def ingest(state: CliState, paths: tuple[Path, ...], as_json: bool) -> None:
       faceledger ingest examples/
       faceledger ingest yfcc100m_dataset.tsv.bz2 photos.parquet
     """
-    from faceledger.services.ingest import ingest_paths
+    from faceledger.services.collection.ingest import ingest_paths
 
-    report = ingest_paths(state.ledger(create=True), list(paths), progress=None if as_json else RichProgress())
+    report = ingest_paths(
+        state.ledger(create=True), list(paths), progress=None if as_json else RichProgress()
+    )
     if as_json:
         echo_json(
             {
@@ -53,14 +55,25 @@ def ingest(state: CliState, paths: tuple[Path, ...], as_json: bool) -> None:
         for reject in source.rejects:
             click.echo(f"    rejected {reject}", err=True)
         if source.rejected > len(source.rejects):
-            click.echo(f"    ... {source.rejected - len(source.rejects):,} more: faceledger status --errors", err=True)
-    click.echo(f"ingested {report.added:,} new photos ({report.rejected:,} rows rejected) into {state.ledger().url}")
+            click.echo(
+                f"    ... {source.rejected - len(source.rejects):,} more: faceledger status --errors",
+                err=True,
+            )
+    click.echo(
+        f"ingested {report.added:,} new photos ({report.rejected:,} rows rejected) into {state.ledger().url}"
+    )
 
 
 @click.command()
 @click.option("--workers", type=int, help="Worker processes (default: cores; FACELEDGER_WORKERS).")
-@click.option("--engine", type=click.Choice(["local", "ray"]), help="How to spread the work (FACELEDGER_ENGINE).")
-@click.option("--threshold", type=float, help="Detector confidence threshold (FACELEDGER_DETECTOR_THRESHOLD).")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    help="How to spread the work (FACELEDGER_ENGINE).",
+)
+@click.option(
+    "--threshold", type=float, help="Detector confidence threshold (FACELEDGER_DETECTOR_THRESHOLD)."
+)
 @click.option("--limit", type=int, help="Scan at most this many photos, then stop.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
 @click.pass_obj
@@ -81,8 +94,8 @@ def scan(
       faceledger scan --workers 2
       faceledger scan --engine ray --workers 8
     """
-    from faceledger.services.ledger_init import ensure_ingested
-    from faceledger.services.scan import scan_pending
+    from faceledger.services.collection.ledger_init import ensure_ingested
+    from faceledger.services.collection.scan import scan_pending
 
     settings = state.settings(workers=workers, engine=engine, detector_threshold=threshold)
     ensure_ingested(state.ledger())
@@ -119,7 +132,9 @@ def scan(
 @click.option("--threshold", type=float, help="Detector confidence threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON document.")
 @click.pass_obj
-def detect(state: CliState, images: tuple[Path, ...], threshold: float | None, as_json: bool) -> None:
+def detect(
+    state: CliState, images: tuple[Path, ...], threshold: float | None, as_json: bool
+) -> None:
     """Detect faces in image files without touching the ledger.
 
     Same detector and threshold as `scan`. Boxes are [x1, y1, x2, y2] in the pixels of
@@ -130,7 +145,7 @@ def detect(state: CliState, images: tuple[Path, ...], threshold: float | None, a
     Example:
       faceledger detect group.jpg portrait.png --json
     """
-    from faceledger.services.detect import detect_files
+    from faceledger.services.collection.detect import detect_files
 
     document = detect_files(list(images), state.settings(detector_threshold=threshold))
     if as_json:
@@ -140,7 +155,9 @@ def detect(state: CliState, images: tuple[Path, ...], threshold: float | None, a
         if "error" in entry:
             click.echo(f"{entry['path']}: error: {entry['error']}")
             continue
-        click.echo(f"{entry['path']} ({entry['width']}x{entry['height']}): {len(entry['faces'])} faces")
+        click.echo(
+            f"{entry['path']} ({entry['width']}x{entry['height']}): {len(entry['faces'])} faces"
+        )
         for face in entry["faces"]:
             box = ", ".join(f"{v:.0f}" for v in face["box"])
             click.echo(f"  [{box}] score {face['score']:.2f}")
@@ -158,7 +175,7 @@ def status(state: CliState, show_errors: bool, as_json: bool) -> None:
       faceledger status
       faceledger status --errors --json
     """
-    from faceledger.services.status import ledger_errors, ledger_status
+    from faceledger.services.collection.status import ledger_errors, ledger_status
 
     ledger = state.ledger()
     document = ledger_errors(ledger) if show_errors else ledger_status(ledger)
@@ -197,7 +214,9 @@ def _print_acquisition(acq: dict | None) -> None:  # type: ignore[type-arg]
 
 
 def _print_errors(document: dict) -> None:  # type: ignore[type-arg]
-    if not any(document.get(k) for k in ("scan_errors", "rejected_rows", "reserved", "fetch_failures")):
+    if not any(
+        document.get(k) for k in ("scan_errors", "rejected_rows", "reserved", "fetch_failures")
+    ):
         click.echo("no errors")
     for entry in document["scan_errors"]:
         click.echo(f"{entry['path']}: {entry['reason']}: {entry['detail']}")

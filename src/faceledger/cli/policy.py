@@ -1,6 +1,6 @@
 """``faceledger policy ...``: evaluate a scenario against the laws, list and show the laws.
 
-Thin: parse arguments, call :class:`~faceledger.services.policy.PolicyService`, print.
+Thin: parse arguments, call :class:`~faceledger.services.decisions.policy.PolicyService`, print.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import click
 from faceledger.cli._common import JSON_OPTION, CliState, echo_json
 
 if TYPE_CHECKING:
-    from faceledger.services.policy import PolicyService
+    from faceledger.services.decisions.policy import PolicyService
 
 
 def _service(ctx: click.Context, policy_dir: str | None) -> PolicyService:
-    from faceledger.services.policy import PolicyService
+    from faceledger.services.decisions.policy import PolicyService
 
     state: CliState = ctx.obj
     folder = Path(policy_dir) if policy_dir else state.settings().policy_dir
@@ -50,7 +50,9 @@ def policy_group() -> None:
 @JSON_OPTION
 @_POLICY_DIR
 @click.pass_context
-def evaluate_command(ctx: click.Context, scenario: str, as_json: bool, policy_dir: str | None) -> None:
+def evaluate_command(
+    ctx: click.Context, scenario: str, as_json: bool, policy_dir: str | None
+) -> None:
     """Evaluate SCENARIO.json: may this action happen, which laws reach it, and why.
 
     Exit 2 with a message naming the field when the scenario is invalid.
@@ -80,7 +82,7 @@ def list_command(ctx: click.Context, as_json: bool, policy_dir: str | None) -> N
       faceledger policy list
       faceledger policy list --json
     """
-    from faceledger.services.policy import policy_summary
+    from faceledger.services.decisions.policy import policy_summary
 
     service = _service(ctx, policy_dir)
     rows = [policy_summary(p) for p in service.policies]
@@ -110,7 +112,7 @@ def show_command(ctx: click.Context, law_id: str, as_json: bool, policy_dir: str
     """
     import yaml
 
-    from faceledger.services.policy import policy_document
+    from faceledger.services.decisions.policy import policy_document
 
     service = _service(ctx, policy_dir)
     document = policy_document(service.get(law_id))
@@ -137,7 +139,7 @@ def publish_command(ctx: click.Context, out: str, policy_dir: str | None) -> Non
     Example:
       faceledger policy publish --out site/
     """
-    from faceledger.services.policy_publish import publish_policy
+    from faceledger.services.decisions.policy_publish import publish_policy
 
     state: CliState = ctx.obj
     service = _service(ctx, policy_dir)

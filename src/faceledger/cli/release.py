@@ -1,6 +1,6 @@
 """``faceledger release create / list / diff`` and ``faceledger consumer add / list / notified``.
 
-Thin: parse, call :mod:`faceledger.services.releases`, print.
+Thin: parse, call :mod:`faceledger.services.lifecycle.releases`, print.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def release() -> None:
 
 @release.command("create")
 @click.argument("name")
-@click.option("--purpose", required=True, help="The purpose the release is for (its decisions must allow it).")
+@click.option(
+    "--purpose", required=True, help="The purpose the release is for (its decisions must allow it)."
+)
 @click.option("--with-features", is_flag=True,
               help="Add each face's DiF measures (decrypted, audited), where its decision allows.")  # fmt: skip
 @click.option("--images", type=click.Choice(["none", "original", "redacted"]), default="none", show_default=True,
@@ -36,7 +38,9 @@ def release() -> None:
 @click.option("--disclosure-basis", type=click.Choice(_BASES), metavar="|".join(_BASES),
               help="The basis the faces are disclosed on, where a law asks for one (MHMDA "
                    "19.373.030(1)(b), BIPA 15(d), GDPR Art. 9): recorded on the version and audited.")  # fmt: skip
-@click.option("--allow-empty", is_flag=True, help="Cut a version even when no face or photo may be released.")
+@click.option(
+    "--allow-empty", is_flag=True, help="Cut a version even when no face or photo may be released."
+)
 @JSON_OPTION
 @click.pass_obj
 def create(
@@ -70,7 +74,7 @@ def create(
       faceledger release create faces-2025 --purpose train-face-recognition --disclosure-basis consent
     """
     from faceledger.errors import ReleaseEmpty
-    from faceledger.services.releases import create_release
+    from faceledger.services.lifecycle.releases import create_release
 
     try:
         version = create_release(
@@ -86,7 +90,9 @@ def create(
         echo_json(version.to_dict())
         return
     basis = f" (disclosure basis: {version.disclosure_basis})" if version.disclosure_basis else ""
-    click.echo(f"{version.ref}: {version.photos:,} photos, {version.faces:,} faces{basis} -> {version.path}")
+    click.echo(
+        f"{version.ref}: {version.photos:,} photos, {version.faces:,} faces{basis} -> {version.path}"
+    )
     for line in version.withheld.lines() if version.withheld is not None else []:
         click.echo(line)
     if version.images is not None:
@@ -109,7 +115,7 @@ def list_(state: CliState, as_json: bool) -> None:
       faceledger release list
       faceledger release list --json
     """
-    from faceledger.services.release_versions import list_releases
+    from faceledger.services.lifecycle.release_versions import list_releases
 
     versions = list_releases(state.ledger())
     if as_json:
@@ -136,7 +142,7 @@ def diff(state: CliState, a: str, b: str, as_json: bool) -> None:
     Example:
       faceledger release diff faces-2025@v1 faces-2025@v2
     """
-    from faceledger.services.release_versions import diff_releases
+    from faceledger.services.lifecycle.release_versions import diff_releases
 
     document = diff_releases(state.ledger(), a, b)
     if as_json:
@@ -164,7 +170,9 @@ def consumer() -> None:
 @consumer.command("add")
 @click.argument("name")
 @click.option("--release", "ref", required=True, metavar="NAME@vN", help="The version it received.")
-@click.option("--contact", help="Who to tell when faces must be removed (kept out of the audit log).")
+@click.option(
+    "--contact", help="Who to tell when faces must be removed (kept out of the audit log)."
+)
 @JSON_OPTION
 @click.pass_obj
 def consumer_add(state: CliState, name: str, ref: str, contact: str | None, as_json: bool) -> None:
@@ -174,7 +182,7 @@ def consumer_add(state: CliState, name: str, ref: str, contact: str | None, as_j
     Example:
       faceledger consumer add partner-lab --release faces-2025@v1
     """
-    from faceledger.services.release_consumers import add_consumer
+    from faceledger.services.lifecycle.release_consumers import add_consumer
 
     record = add_consumer(state.ledger(), name=name, ref=ref, contact=contact)
     if as_json:
@@ -193,7 +201,7 @@ def consumer_list(state: CliState, as_json: bool) -> None:
     Example:
       faceledger consumer list --json
     """
-    from faceledger.services.release_consumers import list_consumers
+    from faceledger.services.lifecycle.release_consumers import list_consumers
 
     rows = list_consumers(state.ledger())
     if as_json:
@@ -203,7 +211,9 @@ def consumer_list(state: CliState, as_json: bool) -> None:
         click.echo("no consumers registered")
     for r in rows:
         due = f"  NOTICE DUE ({r['notices_due']})" if r["notices_due"] else ""
-        click.echo(f"{r['id']:>5}  {r['name']:<24} {r['release']:<28} {r['registered_at']:%Y-%m-%d}{due}")
+        click.echo(
+            f"{r['id']:>5}  {r['name']:<24} {r['release']:<28} {r['registered_at']:%Y-%m-%d}{due}"
+        )
 
 
 @consumer.command("notified")
@@ -216,7 +226,7 @@ def consumer_notified(state: CliState, consumer_id: int) -> None:
     Example:
       faceledger consumer notified 3
     """
-    from faceledger.services.release_consumers import mark_notified
+    from faceledger.services.lifecycle.release_consumers import mark_notified
 
     count = mark_notified(state.ledger(), consumer_id=consumer_id)
     click.echo(f"consumer {consumer_id}: {count} notices marked as sent")

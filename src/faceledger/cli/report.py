@@ -1,6 +1,6 @@
 """``faceledger report``: the audit report of the ledger (HTML, PDF or JSON).
 
-Thin: parse, call :func:`faceledger.services.report.write_report`, print the path.
+Thin: parse, call :func:`faceledger.services.oversight.report.write_report`, print the path.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def report(state: CliState, out: Path | None, fmt: str, compare: Path | None,
       faceledger report --format pdf --out report/
       faceledger report --out report-new/ --compare report/report.json
     """
-    from faceledger.services.report import write_report
+    from faceledger.services.oversight.report import write_report
 
     settings = state.settings()
     files = write_report(
@@ -57,7 +57,11 @@ def report(state: CliState, out: Path | None, fmt: str, compare: Path | None,
     )
     if files.changes is not None:
         lines = files.changes["changes"]
-        click.echo(f"changes since {files.changes['old']['generated_at']}:" if lines else "no figure changed")
+        click.echo(
+            f"changes since {files.changes['old']['generated_at']}:"
+            if lines
+            else "no figure changed"
+        )
         for change in lines[:20]:
             click.echo(f"  {change['text']}")
         if len(lines) > 20:

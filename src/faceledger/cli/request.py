@@ -1,6 +1,6 @@
 """``faceledger request new / list / show / verify / execute / confirm / reject``.
 
-Thin: parse, call :mod:`faceledger.services.requests`, print.
+Thin: parse, call :mod:`faceledger.services.lifecycle.requests`, print.
 """
 
 from __future__ import annotations
@@ -22,18 +22,27 @@ def _echo(record: Any, as_json: bool) -> None:
         return
     key = document["key_value"] or f"selfie ({document['matched_faces']} faces matched)"
     scope = f" of {document['owner_scope']}" if document["owner_scope"] else ""
-    click.echo(f"request {document['id']}: {document['kind']} by {document['key_type']} {key}{scope}"
-               f" (covers {document['covers'] or '?'})")
+    click.echo(
+        f"request {document['id']}: {document['kind']} by {document['key_type']} {key}{scope}"
+        f" (covers {document['covers'] or '?'})"
+    )
     kinds = [f"{e['kind']}{'' if e['verified'] else ' (unverified)'}" for e in document["evidence"]]
-    click.echo(f"  evidence: {', '.join(kinds) or 'none'}; contact: {'on file' if document['has_contact'] else 'none'}")
+    click.echo(
+        f"  evidence: {', '.join(kinds) or 'none'}; contact: {'on file' if document['has_contact'] else 'none'}"
+    )
     if document["faces"]:
-        click.echo("  faces: " + ", ".join(f"{n} {status}" for status, n in sorted(document["faces"].items())))
+        click.echo(
+            "  faces: "
+            + ", ".join(f"{n} {status}" for status, n in sorted(document["faces"].items()))
+        )
     click.echo(f"  status {document['status']}; received {document['received_at'][:10]}; "
                f"{document['law'].upper()} deadline {document['deadline']}"
                + (f" ({document['days_left']} days left)" if document["days_left"] is not None else "")
                + (" OVERDUE" if document["overdue"] else ""))  # fmt: skip
     if document["extended_at"]:
-        click.echo(f"  deadline extended from {document['deadline_original']}: {document['extension_reason']}")
+        click.echo(
+            f"  deadline extended from {document['deadline_original']}: {document['extension_reason']}"
+        )
     if document["reject_reason"]:
         click.echo(f"  rejected: {document['reject_reason']}")
     result = document["result"] or {}
@@ -59,19 +68,38 @@ def request() -> None:
 
 
 @request.command("new")
-@click.option("--kind", required=True, type=click.Choice(["optout", "erasure", "access"]), help="What the person asks for.")
-@click.option("--owner", metavar="NSID", help="A photo owner id or username (with --tag: whose tag).")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["optout", "erasure", "access"]),
+    help="What the person asks for.",
+)
+@click.option(
+    "--owner", metavar="NSID", help="A photo owner id or username (with --tag: whose tag)."
+)
 @click.option("--photo", metavar="ID", help="A photo's id at its source (e.g. the Flickr id).")
 @click.option("--url", help="A photo's download or page URL.")
-@click.option("--tag", help="One of the owner's own tags (a photographer's bulk request; needs --owner).")
+@click.option(
+    "--tag", help="One of the owner's own tags (a photographer's bulk request; needs --owner)."
+)
 @click.option("--selfie", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The requester's selfie: matched now, its template discarded at once.")  # fmt: skip
-@click.option("--consent-given", is_flag=True, help="Record the requester's match-optout consent with the request.")
-@click.option("--consent", metavar="ID_OR_RECEIPT", help="An existing consent covering match-optout.")
+@click.option(
+    "--consent-given",
+    is_flag=True,
+    help="Record the requester's match-optout consent with the request.",
+)
+@click.option(
+    "--consent", metavar="ID_OR_RECEIPT", help="An existing consent covering match-optout."
+)
 @click.option("--claim", "claims", multiple=True, metavar="ID_OR_RECEIPT",
               help="A claim of a face by the requester (faceledger claim add); repeat for several faces.")  # fmt: skip
-@click.option("--contact", help="How to reach the requester (stored encrypted; shown to reviewers only).")
-@click.option("--law", help="The law the request is answered under (default: the earliest deadline).")
+@click.option(
+    "--contact", help="How to reach the requester (stored encrypted; shown to reviewers only)."
+)
+@click.option(
+    "--law", help="The law the request is answered under (default: the earliest deadline)."
+)
 @JSON_OPTION
 @click.pass_obj
 def new(
@@ -94,7 +122,7 @@ def new(
       faceledger request new --kind optout --claim 4
       faceledger request new --kind erasure --selfie me.jpg --consent-given --json
     """
-    from faceledger.services.request_intake import Intake, file_request
+    from faceledger.services.lifecycle.request_intake import Intake, file_request
 
     intake = Intake(
         kind=kind, law=law, contact=contact, owner=owner, photo=photo, url=url, tag=tag,
@@ -109,8 +137,12 @@ def new(
 
 
 @request.command("list")
-@click.option("--status", type=click.Choice(["received", "verified", "executed", "confirmed", "rejected"]))
-@click.option("--overdue", is_flag=True, help="Only open requests past their (possibly extended) deadline.")
+@click.option(
+    "--status", type=click.Choice(["received", "verified", "executed", "confirmed", "rejected"])
+)
+@click.option(
+    "--overdue", is_flag=True, help="Only open requests past their (possibly extended) deadline."
+)
 @JSON_OPTION
 @click.pass_obj
 def list_(state: CliState, status: str | None, overdue: bool, as_json: bool) -> None:
@@ -121,7 +153,7 @@ def list_(state: CliState, status: str | None, overdue: bool, as_json: bool) -> 
       faceledger request list --status received
       faceledger request list --overdue --json
     """
-    from faceledger.services.requests import list_requests
+    from faceledger.services.lifecycle.requests import list_requests
 
     records = [r.to_dict() for r in list_requests(state.ledger(), status=status, overdue=overdue)]
     if as_json:
@@ -146,7 +178,7 @@ def show(state: CliState, request_id: str, as_json: bool) -> None:
     Example:
       faceledger request show 3
     """
-    from faceledger.services.requests import get_request
+    from faceledger.services.lifecycle.requests import get_request
 
     _echo(get_request(state.ledger(), request_id), as_json)
 
@@ -156,8 +188,19 @@ def show(state: CliState, request_id: str, as_json: bool) -> None:
 @click.option("--form", "form", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A signed form the reviewer checked (hashed; with --signer, --signed, --owner).")  # fmt: skip
 @click.option("--signer", help="Who signed the form.")
-@click.option("--signed", "signed_on", callback=parse_date, metavar="YYYY-MM-DD", help="When the form was signed.")
-@click.option("--owner", "owner_id", metavar="NSID", help="The account the signed form shows the requester owns.")
+@click.option(
+    "--signed",
+    "signed_on",
+    callback=parse_date,
+    metavar="YYYY-MM-DD",
+    help="When the form was signed.",
+)
+@click.option(
+    "--owner",
+    "owner_id",
+    metavar="NSID",
+    help="The account the signed form shows the requester owns.",
+)
 @JSON_OPTION
 @click.pass_obj
 def verify(
@@ -177,13 +220,15 @@ def verify(
       faceledger request verify 4 --form release.pdf --signer "A. Person" --signed 2026-11-30 --owner 70000001@N01
     """
     from faceledger.errors import RequestError
-    from faceledger.services.requests import verify_request
+    from faceledger.services.lifecycle.requests import verify_request
 
     evidence = None
     if form is not None:
         if not owner_id:
-            raise RequestError("a signed form proves ownership of an account: name it (--owner NSID)")
-        from faceledger.services.verification import IdentityEvidence, LocalVerifier
+            raise RequestError(
+                "a signed form proves ownership of an account: name it (--owner NSID)"
+            )
+        from faceledger.services.people.verification import IdentityEvidence, LocalVerifier
 
         checked = LocalVerifier(b"").signed_form(data=form.read_bytes(), name=form.name, signer=signer,
                                                  signed=signed_on)  # fmt: skip
@@ -192,7 +237,9 @@ def verify(
         evidence = IdentityEvidence(checked.kind, True, {**checked.detail, "owner_id": owner_id.strip()},
                                     checked.verified_at)  # fmt: skip
     elif signer or signed_on or owner_id:
-        raise RequestError("--signer, --signed and --owner describe a signed form: give it with --form FILE")
+        raise RequestError(
+            "--signer, --signed and --owner describe a signed form: give it with --form FILE"
+        )
     _echo(verify_request(state.ledger(), request_id, evidence=evidence), as_json)
 
 
@@ -211,7 +258,7 @@ def execute(state: CliState, request_id: str, as_json: bool) -> None:
     Example:
       faceledger request execute 3 --json
     """
-    from faceledger.services.requests import execute_request
+    from faceledger.services.lifecycle.requests import execute_request
 
     _echo(execute_request(state.ledger(), state.vault(), state.settings(), request_id), as_json)
 
@@ -227,7 +274,7 @@ def confirm(state: CliState, request_id: str, as_json: bool) -> None:
     Example:
       faceledger request confirm 3
     """
-    from faceledger.services.requests import confirm_request
+    from faceledger.services.lifecycle.requests import confirm_request
 
     _echo(confirm_request(state.ledger(), request_id), as_json)
 
@@ -244,7 +291,7 @@ def reject(state: CliState, request_id: str, reason: str, as_json: bool) -> None
     Example:
       faceledger request reject 3 --reason "identity could not be verified"
     """
-    from faceledger.services.requests import reject_request
+    from faceledger.services.lifecycle.requests import reject_request
 
     _echo(reject_request(state.ledger(), request_id, reason=reason), as_json)
 
@@ -259,7 +306,11 @@ def _echo_faces(faces: list[dict[str, Any]], as_json: bool) -> None:
     if not faces:
         click.echo("this request covers no single faces")
     for f in faces:
-        distance = f"distance {f['distance']:.3f}" if f["distance"] is not None else f"claim {f['claim_id']}"
+        distance = (
+            f"distance {f['distance']:.3f}"
+            if f["distance"] is not None
+            else f"claim {f['claim_id']}"
+        )
         decided = f" by {f['decided_by']}" if f["decided_by"] else ""
         click.echo(f"face {f['face_id']:>6}  {f['status']:<9} {distance}  photo {f['photo'] or f['photo_id']}  "
                    f"box {[round(v) for v in f['box']]}{decided}" + (f"  ({f['reason']})" if f["reason"] else ""))  # fmt: skip
@@ -280,7 +331,7 @@ def faces(state: CliState, request_id: str, as_json: bool) -> None:
     Example:
       faceledger request faces 3
     """
-    from faceledger.services.requests import get_request, review_faces
+    from faceledger.services.lifecycle.requests import get_request, review_faces
 
     _echo_faces(review_faces(state.ledger(), get_request(state.ledger(), request_id).id), as_json)
 
@@ -297,16 +348,20 @@ def confirm_face(state: CliState, request_id: str, face_id: int, as_json: bool) 
     Example:
       faceledger request confirm-face 3 41
     """
-    from faceledger.services.requests import decide_face, get_request
+    from faceledger.services.lifecycle.requests import decide_face, get_request
 
     record = get_request(state.ledger(), request_id)
-    _echo_faces([decide_face(state.ledger(), record.id, face_id, confirm=True, actor="cli")], as_json)
+    _echo_faces(
+        [decide_face(state.ledger(), record.id, face_id, confirm=True, actor="cli")], as_json
+    )
 
 
 @request.command("reject-face")
 @_ID
 @_FACE
-@click.option("--reason", required=True, help="Why it is not the requester's face (kept with the request).")
+@click.option(
+    "--reason", required=True, help="Why it is not the requester's face (kept with the request)."
+)
 @JSON_OPTION
 @click.pass_obj
 def reject_face(state: CliState, request_id: str, face_id: int, reason: str, as_json: bool) -> None:
@@ -316,10 +371,17 @@ def reject_face(state: CliState, request_id: str, face_id: int, reason: str, as_
     Example:
       faceledger request reject-face 3 42 --reason "not me: my daughter"
     """
-    from faceledger.services.requests import decide_face, get_request
+    from faceledger.services.lifecycle.requests import decide_face, get_request
 
     record = get_request(state.ledger(), request_id)
-    _echo_faces([decide_face(state.ledger(), record.id, face_id, confirm=False, reason=reason, actor="cli")], as_json)
+    _echo_faces(
+        [
+            decide_face(
+                state.ledger(), record.id, face_id, confirm=False, reason=reason, actor="cli"
+            )
+        ],
+        as_json,
+    )
 
 
 @request.command("extend")
@@ -339,7 +401,7 @@ def extend(state: CliState, request_id: str, reason: str, until: Any, as_json: b
     Example:
       faceledger request extend 3 --reason "800 photos to check across 3 releases"
     """
-    from faceledger.services.requests import extend_deadline, get_request
+    from faceledger.services.lifecycle.requests import extend_deadline, get_request
 
     ledger = state.ledger()
     record = get_request(ledger, request_id)
@@ -357,7 +419,7 @@ def contact(state: CliState, request_id: str) -> None:
     Example:
       faceledger request contact 3
     """
-    from faceledger.services.requests import get_request, read_contact
+    from faceledger.services.lifecycle.requests import get_request, read_contact
 
     record = get_request(state.ledger(), request_id)
     found = read_contact(state.ledger(), state.vault(), record.id, actor="cli")

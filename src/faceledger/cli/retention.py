@@ -20,15 +20,22 @@ def retention() -> None:
     """
 
 
-
 @retention.command("sweep")
-@click.option("--as-of", "on", callback=parse_date, metavar="YYYY-MM-DD", help="Decide what is due on this date (default: today, UTC).")
+@click.option(
+    "--as-of",
+    "on",
+    callback=parse_date,
+    metavar="YYYY-MM-DD",
+    help="Decide what is due on this date (default: today, UTC).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be destroyed; destroy nothing.")
 @click.option("--confirm", is_flag=True,
               help="Go ahead although the sweep destroys far more than the previous one.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_obj
-def sweep_command(state: CliState, on: date | None, dry_run: bool, confirm: bool, as_json: bool) -> None:
+def sweep_command(
+    state: CliState, on: date | None, dry_run: bool, confirm: bool, as_json: bool
+) -> None:
     """Destroy templates whose retention clock is due, whose consent was revoked, or that
     an executed request excluded; nothing else (a face merely blocked now is kept, "held").
 
@@ -45,7 +52,7 @@ def sweep_command(state: CliState, on: date | None, dry_run: bool, confirm: bool
       faceledger retention sweep --as-of 2028-01-01 --json
       faceledger retention sweep --confirm
     """
-    from faceledger.services.retention import sweep
+    from faceledger.services.lifecycle.retention import sweep
 
     settings = state.settings()
     report = sweep(state.ledger(), state.vault(), on=on, dry_run=dry_run, confirm=confirm,

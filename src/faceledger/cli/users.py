@@ -35,7 +35,7 @@ def add(state: CliState, name: str, role: str, as_json: bool) -> None:
     Example:
       faceledger user add ada --role admin
     """
-    from faceledger.services.users import add_user
+    from faceledger.services.portal.users import add_user
 
     account, token = add_user(state.ledger(), name, role=role)
     if as_json:
@@ -55,7 +55,7 @@ def list_(state: CliState, as_json: bool) -> None:
     Example:
       faceledger user list --json
     """
-    from faceledger.services.users import list_users
+    from faceledger.services.portal.users import list_users
 
     users = list_users(state.ledger())
     if as_json:
@@ -77,7 +77,7 @@ def revoke(state: CliState, name: str, as_json: bool) -> None:
     Example:
       faceledger user revoke ada
     """
-    from faceledger.services.users import revoke_user
+    from faceledger.services.portal.users import revoke_user
 
     done = revoke_user(state.ledger(), name)
     if as_json:
@@ -99,7 +99,7 @@ def rotate(state: CliState, name: str, as_json: bool) -> None:
     Example:
       faceledger user rotate ada
     """
-    from faceledger.services.users import rotate_token
+    from faceledger.services.portal.users import rotate_token
 
     account, token = rotate_token(state.ledger(), name)
     if as_json:

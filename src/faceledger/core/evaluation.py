@@ -130,7 +130,9 @@ def count_detections(
     """Match one image's detections to its labels (see the module docs for the protocol)."""
     counted = [j for j, face in enumerate(truth) if face.counted(min_height)]
     ignored = [face.box for face in truth if not face.counted(min_height)]
-    matches = match_detections(predicted, [truth[j].box for j in counted], iou_threshold=iou_threshold)
+    matches = match_detections(
+        predicted, [truth[j].box for j in counted], iou_threshold=iou_threshold
+    )
     matched_pred = {i for i, _ in matches}
     found = {counted[j] for _, j in matches}
     counted_set = set(counted)
@@ -141,7 +143,11 @@ def count_detections(
         and not any(box.iou(other) >= IGNORE_IOU for other in ignored)
     )  # fmt: skip
     return DetectionCounts(
-        len(matches), len(counted) - len(matches), len(false_positives), hits, false_positives,
+        len(matches),
+        len(counted) - len(matches),
+        len(false_positives),
+        hits,
+        false_positives,
         tuple(sorted(matched_pred)),
     )
 
@@ -158,7 +164,9 @@ class Tally:
         self.found[group] = self.found.get(group, 0) + int(hit)
 
     def intervals(self, order: Sequence[str] = ()) -> dict[str, Interval]:
-        keys = [k for k in order if k in self.total] + sorted(k for k in self.total if k not in order)
+        keys = [k for k in order if k in self.total] + sorted(
+            k for k in self.total if k not in order
+        )
         return {k: proportion(self.found[k], self.total[k]) for k in keys}
 
 
@@ -176,7 +184,9 @@ class VerificationResult:
                 "tpr": self.tpr.to_dict(), "fpr": self.fpr.to_dict()}  # fmt: skip
 
 
-def verification(pairs: Iterable[tuple[float | None, bool]], threshold: float) -> VerificationResult:
+def verification(
+    pairs: Iterable[tuple[float | None, bool]], threshold: float
+) -> VerificationResult:
     """Score ``(distance, same)`` pairs; a pair with no distance (no face found) counts as
     "different" (the matcher could not say "same"): a miss for a same pair."""
     tp = fp = tn = fn = 0
@@ -187,11 +197,16 @@ def verification(pairs: Iterable[tuple[float | None, bool]], threshold: float) -
         else:
             fp, tn = fp + predicted_same, tn + (not predicted_same)
     return VerificationResult(
-        threshold, proportion(tp + tn, tp + tn + fp + fn), proportion(tp, tp + fn), proportion(fp, fp + tn)
+        threshold,
+        proportion(tp + tn, tp + tn + fp + fn),
+        proportion(tp, tp + fn),
+        proportion(fp, fp + tn),
     )
 
 
-def tpr_at_fpr(same: Sequence[float], different: Sequence[float], max_fpr: float) -> tuple[float, float]:
+def tpr_at_fpr(
+    same: Sequence[float], different: Sequence[float], max_fpr: float
+) -> tuple[float, float]:
     """The highest TPR whose threshold keeps FPR <= ``max_fpr``: ``(tpr, threshold)``."""
     if not same or not different:
         raise ValueError("need both same and different distances")

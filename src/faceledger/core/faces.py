@@ -127,11 +127,7 @@ def match_detections(
 ) -> list[tuple[int, int]]:
     """Greedy one-to-one matching by IoU, highest first; returns (pred, truth) index pairs."""
     pairs = sorted(
-        (
-            (p.iou(t), i, j)
-            for i, p in enumerate(predicted)
-            for j, t in enumerate(truth)
-        ),
+        ((p.iou(t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)),
         reverse=True,
     )
     used_p: set[int] = set()

@@ -67,7 +67,9 @@ class ExactIndex:
     def subjects(self) -> set[int]:
         return {int(s) for s in np.unique(self._subjects)}
 
-    def search(self, query: Vectors, *, k: int = 10, max_distance: float | None = None) -> list[Match]:
+    def search(
+        self, query: Vectors, *, k: int = 10, max_distance: float | None = None
+    ) -> list[Match]:
         """The ``k`` nearest faces to ``query``, nearest first, optionally within a distance."""
         if not len(self):
             return []

@@ -21,7 +21,5 @@ def sharpness(gray: npt.NDArray[np.generic]) -> float:
     if gray.ndim != 2 or gray.shape[0] < 3 or gray.shape[1] < 3:
         return 0.0
     g = gray.astype(np.float32)
-    lap = (
-        g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:] - 4.0 * g[1:-1, 1:-1]
-    )
+    lap = g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:] - 4.0 * g[1:-1, 1:-1]
     return float(lap.var())

@@ -37,7 +37,9 @@ class InProcess:
     workers = 1
     shares_files = True
 
-    def __init__(self, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()):
+    def __init__(
+        self, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+    ):
         if initializer is not None:
             initializer(*initargs)
 

@@ -9,6 +9,6 @@ never reads the ledger (nothing here imports :mod:`faceledger.services` or
 - :mod:`.evaluation`: ``faceledger evaluate`` summaries as charts, a section and a page;
 - :mod:`.compare`: what changed between two documents.
 
-The numbers come from :mod:`faceledger.services.report_numbers`; the use case (build, write,
-compare) is :mod:`faceledger.services.report`; the command is ``faceledger report``.
+The numbers come from :mod:`faceledger.services.oversight.report_numbers`; the use case (build, write,
+compare) is :mod:`faceledger.services.oversight.report`; the command is ``faceledger report``.
 """

@@ -39,7 +39,9 @@ GRADE_STYLE = {  # applies grade -> (colour, hatch)
 }
 
 
-def _hbar(ax: Axes, labels: Sequence[str], values: Sequence[float], colour: str | list[str]) -> None:
+def _hbar(
+    ax: Axes, labels: Sequence[str], values: Sequence[float], colour: str | list[str]
+) -> None:
     positions = range(len(labels))
     bars = ax.barh(list(positions), list(values), color=colour, edgecolor="black", linewidth=0.4)
     ax.set_yticks(list(positions), labels=list(labels))
@@ -85,14 +87,25 @@ def _columns(key: str, items: dict[str, int], *, title: str, xlabel: str, ylabel
 
     def paint(figure: Figure) -> None:
         ax = figure.add_subplot()
-        bars = ax.bar(list(items), list(items.values()), color=colour, edgecolor="black", linewidth=0.4)
+        bars = ax.bar(
+            list(items), list(items.values()), color=colour, edgecolor="black", linewidth=0.4
+        )
         ax.bar_label(bars, fontsize=8, padding=2)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(title, loc="left")
         if warning:
-            ax.text(0, 1.0, f"⚠ {warning}", transform=ax.transAxes, ha="left", va="bottom",
-                    fontsize=8, color="#1b1b1b", fontweight="bold")
+            ax.text(
+                0,
+                1.0,
+                f"⚠ {warning}",
+                transform=ax.transAxes,
+                ha="left",
+                va="bottom",
+                fontsize=8,
+                color="#1b1b1b",
+                fontweight="bold",
+            )
             ax.set_title(title + "\n", loc="left")
         ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.margins(y=0.15)
@@ -156,8 +169,14 @@ def render_charts(doc: dict[str, Any]) -> dict[str, Chart | None]:
     hist = div["histograms"]
     retention = doc["retention"]
     due = {k: v for k, v in retention["faces_due_by_month"].items() if k != "no deadline"}
-    small = (f"small sample: only {div['measured']:,} measured faces (fewer than "
-             f"{div.get('small_sample_threshold', 30)})") if div.get("small_sample") else None
+    small = (
+        (
+            f"small sample: only {div['measured']:,} measured faces (fewer than "
+            f"{div.get('small_sample_threshold', 30)})"
+        )
+        if div.get("small_sample")
+        else None
+    )
     not_measured = {"measured": div["measured"], **div["not_measured"]}
     charts: dict[str, Chart | None] = {
         "collection.faces_per_photo": _columns(

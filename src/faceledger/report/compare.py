@@ -54,7 +54,14 @@ def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
         for key, item in value.items():
             _flatten(item, f"{path}.{key}" if path else str(key), out)
     elif isinstance(value, list):
-        key = next((k for k in NATURAL_KEYS if value and all(isinstance(i, dict) and k in i for i in value)), None)
+        key = next(
+            (
+                k
+                for k in NATURAL_KEYS
+                if value and all(isinstance(i, dict) and k in i for i in value)
+            ),
+            None,
+        )
         if key is not None:
             for item in value:
                 _flatten({k: v for k, v in item.items() if k != key}, f"{path}[{item[key]}]", out)

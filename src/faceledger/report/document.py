@@ -5,7 +5,7 @@ Example::
 
     document["schema"] == SCHEMA                     # "faceledger.report/1"
 
-The numbers are gathered by :func:`faceledger.services.report_numbers.report_numbers` (stable
+The numbers are gathered by :func:`faceledger.services.oversight.report_numbers.report_numbers` (stable
 keys: add, never rename); everything in :mod:`faceledger.report` only reads a finished
 document and never touches the ledger.
 """

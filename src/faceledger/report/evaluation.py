@@ -6,7 +6,7 @@ Example::
     html = evaluation_section({"detect": summary})   # the audit report's section body
     page = render_evaluation_page(summary)           # `faceledger evaluate ... --html OUT`
 
-Summaries come from :mod:`faceledger.services.evaluate`; this module computes nothing but
+Summaries come from :mod:`faceledger.services.biometrics.evaluate`; this module computes nothing but
 presents them in the report's chart style (:func:`faceledger.report.figure.draw`): one dot per
 group at the measured rate with its 95% Wilson interval as a bar; a group whose interval is
 wider than 0.2 is drawn in orange and hatched, and listed as "too few faces to tell".
@@ -34,11 +34,15 @@ def _what(breakdown: str) -> str:
 
 def _interval_chart(key: str, groups: Mapping[str, Mapping[str, Any]], metric: str, *, title: str,
                     caption: str) -> Chart | None:  # fmt: skip
-    rows = [(g, m[metric]) for g, m in groups.items() if metric in m and m[metric]["value"] is not None]
+    rows = [
+        (g, m[metric]) for g, m in groups.items() if metric in m and m[metric]["value"] is not None
+    ]
     if not rows:
         return None
     wide = [g for g, item in rows if item["wide"]]
-    alt = f"{title}: " + ", ".join(f"{g} {item['value']:.2f} ({item['k']}/{item['n']})" for g, item in rows)
+    alt = f"{title}: " + ", ".join(
+        f"{g} {item['value']:.2f} ({item['k']}/{item['n']})" for g, item in rows
+    )
     if wide:
         alt += f"; too few to tell: {', '.join(wide)}"
 
@@ -84,14 +88,21 @@ def _rate(item: Mapping[str, Any] | None) -> str:
 
 def _table(summary: Mapping[str, Any], breakdown: str) -> str:
     groups = summary["breakdowns"][breakdown]
-    metrics = sorted({m for g in groups.values() for m in g}, key=["recall", "precision", "accuracy", "tpr", "fpr"].index)
+    metrics = sorted(
+        {m for g in groups.values() for m in g},
+        key=["recall", "precision", "accuracy", "tpr", "fpr"].index,
+    )
     head = "".join(f"<th>{escape(m)}</th>" for m in metrics)
     primary = PRIMARY[str(summary["kind"])]
     body = "".join(
         f"<tr><td>{escape(g)}</td>"
         + "".join(f'<td class="n">{_rate(v.get(m))}</td>' for m in metrics)
         + f'<td class="n">{v.get(primary, {}).get("n", "")}</td>'
-        + ("<td class=status-bad>too few to tell</td>" if v.get(primary, {}).get("wide") else "<td></td>")
+        + (
+            "<td class=status-bad>too few to tell</td>"
+            if v.get(primary, {}).get("wide")
+            else "<td></td>"
+        )
         + "</tr>"
         for g, v in groups.items()
     )
@@ -109,7 +120,9 @@ def _figure(chart: Chart | None) -> str:
 def _summary_html(summary: Mapping[str, Any]) -> str:
     kind = str(summary["kind"])
     overall = summary["overall"]
-    figures = ", ".join(f"{escape(m)} <b>{_rate(v)}</b> ({v['k']}/{v['n']})" for m, v in overall.items())
+    figures = ", ".join(
+        f"{escape(m)} <b>{_rate(v)}</b> ({v['k']}/{v['n']})" for m, v in overall.items()
+    )
     if kind == "detect":
         scope = (f"{summary['faces']:,} labelled faces of at least {summary['min_height']} px in "
                  f"{summary['images']:,} images, IoU ≥ {summary['iou']}")  # fmt: skip
@@ -118,7 +131,9 @@ def _summary_html(summary: Mapping[str, Any]) -> str:
     else:
         scope = f"{summary['pairs']:,} pairs ({summary['same_pairs']:,} same person)"
         model = summary["embedder"]
-        model_text = f"{model['name']} {model['version']}, distance threshold {summary['threshold']}"
+        model_text = (
+            f"{model['name']} {model['version']}, distance threshold {summary['threshold']}"
+        )
     charts = evaluation_charts(summary)
     parts = [
         f"<h3>{KIND_TITLE[kind]}: {escape(str(summary['source']))} ({escape(str(summary['generated_at']))})</h3>",

@@ -6,7 +6,7 @@ Example::
     page = render_html(document, render_charts(document), changes=None)
     Path("report.html").write_text(page)
 
-It presents the numbers of :mod:`faceledger.services.report_numbers` and computes none. The first
+It presents the numbers of :mod:`faceledger.services.oversight.report_numbers` and computes none. The first
 screen answers "how bad is it": the key figures, then what changed since the last report
 (with ``--compare``), then the sections in the order of the data's life: collection,
 jurisdictions, decisions, exposure, consent, requests, retention, diversity, audit.
@@ -38,12 +38,16 @@ def _n(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else escape(str(value))
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Iterable[int] = ()) -> str:
+def _table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Iterable[int] = ()
+) -> str:
     nums = set(numeric)
     head = "".join(f'<th{" class=n" if i in nums else ""} scope="col">{escape(h)}</th>'
                    for i, h in enumerate(headers))  # fmt: skip
     body = "".join(
-        "<tr>" + "".join(f'<td{" class=n" if i in nums else ""}>{_n(v)}</td>' for i, v in enumerate(row)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td{' class=n' if i in nums else ''}>{_n(v)}</td>" for i, v in enumerate(row))
+        + "</tr>"
         for row in rows
     )
     if not body:
@@ -119,7 +123,9 @@ def _changes(changes: dict[str, Any] | None) -> str:
         return ""
     lines = "".join(f'<li class="{"up" if c.get("alarm") else ""}">{escape(c["text"])}</li>'
                     for c in changes["changes"])  # fmt: skip
-    body = f'<ul class="changes">{lines}</ul>' if lines else '<p class="empty">no figure changed</p>'
+    body = (
+        f'<ul class="changes">{lines}</ul>' if lines else '<p class="empty">no figure changed</p>'
+    )
     return (f'<section id="changes"><h2>What changed since {escape(str(changes["old"]["generated_at"]))}</h2>'
             f"{body}</section>")  # fmt: skip
 
@@ -200,7 +206,9 @@ def _jurisdictions(doc: dict[str, Any], charts: dict[str, Chart | None]) -> str:
 
 def _decisions(doc: dict[str, Any], charts: dict[str, Chart | None]) -> str:
     d = doc["decisions"]
-    purposes = [(v["purpose"], v["action"], v["allow"], v["block"]) for v in d["by_purpose"].values()]
+    purposes = [
+        (v["purpose"], v["action"], v["allow"], v["block"]) for v in d["by_purpose"].values()
+    ]
     reasons = [(r["law"], r["section"], r["reason"], r["faces"]) for r in d["top_reasons"]]
     return "".join([
         f"<p><span class=status-good>{d['allowed']:,} allowed</span>, "
@@ -233,11 +241,17 @@ def _exposure(doc: dict[str, Any]) -> str:
     parts = [
         f"<p>Statutory ranges as of {escape(e['date'])} for the {e['faces_blocked']:,} blocked faces of "
         f"{e['faces_assessed']:,} assessed. Not a prediction of damages.</p>",
-        _table(["law", "faces at risk", "people at risk", "units", "range", "citation"], rows, numeric=[1, 2]),
+        _table(
+            ["law", "faces at risk", "people at risk", "units", "range", "citation"],
+            rows,
+            numeric=[1, 2],
+        ),
     ]
     if regimes:
-        parts += ["<h3>Per scan or per person: the same faces under each penalty regime</h3>",
-                  _table(["law", "from", "until", "units", "range", "citation"], regimes)]
+        parts += [
+            "<h3>Per scan or per person: the same faces under each penalty regime</h3>",
+            _table(["law", "from", "until", "units", "range", "citation"], regimes),
+        ]
     per_law = [f"{row['law']}: " + "; ".join(row["exposure"]["assumptions"])
                for row in e["laws"] if row["exposure"]]  # fmt: skip
     parts += ["<h3>Assumptions</h3>", _notes([*e["assumptions"], *per_law])]

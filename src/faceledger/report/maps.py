@@ -59,12 +59,16 @@ def _layers() -> tuple[Rings, Rings]:
             _rings(STATES_FILE, states=True, tolerance=0.05))  # fmt: skip
 
 
-def _shade(ax: Axes, rings: Rings, covered: set[str], box: tuple[float, float, float, float]) -> None:
+def _shade(
+    ax: Axes, rings: Rings, covered: set[str], box: tuple[float, float, float, float]
+) -> None:
     """Draw the rings that reach into ``box`` (the others would only bloat the SVG)."""
     shown = [(code, ring) for code, ring in rings if _meets(ring, box)]
     colours = [COVERED if code in covered else LAND for code, _ in shown]
     ax.add_collection(
-        PolyCollection([r for _, r in shown], facecolors=colours, edgecolors="#FFFFFF", linewidths=0.3)
+        PolyCollection(
+            [r for _, r in shown], facecolors=colours, edgecolors="#FFFFFF", linewidths=0.3
+        )
     )
 
 
@@ -106,7 +110,9 @@ def faces_map(section: dict[str, Any]) -> Chart | None:
     if not points:
         return None
     covered = set(section["covered"])
-    in_us = any(US_BOX[0] <= p["lon"] <= US_BOX[1] and US_BOX[2] <= p["lat"] <= US_BOX[3] for p in points)
+    in_us = any(
+        US_BOX[0] <= p["lon"] <= US_BOX[1] and US_BOX[2] <= p["lat"] <= US_BOX[3] for p in points
+    )
     countries, states = _layers()
 
     def paint(figure: Figure) -> None:

@@ -55,7 +55,9 @@ def _local_only(route: Any) -> None:
         route.abort()
 
 
-def print_pdf(html: Path, pdf: Path, *, chromium: str | Path | None = None, timeout_s: float = 120) -> Path:
+def print_pdf(
+    html: Path, pdf: Path, *, chromium: str | Path | None = None, timeout_s: float = 120
+) -> Path:
     """Render ``html`` (a file) to ``pdf`` on A4 with backgrounds; returns ``pdf``."""
     executable = find_chromium(chromium)
     try:
@@ -75,7 +77,9 @@ def print_pdf(html: Path, pdf: Path, *, chromium: str | Path | None = None, time
                 page = browser.new_page()
                 page.route("**/*", _local_only)
                 page.goto(html.resolve().as_uri(), wait_until="load", timeout=timeout_s * 1000)
-                page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
+                page.pdf(
+                    path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True
+                )
             finally:
                 browser.close()
     except PlaywrightError as exc:

@@ -5,7 +5,7 @@ Pure of the ledger. Example::
     for line, row in read_consent_rows(Path("consents.csv"), data):
         values = validate_consent(row)      # or RowError, with the reason shown to the user
 
-:mod:`faceledger.services.consent` records what passes and reports what does not, with file
+:mod:`faceledger.services.people.consent` records what passes and reports what does not, with file
 and line.
 """
 
@@ -244,4 +244,6 @@ def read_consent_rows(path: Path, data: bytes) -> Iterator[tuple[int, Mapping[st
                 continue
             yield line, {str(k).strip().lower(): v for k, v in document.items()}
         return
-    raise ManifestError(f"{path}: unknown consent file type {suffix or '(none)'!r}: use .csv or .jsonl")
+    raise ManifestError(
+        f"{path}: unknown consent file type {suffix or '(none)'!r}: use .csv or .jsonl"
+    )

@@ -26,13 +26,20 @@ def _norm(text: str) -> str:
 def _table() -> tuple[dict[str, int], dict[int, str]]:
     lookup: dict[str, int] = {}
     names: dict[int, str] = {}
-    with resources.files("faceledger.sources").joinpath("data/flickr_licenses.csv").open(
-        encoding="utf-8"
-    ) as handle:
+    with (
+        resources.files("faceledger.sources")
+        .joinpath("data/flickr_licenses.csv")
+        .open(encoding="utf-8") as handle
+    ):
         for row in csv.DictReader(handle):
             license_id = int(row["flickr_license_id"])
             names[license_id] = row["flickr_api_name"]
-            for key in ("flickr_api_name", "flickr_api_url", "yfcc100m_license_name", "yfcc100m_license_url"):
+            for key in (
+                "flickr_api_name",
+                "flickr_api_url",
+                "yfcc100m_license_name",
+                "yfcc100m_license_url",
+            ):
                 if row[key]:
                     lookup[_norm(row[key])] = license_id
     return lookup, names
@@ -73,9 +80,11 @@ def _spdx_by_id() -> dict[int, str]:
     (``.../licenses/by-nc-sa/2.0/`` -> ``CC-BY-NC-SA-2.0``, ``.../publicdomain/zero/1.0/`` ->
     ``CC0-1.0``)."""
     found = dict(_LICENSE_REFS)
-    with resources.files("faceledger.sources").joinpath("data/flickr_licenses.csv").open(
-        encoding="utf-8"
-    ) as handle:
+    with (
+        resources.files("faceledger.sources")
+        .joinpath("data/flickr_licenses.csv")
+        .open(encoding="utf-8") as handle
+    ):
         for row in csv.DictReader(handle):
             parts = _norm(row["flickr_api_url"]).split("/")
             license_id = int(row["flickr_license_id"])

@@ -98,7 +98,9 @@ def require_ledger(engine: Engine) -> None:
         raise LedgerError(f"cannot reach the ledger database {where}: {exc.orig}") from None
     if not found:
         path = engine.url.database if engine.dialect.name == "sqlite" else None
-        raise NoLedgerError(no_ledger_message(path or engine.url.render_as_string(hide_password=True)))
+        raise NoLedgerError(
+            no_ledger_message(path or engine.url.render_as_string(hide_password=True))
+        )
 
 
 def _read_only(path: Path) -> bool:

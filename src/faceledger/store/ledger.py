@@ -43,7 +43,11 @@ class Ledger:
     def _committed(self, events: int) -> None:
         self.audit_events_written += events
         self._since_checkpoint += events
-        if self._checkpoint and self._checkpoint_every and self._since_checkpoint >= self._checkpoint_every:
+        if (
+            self._checkpoint
+            and self._checkpoint_every
+            and self._since_checkpoint >= self._checkpoint_every
+        ):
             self._since_checkpoint = 0
             self._checkpoint()
 

@@ -29,7 +29,9 @@ def exclusive(ledger: Ledger, name: str) -> Iterator[None]:
     if ledger.dialect == "postgresql":
         with ledger.engine.connect() as conn:
             # One lock per ledger: several ledgers (databases or schemas) share one server.
-            where = conn.execute(text("SELECT current_database() || '.' || current_schema()")).scalar()
+            where = conn.execute(
+                text("SELECT current_database() || '.' || current_schema()")
+            ).scalar()
             key = zlib.crc32(f"faceledger:{name}:{where}".encode())
             if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
                 raise LedgerError(f"another '{name}' is already running on this ledger")

@@ -115,9 +115,7 @@ class Face(Base):
     no embedding. Those are templates and belong to the extraction service."""
 
     __tablename__ = "faces"
-    __table_args__ = (
-        UniqueConstraint("photo_id", "face_index", name="uq_faces_photo_index"),
-    )
+    __table_args__ = (UniqueConstraint("photo_id", "face_index", name="uq_faces_photo_index"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"))
@@ -161,9 +159,7 @@ class IngestReject(Base):
     """A manifest row that was skipped, with where it was and why."""
 
     __tablename__ = "ingest_rejects"
-    __table_args__ = (
-        UniqueConstraint("source_id", "line", name="uq_ingest_rejects_line"),
-    )
+    __table_args__ = (UniqueConstraint("source_id", "line", name="uq_ingest_rejects_line"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
@@ -367,9 +363,7 @@ class ReleaseVersion(Base):
     ``files``, and ``manifest_sha256`` over that list. A new version never overwrites one."""
 
     __tablename__ = "release_versions"
-    __table_args__ = (
-        UniqueConstraint("release_id", "version", name="uq_release_versions_number"),
-    )
+    __table_args__ = (UniqueConstraint("release_id", "version", name="uq_release_versions_number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
@@ -525,7 +519,9 @@ class Destruction(Base):
     face_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     subject_id: Mapped[int | None] = mapped_column(Integer)
     templates: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(String(16))  # erasure | optout | retention | revoked | excluded
+    reason: Mapped[str] = mapped_column(
+        String(16)
+    )  # erasure | optout | retention | revoked | excluded
     destroy_by: Mapped[date | None] = mapped_column(Date)
     request_id: Mapped[int | None] = mapped_column(Integer)
     key_shredded: Mapped[bool] = mapped_column(Boolean)
@@ -729,7 +725,9 @@ class TemplateIndexEntry(Base):
         Index("ix_template_index_subject_id", "subject_id"),
     )
 
-    template_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
     face_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     subject_id: Mapped[int] = mapped_column(Integer)
     model_version: Mapped[str] = mapped_column(String(64))

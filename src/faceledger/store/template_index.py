@@ -13,7 +13,7 @@ Example::
 It holds ids only: no vector, and no code derived from one. A quantised or projected code
 good enough to rank faces at the 0.6 margin is itself a weak template, and stored in the
 ledger it would sit outside crypto-shredding (a backup keeps it after the key is gone).
-The vectors live only in each process's memory (``services/template_index.py``), decrypted
+The vectors live only in each process's memory (``services/biometrics/template_index.py``), decrypted
 from the templates; these rows tell every process, in one small read before each search,
 what to add and what to drop. Every change bumps the model version's ``generation`` in the
 writer's transaction, so a change and its generation commit together; ``rebuild`` recomputes
@@ -52,7 +52,9 @@ class Change:
 
 def read_state(conn: Connection, model_version: str) -> IndexState | None:
     row = conn.execute(
-        select(INDEX_STATE.c.generation, INDEX_STATE.c.epoch).where(INDEX_STATE.c.model_version == model_version)
+        select(INDEX_STATE.c.generation, INDEX_STATE.c.epoch).where(
+            INDEX_STATE.c.model_version == model_version
+        )
     ).first()
     return IndexState(int(row.generation), str(row.epoch)) if row else None
 
@@ -106,7 +108,9 @@ def index_removed(
                         (INDEX_ENTRIES.c.template_id, template_ids)):  # fmt: skip
         values = sorted({int(i) for i in ids})
         for start in range(0, len(values), _CHUNK):
-            where = and_(column.in_(values[start : start + _CHUNK]), INDEX_ENTRIES.c.removed == false())
+            where = and_(
+                column.in_(values[start : start + _CHUNK]), INDEX_ENTRIES.c.removed == false()
+            )
             versions = (
                 conn.execute(select(INDEX_ENTRIES.c.model_version).where(where).distinct())
                 .scalars()

@@ -60,8 +60,10 @@ def _owner_requests(conn: Connection, values: Iterable[str]) -> dict[str, int]:
         for value, request_id in conn.execute(
             select(REQUESTS.c.key_value, REQUESTS.c.id)
             .where(
-                REQUESTS.c.key_type == "owner", REQUESTS.c.kind.in_(("optout", "erasure")),
-                REQUESTS.c.status.in_(DONE), REQUESTS.c.key_value.in_(chunk),
+                REQUESTS.c.key_type == "owner",
+                REQUESTS.c.kind.in_(("optout", "erasure")),
+                REQUESTS.c.status.in_(DONE),
+                REQUESTS.c.key_value.in_(chunk),
             )  # fmt: skip
             .order_by(REQUESTS.c.id)
         ):
@@ -74,13 +76,20 @@ def tombstone_matches(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> li
     id of the request whose tombstone covers it, else ``None``. A few indexed queries per
     call, whatever the number of rows."""
     by_key = {
-        key: _excluded_by(conn, key, (str(r[key]) for r in rows if r.get(key))) for key in PHOTO_KEYS
+        key: _excluded_by(conn, key, (str(r[key]) for r in rows if r.get(key)))
+        for key in PHOTO_KEYS
     }
     owners = _owner_requests(conn, (str(r[k]) for r in rows for k in OWNER_KEYS if r.get(k)))
     matches: list[int | None] = []
     for row in rows:
-        hit = next((by_key[k][str(row[k])] for k in PHOTO_KEYS if row.get(k) and str(row[k]) in by_key[k]), None)
+        hit = next(
+            (by_key[k][str(row[k])] for k in PHOTO_KEYS if row.get(k) and str(row[k]) in by_key[k]),
+            None,
+        )
         if hit is None:
-            hit = next((owners[str(row[k])] for k in OWNER_KEYS if row.get(k) and str(row[k]) in owners), None)
+            hit = next(
+                (owners[str(row[k])] for k in OWNER_KEYS if row.get(k) and str(row[k]) in owners),
+                None,
+            )
         matches.append(hit)
     return matches

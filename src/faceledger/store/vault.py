@@ -119,7 +119,9 @@ class KeyVault:
 
     @staticmethod
     def _read_generation(conn: sqlite3.Connection) -> int:
-        row = conn.execute("SELECT value FROM vault_meta WHERE name = 'shred_generation'").fetchone()
+        row = conn.execute(
+            "SELECT value FROM vault_meta WHERE name = 'shred_generation'"
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def _reader_conn(self) -> sqlite3.Connection:
@@ -189,7 +191,9 @@ class KeyVault:
 
     def has_key(self, ref: str) -> bool:
         with self._connect() as conn:
-            return conn.execute("SELECT 1 FROM data_keys WHERE ref = ?", (ref,)).fetchone() is not None
+            return (
+                conn.execute("SELECT 1 FROM data_keys WHERE ref = ?", (ref,)).fetchone() is not None
+            )
 
     def encrypt(self, ref: str, plaintext: bytes, *, aad: bytes) -> bytes:
         """``nonce || ciphertext`` under the subject's data key (created on first use)."""
@@ -200,7 +204,9 @@ class KeyVault:
         try:
             return self._cipher(ref, create=False).decrypt(blob[:_NONCE], blob[_NONCE:], aad)
         except InvalidTag:
-            raise TamperedCiphertext(f"a template of {ref} does not authenticate ({aad!r})") from None
+            raise TamperedCiphertext(
+                f"a template of {ref} does not authenticate ({aad!r})"
+            ) from None
 
     def shred(self, ref: str) -> bool:
         """Destroy the subject's data key; True if there was one. Irreversible. The vault's

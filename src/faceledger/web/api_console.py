@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from faceledger.services import release_consumers, release_versions
-from faceledger.services.audit import find_events, verify_audit
-from faceledger.services.consent import import_consents, list_consents
-from faceledger.services.exposure import ledger_exposure
-from faceledger.services.users import User
+from faceledger.services.decisions.exposure import ledger_exposure
+from faceledger.services.lifecycle import release_consumers, release_versions
+from faceledger.services.oversight.audit import find_events, verify_audit
+from faceledger.services.people.consent import import_consents, list_consents
+from faceledger.services.portal.users import User
 from faceledger.web import console, models, uploads
 from faceledger.web.deps import Portal, api_may, api_user, get_portal
 
@@ -36,7 +36,9 @@ class Me(BaseModel):
 
 class Action(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(default=None, max_length=2000, description="Required to reject or extend.")
+    reason: str | None = Field(
+        default=None, max_length=2000, description="Required to reject or extend."
+    )
 
 
 class ConsoleRequest(BaseModel):
@@ -53,8 +55,12 @@ class ConsoleRequest(BaseModel):
     reject_reason: str | None = None
     result: dict[str, Any] | None = None
     covers: str | None = Field(default=None, description="account, tag, photo or faces.")
-    has_contact: bool = Field(default=False, description="A contact is on file (GET /console/requests/{id} shows it).")
-    evidence: list[dict[str, Any]] = Field(default_factory=list, description="The identity evidence recorded.")
+    has_contact: bool = Field(
+        default=False, description="A contact is on file (GET /console/requests/{id} shows it)."
+    )
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, description="The identity evidence recorded."
+    )
     faces: dict[str, int] | None = Field(default=None, description="Faces by review status.")
     deadline_original: str | None = None
     extended_at: str | None = None
@@ -95,37 +101,53 @@ def exposure(
     portal: Portal = Depends(get_portal), user: User = Depends(api_user),
     purpose: str | None = Query(None, min_length=1, max_length=128),
 ) -> dict[str, Any]:  # fmt: skip
-    return ledger_exposure(portal.ledger, purpose=portal.settings.purpose_or(purpose), policies=portal.policies)
+    return ledger_exposure(
+        portal.ledger, purpose=portal.settings.purpose_or(purpose), policies=portal.policies
+    )
 
 
 @router.get("/consents", summary="Recorded consents (never their receipts)")
-def consents(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> list[dict[str, Any]]:
+def consents(
+    portal: Portal = Depends(get_portal), user: User = Depends(api_user)
+) -> list[dict[str, Any]]:
     return [c.to_dict() for c in list_consents(portal.ledger)]
 
 
-@router.post("/consents/import", summary="Import a consent file (admin)", openapi_extra=CONSENT_BODY)
+@router.post(
+    "/consents/import", summary="Import a consent file (admin)", openapi_extra=CONSENT_BODY
+)
 async def consents_import(
     request: Request, portal: Portal = Depends(get_portal), user: User = Depends(CONSENT_IMPORTER)
 ) -> dict[str, Any]:
     limit = portal.settings.web_max_upload_bytes
-    parts = uploads.parse_multipart(await uploads.read_body(request, limit), request.headers.get("content-type"))
+    parts = uploads.parse_multipart(
+        await uploads.read_body(request, limit), request.headers.get("content-type")
+    )
     part = parts.get("file")
     if part is None or not part.data:
         raise HTTPException(400, "attach a consent file (.csv or .jsonl) in the 'file' field")
     name = PurePath(part.filename or "upload.csv").name[:128] or "upload.csv"
     report = import_consents(
-        portal.ledger, Path(name), data=part.data, actor=f"web:{user.name}", policies=portal.policies
+        portal.ledger,
+        Path(name),
+        data=part.data,
+        actor=f"web:{user.name}",
+        policies=portal.policies,
     )
     return report.to_dict()
 
 
 @router.get("/releases", summary="Release versions")
-def releases(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> list[dict[str, Any]]:
+def releases(
+    portal: Portal = Depends(get_portal), user: User = Depends(api_user)
+) -> list[dict[str, Any]]:
     return [v.to_dict() for v in release_versions.list_releases(portal.ledger)]
 
 
 @router.get("/consumers", summary="Who received which release version")
-def consumers(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> list[dict[str, Any]]:
+def consumers(
+    portal: Portal = Depends(get_portal), user: User = Depends(api_user)
+) -> list[dict[str, Any]]:
     return [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in c.items()}
             for c in release_consumers.list_consumers(portal.ledger)]  # fmt: skip
 
@@ -137,15 +159,24 @@ def audit(
     event: str | None = Query(None, max_length=128, description="Only events with exactly this name."),
     actor: str | None = Query(None, max_length=256, description="Only events by exactly this actor."),
 ) -> list[dict[str, Any]]:  # fmt: skip
-    return find_events(portal.ledger, limit=limit, before_id=before, name=event or None, actor=actor or None)
+    return find_events(
+        portal.ledger, limit=limit, before_id=before, name=event or None, actor=actor or None
+    )
 
 
 @router.post("/audit/verify", summary="Verify the audit hash chain and checkpoints")
-def audit_verify(portal: Portal = Depends(get_portal), user: User = Depends(api_user)) -> dict[str, Any]:
-    return verify_audit(portal.ledger, checkpoints=portal.settings.data_dir / "audit-checkpoints.jsonl")
+def audit_verify(
+    portal: Portal = Depends(get_portal), user: User = Depends(api_user)
+) -> dict[str, Any]:
+    return verify_audit(
+        portal.ledger, checkpoints=portal.settings.data_dir / "audit-checkpoints.jsonl"
+    )
 
 
-@router.get("/faces/{face_id}", summary="One face: photo, boxes, decision and reasons, claims, consent, requests")
+@router.get(
+    "/faces/{face_id}",
+    summary="One face: photo, boxes, decision and reasons, claims, consent, requests",
+)
 def face(
     face_id: int, portal: Portal = Depends(get_portal), user: User = Depends(api_user),
     purpose: str | None = Query(None, min_length=1, max_length=128),

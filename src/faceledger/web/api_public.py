@@ -10,15 +10,20 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.concurrency import run_in_threadpool
 
 from faceledger.errors import NoFaceError
-from faceledger.services import lookup
-from faceledger.services.verification import new_challenge, verify_owner
+from faceledger.services.people.verification import new_challenge, verify_owner
+from faceledger.services.portal import lookup
 from faceledger.web import models, present, uploads
 from faceledger.web.deps import Portal, SelfieSearch, get_portal, get_selfie_search
 from faceledger.web.present import CHALLENGE_AGE, CHALLENGE_SALT, OWNER_SALT, THUMB_AGE, THUMB_SALT
 from faceledger.web.selfie import release_memory, shrink_selfie
 
 router = APIRouter(prefix="/api/v1", tags=["public"], responses=models.ERRORS)
-_Q = Query(min_length=1, max_length=512, pattern=models.IDENTIFIER, description="An exact identifier (no wildcards).")
+_Q = Query(
+    min_length=1,
+    max_length=512,
+    pattern=models.IDENTIFIER,
+    description="An exact identifier (no wildcards).",
+)
 _TAG = Query(min_length=1, max_length=512, pattern=models.TAG, description="One exact tag.")
 SELFIE_BODY = {
     "requestBody": {
@@ -42,7 +47,9 @@ SELFIE_BODY = {
 }  # fmt: skip
 
 
-@router.get("/search/owner", response_model=models.SearchResult, summary="Photos of one Flickr account")
+@router.get(
+    "/search/owner", response_model=models.SearchResult, summary="Photos of one Flickr account"
+)
 def search_owner(q: str = _Q, portal: Portal = Depends(get_portal)) -> dict[str, Any]:
     """Photos whose owner NSID or username is exactly ``q``."""
     return present.search(portal, lookup.lookup_owner(portal.ledger, q), owner=True)
@@ -65,7 +72,9 @@ def search_tag(
     return present.tag(portal, lookup.tag_summary(portal.ledger, q, owner_id=owner))
 
 
-@router.post("/verify/start", response_model=models.Challenge, summary="Start proving you own an account")
+@router.post(
+    "/verify/start", response_model=models.Challenge, summary="Start proving you own an account"
+)
 def verify_start(body: models.VerifyStart, portal: Portal = Depends(get_portal)) -> dict[str, Any]:
     owner = body.owner_id.strip()
     if not owner:
@@ -75,7 +84,9 @@ def verify_start(body: models.VerifyStart, portal: Portal = Depends(get_portal))
             "challenge": portal.signer.dumps(CHALLENGE_SALT, [owner, nonce])}  # fmt: skip
 
 
-@router.post("/verify/check", response_model=models.Verified, summary="Check the code in your profile")
+@router.post(
+    "/verify/check", response_model=models.Verified, summary="Check the code in your profile"
+)
 def verify_check(body: models.VerifyCheck, portal: Portal = Depends(get_portal)) -> dict[str, Any]:
     value = portal.signer.loads(CHALLENGE_SALT, body.challenge, max_age=CHALLENGE_AGE)
     if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
@@ -117,7 +128,9 @@ async def _search_upload(
 ) -> list[dict[str, Any]] | dict[str, Any]:  # fmt: skip
     settings = portal.settings
     limit = settings.web_max_upload_bytes
-    parts = uploads.parse_multipart(await uploads.read_body(request, limit), request.headers.get("content-type"))
+    parts = uploads.parse_multipart(
+        await uploads.read_body(request, limit), request.headers.get("content-type")
+    )
     if check is not None:
         check(parts)
     if uploads.text_part(parts, "consent") not in ("yes", "on", "true"):
@@ -136,7 +149,9 @@ async def _search_upload(
     try:
         return await run_in_threadpool(searcher, small)
     except NoFaceError:
-        raise HTTPException(422, "no face was found in the photo: try a clear, front-facing photo") from None
+        raise HTTPException(
+            422, "no face was found in the photo: try a clear, front-facing photo"
+        ) from None
     finally:
         del small
 

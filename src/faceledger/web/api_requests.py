@@ -1,6 +1,6 @@
 """Filing and following requests (``/api/v1/requests``) and claiming a face
 (``/api/v1/claims``), public; the request and claim services do the work
-(:mod:`faceledger.services.requests`, :mod:`faceledger.services.claims`)."""
+(:mod:`faceledger.services.lifecycle.requests`, :mod:`faceledger.services.people.claims`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path
 
-from faceledger.services import requests as service
+from faceledger.services.lifecycle import requests as service
 from faceledger.web import models, present
 from faceledger.web.deps import Portal, get_portal
 
@@ -21,7 +21,7 @@ _PROOF = Header(default=None, max_length=4096, description="The proof from /api/
 def owner_evidence(portal: Portal, proof: str | None) -> Any:
     """Verified ownership evidence from a portal owner proof (cookie or X-Owner-Proof), or
     ``None``: the proof is the profile-code check passed within the last hour."""
-    from faceledger.services.verification import IdentityEvidence
+    from faceledger.services.people.verification import IdentityEvidence
 
     owner = present.owner_proof(portal, proof)
     if owner is None:
@@ -38,21 +38,31 @@ def file_request(
 ) -> Any:  # fmt: skip
     """File the request a signed search (or claim) token names (shared by the page and the
     API), with the requester's contact and, where the person proved they own the account,
-    that evidence. The intake rules are :mod:`faceledger.services.request_intake`'s."""
-    from faceledger.services.request_intake import Intake
-    from faceledger.services.request_intake import file_request as file_intake
+    that evidence. The intake rules are :mod:`faceledger.services.lifecycle.request_intake`'s."""
+    from faceledger.services.lifecycle.request_intake import Intake
+    from faceledger.services.lifecycle.request_intake import file_request as file_intake
 
     key = present.request_key(portal, token)
     if key is None:
-        raise HTTPException(400, "token: unknown or expired; search again and file from the results")
+        raise HTTPException(
+            400, "token: unknown or expired; search again and file from the results"
+        )
     portal.audit_budget.take()  # each filed request is audited: anonymous filing is capped
-    common: dict[str, Any] = {"kind": kind, "law": law or None, "contact": contact, "actor": "portal", "channel": "portal"}
+    common: dict[str, Any] = {
+        "kind": kind,
+        "law": law or None,
+        "contact": contact,
+        "actor": "portal",
+        "channel": "portal",
+    }
     if key["key_type"] == "face":
         intake = Intake(matches=tuple(key["faces"]), consent_given=True, **common)
     elif key["key_type"] == "claim":
         intake = Intake(claims=(int(key["claim_id"]),), **common)
     elif key["key_type"] == "photo":
-        intake = Intake(photo_id=int(key["photo_id"]), evidence=owner_evidence(portal, proof), **common)
+        intake = Intake(
+            photo_id=int(key["photo_id"]), evidence=owner_evidence(portal, proof), **common
+        )
     else:
         intake = Intake(owner=key["value"], evidence=owner_evidence(portal, proof), **common)
     return file_intake(portal.ledger, portal.settings, portal.vault, intake)
@@ -64,19 +74,27 @@ def claim_face(
 ) -> Any:  # fmt: skip
     """Record a person's claim of the face a signed claim token names (no template is
     computed): the attestation, and owner evidence when they claim as the photo's owner."""
-    from faceledger.services.claims import add_claim
-    from faceledger.services.verification import IdentityEvidence
+    from faceledger.services.people.claims import add_claim
+    from faceledger.services.people.verification import IdentityEvidence
 
     face_id = present.claim_key(portal, token)
     if face_id is None:
-        raise HTTPException(400, "token: unknown or expired; search again and choose the face from the results")
+        raise HTTPException(
+            400, "token: unknown or expired; search again and choose the face from the results"
+        )
     if not attest:
         raise HTTPException(422, "attest: confirm that what you say is true")
     if by not in ("subject", "legal-representative"):
-        raise HTTPException(422, "by: subject (this is me) or legal-representative (this is my child)")
-    relationship = (relationship or "").strip() or ("parent" if by == "legal-representative" else None)
+        raise HTTPException(
+            422, "by: subject (this is me) or legal-representative (this is my child)"
+        )
+    relationship = (relationship or "").strip() or (
+        "parent" if by == "legal-representative" else None
+    )
     statement = "this is me" if by == "subject" else f"this is my child (I am their {relationship})"
-    evidence: Any = IdentityEvidence("attestation", False, {"statement": statement, "channel": "portal"})
+    evidence: Any = IdentityEvidence(
+        "attestation", False, {"statement": statement, "channel": "portal"}
+    )
     if is_photo_owner:
         evidence = owner_evidence(portal, proof)
         if evidence is None or by != "subject":
@@ -100,7 +118,12 @@ def claim_document(portal: Portal, claim: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@router.post("/requests", response_model=models.Receipt, status_code=201, summary="File an opt-out or erasure")
+@router.post(
+    "/requests",
+    response_model=models.Receipt,
+    status_code=201,
+    summary="File an opt-out or erasure",
+)
 def create(
     body: models.RequestIn, portal: Portal = Depends(get_portal), x_owner_proof: str | None = _PROOF
 ) -> dict[str, Any]:  # fmt: skip
@@ -114,7 +137,12 @@ def create(
             "status": present.request_status(record)}  # fmt: skip
 
 
-@router.post("/claims", response_model=models.ClaimOut, status_code=201, summary="Claim a face: this is me / my child")
+@router.post(
+    "/claims",
+    response_model=models.ClaimOut,
+    status_code=201,
+    summary="Claim a face: this is me / my child",
+)
 def claim(
     body: models.ClaimIn, portal: Portal = Depends(get_portal), x_owner_proof: str | None = _PROOF
 ) -> dict[str, Any]:  # fmt: skip
@@ -126,7 +154,9 @@ def claim(
     return claim_document(portal, record)
 
 
-@router.get("/requests/{receipt}", response_model=models.RequestStatus, summary="A request's status")
+@router.get(
+    "/requests/{receipt}", response_model=models.RequestStatus, summary="A request's status"
+)
 def status(receipt: str = _RECEIPT, portal: Portal = Depends(get_portal)) -> dict[str, Any]:
     """Each step of the request with its time, and the legal deadline."""
     return present.request_status(service.get_request_by_receipt(portal.ledger, receipt))

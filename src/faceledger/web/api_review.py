@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from faceledger.services.users import User
+from faceledger.services.portal.users import User
 from faceledger.web import console, models
 from faceledger.web.deps import Portal, api_user, get_portal
 
@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1/console", tags=["console"], responses=models.
 
 class FaceDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(default=None, max_length=2000, description="Required to reject (e.g. 'my daughter').")
+    reason: str | None = Field(
+        default=None, max_length=2000, description="Required to reject (e.g. 'my daughter')."
+    )
 
 
 @router.get("/requests/{request_id}", summary="One request: contact, evidence, faces to review")
@@ -29,11 +31,14 @@ def request_detail(
     return console.detail(portal, user, request_id)
 
 
-@router.post("/requests/{request_id}/faces/{face_id}/{decision}", summary="confirm | reject one matched face")
+@router.post(
+    "/requests/{request_id}/faces/{face_id}/{decision}", summary="confirm | reject one matched face"
+)
 def face_decision(
     decision: str, request_id: int = Path(ge=1, le=2**62), face_id: int = Path(ge=1, le=2**62), body: FaceDecision | None = None,
     portal: Portal = Depends(get_portal), user: User = Depends(api_user),
 ) -> dict[str, Any]:  # fmt: skip
     """Confirm that a matched face is the requester's (or their child's), or reject it (a
     look-alike: the request never touches it; a reason is required)."""
-    return console.decide_face(portal, user, request_id, face_id, decision, body.reason if body else None)  # type: ignore[no-any-return]
+    reason = body.reason if body else None
+    return console.decide_face(portal, user, request_id, face_id, decision, reason)  # type: ignore[no-any-return]

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from faceledger import __version__
 from faceledger.api import FaceLedger
 from faceledger.config import Settings
-from faceledger.services.verification import LocalProfileVerifier, ProfileVerifier
+from faceledger.services.people.verification import LocalProfileVerifier, ProfileVerifier
 from faceledger.store import Ledger, open_ledger
 from faceledger.web import errors
 from faceledger.web.deps import Portal, flush_unaudited_logins
@@ -103,14 +103,20 @@ def create_app(
     hosts = HostCheck(settings.web_trusted_hosts)
 
     @app.middleware("http")
-    async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         path = request.url.path
         if not hosts.allows(request.headers.get("host")):
-            response = errors.answer(request, 400, "unknown host: this portal does not answer for that name")
+            response = errors.answer(
+                request, 400, "unknown host: this portal does not answer for that name"
+            )
             secure_headers(path, response.headers)
             return response
         if path != "/" and path.endswith("/") and not path.startswith("/static/"):
-            response = RedirectResponse(relative_without_slash(path, request.url.query), status_code=307)
+            response = RedirectResponse(
+                relative_without_slash(path, request.url.query), status_code=307
+            )
             secure_headers(path, response.headers)
             return response
         if not path.startswith("/static/"):
@@ -118,7 +124,9 @@ def create_app(
             try:  # a shared limiter is a ledger round trip: off the event loop
                 allowed = await run_in_threadpool(portal.limiter.allow, client)
             except SQLAlchemyError:  # cannot tell whether the client is over its limit: refuse
-                response = errors.answer(request, 503, "the portal is busy: try again in a moment", {"Retry-After": "1"})
+                response = errors.answer(
+                    request, 503, "the portal is busy: try again in a moment", {"Retry-After": "1"}
+                )
                 secure_headers(path, response.headers)
                 return response
             if not allowed:

@@ -27,5 +27,6 @@ def bar_chart(items: list[tuple[str, int]], *, title: str, unit: str = "faces") 
         f'<svg class="chart" role="img" aria-label="{escape(title)}: {escape(alt)}" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
         f'<title>{escape(title)}</title><text x="0" y="16" font-weight="bold">{escape(title)}</text>'
-        + "".join(rows) + "</svg>"
+        + "".join(rows)
+        + "</svg>"
     )

@@ -16,8 +16,8 @@ from faceledger.api import FaceLedger
 from faceledger.config import Settings
 from faceledger.core.law import Policy
 from faceledger.errors import LoginRequired
-from faceledger.services.users import User, authenticate_token, require, session_user
-from faceledger.services.verification import ProfileVerifier
+from faceledger.services.people.verification import ProfileVerifier
+from faceledger.services.portal.users import User, authenticate_token, require, session_user
 from faceledger.store import Ledger
 from faceledger.store.vault import KeyVault
 from faceledger.web.ratelimit import AuditBudget, TokenBucket
@@ -75,7 +75,7 @@ def flush_unaudited_logins(portal: Portal, *, force: bool = False) -> None:
     over (or now, with ``force``: the app is stopping)."""
     from datetime import UTC, datetime
 
-    from faceledger.services.users import record_unaudited_logins
+    from faceledger.services.portal.users import record_unaudited_logins
 
     pending = portal.audit_budget.pop_unaudited(force=force)
     if pending is not None:
@@ -93,10 +93,14 @@ def get_ledger(portal: Portal = Depends(get_portal)) -> Ledger:
 
 def get_selfie_search(portal: Portal = Depends(get_portal)) -> SelfieSearch:
     """The selfie search the portal runs: the matching service, results capped and audited."""
-    from faceledger.services.matching import search_selfie
+    from faceledger.services.biometrics.matching import search_selfie
 
     settings = portal.settings.model_copy(
-        update={"max_image_pixels": min(portal.settings.max_image_pixels, portal.settings.web_selfie_max_raw_pixels)}
+        update={
+            "max_image_pixels": min(
+                portal.settings.max_image_pixels, portal.settings.web_selfie_max_raw_pixels
+            )
+        }
     )
 
     def run(image: bytes) -> dict[str, Any]:

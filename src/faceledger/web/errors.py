@@ -54,7 +54,9 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
-def answer(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def answer(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     portal = request.app.state.portal
@@ -77,7 +79,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = [f"{_field(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5]]
+        problems = [
+            f"{_field(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5]
+        ]
         return answer(request, 422, "invalid request: " + "; ".join(problems))
 
     @app.exception_handler(FaceledgerError)
@@ -85,7 +89,11 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, KeyShredded | TamperedCiphertext):  # internal ids in the message
             incident = secrets.token_hex(6)
             log.error("incident %s on %s %s: %s", incident, request.method, request.url.path, exc)
-            return answer(request, 503, f"the search could not be completed; try again later (incident {incident})")
+            return answer(
+                request,
+                503,
+                f"the search could not be completed; try again later (incident {incident})",
+            )
         status = status_for(exc)
         if status >= 500:
             log.error("service unavailable: %s", exc)

@@ -10,11 +10,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from faceledger.errors import AssessmentNotFound
-from faceledger.services import release_consumers, release_versions
-from faceledger.services.audit import event_facets, find_events, recent_events, verify_audit
-from faceledger.services.consent import import_consents, list_consents
-from faceledger.services.exposure import ledger_exposure
-from faceledger.services.users import User, login, logout
+from faceledger.services.decisions.exposure import ledger_exposure
+from faceledger.services.lifecycle import release_consumers, release_versions
+from faceledger.services.oversight.audit import (
+    event_facets,
+    find_events,
+    recent_events,
+    verify_audit,
+)
+from faceledger.services.people.consent import import_consents, list_consents
+from faceledger.services.portal.users import User, login, logout
 from faceledger.web import console, uploads
 from faceledger.web.charts import bar_chart
 from faceledger.web.deps import Portal, flush_unaudited_logins, get_portal, page_may, page_user
@@ -102,15 +107,22 @@ def exposure(
     except AssessmentNotFound as exc:
         return render(portal, request, "console_exposure.html", user=user, doc=None, purpose=purpose,
                       note=str(exc), chart="")  # fmt: skip
-    chart = bar_chart([(law["law"], law["faces"]) for law in doc["laws"]], title=f"Faces at risk by law ({purpose})")
+    chart = bar_chart(
+        [(law["law"], law["faces"]) for law in doc["laws"]],
+        title=f"Faces at risk by law ({purpose})",
+    )
     return render(portal, request, "console_exposure.html", user=user, doc=doc, purpose=purpose,
                   note=None, chart=Markup(chart))  # fmt: skip
 
 
 @router.get("/consents", response_class=HTMLResponse)
-def consents(request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_user)) -> HTMLResponse:
+def consents(
+    request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_user)
+) -> HTMLResponse:
     records = [c.to_dict() for c in list_consents(portal.ledger)][-200:]
-    return render(portal, request, "console_consents.html", user=user, consents=records, report=None)
+    return render(
+        portal, request, "console_consents.html", user=user, consents=records, report=None
+    )
 
 
 @router.post("/consents/import", response_class=HTMLResponse)
@@ -118,24 +130,41 @@ async def consents_import(
     request: Request, portal: Portal = Depends(get_portal), user: User = Depends(CONSENT_IMPORTER)
 ) -> HTMLResponse:
     limit = portal.settings.web_max_upload_bytes
-    parts = uploads.parse_multipart(await uploads.read_body(request, limit), request.headers.get("content-type"))
+    parts = uploads.parse_multipart(
+        await uploads.read_body(request, limit), request.headers.get("content-type")
+    )
     _session_csrf(request, uploads.text_part(parts, "csrf_token"))
     part = parts.get("file")
     if part is None or not part.data or not part.filename:
         raise HTTPException(400, "attach a consent file (.csv or .jsonl) in the 'file' field")
     name = PurePath(part.filename).name[:128] or "upload.csv"
     report = import_consents(
-        portal.ledger, Path(name), data=part.data, actor=f"web:{user.name}", policies=portal.policies
+        portal.ledger,
+        Path(name),
+        data=part.data,
+        actor=f"web:{user.name}",
+        policies=portal.policies,
     )
     records = [c.to_dict() for c in list_consents(portal.ledger)][-200:]
-    return render(portal, request, "console_consents.html", user=user, consents=records, report=report.to_dict())
+    return render(
+        portal,
+        request,
+        "console_consents.html",
+        user=user,
+        consents=records,
+        report=report.to_dict(),
+    )
 
 
 @router.get("/releases", response_class=HTMLResponse)
-def releases(request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_user)) -> HTMLResponse:
+def releases(
+    request: Request, portal: Portal = Depends(get_portal), user: User = Depends(page_user)
+) -> HTMLResponse:
     versions = [v.to_dict() for v in release_versions.list_releases(portal.ledger)]
     consumers = release_consumers.list_consumers(portal.ledger)
-    return render(portal, request, "console_releases.html", user=user, versions=versions, consumers=consumers)
+    return render(
+        portal, request, "console_releases.html", user=user, versions=versions, consumers=consumers
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -156,7 +185,9 @@ def audit_verify(
     csrf_token: str = Form("", max_length=256),
 ) -> HTMLResponse:  # fmt: skip
     _session_csrf(request, csrf_token)
-    check = verify_audit(portal.ledger, checkpoints=portal.settings.data_dir / "audit-checkpoints.jsonl")
+    check = verify_audit(
+        portal.ledger, checkpoints=portal.settings.data_dir / "audit-checkpoints.jsonl"
+    )
     events = recent_events(portal.ledger, limit=100)
     return render(portal, request, "console_audit.html", user=user, events=events, check=check,
                   facets=event_facets(portal.ledger), event=None, actor=None)  # fmt: skip

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from faceledger.errors import FaceNotFound
-from faceledger.services.face_view import face_view
+from faceledger.services.portal.face_view import face_view
 from faceledger.web import present
 from faceledger.web.deps import Portal, get_portal
 from faceledger.web.pages_public import render

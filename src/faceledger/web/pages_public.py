@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from faceledger.services import lookup
-from faceledger.services.matching import thresholds_for
-from faceledger.services.verification import new_challenge, verify_owner
+from faceledger.services.biometrics.matching import thresholds_for
+from faceledger.services.people.verification import new_challenge, verify_owner
+from faceledger.services.portal import lookup
 from faceledger.web import present, uploads
 from faceledger.web.api_public import run_selfie
 from faceledger.web.deps import Portal, SelfieSearch, get_portal, get_selfie_search
@@ -19,7 +19,9 @@ from faceledger.web.security import OWNER_COOKIE, check_csrf
 router = APIRouter(include_in_schema=False)
 
 
-def render(portal: Portal, request: Request, name: str, http_status: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    portal: Portal, request: Request, name: str, http_status: int = 200, **context: Any
+) -> HTMLResponse:
     return portal.templates.TemplateResponse(request, name, context, status_code=http_status)
 
 
@@ -45,9 +47,13 @@ def search(
                       verified_owner=verified, owner_search=True)  # fmt: skip
     if photo:
         result = present.search(portal, lookup.lookup_photo(portal.ledger, photo), owner=False)
-        return render(portal, request, "results.html", result=result, label="Photo", owner_search=False)
+        return render(
+            portal, request, "results.html", result=result, label="Photo", owner_search=False
+        )
     verified_owner = present.owner_proof(portal, request.cookies.get(OWNER_COOKIE))
-    result = present.tag(portal, lookup.tag_summary(portal.ledger, tag or "", owner_id=verified_owner))
+    result = present.tag(
+        portal, lookup.tag_summary(portal.ledger, tag or "", owner_id=verified_owner)
+    )
     return render(portal, request, "tag.html", result=result)
 
 
@@ -63,7 +69,9 @@ def verify_start(
         raise HTTPException(400, "give your Flickr NSID")
     nonce, code = new_challenge(portal.secret, owner)
     challenge = portal.signer.dumps(CHALLENGE_SALT, [owner, nonce])
-    return render(portal, request, "verify.html", owner_id=owner, code=code, challenge=challenge, tag=tag)
+    return render(
+        portal, request, "verify.html", owner_id=owner, code=code, challenge=challenge, tag=tag
+    )
 
 
 @router.post("/verify/check")
@@ -84,7 +92,9 @@ def verify_check(
             code=present_code(portal, owner, nonce),
             failed="We could not find the code in that account's profile yet. Save your profile and check again.",
         )  # fmt: skip
-    target = "/search?" + ("tag=" + _quote(tag) if tag else "owner=" + _quote(owner))  # back to the search
+    target = "/search?" + (
+        "tag=" + _quote(tag) if tag else "owner=" + _quote(owner)
+    )  # back to the search
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         OWNER_COOKIE, portal.signer.dumps(OWNER_SALT, owner), max_age=OWNER_AGE, httponly=True,
@@ -94,7 +104,7 @@ def verify_check(
 
 
 def present_code(portal: Portal, owner: str, nonce: str) -> str:
-    from faceledger.services.verification import challenge_code
+    from faceledger.services.people.verification import challenge_code
 
     return challenge_code(portal.secret, owner, nonce)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from faceledger.services import requests as service
+from faceledger.services.lifecycle import requests as service
 from faceledger.web import present
 from faceledger.web.api_requests import claim_document, claim_face, file_request
 from faceledger.web.deps import Portal, get_portal
@@ -52,17 +52,22 @@ def claim_form(
     request: Request, portal: Portal = Depends(get_portal), token: str = Query("", max_length=4096)
 ) -> HTMLResponse:  # fmt: skip
     """The claim form for the face a search showed: this is me / this is my child."""
-    from faceledger.services.lookup import face_photo_ids
+    from faceledger.services.portal.lookup import face_photo_ids
 
     face_id = present.claim_key(portal, token)
     if face_id is None:
-        raise HTTPException(400, "this link expired: search again and choose your face from the results")
+        raise HTTPException(
+            400, "this link expired: search again and choose your face from the results"
+        )
     hits = face_photo_ids(portal.ledger, [face_id])
     hit = hits[0] if hits else None
     if hit is None or hit["excluded"]:
         raise HTTPException(404, "this face is no longer in the dataset")
     photo = present._photos(portal, [hit])[0]
-    face = next((f for f in photo["face_boxes"] if present.claim_key(portal, f["claim_token"]) == face_id), None)
+    face = next(
+        (f for f in photo["face_boxes"] if present.claim_key(portal, f["claim_token"]) == face_id),
+        None,
+    )
     owner = present.owner_proof(portal, request.cookies.get(OWNER_COOKIE))
     return render(
         portal, request, "claim.html", photo=photo, face=face, token=token,

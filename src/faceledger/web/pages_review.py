@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from faceledger.services.users import User
+from faceledger.services.portal.users import User
 from faceledger.web import console
 from faceledger.web.deps import Portal, get_portal, page_user
 from faceledger.web.pages_public import render

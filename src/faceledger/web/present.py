@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from faceledger.core.signals import reservation_words
-from faceledger.services.matching import thresholds_for
+from faceledger.services.biometrics.matching import thresholds_for
 from faceledger.web.deps import Portal
 
 THUMB_SALT, REQUEST_SALT, OWNER_SALT = "thumb", "request", "owner-proof"
@@ -68,19 +68,28 @@ def face_boxes(portal: Portal, faces: dict[str, Any] | None) -> list[dict[str, A
     ]  # fmt: skip
 
 
-def photo(portal: Portal, hit: dict[str, Any], faces: dict[str, Any] | None = None) -> dict[str, Any]:
+def photo(
+    portal: Portal, hit: dict[str, Any], faces: dict[str, Any] | None = None
+) -> dict[str, Any]:
     out = {key: hit[key] for key in (
         "external_id", "title", "page_url", "owner_id", "owner_name", "license",
         "faces", "excluded", "releases", "consumers",
     )}  # fmt: skip
     out["ref"] = photo_ref(portal, hit["photo_id"])
     reservation = hit.get("reservation")
-    out["reserved"] = None if reservation is None else {"signal": reservation, "reason": reservation_words(reservation)}
+    out["reserved"] = (
+        None
+        if reservation is None
+        else {"signal": reservation, "reason": reservation_words(reservation)}
+    )
     out["thumbnail_url"] = (
         "/api/v1/thumbnails/" + portal.signer.dumps(THUMB_SALT, hit["photo_id"])
-        if hit["thumbnail"] and reservation is None else None
+        if hit["thumbnail"] and reservation is None
+        else None
     )
-    out["request_token"] = portal.signer.dumps(REQUEST_SALT, {"key_type": "photo", "photo_id": hit["photo_id"]})
+    out["request_token"] = portal.signer.dumps(
+        REQUEST_SALT, {"key_type": "photo", "photo_id": hit["photo_id"]}
+    )
     out["width"], out["height"] = (faces or {}).get("width"), (faces or {}).get("height")
     out["face_boxes"] = face_boxes(portal, faces) if not hit["excluded"] else []
     out.update(scan_words(hit))
@@ -92,7 +101,7 @@ def scan_words(hit: dict[str, Any]) -> dict[str, Any]:
     """Whether the photo was scanned and why it has no thumbnail, as codes and plain words
     (``services.lookup.SCAN_STATES`` / ``NO_THUMBNAIL``): never "0 faces" for a photo nobody
     looked at, never "the licence does not allow" for a photo of which no copy is held."""
-    from faceledger.services.lookup import NO_THUMBNAIL, SCAN_STATES
+    from faceledger.services.portal.lookup import NO_THUMBNAIL, SCAN_STATES
 
     state = hit.get("scan_state") or "scanned"
     reason = hit.get("no_thumbnail")
@@ -112,13 +121,15 @@ def datasets(held: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
         entry = {key: item.get(key) for key in keys}
         entry["labels"] = list(entry["labels"] or [])
         url = entry["optout_url"]
-        entry["optout_url"] = url if isinstance(url, str) and url.startswith(_OPTOUT_SCHEMES) else None
+        entry["optout_url"] = (
+            url if isinstance(url, str) and url.startswith(_OPTOUT_SCHEMES) else None
+        )
         out.append(entry)
     return out
 
 
 def _photos(portal: Portal, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from faceledger.services.lookup import photo_faces
+    from faceledger.services.portal.lookup import photo_faces
 
     faces = photo_faces(portal.ledger, [hit["photo_id"] for hit in hits])
     return [photo(portal, hit, faces.get(hit["photo_id"])) for hit in hits]

@@ -83,10 +83,14 @@ def check_csrf(request: Request, token: str | None, *, session_csrf: str | None 
     else:
         cookie = request.cookies.get(CSRF_COOKIE)
         if not cookie:
-            raise HTTPException(403, "the form expired or cookies are off: reload the page and try again")
+            raise HTTPException(
+                403, "the form expired or cookies are off: reload the page and try again"
+            )
         expected = _public_token(request.app.state.portal.secret, cookie)
     if not token or not hmac.compare_digest(str(token), expected):
-        raise HTTPException(403, "the form's security token is missing or wrong: reload the page and try again")
+        raise HTTPException(
+            403, "the form's security token is missing or wrong: reload the page and try again"
+        )
 
 
 class Signer:
@@ -100,7 +104,9 @@ class Signer:
     _SKEW = 60  # seconds a token may seem to come from the future (clock steps)
 
     def __init__(self, secret: bytes, *, clock: Callable[[], float] = time.time) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"faceledger web tokens v1").derive(secret)
+        key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"faceledger web tokens v1"
+        ).derive(secret)
         self._aead = AESGCM(key)
         self._clock = clock
 

@@ -85,7 +85,9 @@ def working_scale(width: int, height: int, fmt: str | None, *, max_pixels: int) 
     return None
 
 
-def shrink_selfie(data: bytes, *, max_pixels: int, max_raw_pixels: int, max_side: int = SELFIE_SIDE) -> bytes:
+def shrink_selfie(
+    data: bytes, *, max_pixels: int, max_raw_pixels: int, max_side: int = SELFIE_SIDE
+) -> bytes:
     """The upload as an upright PNG of at most ``max_side`` px on its longer side, decoded at
     reduced size (never more than ``max_pixels``); HTTPException 413 (too many pixels) or 415
     (not a JPEG or PNG we can read)."""
@@ -100,7 +102,11 @@ def shrink_selfie(data: bytes, *, max_pixels: int, max_raw_pixels: int, max_side
                     raise _too_many(width, height, max_raw_pixels, "send a smaller photo")
                 scale = working_scale(width, height, im.format, max_pixels=max_pixels)
                 if scale is None:
-                    hint = "send it as a JPEG or scaled down" if im.format == "PNG" else "send a smaller photo"
+                    hint = (
+                        "send it as a JPEG or scaled down"
+                        if im.format == "PNG"
+                        else "send a smaller photo"
+                    )
                     raise _too_many(width, height, max_pixels, hint)
                 if scale > 1:
                     im.draft("RGB", (math.ceil(width / scale), math.ceil(height / scale)))
@@ -114,7 +120,9 @@ def shrink_selfie(data: bytes, *, max_pixels: int, max_raw_pixels: int, max_side
                 if upright.mode not in ("RGB", "L"):
                     upright = upright.convert("RGB")
                 if max(upright.size) > max_side:
-                    upright = ImageOps.contain(upright, (max_side, max_side), Image.Resampling.BILINEAR)
+                    upright = ImageOps.contain(
+                        upright, (max_side, max_side), Image.Resampling.BILINEAR
+                    )
                 out = io.BytesIO()
                 upright.save(out, format="PNG", compress_level=1)
                 return out.getvalue()

@@ -107,7 +107,11 @@ def run_server(app: Any, settings: Settings, listener: socket.socket) -> None:
 
 def _worker_main(settings: Settings, listener: socket.socket, ready: Any) -> None:
     """One spawned portal process: its own ledger connections and app, the shared socket."""
-    from faceledger.services.audit import checkpoints_path, finish_checkpoint, install_checkpoints
+    from faceledger.services.oversight.audit import (
+        checkpoints_path,
+        finish_checkpoint,
+        install_checkpoints,
+    )
     from faceledger.store import open_ledger
     from faceledger.web import create_app
 

@@ -45,7 +45,9 @@ from faceledger.core.law.territory import candidate_jurisdictions, grade_territo
 def _out_of_scope(scenario: Scenario, policy: Policy) -> str | None:
     """Why this law cannot apply at all (date, definition, scope), or None."""
     if scenario.on < policy.in_force.starts:
-        return f"not in force until {policy.in_force.starts.isoformat()} ({policy.in_force.citation})"
+        return (
+            f"not in force until {policy.in_force.starts.isoformat()} ({policy.in_force.citation})"
+        )
     if policy.in_force.until is not None and scenario.on >= policy.in_force.until:
         return f"no longer in force from {policy.in_force.until.isoformat()}"
     bio = policy.biometric

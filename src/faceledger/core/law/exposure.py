@@ -88,8 +88,10 @@ def _turnover(policy: Policy, penalty: Penalty, turnover: float | None) -> Expos
 def _unit_for(policy: Policy, penalty: Penalty, section: str, on: date) -> tuple[str, str]:
     """The unit counted for ``section`` and a note (per-person accrual turns scans to people)."""
     amendment = effect_in_force(policy, "per-person-accrual", on)
-    if amendment is not None and penalty.unit in ("scan", "face") and (
-        not amendment.sections or section in amendment.sections
+    if (
+        amendment is not None
+        and penalty.unit in ("scan", "face")
+        and (not amendment.sections or section in amendment.sections)
     ):
         note = f"{section}: one recovery per person ({amendment.citation})"
         if amendment.contested:
@@ -190,7 +192,12 @@ def estimate_exposures(
         if on < policy.in_force.starts:
             continue
         item = estimate_exposure(
-            policy, subjects=subjects, faces=faces, on=on, scans=scans, turnover=turnover,
+            policy,
+            subjects=subjects,
+            faces=faces,
+            on=on,
+            scans=scans,
+            turnover=turnover,
             sections=sections,
         )
         if item is not None:

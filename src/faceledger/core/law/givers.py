@@ -125,5 +125,7 @@ def age_note(scenario: Scenario, policy: Policy) -> str | None:
         return None
     reading = ("read as an adult's" if who.if_age_unknown == "adult"
                else "read as a minor's (conservative)")  # fmt: skip
-    return (f"the subject's age is not known: a consent is {reading}; under "
-            f"{who.representative_below} a representative must consent ({who.citation})")
+    return (
+        f"the subject's age is not known: a consent is {reading}; under "
+        f"{who.representative_below} a representative must consent ({who.citation})"
+    )

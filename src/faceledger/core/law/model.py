@@ -178,7 +178,5 @@ class Scenario:
         if self.subject.residence:
             extra.append(Evidence("residence", self.subject.residence, 1.0, "stated residence"))
         if self.processor.location:
-            extra.append(
-                Evidence("processing", self.processor.location, 1.0, "processor location")
-            )
+            extra.append(Evidence("processing", self.processor.location, 1.0, "processor location"))
         return (*self.subject.evidence, *extra)

@@ -52,8 +52,10 @@ def _authorization_why(auth: Consent, scenario: Scenario, policy: Policy, rule: 
         return (f"the authorization states no expiry; it must expire within {rule.max_months} "
                 f"months of signing (by {limit.isoformat()})")  # fmt: skip
     if auth.expires > limit:
-        return (f"the authorization expires {auth.expires.isoformat()}, more than "
-                f"{rule.max_months} months after signing on {auth.granted.isoformat()}")
+        return (
+            f"the authorization expires {auth.expires.isoformat()}, more than "
+            f"{rule.max_months} months after signing on {auth.granted.isoformat()}"
+        )
     return giver_problem(auth, scenario, policy)
 
 
@@ -139,8 +141,10 @@ def sale_note(scenario: Scenario, policy: Policy) -> str | None:
     if consent is None:
         return None
     granted = consent.granted.isoformat() if consent.granted else "?"
-    return (f"{rule.minors.section} satisfied by the opt-in given by "
-            f"{describe_giver(consent, scenario.subject)} on {granted}")
+    return (
+        f"{rule.minors.section} satisfied by the opt-in given by "
+        f"{describe_giver(consent, scenario.subject)} on {granted}"
+    )
 
 
 def _profit_problem(scenario: Scenario, sale: SaleRule) -> str | None:

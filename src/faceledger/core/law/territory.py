@@ -107,7 +107,10 @@ def grade_territory(scenario: Scenario, territory: Territory) -> tuple[Applies, 
         elif res.partial or cap.partial or cap.match > 0:
             grade, why = "uncertain", "only weak or country-level evidence of a connection"
         elif subject_known and proc_unknown:
-            grade, why = "uncertain", f"the evidence places the subject elsewhere, but {unknown_why}"
+            grade, why = (
+                "uncertain",
+                f"the evidence places the subject elsewhere, but {unknown_why}",
+            )
         elif subject_known:
             grade, why = "no", "the evidence places the subject and conduct elsewhere"
         else:
@@ -133,14 +136,20 @@ def grade_territory(scenario: Scenario, territory: Territory) -> tuple[Applies, 
         return grade, (*notes, "subject resides in the territory")
     if res.elsewhere and not (uses_capture and cap.match >= STRONG):
         if proc_unknown:
-            return "uncertain", (*notes, f"subject resides outside the territory, but {unknown_why}")
+            return "uncertain", (
+                *notes,
+                f"subject resides outside the territory, but {unknown_why}",
+            )
         return "no", (*notes, "subject resides outside the territory")
     if cap.match >= STRONG:
         return "likely", (*notes, "photo evidence places the subject in the territory")
     if cap.match > 0 or res.partial or cap.partial:
         return "uncertain", (*notes, "only weak or country-level evidence of a connection")
     if subject_known and proc_unknown:
-        return "uncertain", (*notes, f"the evidence places the subject elsewhere, but {unknown_why}")
+        return "uncertain", (
+            *notes,
+            f"the evidence places the subject elsewhere, but {unknown_why}",
+        )
     if subject_known:
         return "no", (*notes, "the evidence places the subject elsewhere")
     return "uncertain", (*notes, "no location evidence: the subject could be in scope")

@@ -44,9 +44,13 @@ _NEW_CHECKS = (
 def _references_to_consents(conn: sa.Connection) -> list[tuple[str, str]]:
     """(table, column) pairs of SQLite foreign keys that point at ``consents``."""
     found = []
-    tables = conn.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'consents'"
-    ).scalars().all()
+    tables = (
+        conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'consents'"
+        )
+        .scalars()
+        .all()
+    )
     for table in tables:
         for row in conn.exec_driver_sql(f'PRAGMA foreign_key_list("{table}")'):
             if row[2] == "consents":  # (id, seq, table, from, to, ...)
@@ -61,7 +65,9 @@ def _set_aside(conn: sa.Connection) -> list[tuple[str, str, list[tuple[int, int]
             f'SELECT rowid, "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'
         ).all()
         if rows:
-            conn.exec_driver_sql(f'UPDATE "{table}" SET "{column}" = NULL WHERE "{column}" IS NOT NULL')
+            conn.exec_driver_sql(
+                f'UPDATE "{table}" SET "{column}" = NULL WHERE "{column}" IS NOT NULL'
+            )
             kept.append((table, column, [(int(r[0]), int(r[1])) for r in rows]))
     return kept
 
@@ -76,10 +82,16 @@ def upgrade() -> None:
     conn = op.get_bind()
     sqlite = conn.dialect.name == "sqlite"
     kept = _set_aside(conn) if sqlite else []
-    with op.batch_alter_table("consents", schema=None, recreate="always" if sqlite else "auto") as batch:
-        batch.add_column(sa.Column("given_by", sa.String(length=32), server_default="subject", nullable=False))
+    with op.batch_alter_table(
+        "consents", schema=None, recreate="always" if sqlite else "auto"
+    ) as batch:
+        batch.add_column(
+            sa.Column("given_by", sa.String(length=32), server_default="subject", nullable=False)
+        )
         batch.add_column(sa.Column("relationship", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("kind", sa.String(length=32), server_default="consent", nullable=False))
+        batch.add_column(
+            sa.Column("kind", sa.String(length=32), server_default="consent", nullable=False)
+        )
         batch.add_column(sa.Column("purchaser", sa.String(length=256), nullable=True))
         batch.add_column(sa.Column("signer", sa.String(length=256), nullable=True))
         batch.add_column(sa.Column("signed_on", sa.Date(), nullable=True))
@@ -140,10 +152,10 @@ def downgrade() -> None:
     sqlite = conn.dialect.name == "sqlite"
     kept = _set_aside(conn) if sqlite else []
     # A consent for claimed faces names no owner or subject: it cannot survive the old CHECK.
-    conn.execute(sa.text(
-        "DELETE FROM consents WHERE owner_id IS NULL AND subject_id IS NULL"
-    ))
-    with op.batch_alter_table("consents", schema=None, recreate="always" if sqlite else "auto") as batch:
+    conn.execute(sa.text("DELETE FROM consents WHERE owner_id IS NULL AND subject_id IS NULL"))
+    with op.batch_alter_table(
+        "consents", schema=None, recreate="always" if sqlite else "auto"
+    ) as batch:
         for name, _condition in _NEW_CHECKS:
             batch.drop_constraint(name, type_="check")
         for column in ("signed_on", "signer", "purchaser", "kind", "relationship", "given_by"):

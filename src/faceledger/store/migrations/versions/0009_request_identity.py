@@ -52,7 +52,9 @@ def upgrade() -> None:
         op.add_column("requests", request_column)
     for face_column in _FACE_COLUMNS:
         op.add_column("request_faces", face_column)
-    requests = sa.table("requests", sa.column("key_type", sa.String), sa.column("covers", sa.String))
+    requests = sa.table(
+        "requests", sa.column("key_type", sa.String), sa.column("covers", sa.String)
+    )
     for key_type, covers in _COVERS.items():
         op.execute(requests.update().where(requests.c.key_type == key_type).values(covers=covers))
 

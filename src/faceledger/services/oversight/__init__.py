@@ -1,0 +1,1 @@
+"""Proof for auditors: the audit log and its checkpoints, the report and its numbers."""

@@ -1,0 +1,1 @@
+"""The depicted person's own acts: claims, consents, identity evidence, opt-out lists."""

@@ -1,0 +1,1 @@
+"""What the public portal and console read: lookups, the face view, console users."""

@@ -1,0 +1,371 @@
+"""What the portal's public search answers: "which of my photos are in this dataset, which
+releases hold them and who received those releases?"
+
+Example::
+
+    lookup_owner(ledger, "70000003@N01")        # exact NSID or exact username
+    lookup_photo(ledger, "https://www.flickr.com/photos/someone/5432/")   # or "5432"
+    tag_summary(ledger, "beach")                 # counts only
+    tag_summary(ledger, "beach", owner_id="70000003@N01")  # + that verified owner's photos
+
+No enumeration: every lookup needs an exact identifier (no prefixes, no wildcards, no
+ranges), a tag search gives counts unless the caller proved they own an account, and at
+most :data:`MAX_PHOTOS` photos come back. Local file paths never leave this module.
+
+A thumbnail is offered only when the photo's licence allows copies to be shared and adapted
+(:data:`THUMBNAIL_LICENSES`: CC without ND, CC0, public domain, government works; never
+"All Rights Reserved" or an unknown licence), its bytes are local, and no request excluded
+it, and its rights holder did not reserve it by an opt-out signal (``faceledger fetch``:
+a reserved photo's result says which signal, never shows a copy). Otherwise the result links
+to the photo's page, and says why (:data:`NO_THUMBNAIL`).
+
+Whether a photo was scanned is said, not implied by a face count (:data:`SCAN_STATES`): a
+metadata-only photo (no image bytes: a URL-only row not fetched yet) is "not scanned (no
+image)", a reserved one is never scanned, and only a scanned photo has a face count that means
+anything (``faces`` stays 0 otherwise, for old API clients).
+
+An executed opt-out or erasure leaves nothing public: its photos (and faces) are left out of
+every search and count, so a search for an erased account answers exactly as for an account
+never ingested. Only the requester's receipt (``/requests/{receipt}``) says it was carried out.
+
+Owner, photo and URL searches also name the imported public face datasets
+(:mod:`faceledger.services.decisions.datasets`) that list those photos or that account, with the kinds
+of annotation they attached (never the values) and their maintainer's opt-out route. These
+come from the query itself (an NSID, a Flickr photo id or URL) and from the photos shown, so
+an account found only in an imported dataset is answered too, and an erased one is not told
+apart from a never-ingested one.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import Connection, and_, func, literal, or_, select
+
+from faceledger.errors import IdentifierError
+from faceledger.services.decisions.datasets import dataset_names_by_photo, datasets_holding
+from faceledger.services.lifecycle.release_consumers import list_consumers
+from faceledger.services.lifecycle.release_versions import releases_holding
+from faceledger.store import Ledger
+from faceledger.store.tables import FACES, PHOTOS
+
+MAX_PHOTOS = 200
+THUMB_SIDE = 320
+#: Flickr licence ids whose terms allow a reduced copy to be shown (no ND, not 0).
+THUMBNAIL_LICENSES = frozenset({1, 2, 4, 5, 7, 8, 9, 10, 11, 12, 14, 15})
+_FLICKR_PHOTO_URL = re.compile(r"^https?://(?:www\.)?flickr\.com/photos/[^/]+/(\d{1,20})/?")
+_MAX_KEY = 512
+_NSID = re.compile(r"^\d{1,20}@N\d{1,4}$")
+_FLICKR_ID = re.compile(r"^\d{1,20}$")
+#: ``scan_state`` values: whether the faces of a photo were looked for, and the outcome.
+SCAN_STATES = {
+    "scanned": "scanned: the face count is what the detector found",
+    "no-image": "not scanned (no image): we hold only its description",
+    "reserved": "never scanned: its rights holder reserved it",
+    "pending": "not scanned yet",
+    "error": "could not be scanned (the image could not be read)",
+}
+#: ``no_thumbnail`` values: why a result shows no thumbnail (None when it shows one).
+NO_THUMBNAIL = {
+    "reserved": "its rights holder reserved it: never shown",
+    "no-image": "no image: we hold only its description, no copy of the photo",
+    "licence": "its licence does not allow showing a copy",
+}
+
+
+@dataclass
+class PhotoHit:
+    """One photo as the public sees it."""
+
+    photo_id: int
+    external_id: str | None
+    title: str | None
+    page_url: str | None
+    owner_id: str | None
+    owner_name: str | None
+    license: str | None
+    faces: int
+    excluded: bool
+    thumbnail: bool
+    releases: list[str] = field(default_factory=list)
+    consumers: list[str] = field(default_factory=list)
+    #: the machine-readable opt-out signal that reserved it (``faceledger fetch``), or None
+    reservation: str | None = None
+    #: a key of :data:`SCAN_STATES`; ``faces`` counts only when it is ``scanned``
+    scan_state: str = "scanned"
+    #: a key of :data:`NO_THUMBNAIL`, or None when a thumbnail is offered
+    no_thumbnail: str | None = None
+    #: names of the imported public face datasets that list this photo
+    datasets: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _key(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise IdentifierError(f"give an exact {what}")
+    if len(text) > _MAX_KEY or any(ord(ch) < 32 for ch in text):
+        raise IdentifierError(f"{what} is not valid (at most {_MAX_KEY} printable characters)")
+    return text
+
+
+def _columns() -> list[Any]:
+    counted = FACES.alias("counted")
+    faces = (
+        select(func.count())
+        .select_from(counted)
+        .where(counted.c.photo_id == PHOTOS.c.id, counted.c.excluded_request_id.is_(None))
+        .correlate(PHOTOS)
+        .scalar_subquery()
+        .label("faces")
+    )
+    return [
+        PHOTOS.c.id, PHOTOS.c.external_id, PHOTOS.c.title, PHOTOS.c.page_url, PHOTOS.c.owner_id,
+        PHOTOS.c.owner_nickname, PHOTOS.c.license_id, PHOTOS.c.license_name, PHOTOS.c.path,
+        PHOTOS.c.excluded_request_id, PHOTOS.c.reservation, PHOTOS.c.scan_status, faces,
+    ]  # fmt: skip
+
+
+#: Public searches never list what an executed opt-out / erasure removed.
+_SHOWN = PHOTOS.c.excluded_request_id.is_(None)
+
+
+def scan_state(row: Any) -> str:
+    """The :data:`SCAN_STATES` key of a photos row (reserved first: it is never scanned)."""
+    status = row._mapping.get("scan_status")
+    if row._mapping.get("reservation") is not None or status == "reserved":
+        return "reserved"
+    if status == "done":
+        return "scanned"
+    if status == "error":
+        return "error"
+    return "no-image" if row.path is None else "pending"
+
+
+def no_thumbnail(row: Any) -> str | None:
+    """The :data:`NO_THUMBNAIL` key of a photos row, or None when a thumbnail is allowed."""
+    if thumbnail_allowed(row):
+        return None
+    if row._mapping.get("reservation") is not None or row._mapping.get("scan_status") == "reserved":
+        return "reserved"
+    if row.path is None:
+        return "no-image"
+    return "licence"
+
+
+def _hits(conn: Connection, rows: Sequence[Any]) -> list[PhotoHit]:
+    held = dataset_names_by_photo(conn, [int(row.id) for row in rows])
+    return [
+        PhotoHit(
+            photo_id=int(row.id),
+            external_id=row.external_id,
+            title=row.title,
+            page_url=row.page_url,
+            owner_id=row.owner_id,
+            owner_name=row.owner_nickname,
+            license=row.license_name,
+            faces=int(row.faces or 0),
+            excluded=row.excluded_request_id is not None,
+            thumbnail=thumbnail_allowed(row),
+            releases=releases_holding(conn, face_ids=set(), photo_ids={int(row.id)}),
+            reservation=row.reservation,
+            scan_state=scan_state(row),
+            no_thumbnail=no_thumbnail(row),
+            datasets=held.get(int(row.id), []),
+        )  # fmt: skip
+        for row in rows
+    ]
+
+
+def _merge_holdings(*groups: list[Any]) -> list[dict[str, Any]]:
+    """Dataset holdings from several exact lookups, one entry a dataset (the first lookup
+    that found it wins: counts are never added across lookups, which may overlap)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        for held in group:
+            merged.setdefault(held.name, {**held.to_dict(), "sensitive": held.sensitive,
+                                          "citation": held.citation, "licence": held.licence,
+                                          "optout_url": held.optout_url})  # fmt: skip
+    return sorted(merged.values(), key=lambda d: str(d["name"]).lower())
+
+
+def _holdings(ledger: Ledger, *, owners: set[str], photo_ids: set[str]) -> list[dict[str, Any]]:
+    """The imported datasets listing these accounts (NSIDs) or these Flickr photo ids."""
+    nsids = sorted(owner for owner in owners if _NSID.match(owner))
+    groups = [datasets_holding(ledger, owner_id=owner) for owner in nsids]
+    flickr_ids = sorted(p for p in photo_ids if _FLICKR_ID.match(p))
+    if flickr_ids:
+        groups.append(datasets_holding(ledger, photo_ids=flickr_ids[:MAX_PHOTOS]))
+    return _merge_holdings(*groups)
+
+
+def _add_consumers(ledger: Ledger, hits: list[PhotoHit]) -> list[PhotoHit]:
+    if not any(hit.releases for hit in hits):
+        return hits
+    received: dict[str, list[str]] = {}
+    for consumer in list_consumers(ledger):
+        received.setdefault(consumer["release"], []).append(consumer["name"])
+    for hit in hits:
+        hit.consumers = sorted({name for ref in hit.releases for name in received.get(ref, [])})
+    return hits
+
+
+def thumbnail_allowed(row: Any) -> bool:
+    """The licence and policy rule above, for a photos row."""
+    return (
+        row.license_id in THUMBNAIL_LICENSES
+        and row.path is not None
+        and row.excluded_request_id is None
+        # its rights holder opted out: never shown (a row without the column: no reservation known)
+        and row._mapping.get("reservation") is None
+    )
+
+
+def lookup_owner(ledger: Ledger, owner: str) -> dict[str, Any]:
+    """Photos whose owner id (NSID) or owner username is exactly ``owner``."""
+    key = _key(owner, "Flickr username or NSID")
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(*_columns())
+            .where(or_(PHOTOS.c.owner_id == key, PHOTOS.c.owner_nickname == key), _SHOWN)
+            .order_by(PHOTOS.c.id)
+            .limit(MAX_PHOTOS + 1)
+        ).all()
+        hits = _hits(conn, rows[:MAX_PHOTOS])
+    # the account asked about (an NSID), or the NSID its shown photos give for a username
+    owners = {key} | {hit.owner_id for hit in hits if hit.owner_id}
+    photo_ids = {hit.external_id for hit in hits if hit.external_id}
+    return {"query": key, "photos": [h.to_dict() for h in _add_consumers(ledger, hits)],
+            "truncated": len(rows) > MAX_PHOTOS,
+            "datasets": _holdings(ledger, owners=owners, photo_ids=photo_ids)}  # fmt: skip
+
+
+def _photo_keys(ref: str) -> tuple[list[str], list[str]]:
+    """(external ids, URLs) a photo reference may be."""
+    match = _FLICKR_PHOTO_URL.match(ref)
+    if match:
+        return [match.group(1)], [ref, ref.rstrip("/"), ref.rstrip("/") + "/"]
+    if ref.startswith(("http://", "https://")):
+        return [], [ref, ref.rstrip("/"), ref.rstrip("/") + "/"]
+    return [ref], []
+
+
+def lookup_photo(ledger: Ledger, ref: str) -> dict[str, Any]:
+    """The photo whose id, page URL or download URL is exactly ``ref``."""
+    key = _key(ref, "photo URL or id")
+    ids, urls = _photo_keys(key)
+    where = []
+    if ids:
+        where.append(PHOTOS.c.external_id.in_(ids))
+    if urls:
+        where += [PHOTOS.c.page_url.in_(urls), PHOTOS.c.download_url.in_(urls)]
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(*_columns()).where(or_(*where), _SHOWN).order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
+        ).all()
+        hits = _hits(conn, rows)
+    photo_ids = set(ids) | {hit.external_id for hit in hits if hit.external_id}
+    datasets = _holdings(ledger, owners=set(), photo_ids=photo_ids)
+    return {"query": key, "photos": [h.to_dict() for h in _add_consumers(ledger, hits)],
+            "truncated": False, "datasets": datasets}  # fmt: skip
+
+
+def _tag_filter(tag: str) -> Any:
+    escaped = tag.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    padded = literal(",") + func.lower(func.replace(PHOTOS.c.tags, ", ", ",")) + literal(",")
+    return padded.like(f"%,{escaped},%", escape="\\")
+
+
+def tag_summary(ledger: Ledger, tag: str, *, owner_id: str | None = None) -> dict[str, Any]:
+    """Counts of photos, faces and owners with exactly this tag; with a *verified*
+    ``owner_id`` (the caller proved they control it) also that owner's photos with it."""
+    key = _key(tag, "tag")
+    if "," in key:
+        raise IdentifierError("give one tag (no commas)")
+    match = and_(_tag_filter(key), _SHOWN)
+    with ledger.read() as conn:
+        photos, owners = conn.execute(
+            select(func.count(), func.count(func.distinct(PHOTOS.c.owner_id))).where(match)
+        ).one()
+        faces = conn.execute(
+            select(func.count()).select_from(FACES.join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id))
+            .where(match, FACES.c.excluded_request_id.is_(None))
+        ).scalar_one()  # fmt: skip
+        own: list[PhotoHit] | None = None
+        if owner_id:
+            rows = conn.execute(
+                select(*_columns()).where(match, PHOTOS.c.owner_id == owner_id)
+                .order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
+            ).all()  # fmt: skip
+            own = _hits(conn, rows)
+    return {
+        "tag": key, "photos": int(photos), "faces": int(faces), "owners": int(owners),
+        "verified_owner": owner_id,
+        "own_photos": None if own is None else [h.to_dict() for h in _add_consumers(ledger, own)],
+    }  # fmt: skip
+
+
+def face_photo_ids(ledger: Ledger, face_ids: list[int]) -> list[dict[str, Any]]:
+    """Public descriptions of the photos holding these faces (for selfie search results)."""
+    if not face_ids:
+        return []
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(*_columns(), FACES.c.id.label("face_id"))
+            .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
+            .where(FACES.c.id.in_(face_ids), _SHOWN, FACES.c.excluded_request_id.is_(None))
+        ).all()
+        hits = {int(row.face_id): hit for row, hit in zip(rows, _hits(conn, rows), strict=True)}
+    _add_consumers(ledger, list(hits.values()))
+    return [{"face_id": fid, **hits[fid].to_dict()} for fid in face_ids if fid in hits]
+
+
+def thumbnail(ledger: Ledger, photo_id: int) -> bytes | None:
+    """A JPEG of at most :data:`THUMB_SIDE` px, or ``None`` when the rule above says no."""
+    with ledger.read() as conn:
+        row = conn.execute(select(*_columns()).where(PHOTOS.c.id == photo_id)).first()
+    if row is None or not thumbnail_allowed(row):
+        return None
+    try:
+        with Image.open(Path(row.path)) as image:
+            image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
+            small = image.convert("RGB")
+            small.thumbnail((THUMB_SIDE, THUMB_SIDE))
+            out = io.BytesIO()
+            small.save(out, format="JPEG", quality=80)  # no EXIF: metadata is dropped
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return out.getvalue()
+
+
+def photo_faces(ledger: Ledger, photo_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The detected faces of these photos, for pointing at one's own face (a claim): per
+    photo its pixel size and each face's index and box (original pixels). Faces an executed
+    request removed are left out; no template is read or computed."""
+    if not photo_ids:
+        return {}
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(PHOTOS.c.id, PHOTOS.c.width, PHOTOS.c.height, FACES.c.id.label("face_id"),
+                   FACES.c.face_index, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
+            .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
+            .where(PHOTOS.c.id.in_(sorted(set(photo_ids))), FACES.c.excluded_request_id.is_(None),
+                   PHOTOS.c.excluded_request_id.is_(None))
+            .order_by(PHOTOS.c.id, FACES.c.face_index, FACES.c.id)
+        ).all()  # fmt: skip
+    found: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        photo = found.setdefault(
+            int(row.id), {"width": row.width, "height": row.height, "faces": []}
+        )
+        photo["faces"].append({"face_id": int(row.face_id), "index": int(row.face_index),
+                               "box": [float(row.x1), float(row.y1), float(row.x2), float(row.y2)]})  # fmt: skip
+    return found
