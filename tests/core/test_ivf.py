@@ -69,9 +69,9 @@ def test_removing_a_subject_zeroes_its_rows_and_never_returns_it() -> None:
     vectors, labels, probes = _clustered(3_000, 5)
     ivf = IVFIndex(exact_below=5_000, per_cell=250)
     ivf.add(face_ids=np.arange(labels.size), subject_ids=labels, vectors=vectors)
-    cell = next(c for c in ivf._cells if 7 in c.subjects)
-    held = cell.vectors  # the array that held subject 7's rows before removal
-    rows = np.flatnonzero(cell.subjects == 7)
+    held = ivf._vectors  # the cell-sorted matrix that held subject 7's rows before removal
+    rows = np.flatnonzero(ivf._subjects == 7)
+    assert rows.size == 5
     assert ivf.remove_subjects([7]) == 5 and ivf.remove_subjects([7]) == 0
     assert not held[rows].any()  # zeroed in place before being dropped
     assert 7 not in ivf.subjects() and len(ivf) == labels.size - 5
@@ -98,3 +98,38 @@ def test_growing_past_twice_the_trained_size_retrains_and_keeps_every_vector() -
     assert ivf.cells == 25 and len(ivf) == 3_000  # appended to the nearest cells
     ivf.clear()
     assert len(ivf) == 0 and ivf.search(vectors[0], k=3) == []
+
+
+def test_tail_tombstones_and_compaction_keep_answers_equal_to_exact_search() -> None:
+    """Adds after training go to the exact tail, removals are tombstones then a compaction;
+    probing every cell, the answers stay exactly those of exact search over what is left."""
+    vectors, labels, probes = _clustered(1_000, 5)
+    ivf = IVFIndex(exact_below=2_000, per_cell=100)
+    ivf.add(face_ids=np.arange(3_000), subject_ids=labels[:3_000], vectors=vectors[:3_000])
+    assert ivf.cells == 30 and ivf._tail_faces.size == 0
+    ivf.add(face_ids=np.arange(3_000, 3_500), subject_ids=labels[3_000:3_500],
+            vectors=vectors[3_000:3_500])  # fmt: skip
+    assert ivf._tail_faces.size == 500 and ivf.cells == 30  # not merged, not retrained
+    removed = set(range(0, 1_000, 7)) | {3_001, 3_002}
+    assert ivf.remove_faces(sorted(removed)) == len(removed)
+    assert ivf.remove_subjects([650]) == 5  # subject 650's faces are in the tail
+    removed |= {int(f) for f in np.flatnonzero(labels == 650)}
+    assert ivf._dead == 143 and ivf._tail_faces.size == 493  # tombstones below the compaction
+    ivf.add(face_ids=np.arange(3_500, 5_000), subject_ids=labels[3_500:5_000],
+            vectors=vectors[3_500:5_000])  # fmt: skip
+    assert ivf._tail_faces.size == 0 and ivf._dead == 0  # the tail merged, tombstones dropped
+    assert ivf.cells == 30 and len(ivf) == 5_000 - len(removed)
+    assert ivf.faces() == set(range(5_000)) - removed
+    assert np.all(np.diff(ivf._offsets) >= 0) and ivf._offsets[-1] == ivf._faces.size
+    keep = np.array(sorted(ivf.faces()))
+    exact = ExactIndex()
+    exact.add(face_ids=keep, subject_ids=labels[keep], vectors=vectors[keep])
+    ivf.nprobe = ivf.cells
+    for probe in probes[::10]:
+        got, want = (
+            ivf.search(probe, k=10, max_distance=0.6),
+            exact.search(probe, k=10, max_distance=0.6),
+        )
+        assert [m.face_id for m in got] == [m.face_id for m in want]
+        assert np.allclose([m.distance for m in got], [m.distance for m in want], atol=1e-5)
+    assert all(m.face_id not in removed for m in ivf.search(vectors[0], k=50))

@@ -5,7 +5,7 @@ Example::
     index = IVFIndex(dim=128)
     index.add(face_ids=ids, subject_ids=subjects, vectors=vectors)   # trains once it is big
     index.search(query, k=10, max_distance=0.6)   # [Match(face_id, subject_id, distance), ...]
-    index.remove_subjects([7])                    # rows zeroed in memory, then dropped
+    index.remove_subjects([7])                    # rows zeroed in place, never returned again
 
 The vectors are split into ``cells`` by k-means (trained on a fixed-seed sample, so the same
 vectors give the same cells). A query probes its ``nprobe`` nearest cells and computes the
@@ -13,18 +13,27 @@ vectors give the same cells). A query probes its ``nprobe`` nearest cells and co
 are looked at, never in a distance. Below :data:`EXACT_BELOW` vectors the index is one cell,
 i.e. exact search, recall 1.0 by construction.
 
+Layout (issue 15.2, the latency): one float32 matrix whose rows are sorted by cell, with
+``offsets`` (cell ``c`` is rows ``offsets[c]:offsets[c+1]``) and the squared norms precomputed,
+so a probe is one matrix-vector product per run of adjacent probed cells on a contiguous slice,
+written into a scratch buffer (no gather of scattered rows, no per-cell arrays), then one
+vectorised threshold and an ``argpartition`` for the top ``k``. Vectors added after training
+go to a small unsorted *tail* that every query scans exactly; the tail is merged into the
+sorted matrix when it passes :data:`TAIL_FRACTION` of it. A removed row is zeroed in place and
+tombstoned (infinite norm, ids -1: it can never be within any distance, nor be listed); the
+matrix is compacted once tombstones pass :data:`COMPACT_FRACTION`.
+
 Why IVF and not HNSW: face embeddings of one person lie close together (dlib: same person
 0.2-0.55, different people 0.6-1.0), so the cells that hold a query's true matches are the
 cells nearest to it; probing a few of them finds them (``bench/search.py`` measures recall on
-realistic vectors and on the random worst case). Deleting a person is a masked copy here,
+realistic vectors and on the random worst case). Deleting a person is zeroing rows here,
 while graph indexes only mark deletions; and nothing beyond numpy is needed.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -43,27 +52,16 @@ PROBE_FRACTION = 0.12
 MIN_PROBE = 8
 #: Retrain when the index has grown this many times past the size it was trained at.
 RETRAIN_GROWTH = 2.0
+#: Merge the unsorted tail into the cell-sorted matrix past this fraction of it (or 1024 rows).
+TAIL_FRACTION = 0.01
+_TAIL_MIN = 1_024
+#: Compact the matrix (drop tombstoned rows) past this fraction of it.
+COMPACT_FRACTION = 0.1
 _SEED = 15
 _ITERATIONS = 8
 _SAMPLE_PER_CELL = 40
 _CHUNK = 16_384
-
-
-@dataclass
-class _Cell:
-    vectors: Vectors
-    norms: npt.NDArray[np.float32]
-    faces: Ids
-    subjects: Ids
-
-
-def _empty_cell(dim: int) -> _Cell:
-    return _Cell(
-        np.empty((0, dim), np.float32),
-        np.empty(0, np.float32),
-        np.empty(0, np.int64),
-        np.empty(0, np.int64),
-    )
+_GONE = -1  # face and subject id of a tombstoned row
 
 
 def _nearest_centroid(vectors: Vectors, centroids: Vectors) -> npt.NDArray[np.int64]:
@@ -86,22 +84,31 @@ def train_centroids(vectors: Vectors, cells: int, *, seed: int = _SEED) -> Vecto
     centroids = sample[rng.choice(sample_size, cells, replace=False)].copy()
     for _ in range(_ITERATIONS):
         labels = _nearest_centroid(sample, centroids)
-        sums = np.zeros_like(centroids)
-        np.add.at(sums, labels, sample)
+        order = np.argsort(labels, kind="stable")
         counts = np.bincount(labels, minlength=cells)
         filled = counts > 0
-        centroids[filled] = sums[filled] / counts[filled, None]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[filled]
+        sums = np.add.reduceat(sample[order], starts, axis=0)  # one row per filled cell
+        centroids[filled] = sums / counts[filled, None]
         empty = np.flatnonzero(~filled)
         if empty.size:  # an empty cell restarts at a random sample row
             centroids[empty] = sample[rng.choice(sample_size, empty.size, replace=False)]
+    sample.fill(0.0)
     return np.asarray(centroids, dtype=np.float32)
 
 
+def _squared_norms(vectors: Vectors) -> npt.NDArray[np.float32]:
+    return np.asarray(np.einsum("ij,ij->i", vectors, vectors), dtype=np.float32)
+
+
 class IVFIndex:
-    """Embeddings in k-means cells; exact distances inside the probed cells.
+    """Embeddings in k-means cells, stored contiguously by cell; exact distances inside the
+    probed cells.
 
     ``nprobe`` (default: 12% of the cells, at least 8) trades speed for recall: the bench
-    shows the curve. ``exact_below`` keeps small indexes exact.
+    shows the curve. ``exact_below`` keeps small indexes exact. Searches are serialised on an
+    internal lock (they share one scratch buffer); :class:`~faceledger.services.biometrics.template_index.LiveIndex`
+    holds its own lock around every call anyway.
     """
 
     def __init__(self, dim: int = 128, *, nprobe: int | None = None, exact_below: int = EXACT_BELOW,
@@ -110,11 +117,26 @@ class IVFIndex:
         self.nprobe = nprobe
         self.exact_below = exact_below
         self.per_cell = per_cell
+        self._lock = threading.Lock()
+        self._scratch: npt.NDArray[np.float32] = np.empty((2, 0), np.float32)
         self._reset()
 
     def _reset(self) -> None:
-        self._centroids: Vectors = np.zeros((1, self.dim), np.float32)
-        self._cells: list[_Cell] = [_empty_cell(self.dim)]
+        dim = self.dim
+        self._centroids: Vectors = np.zeros((1, dim), np.float32)
+        self._centroid_norms: npt.NDArray[np.float32] = np.zeros(1, np.float32)
+        # the cell-sorted matrix: cell c is rows offsets[c]:offsets[c+1]
+        self._vectors: Vectors = np.empty((0, dim), np.float32)
+        self._norms: npt.NDArray[np.float32] = np.empty(0, np.float32)
+        self._faces: Ids = np.empty(0, np.int64)
+        self._subjects: Ids = np.empty(0, np.int64)
+        self._offsets: Ids = np.zeros(2, np.int64)
+        self._dead = 0  # tombstoned rows in the matrix
+        # the unsorted tail (added since the last merge), scanned exactly by every query
+        self._tail_vectors: Vectors = np.empty((0, dim), np.float32)
+        self._tail_norms: npt.NDArray[np.float32] = np.empty(0, np.float32)
+        self._tail_faces: Ids = np.empty(0, np.int64)
+        self._tail_subjects: Ids = np.empty(0, np.int64)
         self._trained_at = 0  # size the cells were trained at (0: one exact cell)
         self._size = 0
 
@@ -123,11 +145,11 @@ class IVFIndex:
 
     @property
     def cells(self) -> int:
-        return len(self._cells)
+        return int(self._centroids.shape[0])
 
     def probes(self) -> int:
         if self.nprobe is not None:
-            return min(self.nprobe, self.cells)
+            return max(1, min(self.nprobe, self.cells))
         return min(self.cells, max(MIN_PROBE, int(round(self.cells * PROBE_FRACTION))))
 
     # --- building -----------------------------------------------------------------------
@@ -142,78 +164,119 @@ class IVFIndex:
             raise ValueError("face_ids, subject_ids and vectors must have the same length")
         if not faces.size:
             return
-        self._size += int(faces.size)
-        if self._needs_training():
-            self._retrain(extra=(faces, subjects, vectors))
-            return
-        self._append(faces, subjects, vectors)
+        with self._lock:
+            self._size += int(faces.size)
+            if self._needs_training():
+                self._retrain(extra=(faces, subjects, vectors))
+                return
+            if not self._faces.size and not self._tail_faces.size:  # first rows: sort them in
+                self._merge(faces, subjects, vectors, _squared_norms(vectors))
+                return
+            self._tail_vectors = np.vstack([self._tail_vectors, vectors])
+            self._tail_norms = np.concatenate([self._tail_norms, _squared_norms(vectors)])
+            self._tail_faces = np.concatenate([self._tail_faces, faces])
+            self._tail_subjects = np.concatenate([self._tail_subjects, subjects])
+            if self._tail_faces.size > max(_TAIL_MIN, TAIL_FRACTION * self._faces.size):
+                self._merge_tail()
 
     def _needs_training(self) -> bool:
         if self._size < self.exact_below:
             return False
         return self._trained_at == 0 or self._size > RETRAIN_GROWTH * self._trained_at
 
-    def _append(self, faces: Ids, subjects: Ids, vectors: Vectors) -> None:
-        labels = (
-            np.zeros(faces.size, dtype=np.int64)
-            if self.cells == 1
+    def _take_tail(self) -> tuple[Ids, Ids, Vectors, npt.NDArray[np.float32]]:
+        tail = (self._tail_faces, self._tail_subjects, self._tail_vectors, self._tail_norms)
+        self._tail_vectors = np.empty((0, self.dim), np.float32)
+        self._tail_norms = np.empty(0, np.float32)
+        self._tail_faces = np.empty(0, np.int64)
+        self._tail_subjects = np.empty(0, np.int64)
+        return tail
+
+    def _merge_tail(self) -> None:
+        faces, subjects, vectors, norms = self._take_tail()
+        self._merge(faces, subjects, vectors, norms)
+        vectors.fill(0.0)
+
+    def _merge(
+        self, faces: Ids, subjects: Ids, vectors: Vectors, norms: npt.NDArray[np.float32]
+    ) -> None:
+        """Sort new rows into their cells: one new matrix (the old one is zeroed, then freed);
+        tombstoned rows are dropped on the way."""
+        cells = self.cells
+        new_labels = (
+            np.zeros(faces.size, np.int64)
+            if cells == 1
             else _nearest_centroid(vectors, self._centroids)
         )
-        order = np.argsort(labels, kind="stable")
-        labels, faces, subjects, vectors = (
-            labels[order],
-            faces[order],
-            subjects[order],
-            vectors[order],
-        )
-        bounds = np.flatnonzero(np.diff(labels)) + 1
-        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, labels.size], strict=True):
-            cell = self._cells[int(labels[lo])]
-            block = vectors[lo:hi]
-            cell.vectors = np.vstack([cell.vectors, block])
-            cell.norms = np.concatenate([cell.norms, np.einsum("ij,ij->i", block, block)])
-            cell.faces = np.concatenate([cell.faces, faces[lo:hi]])
-            cell.subjects = np.concatenate([cell.subjects, subjects[lo:hi]])
+        live = self._faces != _GONE
+        old_labels = np.repeat(np.arange(cells), np.diff(self._offsets))[live]
+        labels = np.concatenate([old_labels, new_labels])
+        order = np.argsort(labels, kind="stable")  # old rows first within a cell, then the new
+        old_vectors = self._vectors
+        self._vectors = np.vstack([old_vectors[live], vectors])[order]
+        self._norms = np.concatenate([self._norms[live], norms])[order]
+        self._faces = np.concatenate([self._faces[live], faces])[order]
+        self._subjects = np.concatenate([self._subjects[live], subjects])[order]
+        self._offsets = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=cells))])
+        self._dead = 0
+        old_vectors.fill(0.0)
 
     def _retrain(self, extra: tuple[Ids, Ids, Vectors] | None = None) -> None:
-        parts = [(c.faces, c.subjects, c.vectors) for c in self._cells if c.faces.size]
+        live = self._faces != _GONE
+        tail_faces, tail_subjects, tail_vectors, _ = self._take_tail()
+        parts = [(self._faces[live], self._subjects[live], self._vectors[live]),
+                 (tail_faces, tail_subjects, tail_vectors)]  # fmt: skip
         if extra is not None:
             parts.append(extra)
         faces = np.concatenate([p[0] for p in parts])
         subjects = np.concatenate([p[1] for p in parts])
         vectors = np.vstack([p[2] for p in parts])
-        for cell in self._cells:  # the old copies go: zero them before they are freed
-            cell.vectors.fill(0.0)
+        self._vectors.fill(0.0)  # the old copies go: zero them before they are freed
+        tail_vectors.fill(0.0)
         cells = (
             max(1, vectors.shape[0] // self.per_cell) if vectors.shape[0] >= self.exact_below else 1
         )
         self._centroids = (
             train_centroids(vectors, cells) if cells > 1 else np.zeros((1, self.dim), np.float32)
         )
-        self._cells = [_empty_cell(self.dim) for _ in range(cells)]
+        self._centroid_norms = _squared_norms(self._centroids)
+        self._vectors = np.empty((0, self.dim), np.float32)
+        self._norms = np.empty(0, np.float32)
+        self._faces, self._subjects = np.empty(0, np.int64), np.empty(0, np.int64)
+        self._offsets = np.zeros(cells + 1, np.int64)
         self._trained_at = vectors.shape[0] if cells > 1 else 0
-        self._append(faces, subjects, vectors)
+        self._merge(faces, subjects, vectors, _squared_norms(vectors))
         vectors.fill(0.0)
 
     # --- removing -----------------------------------------------------------------------
 
     def _remove(self, column: str, ids: Iterable[int]) -> int:
         wanted = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        wanted = wanted[wanted != _GONE]
         if not wanted.size or not self._size:
             return 0
-        removed = 0
-        for cell in self._cells:
-            gone = np.isin(getattr(cell, column), wanted)
-            count = int(gone.sum())
-            if not count:
-                continue
-            cell.vectors[gone] = 0.0  # zeroed in place: the freed copy holds no template
-            keep = ~gone
-            cell.vectors, cell.norms = cell.vectors[keep], cell.norms[keep]
-            cell.faces, cell.subjects = cell.faces[keep], cell.subjects[keep]
-            removed += count
-        self._size -= removed
-        return removed
+        with self._lock:
+            main = np.flatnonzero(np.isin(getattr(self, f"_{column}"), wanted))
+            # zeroed in place, then tombstoned: never within any distance, never listed
+            self._vectors[main] = 0.0
+            self._norms[main] = np.inf
+            self._faces[main] = _GONE
+            self._subjects[main] = _GONE
+            self._dead += int(main.size)
+            gone = np.isin(getattr(self, f"_tail_{column}"), wanted)
+            tail = int(gone.sum())
+            if tail:
+                self._tail_vectors[gone] = 0.0
+                keep = ~gone
+                self._tail_vectors = self._tail_vectors[keep]
+                self._tail_norms = self._tail_norms[keep]
+                self._tail_faces = self._tail_faces[keep]
+                self._tail_subjects = self._tail_subjects[keep]
+            removed = int(main.size) + tail
+            self._size -= removed
+            if self._dead > COMPACT_FRACTION * self._faces.size:
+                self._merge_tail()  # drops the tombstones too
+            return removed
 
     def remove_faces(self, face_ids: Iterable[int]) -> int:
         """Drop these faces' vectors (zeroed first); how many went."""
@@ -225,17 +288,35 @@ class IVFIndex:
 
     def clear(self) -> None:
         """Zero and drop everything."""
-        for cell in self._cells:
-            cell.vectors.fill(0.0)
-        self._reset()
+        with self._lock:
+            self._vectors.fill(0.0)
+            self._tail_vectors.fill(0.0)
+            self._reset()
 
     def subjects(self) -> set[int]:
-        return {int(s) for cell in self._cells for s in np.unique(cell.subjects)}
+        found = np.unique(np.concatenate([self._subjects, self._tail_subjects]))
+        return {int(s) for s in found if s != _GONE}
 
     def faces(self) -> set[int]:
-        return {int(f) for cell in self._cells for f in cell.faces}
+        found = np.concatenate([self._faces, self._tail_faces])
+        return {int(f) for f in found[found != _GONE]}
 
     # --- searching ----------------------------------------------------------------------
+
+    def _spans(self, q: Vectors) -> tuple[Ids, Ids]:
+        """Row ranges ``[lo, hi)`` of the probed cells, ascending, adjacent cells merged."""
+        if self.cells == 1:
+            return self._offsets[:1], self._offsets[1:2]
+        to_cells = self._centroid_norms - 2.0 * (self._centroids @ q)
+        nprobe = self.probes()
+        probed = (
+            np.arange(self.cells)
+            if nprobe >= self.cells
+            else np.sort(np.argpartition(to_cells, nprobe - 1)[:nprobe])
+        )
+        lo, hi = self._offsets[probed], self._offsets[probed + 1]
+        runs = np.flatnonzero(lo[1:] != hi[:-1]) + 1  # where a run of adjacent cells breaks
+        return lo[np.r_[0, runs]], hi[np.r_[runs - 1, hi.size - 1]]
 
     def search(
         self, query: Vectors, *, k: int = 10, max_distance: float | None = None
@@ -243,40 +324,50 @@ class IVFIndex:
         """The ``k`` nearest faces among the probed cells, nearest first, exact distances."""
         if not self._size or k <= 0:
             return []
-        q = np.asarray(query, dtype=np.float32).reshape(self.dim)
+        q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(self.dim))
         qq = float(q @ q)
-        if self.cells == 1:
-            probed = [self._cells[0]]
-        else:
-            to_cells = np.einsum("ij,ij->i", self._centroids, self._centroids) - 2.0 * (
-                self._centroids @ q
-            )
-            nprobe = self.probes()
-            probed = [self._cells[int(i)] for i in np.argpartition(to_cells, nprobe - 1)[:nprobe]]
-        limit = np.inf if max_distance is None else max_distance * max_distance
-        hits_d: list[npt.NDArray[np.floating[Any]]] = []
-        hits_f: list[Ids] = []
-        hits_s: list[Ids] = []
-        for cell in probed:
-            if not cell.faces.size:
-                continue
-            squared = cell.norms - 2.0 * (cell.vectors @ q) + qq
-            if max_distance is not None:
-                near = np.flatnonzero(squared <= limit)
-            elif squared.size > k:
-                near = np.argpartition(squared, k - 1)[:k]
-            else:
-                near = np.arange(squared.size)
-            if near.size:
-                hits_d.append(squared[near])
-                hits_f.append(cell.faces[near])
-                hits_s.append(cell.subjects[near])
-        if not hits_d:
-            return []
-        squared = np.concatenate(hits_d)
-        faces, subjects = np.concatenate(hits_f), np.concatenate(hits_s)
-        order = np.lexsort((faces, squared))[:k]  # nearest first; ties by face id
-        distances = np.sqrt(np.maximum(squared[order], 0.0))
+        # a tombstone's squared distance is inf, so it never passes even without max_distance
+        limit = float(np.finfo(np.float32).max) if max_distance is None else max_distance**2
+        with self._lock:
+            lo, hi = self._spans(q)
+            main = int((hi - lo).sum())
+            tail = int(self._tail_faces.size)
+            if self._scratch.shape[1] < main + tail:
+                self._scratch = np.empty(
+                    (2, max(main + tail, 2 * self._scratch.shape[1])), np.float32
+                )
+            squared, norms = self._scratch[0, : main + tail], self._scratch[1, : main + tail]
+            vectors, all_norms = self._vectors, self._norms
+            pos = 0
+            for start, stop in zip(lo.tolist(), hi.tolist(), strict=True):
+                end = pos + stop - start
+                np.dot(vectors[start:stop], q, out=squared[pos:end])
+                norms[pos:end] = all_norms[start:stop]
+                pos = end
+            if tail:
+                np.dot(self._tail_vectors, q, out=squared[main:])
+                norms[main:] = self._tail_norms
+            squared *= -2.0
+            squared += norms
+            squared += qq
+            near = np.flatnonzero(squared <= limit)
+            if near.size > k:  # the k nearest, and whatever ties the k-th (then ties by face id)
+                kth = squared[near[np.argpartition(squared[near], k - 1)[k - 1]]]
+                near = near[squared[near] <= kth]
+            near_squared = squared[near]  # a copy: the scratch buffer is reused
+            faces, subjects = np.empty(near.size, np.int64), np.empty(near.size, np.int64)
+            in_main = near < main
+            if in_main.any():  # position in the probed spans -> row of the matrix
+                first = np.concatenate([[0], np.cumsum(hi - lo)])
+                at = near[in_main]
+                span = np.searchsorted(first, at, side="right") - 1
+                rows = lo[span] + (at - first[span])
+                faces[in_main], subjects[in_main] = self._faces[rows], self._subjects[rows]
+            if not in_main.all():
+                at = near[~in_main] - main
+                faces[~in_main], subjects[~in_main] = self._tail_faces[at], self._tail_subjects[at]
+        order = np.lexsort((faces, near_squared))[:k]  # nearest first; ties by face id
+        distances = np.sqrt(np.maximum(near_squared[order], 0.0))
         return [
             Match(int(faces[i]), int(subjects[i]), float(d))
             for i, d in zip(order, distances, strict=True)
