@@ -30,10 +30,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, false, func, select, update
 
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import FACES, INDEX_ENTRIES, INDEX_STATE, SUBJECTS, TEMPLATES
+from faceledger.store.tables import FACES, INDEX_ENTRIES, INDEX_STATE, SUBJECTS, TEMPLATES, chunks
 
 EMBEDDING = "embedding"
-_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -107,10 +106,8 @@ def index_removed(
     for column, ids in ((INDEX_ENTRIES.c.face_id, face_ids), (INDEX_ENTRIES.c.subject_id, subject_ids),
                         (INDEX_ENTRIES.c.template_id, template_ids)):  # fmt: skip
         values = sorted({int(i) for i in ids})
-        for start in range(0, len(values), _CHUNK):
-            where = and_(
-                column.in_(values[start : start + _CHUNK]), INDEX_ENTRIES.c.removed == false()
-            )
+        for chunk in chunks(values):
+            where = and_(column.in_(chunk), INDEX_ENTRIES.c.removed == false())
             versions = (
                 conn.execute(select(INDEX_ENTRIES.c.model_version).where(where).distinct())
                 .scalars()
@@ -202,10 +199,10 @@ def rebuild(conn: Connection) -> Consistency:
             update(INDEX_STATE).where(INDEX_STATE.c.model_version == version)
             .values(epoch=secrets.token_hex(8), rebuilt_at=utcnow())
         )  # fmt: skip
-    for start in range(0, len(rows), _CHUNK):
+    for chunk in chunks(rows):
         conn.execute(INDEX_ENTRIES.insert(), [
             {**r, "generation": generations[str(r["model_version"])], "removed": False}
-            for r in rows[start : start + _CHUNK]
+            for r in chunk
         ])  # fmt: skip
     return before
 

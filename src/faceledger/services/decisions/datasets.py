@@ -52,7 +52,7 @@ from faceledger.errors import DatasetError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import DATASET_MEMBERS, DATASETS, PHOTOS
+from faceledger.store.tables import DATASET_MEMBERS, DATASETS, PHOTOS, chunks
 
 #: Annotation kinds that are special-category (GDPR Art. 9(1)) or sensitive (CPRA) data.
 SENSITIVE_LABELS = frozenset({
@@ -80,7 +80,6 @@ _NSID = re.compile(r"^\d{1,20}@N\d{1,4}$")
 _PHOTO = re.compile(r"^\d{1,20}$")
 _KIND = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+()-]{0,127}$")
-_CHUNK = 5_000
 MAX_REJECTS_SHOWN = 20
 MAX_PHOTO_IDS = 1_000
 
@@ -366,8 +365,8 @@ def import_dataset(
         batch = [{"dataset_id": dataset_id, "member_key": m.key, "owner_id": m.owner_id,
                   "photo_id": m.photo_id, "face_index": m.face_index,
                   "labels": ",".join(sorted(m.labels)) or None} for m in members.values()]  # fmt: skip
-        for start in range(0, len(batch), _CHUNK):
-            conn.execute(statement, batch[start : start + _CHUNK])  # executemany
+        for chunk in chunks(batch):
+            conn.execute(statement, chunk)  # executemany
         added = _members_of(conn, dataset_id) - before
         imported = {f["sha256"] for f in old_files}
         new_files = old_files + [{**f, "imported_at": now.isoformat(timespec="seconds")}
@@ -533,8 +532,7 @@ def _photo_dataset_pairs(conn: Connection, photo_ids: Iterable[int]) -> Iterator
     ledger photos (:func:`_photo_matches`), in chunks that fit any backend's parameter limit."""
     ids = sorted({int(p) for p in photo_ids})
     joined = PHOTOS.join(DATASET_MEMBERS, _photo_matches())
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for chunk in chunks(ids):
         rows = conn.execute(
             select(PHOTOS.c.id, DATASET_MEMBERS.c.dataset_id).select_from(joined)
             .where(PHOTOS.c.id.in_(chunk)).distinct()

@@ -46,12 +46,11 @@ from faceledger.core.faces import BBox
 from faceledger.errors import ReleaseImageError
 from faceledger.services.lifecycle.redaction import may_redact, redact_file
 from faceledger.sources.licenses import spdx_id
-from faceledger.store.tables import DECISIONS, PHOTOS
+from faceledger.store.tables import DECISIONS, PHOTOS, chunks
 
 IMAGE_MODES = ("none", "original", "redacted")
 IMAGES_DIR = "images"
 IMAGE_FILES = ("images.parquet", "images.csv")
-_CHUNK = 5_000
 _SHARE = ("LicenseRef-Flickr-No-Known-Copyright-Restrictions", "LicenseRef-United-States-Government-Work",
           "LicenseRef-Public-Domain-Mark-1.0")  # fmt: skip
 
@@ -230,10 +229,10 @@ def may_share(license_name: str | None, license_url: str | None = None) -> tuple
 
 def _photo_files(conn: Connection, photo_ids: list[int]) -> dict[int, Any]:
     found: dict[int, Any] = {}
-    for start in range(0, len(photo_ids), _CHUNK):
+    for chunk in chunks(photo_ids):
         for row in conn.execute(
             select(PHOTOS.c.id, PHOTOS.c.path, PHOTOS.c.content_hash, PHOTOS.c.license_url)
-            .where(PHOTOS.c.id.in_(photo_ids[start : start + _CHUNK]))
+            .where(PHOTOS.c.id.in_(chunk))
         ):  # fmt: skip
             found[int(row.id)] = row
     return found
@@ -242,10 +241,10 @@ def _photo_files(conn: Connection, photo_ids: list[int]) -> dict[int, Any]:
 def _block_reasons(conn: Connection, face_ids: list[int], purpose: str) -> dict[int, str]:
     """The sections of the latest blocking decision of each face for ``purpose``."""
     found: dict[int, str] = {}
-    for start in range(0, len(face_ids), _CHUNK):
+    for chunk in chunks(face_ids):
         rows = conn.execute(
             select(DECISIONS.c.face_id, DECISIONS.c.action, DECISIONS.c.result)
-            .where(DECISIONS.c.face_id.in_(face_ids[start : start + _CHUNK]), DECISIONS.c.purpose == purpose,
+            .where(DECISIONS.c.face_id.in_(chunk), DECISIONS.c.purpose == purpose,
                    DECISIONS.c.decision == "block")
             .order_by(DECISIONS.c.id)
         ).all()  # fmt: skip

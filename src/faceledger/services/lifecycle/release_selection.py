@@ -21,10 +21,10 @@ from faceledger.store.tables import (
     DECISIONS,
     FACES,
     PHOTOS,
+    chunks,
 )
 
 RELEASE_ACTION = "release"
-_CHUNK = 5_000
 
 
 def face_facts(result: dict[str, Any], scenario: dict[str, Any]) -> tuple[str, str, str]:
@@ -109,12 +109,12 @@ def release_allowed(
         trigger=trigger, disclosure_basis=disclosure_basis,
     )  # fmt: skip
     allowed: set[int] = set()
-    for start in range(0, len(face_ids), _CHUNK):
+    for chunk in chunks(face_ids):
         allowed.update(
             int(face_id)
             for (face_id,) in conn.execute(
                 select(DECISIONS.c.face_id).where(
-                    DECISIONS.c.face_id.in_(face_ids[start : start + _CHUNK]),
+                    DECISIONS.c.face_id.in_(chunk),
                     DECISIONS.c.purpose == purpose,
                     DECISIONS.c.action == RELEASE_ACTION,
                     DECISIONS.c.decision == "allow",

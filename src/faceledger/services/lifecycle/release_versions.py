@@ -18,10 +18,8 @@ from faceledger.store.tables import (
     ITEMS,
     RELEASES,
     VERSIONS,
+    chunks,
 )
-
-_CHUNK = 5_000
-
 
 _REF = re.compile(r"^(?P<name>[^@]+?)(?:@v?(?P<version>\d+))?$")
 
@@ -143,10 +141,10 @@ def versions_holding(conn: Connection, face_ids: set[int], photo_ids: set[int]) 
     """Ids of every release version that holds any of these faces or photos."""
     found: set[int] = set()
     for column, ids in ((ITEMS.c.face_id, sorted(face_ids)), (ITEMS.c.photo_id, sorted(photo_ids))):
-        for start in range(0, len(ids), _CHUNK):
+        for chunk in chunks(ids):
             found.update(
                 int(v) for (v,) in conn.execute(
-                    select(ITEMS.c.version_id).where(column.in_(ids[start : start + _CHUNK])).distinct()
+                    select(ITEMS.c.version_id).where(column.in_(chunk)).distinct()
                 )
             )  # fmt: skip
     return found

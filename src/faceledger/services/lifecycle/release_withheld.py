@@ -34,10 +34,9 @@ from sqlalchemy import Connection, select
 
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.law.schema import Policy
-from faceledger.store.tables import DECISIONS
+from faceledger.store.tables import DECISIONS, chunks
 
 TOP_REASONS = 3
-_CHUNK = 5_000
 NO_BASIS = "no disclosure basis given"  # core/law/rules.basis_problem
 NO_SHARE = "sharing needs its own consent"  # core/law/rules.sharing_problem
 SHARE_HINT = (
@@ -140,10 +139,10 @@ def _tally(
 def _decisions(conn: Connection, face_ids: list[int], purpose: str, action: str) -> dict[int, Any]:
     """face id -> (decision, result) of the stored decisions for (purpose, action)."""
     found: dict[int, Any] = {}
-    for start in range(0, len(face_ids), _CHUNK):
+    for chunk in chunks(face_ids):
         for row in conn.execute(
             select(DECISIONS.c.face_id, DECISIONS.c.decision, DECISIONS.c.result).where(
-                DECISIONS.c.face_id.in_(face_ids[start : start + _CHUNK]),
+                DECISIONS.c.face_id.in_(chunk),
                 DECISIONS.c.purpose == purpose, DECISIONS.c.action == action,
             )
         ):  # fmt: skip

@@ -82,13 +82,13 @@ from faceledger.store.tables import (
     ITEMS,
     RELEASES,
     VERSIONS,
+    chunks,
 )
 from faceledger.store.vault import KeyVault
 
 logger = logging.getLogger(__name__)
 FILES = ("faces.parquet", "faces.csv", "croissant.json")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_CHUNK = 5_000
 
 SCHEMA = pa.schema([
     ("release", pa.string()), ("version", pa.int32()), ("photo_id", pa.int64()),
@@ -245,8 +245,8 @@ def _write_version(
             )
         ]
         items += [{"version_id": version_id, "face_id": f, "photo_id": p} for f, p in redacted]
-        for start in range(0, len(items), _CHUNK):
-            conn.execute(ITEMS.insert(), items[start : start + _CHUNK])
+        for chunk in chunks(items):
+            conn.execute(ITEMS.insert(), chunk)
         append(
             conn,
             AuditRecord(

@@ -40,10 +40,8 @@ from faceledger.services.lifecycle.request_records import RequestRecord, find, r
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import CONSUMERS, FACE_SUBJECTS, FACES, ITEMS, PHOTOS, REQUESTS
+from faceledger.store.tables import CONSUMERS, FACE_SUBJECTS, FACES, ITEMS, PHOTOS, REQUESTS, chunks
 from faceledger.store.vault import KeyVault
-
-_CHUNK = 5_000
 
 
 @dataclass
@@ -59,12 +57,8 @@ class Scope:
 def _in_chunks(conn: Connection, column: Any, ids: set[int], *select_columns: Any) -> list[Any]:
     values = sorted(ids)
     rows: list[Any] = []
-    for start in range(0, len(values), _CHUNK):
-        rows.extend(
-            conn.execute(
-                select(*select_columns).where(column.in_(values[start : start + _CHUNK]))
-            ).all()
-        )
+    for chunk in chunks(values):
+        rows.extend(conn.execute(select(*select_columns).where(column.in_(chunk))).all())
     return rows
 
 
@@ -133,11 +127,11 @@ def _access_document(conn: Connection, scope: Scope) -> dict[str, Any]:
 
 def _exclude(conn: Connection, table: Any, ids: set[int], request_id: int) -> int:
     count, values = 0, sorted(ids)
-    for start in range(0, len(values), _CHUNK):
+    for chunk in chunks(values):
         count += conn.execute(
             update(table)
             .where(
-                table.c.id.in_(values[start : start + _CHUNK]),
+                table.c.id.in_(chunk),
                 table.c.excluded_request_id.is_(None),
             )
             .values(excluded_request_id=request_id)

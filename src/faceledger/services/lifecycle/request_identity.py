@@ -51,7 +51,7 @@ from faceledger.services.portal.lookup import thumbnail_allowed
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import FACE_SUBJECTS, FACES, PHOTOS, REQUEST_FACES, REQUESTS
+from faceledger.store.tables import FACE_SUBJECTS, FACES, PHOTOS, REQUEST_FACES, REQUESTS, chunks
 from faceledger.store.vault import KeyVault
 
 OWNERSHIP_KINDS = frozenset({"owner-profile-code", "signed-form"})
@@ -59,7 +59,6 @@ WHOLE_PHOTOS = ("account", "tag", "photo")
 ACTED = ("confirmed", "claimed")  # face statuses a request acts on
 OPEN = ("received", "verified")
 MAX_CONTACT = 320
-_CHUNK = 5_000
 
 # --- contact ---------------------------------------------------------------------------------
 
@@ -151,10 +150,10 @@ def proven_owners(evidence: Iterable[dict[str, Any]]) -> set[str]:
 
 def owners_of(conn: Connection, photo_ids: set[int]) -> set[str | None]:
     values, owners = sorted(photo_ids), set[str | None]()
-    for start in range(0, len(values), _CHUNK):
+    for chunk in chunks(values):
         owners.update(
             owner for (owner,) in conn.execute(
-                select(PHOTOS.c.owner_id).where(PHOTOS.c.id.in_(values[start : start + _CHUNK])).distinct()
+                select(PHOTOS.c.owner_id).where(PHOTOS.c.id.in_(chunk)).distinct()
             )
         )  # fmt: skip
     return owners
@@ -407,18 +406,16 @@ def wholly_covered_subjects(conn: Connection, face_ids: set[int]) -> set[int]:
         return set()
     values = sorted(face_ids)
     inside: dict[int, int] = {}
-    for start in range(0, len(values), _CHUNK):
+    for chunk in chunks(values):
         for (subject_id,) in conn.execute(
-            select(FACE_SUBJECTS.c.subject_id).where(
-                FACE_SUBJECTS.c.face_id.in_(values[start : start + _CHUNK])
-            )
+            select(FACE_SUBJECTS.c.subject_id).where(FACE_SUBJECTS.c.face_id.in_(chunk))
         ):
             inside[int(subject_id)] = inside.get(int(subject_id), 0) + 1
     subjects, whole = sorted(inside), set()
-    for start in range(0, len(subjects), _CHUNK):
+    for chunk in chunks(subjects):
         for subject_id, members in conn.execute(
             select(FACE_SUBJECTS.c.subject_id, func.count())
-            .where(FACE_SUBJECTS.c.subject_id.in_(subjects[start : start + _CHUNK]))
+            .where(FACE_SUBJECTS.c.subject_id.in_(chunk))
             .group_by(FACE_SUBJECTS.c.subject_id)
         ):
             if int(members) == inside[int(subject_id)]:

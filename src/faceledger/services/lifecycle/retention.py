@@ -55,6 +55,7 @@ from faceledger.store.tables import (
     FACES,
     PHOTOS,
     TEMPLATES,
+    chunks,
 )
 from faceledger.store.vault import KeyVault
 
@@ -103,11 +104,11 @@ def _revocations(conn: Connection, faces: dict[int, Any], on: date) -> dict[int,
     owners = {f.owner_id for f in faces.values() if f.owner_id}
     subjects = {int(f.subject_id) for f in faces.values() if f.subject_id is not None}
     claimed: dict[int, set[int]] = {}  # consent id -> faces it covers by claim
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunks(ids, _CHUNK):
         for consent_id, face_id in conn.execute(
             select(CONSENT_CLAIMS.c.consent_id, CLAIMS.c.face_id)
             .join(CLAIMS, CLAIMS.c.id == CONSENT_CLAIMS.c.claim_id)
-            .where(CLAIMS.c.face_id.in_(ids[start : start + _CHUNK]))
+            .where(CLAIMS.c.face_id.in_(chunk))
         ):
             claimed.setdefault(int(consent_id), set()).add(int(face_id))
     covers = CONSENTS.c.owner_id.in_(sorted(owners)) | CONSENTS.c.subject_id.in_(sorted(subjects))
@@ -257,10 +258,10 @@ def sweep(
             )  # fmt: skip
             if consent_id is not None:  # name the revoked consent on its certificates
                 certificates = [c["certificate"] for c in destroyed.certificates]
-                for start in range(0, len(certificates), _CHUNK):
+                for chunk in chunks(certificates, _CHUNK):
                     conn.execute(
                         update(DESTRUCTIONS)
-                        .where(DESTRUCTIONS.c.certificate.in_(certificates[start : start + _CHUNK]))
+                        .where(DESTRUCTIONS.c.certificate.in_(chunk))
                         .values(consent_id=consent_id)
                     )
             report.faces += destroyed.faces
