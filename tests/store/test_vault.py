@@ -95,3 +95,22 @@ def test_a_copied_vault_from_before_the_shred_is_the_only_way_back(tmp_path: Pat
     master = load_master_key(tmp_path / "data")
     old = KeyVault(tmp_path / "vault-backup.db", master)
     assert old.decrypt("subj-a", blob, aad=b"a") == b"secret"
+
+
+def test_a_secret_file_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    """Key files are linked into place complete (mode 0600); a second writer that lost the race
+    keeps nothing of its own, and no temporary file is left behind."""
+    from faceledger.store.db import publish_secret_file
+
+    target = tmp_path / "master.key"
+    assert publish_secret_file(target, b"first\n") is True
+    assert publish_secret_file(target, b"second\n") is False
+    assert target.read_bytes() == b"first\n"
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["master.key"]
+
+
+def test_the_master_key_once_created_is_the_one_every_later_load_reads(tmp_path: Path) -> None:
+    first = load_master_key(tmp_path)
+    assert load_master_key(tmp_path) == first and len(first) == 32
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key"]

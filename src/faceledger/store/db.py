@@ -131,6 +131,30 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def publish_secret_file(path: Path, content: bytes) -> bool:
+    """Write ``content`` to ``path`` (mode 0600) unless the file exists, so that it appears
+    whole or not at all: written to a private temporary file, synced, then hard-linked into
+    place. A process that reads ``path`` never sees a half-written key; when two processes
+    race, the first link wins and the other's temporary file is dropped. True if this call
+    created it."""
+    import secrets
+
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return False  # another process made it first: theirs is used
+        return True
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def create_private_file(path: Path) -> None:
     """Create ``path`` empty with mode 0600 (its folder 0700) if it does not exist yet.
 

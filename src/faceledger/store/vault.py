@@ -36,7 +36,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from faceledger.errors import ConfigError, KeyShredded, TamperedCiphertext
-from faceledger.store.db import create_private_file, ensure_private_dir
+from faceledger.store.db import create_private_file, ensure_private_dir, publish_secret_file
 
 if TYPE_CHECKING:
     from faceledger.config import Settings
@@ -59,14 +59,8 @@ def load_master_key(data_dir: Path, encoded: str | None = None) -> bytes:
         return key
     path = data_dir / "master.key"
     ensure_private_dir(data_dir)
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(base64.b64encode(AESGCM.generate_key(bit_length=256)) + b"\n")
+    if not path.exists():  # appears whole or not at all: a racing reader never sees half a key
+        publish_secret_file(path, base64.b64encode(AESGCM.generate_key(bit_length=256)) + b"\n")
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         raise ConfigError(

@@ -9,14 +9,13 @@ Console sessions live in the ledger (``web_sessions``), so they are shared alrea
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 import stat
 from pathlib import Path
 
 from faceledger.config import Settings
 from faceledger.errors import ConfigError
+from faceledger.store.db import publish_secret_file
 
 KEY_FILE = "web.key"
 
@@ -44,16 +43,6 @@ def load_secret(settings: Settings) -> bytes:
 
 def _create_key_file(path: Path) -> None:
     """Write a new secret to ``path`` unless another process already has: the file appears
-    whole or not at all."""
+    whole or not at all (``store.db.publish_secret_file``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
-            os.link(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    publish_secret_file(path, secrets.token_urlsafe(48).encode())
