@@ -27,18 +27,16 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from faceledger.store.tables import PHOTOS, REQUESTS
+from faceledger.store.tables import PHOTOS, REQUESTS, chunks
 
-_CHUNK = 2_000
 PHOTO_KEYS = ("content_hash", "provider_hash", "external_id")  # matched against excluded photos
 OWNER_KEYS = ("owner_id", "owner_nickname")  # matched against executed owner requests
 DONE = ("executed", "confirmed")
 
 
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted({v for v in values if v})
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start : start + _CHUNK]
+def _chunks(values: Iterable[str]) -> Iterable[Sequence[str]]:
+    """The distinct non-empty ``values``, sorted, in ``IN (...)``-sized slices."""
+    return chunks(sorted({v for v in values if v}))
 
 
 def _excluded_by(conn: Connection, column: str, values: Iterable[str]) -> dict[str, int]:

@@ -212,10 +212,15 @@ EMBEDDER_THRESHOLDS = {
 }
 
 
-def thresholds_for(settings: Any) -> Thresholds:
+def thresholds_for(settings: Any, *, embedder: Any = None) -> Thresholds:
     """The one place the thresholds are resolved: ``match_threshold`` / ``cluster_threshold``
-    where set, else the chosen embedder's own (:data:`EMBEDDER_THRESHOLDS`)."""
-    name = getattr(settings, "embedder", DEFAULT_EMBEDDER)
+    where set, else the own (:data:`EMBEDDER_THRESHOLDS`) of the embedder in use.
+
+    That embedder is ``embedder`` when a caller injected one (its ``name``, as
+    :class:`Embedder` has it), else the one the setting ``embedder`` names: vectors of one
+    embedder are never judged by another's distances.
+    """
+    name = getattr(embedder, "name", None) or getattr(settings, "embedder", DEFAULT_EMBEDDER)
     if name not in EMBEDDER_THRESHOLDS:
         raise ModelError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
     own = EMBEDDER_THRESHOLDS[name]

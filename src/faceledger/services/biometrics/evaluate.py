@@ -252,7 +252,7 @@ def evaluate_verify(
     from faceledger.vision.detector import detect_image
     from faceledger.vision.dlib_models import embedder_for, thresholds_for
 
-    threshold = thresholds_for(settings).match  # the chosen embedder's, unless set
+    threshold = thresholds_for(settings, embedder=models).match  # the one used, unless set
     rows, columns = _rows(path, ("image1", "image2"))
     same_column = (
         "same" if "same" in columns else "same_identity" if "same_identity" in columns else None

@@ -99,7 +99,7 @@ def compare_files(
     first = embed_largest_face(a, settings, detector=detector, embedder=embedder)
     second = embed_largest_face(b, settings, detector=detector, embedder=embedder)
     distance = float(np.linalg.norm(first.vector - second.vector))
-    threshold = thresholds_for(settings).match  # the chosen embedder's, unless set
+    threshold = thresholds_for(settings, embedder=embedder).match  # its own, unless set
     return {
         "distance": round(distance, 4),
         "threshold": threshold,
@@ -204,7 +204,7 @@ def search_selfie(
             ),  # fmt: skip
         )
     k = min(k, MAX_RESULTS)
-    threshold = thresholds_for(settings).match
+    threshold = thresholds_for(settings, embedder=models).match
     answer = SelfieAnswer(matches=[], threshold=threshold, embedder=models.info_dict())
     try:
         index = shared_index(
@@ -321,6 +321,7 @@ def _compare_transient(
     """``(matches, failed)``: each row's face embedded in memory, compared, zeroed."""
     from faceledger.vision.images import load_image
 
+    threshold = thresholds_for(settings, embedder=models).match
     found: list[tuple[float, int, int | None]] = []
     failed = 0
     by_path: dict[str, list[Any]] = {}
@@ -347,7 +348,7 @@ def _compare_transient(
                 continue
             distance = float(np.linalg.norm(vector - probe))
             vector.fill(0.0)  # in memory only, never stored
-            if distance <= thresholds_for(settings).match:
+            if distance <= threshold:
                 found.append((distance, int(row.id), None))
     return found, failed
 

@@ -40,12 +40,12 @@ from faceledger.store.tables import (
     FACES,
     SUBJECTS,
     TEMPLATES,
+    chunks,
 )
 from faceledger.store.template_index import index_added, index_removed
 from faceledger.store.vault import KeyVault
 from faceledger.vision.dlib_models import ModelInfo
 
-_CHUNK = 5_000
 _KEPT_IN_AUDIT = 1_000  # certificate hashes quoted in one template.destroy event
 EMBEDDING = "embedding"
 GEOMETRY = "geometry"
@@ -201,6 +201,24 @@ def store_face_templates(
     )
 
 
+def _audit_read(
+    conn: Connection,
+    *,
+    actor: str,
+    object_type: str,
+    object_id: str | None,
+    kind: str,
+    count: int,
+    reason: str,
+) -> None:
+    """Append the one ``template.read`` event of a read (a face, an index of one model version,
+    a batch of one kind, or many faces), in the reading transaction."""
+    append(conn, AuditRecord(
+        name="template.read", actor=actor, object_type=object_type, object_id=object_id,
+        payload={"kind": kind, "count": count, "reason": reason},
+    ))  # fmt: skip
+
+
 def read_template(
     ledger: Ledger,
     vault: KeyVault,
@@ -225,16 +243,8 @@ def read_template(
         ).first()
         if row is None:
             raise FaceledgerError(f"face {face_id} has no {kind} template")
-        append(
-            conn,
-            AuditRecord(
-                name="template.read",
-                actor=actor,
-                object_type="face",
-                object_id=str(face_id),
-                payload={"kind": kind, "count": 1, "reason": reason},
-            ),  # fmt: skip
-        )
+        _audit_read(conn, actor=actor, object_type="face", object_id=str(face_id), kind=kind,
+                    count=1, reason=reason)  # fmt: skip
     return vault.decrypt(row.key_ref, row.ciphertext, aad=_aad(face_id, kind, row.model_version))
 
 
@@ -277,16 +287,8 @@ def load_index(
             faces.append(int(row.face_id))
             subjects.append(int(row.subject_id))
             vectors.append(np.frombuffer(plain, dtype=np.float32))
-        append(
-            conn,
-            AuditRecord(
-                name="template.read",
-                actor=actor,
-                object_type="index",
-                object_id=model_version,
-                payload={"kind": EMBEDDING, "count": len(faces), "reason": reason},
-            ),  # fmt: skip
-        )
+        _audit_read(conn, actor=actor, object_type="index", object_id=model_version,
+                    kind=EMBEDDING, count=len(faces), reason=reason)  # fmt: skip
     if faces:
         index.add(face_ids=faces, subject_ids=subjects, vectors=np.stack(vectors))
     return index
@@ -334,16 +336,8 @@ def read_templates(
                 unreadable.append(face_id)
             else:
                 templates[face_id] = plain
-        append(
-            conn,
-            AuditRecord(
-                name="template.read",
-                actor=actor,
-                object_type="batch",
-                object_id=kind,
-                payload={"kind": kind, "count": len(templates), "reason": reason},
-            ),  # fmt: skip
-        )
+        _audit_read(conn, actor=actor, object_type="batch", object_id=kind, kind=kind,
+                    count=len(templates), reason=reason)  # fmt: skip
     return TemplateBatch(templates, tuple(sorted(unreadable)))
 
 
@@ -362,12 +356,12 @@ def read_face_templates(
     """
     ids = sorted(set(face_ids))
     found: dict[int, bytes] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunks(ids):
         rows = conn.execute(
             select(TEMPLATES.c.id, TEMPLATES.c.face_id, TEMPLATES.c.ciphertext, TEMPLATES.c.model_version,
                    SUBJECTS.c.key_ref)
             .join(SUBJECTS, SUBJECTS.c.id == TEMPLATES.c.subject_id)
-            .where(TEMPLATES.c.face_id.in_(ids[start : start + _CHUNK]), TEMPLATES.c.kind == kind,
+            .where(TEMPLATES.c.face_id.in_(chunk), TEMPLATES.c.kind == kind,
                    SUBJECTS.c.status == "active", TEMPLATES.c.quarantined_at.is_(None))
             .order_by(TEMPLATES.c.id)
         ).all()  # fmt: skip
@@ -375,16 +369,8 @@ def read_face_templates(
             plain = _decrypt(vault, row, kind, conn, actor=actor)
             if plain is not None:
                 found[int(row.face_id)] = plain
-    append(
-        conn,
-        AuditRecord(
-            name="template.read",
-            actor=actor,
-            object_type="faces",
-            object_id=None,
-            payload={"kind": kind, "count": len(found), "reason": reason},
-        ),  # fmt: skip
-    )
+    _audit_read(conn, actor=actor, object_type="faces", object_id=None, kind=kind,
+                count=len(found), reason=reason)  # fmt: skip
     return found
 
 
@@ -442,13 +428,12 @@ def destroy_templates(
     touched: dict[int, int | None] = {}
     counts: dict[int, int] = {}
     index_removed(conn, face_ids=ids)  # unfindable in every process from this commit on
-    for start in range(0, len(ids), _CHUNK):
-        _delete_counted(conn, TEMPLATES.c.face_id.in_(ids[start : start + _CHUNK]), touched, counts)
+    for chunk in chunks(ids):
+        _delete_counted(conn, TEMPLATES.c.face_id.in_(chunk), touched, counts)
     wanted = {int(s) for s in shred_subjects}
     candidates = sorted(wanted | {s for s in touched.values() if s is not None})
     shredded: dict[int, str] = {}
-    for start in range(0, len(candidates), _CHUNK):
-        chunk = candidates[start : start + _CHUNK]
+    for chunk in chunks(candidates):
         remaining = {
             int(s) for (s,) in conn.execute(
                 select(TEMPLATES.c.subject_id).where(TEMPLATES.c.subject_id.in_(chunk)).distinct()
@@ -464,15 +449,15 @@ def destroy_templates(
     if shredded:
         subject_ids = sorted(shredded)
         index_removed(conn, subject_ids=subject_ids)
-        for start in range(0, len(subject_ids), _CHUNK):
+        for chunk in chunks(subject_ids):
             conn.execute(
-                update(SUBJECTS).where(SUBJECTS.c.id.in_(subject_ids[start : start + _CHUNK]))
+                update(SUBJECTS).where(SUBJECTS.c.id.in_(chunk))
                 .values(status="shredded", shredded_at=now)
             )  # fmt: skip
         if wanted:  # an erased person's remaining templates go with their key
-            for start in range(0, len(subject_ids), _CHUNK):
-                chunk = [s for s in subject_ids[start : start + _CHUNK] if s in wanted]
-                _delete_counted(conn, TEMPLATES.c.subject_id.in_(chunk), touched, counts)
+            for chunk in chunks(subject_ids):
+                erased = [s for s in chunk if s in wanted]
+                _delete_counted(conn, TEMPLATES.c.subject_id.in_(erased), touched, counts)
     rows = []
     for face_id in sorted(touched):
         subject_id = touched[face_id]

@@ -59,7 +59,6 @@ from faceledger.errors import ConsentError, ConsentNotFound, ManifestError, RowE
 from faceledger.services.decisions.redecide import Reassessment
 from faceledger.services.people.consent_links import (
     check_claims,
-    chunks,
     claim_ids_of,
     consent_identity,
     link_claims,
@@ -69,10 +68,10 @@ from faceledger.sources.consents import read_consent_rows, validate_consent
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import CONSENT_CLAIMS, CONSENTS
+from faceledger.store.tables import CONSENT_CLAIMS, CONSENTS, chunks
 
 __all__ = ["ConsentError", "Reassessment"]  # re-exported: callers read them here
-_CHUNK = 500  # ids per IN (...) list
+_INSERT_BATCH = 500  # consent rows per INSERT ... RETURNING (each binds about twenty values)
 _KEPT_IN_AUDIT = 50  # rejects quoted in the consent.import event
 
 
@@ -299,10 +298,9 @@ def _insert(conn: Connection, rows: list[dict[str, Any]], *, source: str) -> lis
         for row in rows
     ]  # fmt: skip
     ids: list[int] = []
-    for start in range(0, len(stamped), _CHUNK):
+    for batch in chunks(stamped, _INSERT_BATCH):
         result = conn.execute(
-            CONSENTS.insert().returning(CONSENTS.c.id, sort_by_parameter_order=True),
-            stamped[start : start + _CHUNK],
+            CONSENTS.insert().returning(CONSENTS.c.id, sort_by_parameter_order=True), batch
         )
         ids.extend(int(i) for i in result.scalars())
     for consent_id, row in zip(ids, rows, strict=True):

@@ -8,7 +8,7 @@ change's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -19,9 +19,7 @@ from faceledger.errors import ConsentError
 from faceledger.services.decisions.redecide import Reassessment, reassess_decided
 from faceledger.sources.consents import FIELDS
 from faceledger.store import Ledger
-from faceledger.store.tables import CLAIMS, CONSENT_CLAIMS, FACE_SUBJECTS, FACES, PHOTOS
-
-_CHUNK = 500  # ids per IN (...) list
+from faceledger.store.tables import CLAIMS, CONSENT_CLAIMS, FACE_SUBJECTS, FACES, PHOTOS, chunks
 
 
 def consent_identity(values: Any) -> tuple[Any, ...]:
@@ -34,11 +32,6 @@ def consent_identity(values: Any) -> tuple[Any, ...]:
 
 
 # --- re-deciding the faces a change touches ------------------------------------------------
-
-
-def chunks(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
 
 
 def touched_faces(conn: Connection, records: Iterable[Mapping[str, Any]]) -> set[int]:

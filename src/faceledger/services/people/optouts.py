@@ -30,7 +30,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,11 +43,11 @@ from faceledger.errors import ManifestError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import OPTOUT_ENTRIES, PHOTOS
+from faceledger.store.tables import OPTOUT_ENTRIES, PHOTOS, chunks
 
 _OWNER = re.compile(r"^\d+@N\d+$")
 _HOST = re.compile(r"^[a-z0-9*]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+\.?$", re.I)
-_CHUNK = 400
+_CHUNK = 400  # entry rows per INSERT, values per IN (...) list (see listed_reservations)
 _PAGE = 2_000
 MAX_REJECTS_SHOWN = 20
 
@@ -231,13 +231,9 @@ def import_optouts(ledger: Ledger, path: Path, *, actor: str = "cli") -> OptOutI
     with ledger.begin() as conn:
         rows = [{"kind": k, "value": v, "list_name": path.name, "list_sha256": digest, "created_at": now}
                 for k, v in entries]  # fmt: skip
-        for start in range(0, len(rows), _CHUNK):
+        for batch in chunks(rows, _CHUNK):
             stmt = ledger.insert_ignoring_conflicts(OPTOUT_ENTRIES, ["kind", "value"])
-            report.added += len(
-                conn.execute(
-                    stmt.returning(OPTOUT_ENTRIES.c.id), rows[start : start + _CHUNK]
-                ).all()
-            )
+            report.added += len(conn.execute(stmt.returning(OPTOUT_ENTRIES.c.id), batch).all())
         for kind, _ in entries:
             report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
         report.reserved, report.already_held = _reserve_listed(conn, now)
@@ -298,7 +294,7 @@ def listed_reservations(conn: Connection, photos: Sequence[Any]) -> dict[int, Re
             wanted.setdefault(("owner", str(row.owner_id)), []).append(int(row.id))
     found: dict[int, Reservation] = {}
     values = sorted({v for _, v in wanted})
-    for chunk in _chunks(values, _CHUNK):  # by value (indexed); the kind is checked below
+    for chunk in chunks(values, _CHUNK):  # by value (indexed); the kind is checked below
         hits = conn.execute(
             select(
                 OPTOUT_ENTRIES.c.kind,
@@ -318,8 +314,3 @@ def listed_reservations(conn: Connection, photos: Sequence[Any]) -> dict[int, Re
                      "rule": f"{hit.kind} {hit.value}"},
                 ))  # fmt: skip
     return found
-
-
-def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
