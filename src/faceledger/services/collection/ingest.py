@@ -38,7 +38,7 @@ from faceledger.sources.manifests import DEFAULT_BATCH, MANIFEST_SUFFIXES, open_
 from faceledger.sources.normalise import PHOTO_SCHEMA, UTC_US
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
-from faceledger.store.bulk import insert_new_rows
+from faceledger.store.bulk import insert_new_rows, refresh_statistics
 from faceledger.store.ledger import utcnow
 from faceledger.store.tables import PHOTOS, REJECTS, REQUESTS, SOURCES
 from faceledger.store.tombstones import DONE, OWNER_KEYS, PHOTO_KEYS, tombstone_matches
@@ -122,6 +122,9 @@ def ingest_paths(
             )
         else:
             raise FaceledgerError(f"{path}: no such file or folder")
+    if report.added:
+        with ledger.begin() as conn:
+            refresh_statistics(conn, PHOTOS)  # the planner sees the photos just loaded
     return report
 
 

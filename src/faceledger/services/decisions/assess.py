@@ -85,6 +85,7 @@ from faceledger.services.decisions.policy import laws_for
 from faceledger.services.progress import NoProgress, Progress
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
+from faceledger.store.bulk import refresh_statistics
 from faceledger.store.ledger import utcnow
 from faceledger.store.schema import FaceDecision
 from faceledger.store.tables import AUDIT, DECISIONS, FACES, PHOTOS
@@ -469,7 +470,8 @@ def assess_faces(
         location=settings.processor_location, commercial=settings.processor_commercial
     )
     writer = _Writer(ledger)
-    with ledger.read() as conn:
+    with ledger.begin() as conn:
+        refresh_statistics(conn, FACES, PHOTOS)  # scan and ingest may have just loaded them
         published = published_schedule(conn)
     assessor = Assessor(
         policies, purpose=purpose, action=action, on=on, processor=processor, index=index,
