@@ -310,6 +310,7 @@ def extract_templates(
     injected = embedder is not None
     chosen = embedder or embedder_for(settings)  # its name and version go on every template
     info = chosen.info
+    cluster = thresholds_for(settings, embedder=chosen).cluster  # the embedder's own, unless set
     geometry_info = chosen.dlib.landmark_info(settings.landmark_model)
     report = ExtractReport(purpose=purpose, embedder=chosen.info_dict())
     refused, blocked, unassessed = refusal_counts(ledger, purpose)
@@ -375,14 +376,14 @@ def extract_templates(
                         report,
                         info,
                         geometry_info,
-                        settings,
+                        cluster,
                         actor,
                         touched,
                     )
                     tick(len(buffer), extracted=report.extracted)
                     buffer = []
             _write(
-                ledger, vault, index, buffer, report, info, geometry_info, settings, actor, touched
+                ledger, vault, index, buffer, report, info, geometry_info, cluster, actor, touched
             )
             tick(len(buffer), extracted=report.extracted)
     finally:
@@ -419,7 +420,7 @@ def _write(
     report: ExtractReport,
     embedder: ModelInfo,
     geometry_info: ModelInfo,
-    settings: Settings,
+    cluster_threshold: float,
     actor: str,
     touched: set[int],
 ) -> None:
@@ -464,7 +465,7 @@ def _write(
                     continue
                 subject, distance = subjects[subject_id], None
             else:
-                nearest = index.search(vector, k=1, max_distance=thresholds_for(settings).cluster)
+                nearest = index.search(vector, k=1, max_distance=cluster_threshold)
                 if nearest:
                     subject, distance = subjects[nearest[0].subject_id], nearest[0].distance
                 else:
