@@ -4,8 +4,8 @@ Run by hand (`make bench` or `.venv/bin/python bench/assess.py [--faces N] [--da
 Builds the ledger: the shared YFCC100M sample rows (500 real rows, 81 geotagged) replicated
 with fresh photo ids and ingested, then one face per photo inserted directly through the
 store (a bench may: no detector runs). Then prints, in one run:
-  - the limit: one bulk upsert of N decision rows of the same shape (pre-serialised JSON,
-    one executemany, the fastest any assess could write them),
+  - the limit: one bulk upsert of N decision rows of the same shape (each naming an outcome
+    already stored; `store.bulk.upsert_rows`, the path assess writes by, with nothing else),
   - `assess_faces` (read, decide, encode, write),
 with faces/s, the ratio to the 20,000 faces/s goal and the ratio to the limit.
 Replicated rows repeat their geotags; the decision memo keys on the scenario with evidence
@@ -28,8 +28,9 @@ from sqlalchemy import select, text  # noqa: E402
 
 from faceledger.config import load_settings  # noqa: E402
 from faceledger.services.collection.ingest import ingest_paths  # noqa: E402
-from faceledger.services.decisions.assess import _Writer, assess_faces  # noqa: E402
+from faceledger.services.decisions.assess import COLUMNS, assess_faces  # noqa: E402
 from faceledger.store import open_ledger  # noqa: E402
+from faceledger.store.bulk import upsert_rows  # noqa: E402
 from faceledger.store.ledger import utcnow  # noqa: E402
 from faceledger.store.schema import Face, FaceDecision, Photo, ScanRun  # noqa: E402
 
@@ -72,22 +73,19 @@ def add_faces(ledger, chunk: int = 20_000) -> int:  # type: ignore[no-untyped-de
 
 
 def limit_seconds(ledger, faces: int) -> float:  # type: ignore[no-untyped-def]
-    """One bulk upsert of ``faces`` decision rows shaped like assess's (its JSON texts)."""
-    writer = _Writer(ledger)
+    """One bulk upsert of ``faces`` decision rows shaped like assess's (naming a stored outcome)."""
     table = FaceDecision.__table__
     with ledger.read() as conn:
-        sample = conn.execute(select(table).limit(1)).mappings().one()
-    scenario, result = writer.dump(sample["scenario"]), writer.dump(sample["result"])
-    versions = writer.dump(sample["policy_versions"])
+        outcome = conn.execute(select(table.c.outcome_id).limit(1)).scalar_one()
     stamp = table.c.assessed_at.type.dialect_impl(ledger.engine.dialect).bind_processor(
         ledger.engine.dialect
     )
     now = stamp(utcnow()) if stamp else utcnow()
-    rows = [(face_id, "bench-limit", "extract-template", "block", None, scenario, result, versions, now)
+    rows = [(face_id, "bench-limit", "extract-template", "block", None, outcome, now)
             for face_id in range(1, faces + 1)]  # fmt: skip
     start = time.perf_counter()
     with ledger.begin() as conn:
-        writer.write(conn, rows)
+        upsert_rows(conn, table, COLUMNS, rows, key=["face_id", "purpose", "action"])
     seconds = time.perf_counter() - start
     with ledger.begin() as conn:
         conn.execute(text("DELETE FROM face_decisions WHERE purpose = 'bench-limit'"))

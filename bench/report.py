@@ -94,11 +94,19 @@ def variants(on: date) -> list[tuple[dict[str, Any], dict[str, Any], tuple[Any, 
 def _rows(
     n_photos: int, faces_every: int, seed: int, on: date
 ) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
-    """(table, rows) chunks: photos, then faces and decisions for every ``faces_every``-th photo."""
+    """(table, rows) chunks: the decided cases (outcomes), then photos, faces and decisions for
+    every ``faces_every``-th photo."""
     rng = random.Random(seed)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     chosen = variants(on)
-    docs = [(json.dumps(s), json.dumps(r), r["decision"], p) for s, r, p in chosen]
+    docs = [(n, r["decision"], p) for n, (_s, r, p) in enumerate(chosen, start=1)]
+    yield (
+        "decision_outcomes",
+        [
+            (n, f"{n:064x}", json.dumps(s), json.dumps(r), "{}")
+            for n, (s, r, _p) in enumerate(chosen, start=1)
+        ],
+    )
     owners = max(1, n_photos // 20)
     face_id = 0
     for start in range(1, n_photos + 1, CHUNK):
@@ -106,7 +114,7 @@ def _rows(
         for pid in range(start, min(start + CHUNK, n_photos + 1)):
             has_face = pid % faces_every == 0
             state = "done" if has_face else rng.choice(SCAN_STATES[1:] + ("remote",) * 6)
-            scen, res, verdict, place = docs[rng.randrange(len(docs))]
+            outcome, verdict, place = docs[rng.randrange(len(docs))]
             lat = lon = None
             if place[0] is not None:
                 lat, lon = place[0] + rng.uniform(-0.5, 0.5), place[1] + rng.uniform(-0.5, 0.5)
@@ -143,9 +151,7 @@ def _rows(
                         now,
                     )
                 )
-                decisions.append(
-                    (face_id, face_id, PURPOSE, ACTION, verdict, None, scen, res, "{}", now)
-                )
+                decisions.append((face_id, face_id, PURPOSE, ACTION, verdict, None, outcome, now))
         yield "photos", photos
         yield "faces", faces
         yield "face_decisions", decisions
@@ -157,8 +163,9 @@ COLUMNS = {
                "fetch_status", "fetch_error", "reservation", "created_at"),
     "faces": ("id", "photo_id", "face_index", "x1", "y1", "x2", "y2", "score", "landmarks",
               "face_size", "quality", "detector_name", "detector_version", "scan_run_id", "created_at"),
-    "face_decisions": ("id", "face_id", "purpose", "action", "decision", "destroy_by", "scenario",
-                       "result", "policy_versions", "assessed_at"),
+    "decision_outcomes": ("id", "digest", "scenario", "result", "policy_versions"),
+    "face_decisions": ("id", "face_id", "purpose", "action", "decision", "destroy_by", "outcome_id",
+                       "assessed_at"),
 }  # fmt: skip
 
 
@@ -223,7 +230,10 @@ def measure(ledger: Ledger) -> dict[str, float]:
         with ledger.read() as conn:
             conn.execute(text("SELECT count(*) FROM photos")).scalar_one()
             conn.execute(
-                text("SELECT sum(length(CAST(result AS TEXT))) FROM face_decisions")
+                text(
+                    "SELECT sum(length(CAST(o.result AS TEXT))) FROM face_decisions d "
+                    "JOIN decision_outcomes o ON o.id = d.outcome_id"
+                )
             ).scalar_one()
 
     limit_s, _ = _timed(limit)

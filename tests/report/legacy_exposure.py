@@ -35,6 +35,7 @@ from faceledger.errors import AssessmentNotFound, PolicyError
 from faceledger.services.decisions.assess import DEFAULT_ACTION
 from faceledger.store import Ledger
 from faceledger.store.schema import Face, FaceDecision, Photo
+from faceledger.store.tables import DECISION_OUTCOMES, OUTCOMES
 
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
 AT_RISK = IN_SCOPE["conservative"]
@@ -77,7 +78,8 @@ def _tally(
     while True:
         with ledger.read() as conn:
             rows = conn.execute(
-                select(DECISIONS.c.id, DECISIONS.c.result, PHOTOS.c.owner_id)
+                select(DECISIONS.c.id, OUTCOMES.c.result, PHOTOS.c.owner_id)
+                .select_from(DECISION_OUTCOMES)
                 .join(FACES, FACES.c.id == DECISIONS.c.face_id)
                 .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
                 .where(*where, DECISIONS.c.decision == "block", DECISIONS.c.id > last)

@@ -57,6 +57,7 @@ from faceledger.store.schema import (
     Subject,
     Template,
 )
+from faceledger.store.tables import DECISION_OUTCOMES, OUTCOMES
 from faceledger.store.vault import KeyVault
 
 SCHEMA = "faceledger.report/1"
@@ -131,8 +132,9 @@ def _tally(ledger: Ledger, purpose: str, action: str) -> _Tally:
     tally = _Tally()
     last = 0
     query = (
-        select(DECISIONS.c.id, DECISIONS.c.decision, DECISIONS.c.result, PHOTOS.c.owner_id,
+        select(DECISIONS.c.id, DECISIONS.c.decision, OUTCOMES.c.result, PHOTOS.c.owner_id,
                PHOTOS.c.latitude, PHOTOS.c.longitude, FACE_SUBJECTS.c.subject_id)
+        .select_from(DECISION_OUTCOMES)
         .join(FACES, FACES.c.id == DECISIONS.c.face_id)
         .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
         .outerjoin(FACE_SUBJECTS, FACE_SUBJECTS.c.face_id == FACES.c.id)

@@ -37,7 +37,11 @@ def independent_headline(ledger: Ledger, purpose: str) -> dict[str, Any]:
     with ledger.read() as conn:
         tables = set(inspect(conn).get_table_names())
         results = conn.execute(
-            text(f"SELECT result {decided} AND decision = 'block'"), {"p": purpose}
+            text(
+                "SELECT o.result FROM face_decisions d JOIN decision_outcomes o ON o.id = d.outcome_id "
+                "WHERE d.purpose = :p AND d.action = 'extract-template' AND d.decision = 'block'"
+            ),
+            {"p": purpose},
         ).scalars()
         bipa_grades = {grade: 0 for grade in IN_SCOPE}
         for r in results:

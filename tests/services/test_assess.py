@@ -19,11 +19,12 @@ from faceledger.core.law import load_policies
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.errors import AssessmentNotFound
 from faceledger.services.collection.ingest import ingest_paths
-from faceledger.services.decisions.assess import assess_faces
+from faceledger.services.decisions.assess import assess_faces, face_scenario
 from faceledger.services.decisions.explain import explain_face
 from faceledger.services.decisions.exposure import ledger_exposure
 from faceledger.store import Ledger
 from faceledger.store.schema import AuditEvent, Face, FaceDecision, Photo
+from faceledger.store.tables import DECISION_OUTCOMES, OUTCOMES, decision_records
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
@@ -56,7 +57,7 @@ def _decisions(ledger: Ledger, external_id: str, purpose: str = FRT) -> list[dic
     with ledger.read() as conn:
         rows = (
             conn.execute(
-                select(DECISIONS)
+                decision_records()
                 .join(FACES, FACES.c.id == DECISIONS.c.face_id)
                 .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
                 .where(PHOTOS.c.external_id == external_id, DECISIONS.c.purpose == purpose)
@@ -65,6 +66,11 @@ def _decisions(ledger: Ledger, external_id: str, purpose: str = FRT) -> list[dic
             .all()
         )
     return [dict(r) for r in rows]
+
+
+def _photo_row(ledger: Ledger, external_id: str) -> Any:
+    with ledger.read() as conn:
+        return conn.execute(select(PHOTOS).where(PHOTOS.c.external_id == external_id)).one()
 
 
 def _law(row: dict[str, Any], law_id: str) -> dict[str, Any]:
@@ -199,7 +205,11 @@ def test_policy_versions_and_scenario_are_recorded(scanned: Ledger) -> None:
     assert row["result"]["policy_versions"] == versions
     scenario = row["scenario"]
     assert scenario["date"] == ON.isoformat() and scenario["purpose"] == FRT
-    assert scenario["subject"]["evidence"] == [
+    # the case stores the evidence as the engine read it: resolved, its free text blanked
+    assert [(e["kind"], e["code"], e["detail"]) for e in scenario["subject"]["evidence"]] == [
+        ("geotag", "US-IN", ""), ("owner-location", "US-IN", "")]  # fmt: skip
+    # and a person gets the face's own raw clues back, to replay by hand
+    assert face_scenario(scenario, _photo_row(scanned, "ex-0007"))["subject"]["evidence"] == [
         {"kind": "geotag", "lat": 41.62, "lon": -87.5, "accuracy": 16},
         {"kind": "owner-location", "text": "Hammond, Indiana"},
     ]
@@ -273,7 +283,8 @@ def test_exposure_counts_match_the_recorded_decisions(scanned: Ledger) -> None:
     # independently: per law, blocked faces where it applies, and owners
     with scanned.read() as conn:
         rows = conn.execute(
-            select(DECISIONS.c.result, PHOTOS.c.owner_id)
+            select(OUTCOMES.c.result, PHOTOS.c.owner_id)
+            .select_from(DECISION_OUTCOMES)
             .join(FACES, FACES.c.id == DECISIONS.c.face_id)
             .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
             .where(DECISIONS.c.decision == "block", DECISIONS.c.purpose == FRT)

@@ -3,24 +3,33 @@ that a dataset labels by ethnic group is decided as special-category data (both 
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from alembic import command
+from sqlalchemy import select, text, update
 
 from faceledger.config import load_settings
 from faceledger.core.law import Processor, evaluate, load_policies
 from faceledger.services.collection.ingest import ingest_paths
-from faceledger.services.decisions.assess import Assessor, assess_face_ids, assess_faces
+from faceledger.services.decisions.assess import (
+    Assessor,
+    assess_face_ids,
+    assess_faces,
+    face_scenario,
+)
 from faceledger.services.decisions.datasets import import_dataset
 from faceledger.services.decisions.explain import explain_face
 from faceledger.services.decisions.policy import parse_scenario
 from faceledger.store import Ledger
+from faceledger.store.db import _alembic_config, create_ledger_engine
 from faceledger.store.ledger import utcnow
 from faceledger.store.schema import Face, FaceDecision, Photo, ScanRun
+from faceledger.store.tables import OUTCOMES, decision_records
 
 REPO = Path(__file__).resolve().parents[2]
 YFCC = REPO.parent / "shared" / "data" / "yfcc100m_sample" / "yfcc100m_rows_0000-0499.tsv"
@@ -81,10 +90,28 @@ def _listed(ledger: Ledger, tmp_path: Path, count: int = 2) -> list[Any]:
     return list(photos)
 
 
+EVIDENCE_COLUMNS = (PHOTOS.c.latitude, PHOTOS.c.longitude, PHOTOS.c.geo_accuracy,
+                    PHOTOS.c.owner_location)  # fmt: skip
+
+
+def _without_detail(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with the free-text ``detail`` of the subject's evidence blanked, as a case
+    stores it (the processor's own evidence is the same for every face and kept)."""
+
+    def bare(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [item if item["kind"] == "processing" else {**item, "detail": ""} for item in items]
+
+    return {**result,
+            "jurisdictions": [{**j, "evidence": bare(j["evidence"])} for j in result["jurisdictions"]],
+            "unresolved_evidence": bare(result["unresolved_evidence"])}  # fmt: skip
+
+
 def _stored(ledger: Ledger, purpose: str = FRT) -> list[Any]:
     with ledger.read() as conn:
         return list(conn.execute(
-            select(DECISIONS, FACES.c.photo_id).join(FACES, FACES.c.id == DECISIONS.c.face_id)
+            decision_records().add_columns(FACES.c.photo_id, *EVIDENCE_COLUMNS)
+            .join(FACES, FACES.c.id == DECISIONS.c.face_id)
+            .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
             .where(DECISIONS.c.purpose == purpose).order_by(DECISIONS.c.face_id)
         ).all())  # fmt: skip
 
@@ -103,11 +130,13 @@ def test_bulk_decisions_equal_per_face_decisions_on_a_varied_ledger(
     rows = _stored(varied)
     assert report.faces == len(rows) > 500
     assert report.by_decision == {d: sum(r.decision == d for r in rows) for d in report.by_decision}
-    # every stored result is what the engine decides for that face alone, replayed from the
-    # stored scenario document (raw clues resolved again through geo, no cache involved)
+    # every stored outcome replays exactly from its own scenario document, and it is what the
+    # engine decides for that face alone, replayed from the face's own raw clues (resolved again
+    # through geo, no cache involved), but for the clues' free text, which the case blanks
     for row in rows:
-        alone = evaluate(parse_scenario(row.scenario), POLICIES)
-        assert row.result == alone.to_dict(), row.face_id
+        assert evaluate(parse_scenario(row.scenario), POLICIES).to_dict() == row.result
+        alone = evaluate(parse_scenario(face_scenario(row.scenario, row)), POLICIES)
+        assert row.result == _without_detail(alone.to_dict()), row.face_id
         assert row.decision == alone.decision and row.destroy_by == alone.destroy_by
         assert row.policy_versions == {law.id: law.version for law in alone.laws}
         assert (row.scenario["sensitive_labels"] == ["ethnic-group"]) == (row.photo_id in listed)
@@ -177,3 +206,67 @@ def test_the_assessor_builds_one_case_per_distinct_inputs(varied: Ledger) -> Non
         photos = conn.execute(select(PHOTOS).where(PHOTOS.c.latitude.is_(None))).all()
     cases = {id(assessor.case(p)) for p in photos}
     assert len(photos) > 400 and len(cases) < 10  # same day, no clues, no consent: one case
+
+
+# --- decided cases stored once (decision_outcomes, migration 0018) ----------------------------
+
+
+def _documents(ledger: Ledger) -> dict[int, tuple[Any, ...]]:
+    """face id -> (decision, scenario, result, policy versions) as recorded."""
+    with ledger.read() as conn:
+        rows = conn.execute(decision_records().where(DECISIONS.c.purpose == FRT)).all()
+    return {r.face_id: (r.decision, r.scenario, r.result, r.policy_versions) for r in rows}
+
+
+def _outcome_ids(ledger: Ledger) -> tuple[set[int], set[int]]:
+    """(ids of every stored outcome, ids the decisions name)."""
+    with ledger.read() as conn:
+        stored = set(conn.execute(select(OUTCOMES.c.id)).scalars())
+        named = set(conn.execute(select(DECISIONS.c.outcome_id).distinct()).scalars())
+    return stored, named
+
+
+def test_each_decided_case_is_stored_once_and_dropped_when_no_face_names_it(
+    varied: Ledger,
+) -> None:
+    settings = load_settings(processor_location="US-WA")
+    report = assess_faces(varied, settings, on=ON)
+    first = _documents(varied)
+    stored, named = _outcome_ids(varied)
+    assert stored == named and 1 < len(stored) < report.faces / 5  # 555 faces, 56 cases
+    distinct = {json.dumps(doc[1:], sort_keys=True) for doc in first.values()}
+    assert len(distinct) == len(stored)  # one row per distinct case, never two
+    assess_faces(varied, settings, on=ON)  # the same run again: the same outcomes, reused
+    assert _outcome_ids(varied) == (stored, named) and _documents(varied) == first
+    assess_faces(varied, settings, on=date(2025, 10, 1))  # another date: every case is new
+    again, named_again = _outcome_ids(varied)
+    assert again == named_again and not again & stored  # the old ones are gone, none orphaned
+
+
+def test_the_migration_moves_each_decision_s_documents_into_shared_outcomes(
+    varied: Ledger, ledger_url: str
+) -> None:
+    assess_faces(varied, load_settings(processor_location="US-WA"), on=ON)
+    before = _documents(varied)
+    varied.dispose()
+    engine = create_ledger_engine(ledger_url)
+    try:
+        with engine.begin() as conn:
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0017")  # back to one copy of the documents per face
+            copies = conn.execute(
+                text("SELECT face_id, CAST(result AS TEXT) FROM face_decisions WHERE purpose = :p"),
+                {"p": FRT},
+            ).all()
+            assert {int(f): json.loads(r) for f, r in copies} == {
+                f: doc[2] for f, doc in before.items()
+            }
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+    assert _documents(varied) == before  # every decision keeps exactly its documents
+    stored, named = _outcome_ids(varied)
+    assert stored == named and len(stored) == len(
+        {json.dumps(doc[1:], sort_keys=True) for doc in before.values()}
+    )

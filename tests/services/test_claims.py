@@ -50,6 +50,7 @@ from faceledger.store.schema import (
     Photo,
     Template,
 )
+from faceledger.store.tables import OUTCOMES, decision_records
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
@@ -100,7 +101,7 @@ def assessed(ledger: Ledger, publish_schedule: Any, fake_scan: Any) -> Ledger:
 
 def _decision(ledger: Ledger, face_id: int) -> dict[str, Any]:
     with ledger.read() as conn:
-        row = conn.execute(select(DECISIONS).where(DECISIONS.c.face_id == face_id,
+        row = conn.execute(decision_records().where(DECISIONS.c.face_id == face_id,
                                                    DECISIONS.c.purpose == FRT)).mappings().one()  # fmt: skip
     return dict(row)
 
@@ -385,8 +386,9 @@ def test_collected_is_the_earliest_known_acquisition_date(
     assess_faces(ledger, load_settings(**IN_ILLINOIS), on=ON)
     with ledger.read() as conn:
         rows = conn.execute(
-            select(PHOTOS.c.external_id, DECISIONS.c.scenario)
+            select(PHOTOS.c.external_id, OUTCOMES.c.scenario)
             .join(FACES, FACES.c.photo_id == PHOTOS.c.id).join(DECISIONS, DECISIONS.c.face_id == FACES.c.id)
+            .join(OUTCOMES, OUTCOMES.c.id == DECISIONS.c.outcome_id)
         ).all()  # fmt: skip
     collected = {external: scenario["collected"] for external, scenario in rows}
     assert collected["a-1"] == "2019-05-01"

@@ -47,6 +47,7 @@ from faceledger.store.schema import (
     FaceDecision,
     Photo,
 )
+from faceledger.store.tables import decision_records
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FACES, PHOTOS, DECISIONS = Face.__table__, Photo.__table__, FaceDecision.__table__
@@ -74,7 +75,7 @@ def _decisions(ledger: Ledger, owner_id: str, purpose: str = FRT) -> list[dict[s
     with ledger.read() as conn:
         rows = (
             conn.execute(
-                select(DECISIONS)
+                decision_records()
                 .join(FACES, FACES.c.id == DECISIONS.c.face_id)
                 .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
                 .where(PHOTOS.c.owner_id == owner_id, DECISIONS.c.purpose == purpose)

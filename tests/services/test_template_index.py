@@ -99,8 +99,8 @@ def _seed(ledger: Ledger, vault: KeyVault) -> dict[int, dict[str, Any]]:
                     face_size=10, detector_name="test", detector_version="1", scan_run_id=run,
                     created_at=now).returning(Face.__table__.c.id)).scalar_one()  # fmt: skip
                 decision = conn.execute(FaceDecision.__table__.insert().values(
-                    face_id=face, purpose="test", action="extract-template", decision="allow", scenario={},
-                    result={}, policy_versions={}, assessed_at=now).returning(FaceDecision.__table__.c.id)).scalar_one()  # fmt: skip
+                    face_id=face, purpose="test", action="extract-template", decision="allow",
+                    assessed_at=now).returning(FaceDecision.__table__.c.id)).scalar_one()  # fmt: skip
                 store_face_templates(conn, vault, face_id=int(face), subject=subject, decision_id=int(decision),
                                      payloads={EMBEDDING: (MODEL, vector.tobytes())}, distance=None, actor="test")  # fmt: skip
                 faces.append(int(face))

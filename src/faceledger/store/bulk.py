@@ -32,13 +32,14 @@ callers report them the same way (disk full, read-only, ...).
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.exc import DBAPIError
 
 SLICE_ROWS = 10_000
@@ -62,15 +63,80 @@ def insert_new_rows(
     return _executemany_sqlite(conn, table, data, key=key, flag=flag)
 
 
-def refresh_statistics(conn: Connection, *tables: Table) -> None:
+def upsert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+    key: Sequence[str],
+) -> None:  # fmt: skip
+    """Insert ``rows`` (tuples of ``columns``, values as the driver binds them), replacing the
+    other columns of a row whose ``key`` is already there. No two rows may share a key.
+
+    SQLite: the driver's ``executemany`` of ``INSERT ... ON CONFLICT (key) DO UPDATE``.
+    PostgreSQL: ``COPY`` into a temporary staging table (dropped at commit), then one
+    ``INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE``: about twice the rows a second of a
+    pipelined ``executemany`` (``bench/assess.py``).
+    """
+    if not rows:
+        return
+    names = ", ".join(columns)
+    update = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    conflict = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {update}"
+    if conn.dialect.name != "postgresql":
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {conflict}",
+                             list(rows))  # fmt: skip
+        return
+    import psycopg
+
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    stage = f"{_STAGE}_upsert"
+    sql = f"CREATE TEMP TABLE {stage}"
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{stage}")
+            cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS "
+                           f"SELECT {names} FROM {table.name} WITH NO DATA")  # fmt: skip
+            sql = f"COPY {stage} ({names}) FROM STDIN"
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} {conflict}"
+            cursor.execute(sql)
+            cursor.execute(f"DROP TABLE pg_temp.{stage}")
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+
+
+#: ANALYZE a table again once this fraction of its rows changed since the last ANALYZE.
+STALE_FRACTION = 0.1
+
+
+def refresh_statistics(conn: Connection, *tables: Table, if_stale: bool = False) -> None:
     """Bring the planner statistics of ``tables`` up to date, in ``conn``'s transaction.
 
     PostgreSQL: one ``ANALYZE`` of the tables (a sample of at most 30,000 rows a table with
     the default statistics target, so seconds even at 100 M rows; it blocks no reader or
-    writer). SQLite plans these queries well without statistics: nothing to do.
+    writer). ``if_stale``: only of those never analyzed or changed by more than
+    :data:`STALE_FRACTION` of their rows since, as ``pg_stat_user_tables`` counts committed
+    changes (a caller that just loaded rows itself leaves it off: its own changes are not
+    counted there yet). SQLite plans these queries well without statistics: nothing to do.
     """
-    if conn.dialect.name == "postgresql" and tables:
+    if conn.dialect.name != "postgresql" or not tables:
+        return
+    if not if_stale:
         conn.exec_driver_sql("ANALYZE " + ", ".join(table.name for table in tables))
+        return
+    stale = conn.execute(
+        text(
+            "SELECT c.relname FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid "
+            "WHERE c.oid = ANY(CAST(:names AS regclass[])) AND (c.reltuples < 0 OR "
+            "s.n_mod_since_analyze > :fraction * GREATEST(c.reltuples, 1000) "
+            "OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL))"
+        ),
+        {"names": [table.name for table in tables], "fraction": STALE_FRACTION},
+    ).scalars().all()  # fmt: skip
+    if stale:
+        conn.exec_driver_sql("ANALYZE " + ", ".join(sorted(stale)))
 
 
 def _sqlite_values(column: pa.ChunkedArray | pa.Array) -> list[Any]:

@@ -186,17 +186,38 @@ class AuditEvent(Base):
     hash: Mapped[str | None] = mapped_column(String(64))
 
 
+class DecisionOutcome(Base):
+    """One decided case, stored once and shared by every face decided alike (migration 0018).
+
+    ``scenario`` is the exact input the law engine evaluated (a ``faceledger policy evaluate``
+    document whose evidence is *resolved*: kind, code and confidence; the raw clue it came
+    from, a geotag or an owner's location text, is the photo's own provenance), ``result`` is
+    ``Decision.to_dict()`` of that scenario and ``policy_versions`` the laws' versions. Two
+    faces whose scenarios differ only in where exactly in one state they were geotagged share
+    one outcome. ``digest`` (sha256 of the three JSON texts) makes each outcome unique.
+    """
+
+    __tablename__ = "decision_outcomes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scenario: Mapped[dict[str, object]] = mapped_column(JSON)
+    result: Mapped[dict[str, object]] = mapped_column(JSON)
+    policy_versions: Mapped[dict[str, str]] = mapped_column(JSON)
+
+
 class FaceDecision(Base):
     """The law engine's decision for one face, purpose and action (``faceledger assess``).
 
-    ``scenario`` is the exact input evaluated (a ``faceledger policy evaluate`` document),
-    ``result`` is ``Decision.to_dict()``. Re-assessing replaces the row (one per key).
+    ``outcome_id`` names the decided case (:class:`DecisionOutcome`: scenario, result and
+    policy versions). Re-assessing replaces the row (one per key).
     """
 
     __tablename__ = "face_decisions"
     __table_args__ = (
         UniqueConstraint("face_id", "purpose", "action", name="uq_face_decisions_key"),
         Index("ix_face_decisions_purpose_decision", "purpose", "decision"),
+        Index("ix_face_decisions_outcome", "outcome_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -207,9 +228,10 @@ class FaceDecision(Base):
     action: Mapped[str] = mapped_column(String(32))
     decision: Mapped[str] = mapped_column(String(8))  # allow | block
     destroy_by: Mapped[date | None] = mapped_column(Date)
-    scenario: Mapped[dict[str, object]] = mapped_column(JSON)
-    result: Mapped[dict[str, object]] = mapped_column(JSON)
-    policy_versions: Mapped[dict[str, str]] = mapped_column(JSON)
+    #: nullable only because SQLite cannot add a NOT NULL column (0018); assess always sets it
+    outcome_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("decision_outcomes.id")
+    )
     assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Table, and_
+from sqlalchemy import ColumnElement, Select, Table, and_, func, select
 
 from faceledger.store import schema
 
@@ -46,6 +46,7 @@ DATASET_MEMBERS = _table(schema.DatasetMember)
 FACES = _table(schema.Face)
 SCAN_RUNS = _table(schema.ScanRun)
 DECISIONS = _table(schema.FaceDecision)
+OUTCOMES = _table(schema.DecisionOutcome)
 CONSENTS = _table(schema.Consent)
 CLAIMS = _table(schema.Claim)
 CONSENT_CLAIMS = _table(schema.ConsentClaim)
@@ -75,6 +76,29 @@ BUCKETS = _table(schema.WebBucket)
 AUDIT = _table(schema.AuditEvent)
 
 # ---- shared predicates --------------------------------------------------------------------
+
+#: A decision joined to its outcome (select from it; filter on ``DECISIONS.c``).
+DECISION_OUTCOMES = DECISIONS.join(OUTCOMES, OUTCOMES.c.id == DECISIONS.c.outcome_id)
+
+
+def decision_records() -> Select[Any]:
+    """Every column of a decision plus its outcome's ``scenario``, ``result`` and
+    ``policy_versions`` (the documents are stored once per decided case, migration 0018)."""
+    documents = (OUTCOMES.c.scenario, OUTCOMES.c.result, OUTCOMES.c.policy_versions)
+    return select(*DECISIONS.c, *documents).select_from(DECISION_OUTCOMES)
+
+
+def outcome_tally(*criteria: ColumnElement[bool]) -> Select[Any]:
+    """``(result, faces)``: each outcome the decisions matching ``criteria`` name, once, with
+    how many of them name it (a per-case tally reads each document once, not once a face)."""
+    named = (
+        select(DECISIONS.c.outcome_id, func.count().label("faces"))
+        .where(*criteria)
+        .group_by(DECISIONS.c.outcome_id)
+        .subquery()
+    )
+    return select(OUTCOMES.c.result, named.c.faces).join(named, named.c.outcome_id == OUTCOMES.c.id)
+
 
 #: A photo no executed request has excluded (not a tombstone).
 LIVE_PHOTO: ColumnElement[bool] = PHOTOS.c.excluded_request_id.is_(None)

@@ -10,7 +10,7 @@ Example::
     decode_scenario(data, read_evidence=resolve_with_geo)
 
 The document is a public contract (``faceledger policy evaluate SCENARIO.json``, the
-``scenario`` column of ``face_decisions``): add keys, never rename or remove them. Keys:
+``scenario`` column of ``decision_outcomes``): add keys, never rename or remove them. Keys:
 :data:`SCENARIO_KEYS`, a subject's :data:`SUBJECT_KEYS`, a consent's :data:`CONSENT_KEYS`.
 
 Evidence items come in two shapes:

@@ -66,6 +66,7 @@ from faceledger.store.tables import (
     PHOTOS,
     SUBJECTS,
     TEMPLATES,
+    outcome_tally,
 )
 from faceledger.store.vault import KeyVault
 from faceledger.vision.dlib_models import (
@@ -265,22 +266,19 @@ def refusal_counts(ledger: Ledger, purpose: str) -> tuple[Counter[str], int, int
     reasons: Counter[str] = Counter()
     blocked = 0
     with ledger.read() as conn:
-        for (result,) in conn.execute(
-            select(DECISIONS.c.result).where(
-                DECISIONS.c.purpose == purpose,
-                DECISIONS.c.action == EXTRACT,
-                DECISIONS.c.decision == "block",
-            )  # fmt: skip
-        ):
-            blocked += 1
+        for result, faces in conn.execute(outcome_tally(
+            DECISIONS.c.purpose == purpose, DECISIONS.c.action == EXTRACT,
+            DECISIONS.c.decision == "block",
+        )):  # fmt: skip
+            blocked += faces
             violations = [v for law in result.get("laws", []) for v in law.get("violations", [])]
             for law in result.get("laws", []):
                 for violation in law.get("violations", []):
-                    reasons[f"blocked: {law['id']} {violation['section']}"] += 1
+                    reasons[f"blocked: {law['id']} {violation['section']}"] += faces
             if not violations:
                 reasons[
                     "blocked: " + "; ".join(result.get("reasons", ["no reason recorded"]))[:120]
-                ] += 1
+                ] += faces
         assessed = select(DECISIONS.c.face_id).where(
             DECISIONS.c.purpose == purpose, DECISIONS.c.action == EXTRACT
         )

@@ -29,16 +29,20 @@ Each face's scenario is built from its photo's provenance, never from the pixels
   imported dataset listing the photo attached to its entries (``faceledger datasets
   import``): the laws' ``sensitive_data`` rules (GDPR Art. 9(1), CPRA 1798.121) read them.
 
-Identical scenarios are decided once. A face's *inputs* (its photo's location clues, its
-coverage, dates, reservation and sensitive labels) key a case memo: a case holds the
-decision and the JSON text of the scenario and result, made once. Cases that differ only in
-the free text of their evidence (two geotags in one state) share one engine evaluation
-(:class:`~faceledger.core.law.cache.DecisionCache`). The scenario is encoded by the one codec
-(:func:`~faceledger.core.law.codec.encode_scenario`) as a ``faceledger policy evaluate``
-document (so it can be replayed by hand) next to ``Decision.to_dict()`` and the policy
-versions. Faces are read in pages (keyset on face id) and each page is written in one
-transaction by one ``executemany`` of an upsert on (face, purpose, action), the JSON already
-serialised: re-running replaces decisions and never duplicates them.
+Identical scenarios are decided once and stored once. A face's *inputs* (its photo's
+location clues, its coverage, dates, reservation and sensitive labels) key a case memo. A
+case is the scenario the engine evaluates: the face's evidence *resolved* (kind, code,
+confidence) with its free text blanked (:func:`~faceledger.core.law.cache.decision_key`: no
+rule reads it), so two photos geotagged at different corners of one state are one case. Its
+scenario (a ``faceledger policy evaluate`` document, by the one codec
+:func:`~faceledger.core.law.codec.encode_scenario`; it replays to the same result), its
+``Decision.to_dict()`` and the policy versions are one ``decision_outcomes`` row (unique on
+the sha256 of the three texts); the raw clues stay the photo's provenance
+(:func:`face_scenario` puts them back for a person, e.g. ``explain``). Faces are read in
+pages (keyset on face id) and each page is written in one transaction: the page's new
+outcomes (insert, skipping known digests), then one ``executemany`` of an upsert on (face,
+purpose, action) naming them: re-running replaces decisions and never duplicates them.
+Outcomes no decision names any more are deleted at the end of a run.
 One ``assess.run`` audit event per run records the counts and the policy versions.
 
 :func:`assess_face_ids` decides the same way for a given set of faces, optionally inside the
@@ -48,6 +52,7 @@ touches, in the same transaction as the change.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import Counter
@@ -56,7 +61,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, func, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from faceledger.config import Settings
 from faceledger.core.law import (
@@ -67,7 +73,7 @@ from faceledger.core.law import (
     Scenario,
     Subject,
 )
-from faceledger.core.law.cache import DecisionCache
+from faceledger.core.law.cache import DecisionCache, decision_key
 from faceledger.core.law.codec import encode_scenario
 from faceledger.core.law.decision import IN_SCOPE, Mode
 from faceledger.core.law.model import ACTIONS
@@ -85,10 +91,10 @@ from faceledger.services.decisions.policy import laws_for
 from faceledger.services.progress import NoProgress, Progress
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
-from faceledger.store.bulk import refresh_statistics
+from faceledger.store.bulk import refresh_statistics, upsert_rows
 from faceledger.store.ledger import utcnow
-from faceledger.store.schema import FaceDecision
-from faceledger.store.tables import AUDIT, DECISIONS, FACES, PHOTOS
+from faceledger.store.schema import DecisionOutcome
+from faceledger.store.tables import AUDIT, DECISIONS, FACES, OUTCOMES, PHOTOS
 
 __all__ = [
     "ConsentBook",
@@ -99,9 +105,9 @@ MODE: Mode = "conservative"  # gating decisions are never made in "likely" mode
 TOP_REASONS = 3
 _PAGE = 5_000
 _CACHE = 65_536  # cases and evidence kept per run before the memo starts over
-_UPDATED = ["decision", "destroy_by", "scenario", "result", "policy_versions", "assessed_at"]
-_COLUMNS = ["face_id", "purpose", "action", *_UPDATED]
-_JSON = frozenset({"scenario", "result", "policy_versions"})
+_KEY = ["face_id", "purpose", "action"]
+COLUMNS = [*_KEY, "decision", "destroy_by", "outcome_id", "assessed_at"]
+_DOCUMENTS = ["scenario", "result", "policy_versions"]
 
 
 @dataclass
@@ -154,7 +160,7 @@ class AssessReport:
         }
 
 
-def _evidence_inputs(photo: Any) -> tuple[tuple[tuple[str, Any], ...], ...]:
+def evidence_inputs(photo: Any) -> tuple[tuple[tuple[str, Any], ...], ...]:
     """The photo's location facts as raw scenario evidence items (what ``parse_scenario``
     reads), hashable: a tuple of (key, value) pairs per item."""
     items: list[tuple[tuple[str, Any], ...]] = []
@@ -164,6 +170,22 @@ def _evidence_inputs(photo: Any) -> tuple[tuple[tuple[str, Any], ...], ...]:
     if photo.owner_location and photo.owner_location.strip():
         items.append((("kind", "owner-location"), ("text", photo.owner_location)))
     return tuple(items)
+
+
+def face_scenario(scenario: Mapping[str, Any], photo: Any) -> dict[str, Any]:
+    """A stored case's scenario document as one face's own: its evidence replaced by the raw
+    clues of the face's ``photo`` (geotag, owner location text), as a person replays it with
+    ``faceledger policy evaluate``; the engine reads both alike."""
+    document = dict(scenario)
+    subject = dict(document.get("subject") or {})
+    subject["evidence"] = [dict(item) for item in evidence_inputs(photo)]
+    document["subject"] = subject
+    return document
+
+
+def outcome_digest(scenario: str, result: str, versions: str) -> str:
+    """The key of a stored outcome: sha256 of its three JSON texts (as migration 0018)."""
+    return hashlib.sha256("\n".join((scenario, result, versions)).encode()).hexdigest()
 
 
 def published_schedule(conn: Connection) -> date | None:
@@ -182,15 +204,16 @@ def published_schedule(conn: Connection) -> date | None:
 
 @dataclass(frozen=True, eq=False)
 class Case:
-    """One decided scenario, shared by every face with the same inputs: the decision, the
-    JSON text of the stored scenario, result and policy versions, and what it counts
-    (compared and hashed by identity: one object per case)."""
+    """One decided scenario, shared by every face decided alike: the decision, the JSON text
+    of its stored scenario, result and policy versions with their ``digest``, and what it
+    counts (compared and hashed by identity: one object per case)."""
 
     decision: Decision
     scenario: str
     result: str
     versions: str
     blocks: tuple[tuple[tuple[str, str], str], ...]  # ((law, section), reason) in scope
+    digest: str = ""
 
 
 def _blocks(decision: Decision) -> tuple[tuple[tuple[str, str], str], ...]:
@@ -229,6 +252,7 @@ class Assessor:
         self._dump = dump
         self._evidence: dict[tuple[Any, ...], tuple[Evidence, ...]] = {}
         self._cases: dict[tuple[Any, ...], Case] = {}
+        self._bare: dict[Scenario, Case] = {}
         self._versions: dict[tuple[tuple[str, str], ...], str] = {}
 
     def _photo_evidence(self, photo: Any) -> tuple[Evidence, ...]:
@@ -282,7 +306,7 @@ class Assessor:
     ) -> Case:
         """The decided case of a face of ``photo`` (see :meth:`scenario`), made once per inputs."""
         cover = cover or Coverage()
-        inputs = _evidence_inputs(photo)
+        inputs = evidence_inputs(photo)
         key = (
             inputs, cover.key, as_date(getattr(photo, "acquired_at", None)),
             as_date(photo.created_at), getattr(photo, "reservation", None) is not None, sensitive,
@@ -292,14 +316,19 @@ class Assessor:
             return found
         if len(self._cases) >= _CACHE:
             self._cases.clear()
-        scenario = self.scenario(photo, cover, sensitive)
-        decision, result = self.engine.decide(scenario)
-        document = encode_scenario(scenario, mode=MODE, evidence=[dict(item) for item in inputs])
-        versions = tuple((law.id, law.version) for law in decision.laws)
-        text = self._versions.get(versions)
-        if text is None:
-            text = self._versions[versions] = self._dump(dict(versions))
-        found = Case(decision, self._dump(document), self._dump(result), text, _blocks(decision))
+            self._bare.clear()
+        bare = decision_key(self.scenario(photo, cover, sensitive))
+        found = self._bare.get(bare)
+        if found is None:
+            decision, result = self.engine.decide(bare)
+            versions = tuple((law.id, law.version) for law in decision.laws)
+            text = self._versions.get(versions)
+            if text is None:
+                text = self._versions[versions] = self._dump(dict(versions))
+            scenario, outcome = self._dump(encode_scenario(bare, mode=MODE)), self._dump(result)
+            found = Case(decision, scenario, outcome, text, _blocks(decision),
+                         outcome_digest(scenario, outcome, text))  # fmt: skip
+            self._bare[bare] = found
         self._cases[key] = found
         return found
 
@@ -364,19 +393,20 @@ def _face_pages(ledger: Ledger, page: int) -> Iterator[_Page]:
 
 
 class _Writer:
-    """One ``executemany`` of the decisions upsert per page, with the JSON serialised once
-    per case (SQLite: the column type's own serialiser; PostgreSQL: ``CAST(... AS JSON)``)."""
+    """Per page: the page's outcomes (new ones inserted, known digests skipped), then one bulk
+    upsert of the decisions naming them (:func:`~faceledger.store.bulk.upsert_rows`). The JSON
+    is serialised once per case (SQLite: the column type's own serialiser; PostgreSQL:
+    ``CAST(... AS JSON)``)."""
 
     def __init__(self, ledger: Ledger) -> None:
         dialect = ledger.engine.dialect
-        postgres = ledger.dialect == "postgresql"
+        self._postgres = postgres = ledger.dialect == "postgresql"
         mark = "%s" if postgres else "?"
-        values = ", ".join(f"CAST({mark} AS JSON)" if postgres and c in _JSON else mark
-                           for c in _COLUMNS)  # fmt: skip
-        update = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
-        self.sql = (
-            f"INSERT INTO {FaceDecision.__tablename__} ({', '.join(_COLUMNS)}) VALUES ({values}) "
-            f"ON CONFLICT (face_id, purpose, action) DO UPDATE SET {update}"
+        document = f"CAST({mark} AS JSON)" if postgres else mark
+        self.outcome_sql = (
+            f"INSERT INTO {DecisionOutcome.__tablename__} (digest, {', '.join(_DOCUMENTS)}) "
+            f"VALUES ({mark}, {', '.join([document] * len(_DOCUMENTS))}) "
+            "ON CONFLICT (digest) DO NOTHING"
         )
 
         def processor(column: str) -> Any:
@@ -384,10 +414,12 @@ class _Writer:
             return process or (lambda value: value)
 
         self._date, self._time = processor("destroy_by"), processor("assessed_at")
-        self.dump: Any = json.dumps if postgres else processor("scenario")
+        json_column = OUTCOMES.c.scenario.type.dialect_impl(dialect).bind_processor(dialect)
+        self.dump: Any = json.dumps if postgres or json_column is None else json_column
 
     def rows(self, assessor: Assessor, page: _Page, counts: Counter[Case]) -> list[tuple[Any, ...]]:
-        """The upsert parameters of one page; counts each face's case into ``counts``."""
+        """The page's decisions, each naming its :class:`Case` where :meth:`write` puts the
+        outcome id; counts each face's case into ``counts``."""
         now = self._time(utcnow())
         purpose, action = assessor.purpose, assessor.action
         dates: dict[date | None, Any] = {}
@@ -401,12 +433,44 @@ class _Writer:
             if due not in dates:
                 dates[due] = self._date(due)
             rows.append((face.face_id, purpose, action, case.decision.decision, dates[due],
-                         case.scenario, case.result, case.versions, now))  # fmt: skip
+                         case, now))  # fmt: skip
         return rows
 
+    def _outcomes(self, conn: Connection, cases: Iterable[Case]) -> dict[str, int]:
+        """The outcome id of each case's digest, inserting the new ones. On PostgreSQL the
+        rows are key-share locked until commit, so no concurrent prune deletes one the page
+        is about to name."""
+        by_digest = {case.digest: case for case in cases}
+        conn.exec_driver_sql(self.outcome_sql, [
+            (c.digest, c.scenario, c.result, c.versions) for c in by_digest.values()
+        ])  # fmt: skip
+        lock = " FOR KEY SHARE" if self._postgres else ""
+        found = conn.execute(
+            text(f"SELECT digest, id FROM decision_outcomes WHERE digest IN :digests{lock}")
+            .bindparams(bindparam("digests", expanding=True)),
+            {"digests": list(by_digest)},
+        ).all()  # fmt: skip
+        return {digest: int(outcome) for digest, outcome in found}
+
     def write(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        if rows:
-            conn.exec_driver_sql(self.sql, list(rows))
+        if not rows:
+            return
+        ids = self._outcomes(conn, {row[5] for row in rows})
+        upsert_rows(conn, DECISIONS, COLUMNS,
+                    [(*row[:5], ids[row[5].digest], row[6]) for row in rows], key=_KEY)  # fmt: skip
+
+
+def prune_outcomes(conn: Connection) -> int:
+    """Delete the outcomes no decision names any more; how many. One that a concurrent
+    ``assess`` is naming right now is kept (its foreign key refuses the delete)."""
+    try:
+        with conn.begin_nested():
+            return int(conn.execute(text(
+                "DELETE FROM decision_outcomes WHERE NOT EXISTS "
+                "(SELECT 1 FROM face_decisions d WHERE d.outcome_id = decision_outcomes.id)"
+            )).rowcount or 0)  # fmt: skip
+    except IntegrityError:
+        return 0
 
 
 def _count(report: AssessReport, counts: Counter[Case]) -> None:
@@ -471,7 +535,7 @@ def assess_faces(
     )
     writer = _Writer(ledger)
     with ledger.begin() as conn:
-        refresh_statistics(conn, FACES, PHOTOS)  # scan and ingest may have just loaded them
+        refresh_statistics(conn, FACES, PHOTOS, if_stale=True)  # a scan may have loaded them
         published = published_schedule(conn)
     assessor = Assessor(
         policies, purpose=purpose, action=action, on=on, processor=processor, index=index,
@@ -501,6 +565,7 @@ def assess_faces(
             )
     report.seconds = time.monotonic() - started
     with ledger.begin() as conn:
+        prune_outcomes(conn)
         append(conn, _run_event(report, actor))
     return report
 

@@ -6,7 +6,8 @@ Example::
         facts = decision_facts(conn, purpose="train-face-recognition", action="extract-template")
     facts.verdicts["block"], facts.laws["us-il-bipa"].grades["uncertain"]
 
-Every figure the report draws from the decision documents (``face_decisions.result``) comes
+Every figure the report draws from the decision documents (``decision_outcomes.result``, one
+per decided case, joined to each face's decision) comes
 from a handful of aggregate queries: per law and grade, per law and violated section and
 reason, per candidate jurisdiction, per rounded geotag, plus ``COUNT(DISTINCT ...)`` of the
 subjects and photo owners each law reaches. Python only folds the few aggregated rows. The
@@ -78,6 +79,7 @@ _ROWS = """
     FROM face_decisions d
     JOIN faces f ON f.id = d.face_id
     JOIN photos p ON p.id = f.photo_id
+    JOIN decision_outcomes o ON o.id = d.outcome_id
     LEFT JOIN face_subjects fs ON fs.face_id = f.id
     WHERE d.purpose = :purpose AND d.action = :action
 """
@@ -91,8 +93,8 @@ _LAWS = {
                COALESCE(json_extract(e.value, '$.title'), json_extract(e.value, '$.id')) AS title,
                json_extract(e.value, '$.applies') AS applies,
                COALESCE(json_extract(e.value, '$.violations'), '[]') AS violations
-        FROM (SELECT d.id AS pos, d.decision, d.result,
-                     COALESCE(json_extract(d.result, '$.mode'), 'conservative') AS mode,
+        FROM (SELECT d.id AS pos, d.decision, o.result,
+                     COALESCE(json_extract(o.result, '$.mode'), 'conservative') AS mode,
                      NULLIF(p.owner_id, '') AS owner, fs.subject_id AS subject
               {rows} LIMIT -1) AS b,
              json_each(b.result, '$.laws') AS e
@@ -124,8 +126,9 @@ _JURISDICTIONS = {
         FROM face_decisions d
         JOIN faces f ON f.id = d.face_id
         JOIN photos p ON p.id = f.photo_id
+        JOIN decision_outcomes o ON o.id = d.outcome_id
         LEFT JOIN face_subjects fs ON fs.face_id = f.id
-        CROSS JOIN json_each(d.result, '$.jurisdictions') AS j
+        CROSS JOIN json_each(o.result, '$.jurisdictions') AS j
         WHERE d.purpose = :purpose AND d.action = :action
         GROUP BY json_extract(j.value, '$.code')
     """,
@@ -134,8 +137,9 @@ _JURISDICTIONS = {
         FROM face_decisions d
         JOIN faces f ON f.id = d.face_id
         JOIN photos p ON p.id = f.photo_id
+        JOIN decision_outcomes o ON o.id = d.outcome_id
         LEFT JOIN face_subjects fs ON fs.face_id = f.id
-        CROSS JOIN LATERAL json_array_elements(COALESCE(d.result->'jurisdictions', '[]'::json))
+        CROSS JOIN LATERAL json_array_elements(COALESCE(o.result->'jurisdictions', '[]'::json))
             WITH ORDINALITY AS j(v, ord)
         WHERE d.purpose = :purpose AND d.action = :action
         GROUP BY j.v->>'code'
@@ -145,8 +149,9 @@ _ROWS_PG_LAWS = """
     FROM face_decisions d
     JOIN faces f ON f.id = d.face_id
     JOIN photos p ON p.id = f.photo_id
+    JOIN decision_outcomes o ON o.id = d.outcome_id
     LEFT JOIN face_subjects fs ON fs.face_id = f.id
-    CROSS JOIN LATERAL (SELECT d.result::jsonb AS doc OFFSET 0) r  -- OFFSET 0: cast once per row, not per use
+    CROSS JOIN LATERAL (SELECT o.result::jsonb AS doc OFFSET 0) r  -- OFFSET 0: cast once per row, not per use
     CROSS JOIN LATERAL jsonb_array_elements(COALESCE(r.doc->'laws', '[]'::jsonb)) WITH ORDINALITY AS e(v, ord)
     WHERE d.purpose = :purpose AND d.action = :action
 """
@@ -260,7 +265,7 @@ _BLOCKED_LAWS = {
                json_extract(e.value, '$.id') AS law_id, json_extract(e.value, '$.title') AS title,
                json_extract(e.value, '$.applies') AS applies,
                COALESCE(json_extract(e.value, '$.violations'), '[]') AS violations
-        FROM (SELECT d.id AS pos, d.result, json_extract(d.result, '$.date') AS day,
+        FROM (SELECT d.id AS pos, o.result, json_extract(o.result, '$.date') AS day,
                      NULLIF(p.owner_id, '') AS owner
               {rows} AND d.decision = 'block' LIMIT -1) AS b
         LEFT JOIN json_each(b.result, '$.laws') AS e
@@ -273,7 +278,8 @@ _BLOCKED_LAWS = {
         FROM face_decisions d
         JOIN faces f ON f.id = d.face_id
         JOIN photos p ON p.id = f.photo_id
-        CROSS JOIN LATERAL (SELECT d.result::jsonb AS doc OFFSET 0) r  -- OFFSET 0: cast once per row, not per use
+        JOIN decision_outcomes o ON o.id = d.outcome_id
+        CROSS JOIN LATERAL (SELECT o.result::jsonb AS doc OFFSET 0) r  -- OFFSET 0: cast once per row, not per use
         LEFT JOIN LATERAL jsonb_array_elements(COALESCE(r.doc->'laws', '[]'::jsonb))
             WITH ORDINALITY AS e(v, ord) ON true
         WHERE d.purpose = :purpose AND d.action = :action AND d.decision = 'block'
@@ -283,6 +289,7 @@ _ROWS_NO_SUBJECTS = """
     FROM face_decisions d
     JOIN faces f ON f.id = d.face_id
     JOIN photos p ON p.id = f.photo_id
+    JOIN decision_outcomes o ON o.id = d.outcome_id
     WHERE d.purpose = :purpose AND d.action = :action
 """
 

@@ -5,8 +5,10 @@ Example::
     document = explain_face(ledger, face_id=7, purpose="train-face-recognition")
     document["changed"], document["differences"], document["prose"]
 
-The stored scenario (see :mod:`faceledger.services.decisions.assess`) is re-evaluated with today's
-policies on the recorded date, so a lawyer sees both what was decided and whether the laws
+The stored scenario (see :mod:`faceledger.services.decisions.assess`), given back the face's
+own raw location clues from its photo (:func:`~faceledger.services.decisions.assess.face_scenario`:
+the stored case holds them resolved), is re-evaluated with today's policies and boundaries on
+the recorded date, so a lawyer sees both what was decided and whether the laws
 as shipped now would decide differently. ``sensitive_data`` names the imported datasets that
 list the face's photo with special-category labels (``ethnic-group``...) and the label kinds
 the recorded scenario carried (the laws' ``sensitive_data`` rules read them).
@@ -14,6 +16,7 @@ the recorded scenario carried (the laws' ``sensitive_data`` rules read them).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -21,11 +24,11 @@ from sqlalchemy import select
 from faceledger.core.law import Policy, evaluate, render_decision
 from faceledger.errors import AssessmentNotFound
 from faceledger.geo import BoundaryIndex
-from faceledger.services.decisions.assess import DEFAULT_ACTION, MODE, check_action
+from faceledger.services.decisions.assess import DEFAULT_ACTION, MODE, check_action, face_scenario
 from faceledger.services.decisions.datasets import sensitive_datasets
 from faceledger.services.decisions.policy import parse_scenario
 from faceledger.store import Ledger
-from faceledger.store.tables import DECISIONS, FACES, PHOTOS
+from faceledger.store.tables import DECISIONS, FACES, PHOTOS, decision_records
 
 
 def _face_and_photo(ledger: Ledger, face_id: int) -> dict[str, Any]:
@@ -101,7 +104,7 @@ def explain_face(
     with ledger.read() as conn:
         record = (
             conn.execute(
-                select(DECISIONS).where(
+                decision_records().where(
                     DECISIONS.c.face_id == face_id,
                     DECISIONS.c.purpose == purpose,
                     DECISIONS.c.action == action,
@@ -117,7 +120,8 @@ def explain_face(
         )
     with ledger.read() as conn:
         listed = sensitive_datasets(conn, int(face["id"]))
-    scenario = dict(record["scenario"])
+    recorded_scenario = face_scenario(record["scenario"], SimpleNamespace(**face))
+    scenario = dict(recorded_scenario)
     mode = scenario.pop("mode", MODE)
     current = evaluate(parse_scenario(scenario, index=index), policies, mode=mode)
     current_doc = current.to_dict()
@@ -141,7 +145,7 @@ def explain_face(
             "purpose": record["purpose"], "action": record["action"],
             "decision": record["decision"], "destroy_by": record["destroy_by"],
             "assessed_at": record["assessed_at"], "policy_versions": record["policy_versions"],
-            "scenario": record["scenario"], "result": record["result"],
+            "scenario": recorded_scenario, "result": record["result"],
         },
         "current": current_doc,
         "sensitive_data": {

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select
 from faceledger.core.law import Policy, Processor
 from faceledger.services.decisions.assess import assess_face_ids
 from faceledger.store import Ledger
-from faceledger.store.tables import DECISIONS
+from faceledger.store.tables import DECISION_OUTCOMES, DECISIONS, OUTCOMES
 
 _PAGE = 1_000
 
@@ -71,7 +71,8 @@ def reassess_decided(
     for start in range(0, len(ids), _PAGE):
         rows = conn.execute(
             select(DECISIONS.c.face_id, DECISIONS.c.purpose, DECISIONS.c.action,
-                   DECISIONS.c.scenario)
+                   OUTCOMES.c.scenario)
+            .select_from(DECISION_OUTCOMES)
             .where(DECISIONS.c.face_id.in_(ids[start : start + _PAGE]))
         )  # fmt: skip
         for face_id, purpose, action, scenario in rows:

@@ -46,7 +46,7 @@ from faceledger.core.faces import BBox
 from faceledger.errors import ReleaseImageError
 from faceledger.services.lifecycle.redaction import may_redact, redact_file
 from faceledger.sources.licenses import spdx_id
-from faceledger.store.tables import DECISIONS, PHOTOS, chunks
+from faceledger.store.tables import DECISION_OUTCOMES, DECISIONS, OUTCOMES, PHOTOS, chunks
 
 IMAGE_MODES = ("none", "original", "redacted")
 IMAGES_DIR = "images"
@@ -243,7 +243,8 @@ def _block_reasons(conn: Connection, face_ids: list[int], purpose: str) -> dict[
     found: dict[int, str] = {}
     for chunk in chunks(face_ids):
         rows = conn.execute(
-            select(DECISIONS.c.face_id, DECISIONS.c.action, DECISIONS.c.result)
+            select(DECISIONS.c.face_id, DECISIONS.c.action, OUTCOMES.c.result)
+            .select_from(DECISION_OUTCOMES)
             .where(DECISIONS.c.face_id.in_(chunk), DECISIONS.c.purpose == purpose,
                    DECISIONS.c.decision == "block")
             .order_by(DECISIONS.c.id)

@@ -20,6 +20,7 @@ from faceledger.store import Ledger
 from faceledger.store.tables import (
     DECISIONS,
     FACES,
+    OUTCOMES,
     PHOTOS,
     chunks,
 )
@@ -60,11 +61,12 @@ def candidates(conn: Connection, purpose: str) -> dict[int, list[Any]]:
             PHOTOS.c.license_url,
             DECISIONS.c.id.label("decision_id"),
             DECISIONS.c.destroy_by,
-            DECISIONS.c.result,
-            DECISIONS.c.scenario,
+            OUTCOMES.c.result,
+            OUTCOMES.c.scenario,
         )  # fmt: skip
         .join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id)
         .outerjoin(DECISIONS, allowed)
+        .outerjoin(OUTCOMES, OUTCOMES.c.id == DECISIONS.c.outcome_id)
         .where(PHOTOS.c.excluded_request_id.is_(None), PHOTOS.c.scan_status == "done")
         .order_by(FACES.c.photo_id, FACES.c.face_index)
     ).all()

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, select
 
 from faceledger.core.law.decision import IN_SCOPE
 from faceledger.core.law.schema import Policy
-from faceledger.store.tables import DECISIONS, chunks
+from faceledger.store.tables import DECISION_OUTCOMES, DECISIONS, OUTCOMES, chunks
 
 TOP_REASONS = 3
 NO_BASIS = "no disclosure basis given"  # core/law/rules.basis_problem
@@ -141,7 +141,8 @@ def _decisions(conn: Connection, face_ids: list[int], purpose: str, action: str)
     found: dict[int, Any] = {}
     for chunk in chunks(face_ids):
         for row in conn.execute(
-            select(DECISIONS.c.face_id, DECISIONS.c.decision, DECISIONS.c.result).where(
+            select(DECISIONS.c.face_id, DECISIONS.c.decision, OUTCOMES.c.result)
+            .select_from(DECISION_OUTCOMES).where(
                 DECISIONS.c.face_id.in_(chunk),
                 DECISIONS.c.purpose == purpose, DECISIONS.c.action == action,
             )
