@@ -103,7 +103,6 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet --group bench
 	$(BIN)/python -m pip install --quiet --no-deps "face_recognition==1.3.0"
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/ingest.py

@@ -1,9 +1,12 @@
-"""The IVF index: exact below its training size, exact distances always, high recall of the
-true matches on clustered (face-like) vectors, and removal that zeroes what it drops."""
+"""The IVF index: exact below its training size, exact distances always (the faiss code pass
+answers like the float32 scan), high recall of the true matches on clustered (face-like)
+vectors, and removal that zeroes what it drops, codes included."""
 
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from faceledger.core.ivf import IVFIndex
 from faceledger.core.matching import ExactIndex
@@ -133,3 +136,105 @@ def test_tail_tombstones_and_compaction_keep_answers_equal_to_exact_search() -> 
         assert [m.face_id for m in got] == [m.face_id for m in want]
         assert np.allclose([m.distance for m in got], [m.distance for m in want], atol=1e-5)
     assert all(m.face_id not in removed for m in ivf.search(vectors[0], k=50))
+
+
+def _same(got: list, want: list) -> None:
+    assert [(m.face_id, m.subject_id) for m in got] == [(m.face_id, m.subject_id) for m in want]
+    assert np.allclose([m.distance for m in got], [m.distance for m in want], atol=1e-5)
+
+
+def _codes_of(ivf: IVFIndex, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the codes and faiss ids that faiss holds for these rows of the matrix."""
+    codes = ivf._codes
+    assert codes is not None
+    cells = np.searchsorted(codes.offsets, rows, side="right") - 1
+    views = [codes.view(int(c)) for c in cells]
+    at = rows - codes.offsets[cells]
+    return (np.stack([v[0][a] for v, a in zip(views, at, strict=True)]),
+            np.array([v[1][a] for v, a in zip(views, at, strict=True)]))  # fmt: skip
+
+
+def _float32_scan(ivf: IVFIndex, query: np.ndarray, **kwargs: object) -> list:
+    """The same search without the code pass: every row of the same probed cells in float32."""
+    codes, ivf._codes = ivf._codes, None
+    try:
+        return ivf.search(query, **kwargs)  # type: ignore[arg-type]
+    finally:
+        ivf._codes = codes
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    k=st.sampled_from([1, 3, 10, 40]),
+    max_distance=st.sampled_from([0.3, 0.45, 0.6, 0.9, 3.0]),
+    nprobe=st.integers(1, 40),
+    outliers=st.booleans(),
+)
+def test_the_code_pass_answers_exactly_like_the_float32_scan(
+    seed: int, k: int, max_distance: float, nprobe: int, outliers: bool
+) -> None:
+    """Whatever the probes, k and threshold, through a merge of late rows (some outside the
+    first range of the codes), a tail, tombstones: the faiss code pass and the float32 re-rank
+    return the same faces and distances as scanning the same cells in float32, and, probing
+    every cell, as exact search."""
+    rng = np.random.default_rng(seed)
+    vectors, labels, probes = _clustered(700, 5, seed=seed % 97)
+    ivf = IVFIndex(exact_below=1_000, per_cell=60, nprobe=nprobe)
+    ivf.add(face_ids=np.arange(2_000), subject_ids=labels[:2_000], vectors=vectors[:2_000])
+    late = vectors[2_000:] * (np.float32(2.0) if outliers else np.float32(1.0))
+    ivf.add(face_ids=np.arange(2_000, 3_100), subject_ids=labels[2_000:3_100], vectors=late[:1_100])
+    ivf.add(face_ids=np.arange(3_100, 3_500), subject_ids=labels[3_100:], vectors=late[1_100:])
+    removed = {int(f) for f in rng.choice(3_500, 150, replace=False)}
+    ivf.remove_faces(sorted(removed))
+    assert ivf._codes is not None and 0 < ivf._tail_faces.size < 400 and ivf._dead > 0
+    every = np.concatenate([vectors[:2_000], late])
+    keep = np.array(sorted(set(range(3_500)) - removed))
+    exact = ExactIndex()
+    exact.add(face_ids=keep, subject_ids=labels[keep], vectors=every[keep])
+    near = every[rng.choice(keep, 3)] + rng.normal(0, 0.02, (3, DIM)).astype(np.float32)
+    queries = np.vstack([probes[rng.choice(700, 6)], near])  # near: not 0 (sqrt of rounding)
+    for query in queries:
+        _same(ivf.search(query, k=k, max_distance=max_distance),
+              _float32_scan(ivf, query, k=k, max_distance=max_distance))  # fmt: skip
+    ivf.nprobe = ivf.cells
+    for query in queries:
+        _same(ivf.search(query, k=k, max_distance=max_distance),
+              exact.search(query, k=k, max_distance=max_distance))  # fmt: skip
+
+
+def test_codes_follow_the_rows_and_are_zeroed_with_them_in_faiss_memory() -> None:
+    """Each row's code decodes to within the error bound of it; removing a subject zeroes its
+    codes in faiss's lists at once; a compaction, a retrain and clear zero the old lists."""
+    vectors, labels, probes = _clustered(1_000, 5)
+    ivf = IVFIndex(exact_below=2_000, per_cell=100)
+    ivf.add(face_ids=np.arange(3_000), subject_ids=labels[:3_000], vectors=vectors[:3_000])
+    codes = ivf._codes
+    assert codes is not None and codes.cells == ivf.cells == 30
+    assert 0 < codes.error < 0.05  # far below the 0.6 threshold: few rows to re-rank
+    every, ids = _codes_of(ivf, np.arange(3_000))
+    assert every.shape == (3_000, DIM) and every.dtype == np.uint8  # 1/4 of the float32 rows
+    assert np.array_equal(ids, np.arange(3_000)) and every.any(axis=1).all()
+    decoded = codes._index.sq.decode(every)
+    assert np.linalg.norm(decoded - ivf._vectors, axis=1).max() <= codes.error + 1e-6
+    rows = np.flatnonzero(ivf._subjects == 7)
+    assert ivf.remove_subjects([7]) == 5
+    gone, gone_ids = _codes_of(ivf, rows)
+    assert not gone.any() and (gone_ids == -1).all()  # zeroed in faiss's memory, not just hidden
+    assert not ivf._vectors[rows].any()
+    assert all(m.subject_id != 7 for m in ivf.search(probes[7], k=10, max_distance=3.0))
+    face = int(ivf._faces[100])
+    assert ivf.remove_faces([face]) == 1 and not _codes_of(ivf, np.array([100]))[0].any()
+    ivf.remove_faces(range(0, 3_000, 3))  # past 10% tombstones: compacted, codes rebuilt
+    assert ivf._dead == 0 and ivf._codes is not codes
+    assert all(not codes.view(c)[0].any() for c in range(codes.cells))  # the old lists: zeroed
+    fresh = ivf._codes
+    assert fresh is not None and sum(fresh.view(c)[0].shape[0] for c in range(30)) == len(ivf)
+    ivf.add(face_ids=np.arange(3_000, 5_000), subject_ids=labels[3_000:], vectors=vectors[3_000:])
+    assert ivf.cells == 30 and ivf._codes is not fresh  # the tail merged: codes rebuilt
+    assert all(not fresh.view(c)[0].any() for c in range(fresh.cells))
+    last = ivf._codes
+    assert last is not None
+    ivf.clear()
+    assert ivf._codes is None and all(not last.view(c)[0].any() for c in range(last.cells))
+    assert ivf.search(probes[0], k=3, max_distance=0.6) == []
