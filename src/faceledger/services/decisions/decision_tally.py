@@ -6,13 +6,15 @@ Example::
         facts = decision_facts(conn, purpose="train-face-recognition", action="extract-template")
     facts.verdicts["block"], facts.laws["us-il-bipa"].grades["uncertain"]
 
-Every figure the report draws from the decision documents (``decision_outcomes.result``, one
-per decided case, joined to each face's decision) comes
-from a handful of aggregate queries: per law and grade, per law and violated section and
-reason, per candidate jurisdiction, per rounded geotag, plus ``COUNT(DISTINCT ...)`` of the
-subjects and photo owners each law reaches. Python only folds the few aggregated rows. The
-documents are expanded with the dialect's JSON functions (``json_each`` on SQLite,
-``jsonb_array_elements`` on PostgreSQL, each document parsed once per query). Ties among
+Every figure the report draws from the decision documents (``decision_outcomes.result``:
+one per decided case) comes from a handful of aggregate queries: per law and grade, per law
+and violated section and reason, per candidate jurisdiction, per rounded geotag, plus
+``COUNT(DISTINCT ...)`` of the subjects and photo owners each law reaches. Python only folds
+the few aggregated rows. Each statement expands the documents of the outcomes the decisions
+name once, with the dialect's JSON functions (``json_each`` on SQLite,
+``jsonb_array_elements`` on PostgreSQL), into small materialised tables of law elements,
+violations and jurisdictions, then joins every face's decision to them: the per-face work is
+plain joins and grouping, with no JSON parsed per face. Ties among
 equally frequent reasons and jurisdictions are broken by first appearance in decision-id
 order, as the per-row tally this replaced did, so the numbers are identical.
 """
@@ -75,86 +77,90 @@ def in_scope_sql(mode: str, applies: str) -> str:
     return "(" + " OR ".join(arms) + ")"
 
 
-_ROWS = """
+#: The decisions of the purpose and action, one row a face (no document is read here).
+_FACES = """
     FROM face_decisions d
     JOIN faces f ON f.id = d.face_id
     JOIN photos p ON p.id = f.photo_id
-    JOIN decision_outcomes o ON o.id = d.outcome_id
     LEFT JOIN face_subjects fs ON fs.face_id = f.id
-    WHERE d.purpose = :purpose AND d.action = :action
 """
+_WHERE = "WHERE d.purpose = :purpose AND d.action = :action"
+_ROWS = _FACES + _WHERE
+#: The outcomes those decisions name.
+_NAMED = "SELECT outcome_id FROM face_decisions WHERE purpose = :purpose AND action = :action"
 
-#: The law elements of every decision, one row each (dialect-specific JSON expansion).
-_LAWS = {
+#: The law elements of every named outcome, one row each: each document is expanded once,
+#: however many faces name it (an outcome without laws keeps one row, law columns NULL).
+#: ``nviol``: the number of violations.
+_OUTCOME_LAWS = {
     "sqlite": """
-        SELECT b.pos, b.decision, b.mode, b.owner, b.subject,
-               b.pos * {slots} + e.key AS lpos,
-               json_extract(e.value, '$.id') AS law_id,
-               COALESCE(json_extract(e.value, '$.title'), json_extract(e.value, '$.id')) AS title,
+        SELECT o.id AS outcome_id, COALESCE(json_extract(o.result, '$.mode'), 'conservative') AS mode,
+               json_extract(o.result, '$.date') AS day, e.key AS idx,
+               json_extract(e.value, '$.id') AS law_id, json_extract(e.value, '$.title') AS title,
                json_extract(e.value, '$.applies') AS applies,
-               COALESCE(json_extract(e.value, '$.violations'), '[]') AS violations
-        FROM (SELECT d.id AS pos, d.decision, o.result,
-                     COALESCE(json_extract(o.result, '$.mode'), 'conservative') AS mode,
-                     NULLIF(p.owner_id, '') AS owner, fs.subject_id AS subject
-              {rows} LIMIT -1) AS b,
-             json_each(b.result, '$.laws') AS e
+               COALESCE(json_extract(e.value, '$.violations'), '[]') AS violations,
+               json_array_length(COALESCE(json_extract(e.value, '$.violations'), '[]')) AS nviol
+        FROM decision_outcomes o LEFT JOIN json_each(o.result, '$.laws') AS e
+        WHERE o.id IN ({named})
     """,
     "postgresql": """
-        SELECT d.id AS pos, d.decision, COALESCE(r.doc->>'mode', 'conservative') AS mode,
-               NULLIF(p.owner_id, '') AS owner, fs.subject_id AS subject,
-               d.id * {slots} + e.ord - 1 AS lpos,
-               e.v->>'id' AS law_id, COALESCE(e.v->>'title', e.v->>'id') AS title,
-               e.v->>'applies' AS applies, COALESCE(e.v->'violations', '[]'::jsonb) AS violations
-        {rows_pg}
+        SELECT o.id AS outcome_id, COALESCE(r.doc->>'mode', 'conservative') AS mode,
+               r.doc->>'date' AS day, e.ord - 1 AS idx,
+               e.v->>'id' AS law_id, e.v->>'title' AS title, e.v->>'applies' AS applies,
+               COALESCE(e.v->'violations', '[]'::jsonb) AS violations,
+               jsonb_array_length(COALESCE(e.v->'violations', '[]'::jsonb)) AS nviol
+        FROM decision_outcomes o
+        CROSS JOIN LATERAL (SELECT o.result::jsonb AS doc OFFSET 0) r  -- OFFSET 0: cast once
+        LEFT JOIN LATERAL jsonb_array_elements(COALESCE(r.doc->'laws', '[]'::jsonb))
+            WITH ORDINALITY AS e(v, ord) ON true
+        WHERE o.id IN ({named})
     """,
 }
-_VIOLATIONS = {
-    "sqlite": "json_each(lr.violations) AS v",
-    "postgresql": "LATERAL jsonb_array_elements(lr.violations) WITH ORDINALITY AS v(value, ord)",
-}
-_VIOLATION = {
-    "sqlite": ("json_extract(v.value, '$.section')", "json_extract(v.value, '$.reason')", "v.key"),
-    "postgresql": ("v.value->>'section'", "v.value->>'reason'", "v.ord - 1"),
-}
-_HAS_VIOLATIONS = {
-    "sqlite": "json_array_length(lr.violations) > 0",
-    "postgresql": "jsonb_array_length(lr.violations) > 0",
-}
-_JURISDICTIONS = {
+#: The violations of those law elements, one row each (``vidx``: position in the law's list).
+_OUTCOME_VIOLATIONS = {
     "sqlite": """
-        SELECT json_extract(j.value, '$.code') AS code, count(*) AS n, min(d.id * {slots} + j.key) AS first
-        FROM face_decisions d
-        JOIN faces f ON f.id = d.face_id
-        JOIN photos p ON p.id = f.photo_id
-        JOIN decision_outcomes o ON o.id = d.outcome_id
-        LEFT JOIN face_subjects fs ON fs.face_id = f.id
-        CROSS JOIN json_each(o.result, '$.jurisdictions') AS j
-        WHERE d.purpose = :purpose AND d.action = :action
-        GROUP BY json_extract(j.value, '$.code')
+        SELECT ol.outcome_id, ol.idx, v.key AS vidx, json_extract(v.value, '$.section') AS section,
+               json_extract(v.value, '$.reason') AS reason
+        FROM ol, json_each(ol.violations) AS v
     """,
     "postgresql": """
-        SELECT j.v->>'code' AS code, count(*) AS n, min(d.id * {slots} + j.ord - 1) AS first
-        FROM face_decisions d
-        JOIN faces f ON f.id = d.face_id
-        JOIN photos p ON p.id = f.photo_id
-        JOIN decision_outcomes o ON o.id = d.outcome_id
-        LEFT JOIN face_subjects fs ON fs.face_id = f.id
+        SELECT ol.outcome_id, ol.idx, v.ord - 1 AS vidx, v.value->>'section' AS section,
+               v.value->>'reason' AS reason
+        FROM ol, LATERAL jsonb_array_elements(ol.violations) WITH ORDINALITY AS v(value, ord)
+    """,
+}
+#: The candidate jurisdictions of every named outcome, one row each.
+_OUTCOME_JURISDICTIONS = {
+    "sqlite": """
+        SELECT o.id AS outcome_id, j.key AS idx, json_extract(j.value, '$.code') AS code
+        FROM decision_outcomes o, json_each(o.result, '$.jurisdictions') AS j
+        WHERE o.id IN ({named})
+    """,
+    "postgresql": """
+        SELECT o.id AS outcome_id, j.ord - 1 AS idx, j.v->>'code' AS code
+        FROM decision_outcomes o
         CROSS JOIN LATERAL json_array_elements(COALESCE(o.result->'jurisdictions', '[]'::json))
             WITH ORDINALITY AS j(v, ord)
-        WHERE d.purpose = :purpose AND d.action = :action
-        GROUP BY j.v->>'code'
+        WHERE o.id IN ({named})
     """,
 }
-_ROWS_PG_LAWS = """
-    FROM face_decisions d
-    JOIN faces f ON f.id = d.face_id
-    JOIN photos p ON p.id = f.photo_id
-    JOIN decision_outcomes o ON o.id = d.outcome_id
-    LEFT JOIN face_subjects fs ON fs.face_id = f.id
-    CROSS JOIN LATERAL (SELECT o.result::jsonb AS doc OFFSET 0) r  -- OFFSET 0: cast once per row, not per use
-    CROSS JOIN LATERAL jsonb_array_elements(COALESCE(r.doc->'laws', '[]'::jsonb)) WITH ORDINALITY AS e(v, ord)
-    WHERE d.purpose = :purpose AND d.action = :action
-"""
+
+
+def _outcome_ctes(dialect: str) -> str:
+    """``ol`` (law elements) and ``ov`` (their violations) of the named outcomes, materialised
+    once per statement."""
+    laws = _OUTCOME_LAWS[dialect].format(named=_NAMED)
+    return f"ol AS MATERIALIZED ({laws}), ov AS MATERIALIZED ({_OUTCOME_VIOLATIONS[dialect]})"
+
+
+def _jurisdictions_sql(dialect: str) -> str:
+    codes = _OUTCOME_JURISDICTIONS[dialect].format(named=_NAMED)
+    return f"""WITH oj AS MATERIALIZED ({codes})
+        SELECT oj.code, count(*) AS n, min(d.id * {_LAW_SLOTS} + oj.idx) AS first
+        {_FACES} JOIN oj ON oj.outcome_id = d.outcome_id
+        {_WHERE}
+        GROUP BY oj.code
+    """
 
 
 def _half_even(x: str) -> str:
@@ -177,13 +183,17 @@ def _points_sql() -> str:
 
 
 def _law_query(dialect: str) -> str:
-    """One statement over the law rows ``lr`` (expanded once): per-grade groups (``g``), the
-    subjects and owners each law reaches (``r``) and the violations that block (``v``)."""
-    laws = _LAWS[dialect].format(slots=_LAW_SLOTS, rows=_ROWS, rows_pg=_ROWS_PG_LAWS)
+    """One statement over the law rows ``lr`` (each face's decision joined to its outcome's
+    law elements): per-grade groups (``g``), the subjects and owners each law reaches (``r``)
+    and the violations that block (``v``)."""
     scoped = in_scope_sql("lr.mode", "lr.applies")
-    violated = f"CASE WHEN {_HAS_VIOLATIONS[dialect]} THEN 1 ELSE 0 END"
-    section, reason, index = _VIOLATION[dialect]
-    return f"""WITH lr AS MATERIALIZED ({laws})
+    violated = "CASE WHEN lr.nviol > 0 THEN 1 ELSE 0 END"
+    return f"""WITH {_outcome_ctes(dialect)}, lr AS MATERIALIZED (
+            SELECT d.id AS pos, d.decision, ol.mode, NULLIF(p.owner_id, '') AS owner,
+                   fs.subject_id AS subject, d.id * {_LAW_SLOTS} + ol.idx AS lpos, ol.outcome_id,
+                   ol.idx, ol.law_id, COALESCE(ol.title, ol.law_id) AS title, ol.applies, ol.nviol
+            {_FACES} JOIN ol ON ol.outcome_id = d.outcome_id AND ol.law_id IS NOT NULL
+            {_WHERE})
         SELECT 'g' AS part, lr.mode, lr.law_id, lr.title, lr.applies, lr.decision, {violated} AS violated,
                CAST(NULL AS TEXT) AS section, CAST(NULL AS TEXT) AS reason, count(*) AS n, min(lr.lpos) AS first,
                CAST(NULL AS BIGINT) AS subjects, CAST(NULL AS BIGINT) AS owners
@@ -195,11 +205,11 @@ def _law_query(dialect: str) -> str:
         FROM lr WHERE {scoped}
         GROUP BY lr.law_id
         UNION ALL
-        SELECT 'v', NULL, lr.law_id, NULL, NULL, NULL, NULL, {section}, {reason}, count(*),
-               min(lr.lpos * {_LAW_SLOTS} + {index}), NULL, NULL
-        FROM lr, {_VIOLATIONS[dialect]}
+        SELECT 'v', NULL, lr.law_id, NULL, NULL, NULL, NULL, ov.section, ov.reason, count(*),
+               min(lr.lpos * {_LAW_SLOTS} + ov.vidx), NULL, NULL
+        FROM lr JOIN ov ON ov.outcome_id = lr.outcome_id AND ov.idx = lr.idx
         WHERE lr.decision = 'block' AND {scoped}
-        GROUP BY lr.law_id, {section}, {reason}
+        GROUP BY lr.law_id, ov.section, ov.reason
     """
 
 
@@ -210,7 +220,7 @@ def _round(n: Any) -> float:
 def decision_facts(conn: Connection, *, purpose: str, action: str) -> DecisionFacts:
     """Tally the decisions of ``purpose`` / ``action`` (see the module docs)."""
     dialect = conn.dialect.name
-    if dialect not in _LAWS:
+    if dialect not in _OUTCOME_LAWS:
         raise ValueError(f"no SQL tally for the {dialect} dialect")
     params = {"purpose": purpose, "action": action}
     facts = DecisionFacts()
@@ -248,50 +258,13 @@ def decision_facts(conn: Connection, *, purpose: str, action: str) -> DecisionFa
     ):  # first-appearance order, as a row loop
         facts.blocked[(row.law_id, row.section)] += int(row.n)
         facts.reasons.setdefault((row.law_id, row.section), Counter())[row.reason] += int(row.n)
-    codes = conn.execute(
-        text(_JURISDICTIONS[dialect].format(slots=_LAW_SLOTS, rows=_ROWS)), params
-    ).all()
+    codes = conn.execute(text(_jurisdictions_sql(dialect)), params).all()
     for code, n, _first in sorted(codes, key=lambda r: int(r.first)):
         facts.jurisdictions[code] += int(n)
     return facts
 
 
 AT_RISK = IN_SCOPE["conservative"]
-
-#: Blocked decisions' law elements (a decision without laws keeps one row, law columns NULL).
-_BLOCKED_LAWS = {
-    "sqlite": """
-        SELECT b.pos, b.owner, b.day, b.pos * {slots} + e.key AS lpos,
-               json_extract(e.value, '$.id') AS law_id, json_extract(e.value, '$.title') AS title,
-               json_extract(e.value, '$.applies') AS applies,
-               COALESCE(json_extract(e.value, '$.violations'), '[]') AS violations
-        FROM (SELECT d.id AS pos, o.result, json_extract(o.result, '$.date') AS day,
-                     NULLIF(p.owner_id, '') AS owner
-              {rows} AND d.decision = 'block' LIMIT -1) AS b
-        LEFT JOIN json_each(b.result, '$.laws') AS e
-    """,
-    "postgresql": """
-        SELECT d.id AS pos, NULLIF(p.owner_id, '') AS owner, r.doc->>'date' AS day,
-               d.id * {slots} + e.ord - 1 AS lpos,
-               e.v->>'id' AS law_id, e.v->>'title' AS title, e.v->>'applies' AS applies,
-               COALESCE(e.v->'violations', '[]'::jsonb) AS violations
-        FROM face_decisions d
-        JOIN faces f ON f.id = d.face_id
-        JOIN photos p ON p.id = f.photo_id
-        JOIN decision_outcomes o ON o.id = d.outcome_id
-        CROSS JOIN LATERAL (SELECT o.result::jsonb AS doc OFFSET 0) r  -- OFFSET 0: cast once per row, not per use
-        LEFT JOIN LATERAL jsonb_array_elements(COALESCE(r.doc->'laws', '[]'::jsonb))
-            WITH ORDINALITY AS e(v, ord) ON true
-        WHERE d.purpose = :purpose AND d.action = :action AND d.decision = 'block'
-    """,
-}
-_ROWS_NO_SUBJECTS = """
-    FROM face_decisions d
-    JOIN faces f ON f.id = d.face_id
-    JOIN photos p ON p.id = f.photo_id
-    JOIN decision_outcomes o ON o.id = d.outcome_id
-    WHERE d.purpose = :purpose AND d.action = :action
-"""
 
 
 @dataclass
@@ -322,11 +295,19 @@ class ExposureFacts:
 
 
 def _exposure_query(dialect: str) -> str:
-    laws = _BLOCKED_LAWS[dialect].format(slots=_LAW_SLOTS, rows=_ROWS_NO_SUBJECTS)
+    """One statement over the blocked decisions' law rows ``lr`` (a decision whose outcome has
+    no laws keeps one row, law columns NULL)."""
     at_risk = "lr.applies IN (" + ", ".join(_quote(g) for g in sorted(AT_RISK)) + ")"
-    violated = f"CASE WHEN {_HAS_VIOLATIONS[dialect]} THEN 1 ELSE 0 END"
-    section = _VIOLATION[dialect][0]
-    return f"""WITH lr AS MATERIALIZED ({laws})
+    violated = "CASE WHEN lr.nviol > 0 THEN 1 ELSE 0 END"
+    return f"""WITH {_outcome_ctes(dialect)}, lr AS MATERIALIZED (
+            SELECT d.id AS pos, NULLIF(p.owner_id, '') AS owner, ol.day,
+                   d.id * {_LAW_SLOTS} + ol.idx AS lpos, ol.outcome_id, ol.idx, ol.law_id,
+                   ol.title, ol.applies, ol.nviol
+            FROM face_decisions d
+            JOIN faces f ON f.id = d.face_id
+            JOIN photos p ON p.id = f.photo_id
+            JOIN ol ON ol.outcome_id = d.outcome_id
+            {_WHERE} AND d.decision = 'block')
         SELECT 'f' AS part, lr.law_id, lr.applies, CAST(NULL AS TEXT) AS section, count(*) AS n,
                sum({violated}) AS violating, sum(CASE WHEN lr.owner IS NULL THEN 1 ELSE 0 END) AS without_owner,
                CAST(NULL AS BIGINT) AS owners, min(lr.lpos) AS first, CAST(NULL AS TEXT) AS day
@@ -338,10 +319,10 @@ def _exposure_query(dialect: str) -> str:
         SELECT 'o', lr.law_id, NULL, NULL, NULL, NULL, NULL, count(DISTINCT lr.owner), NULL, NULL
         FROM lr WHERE {at_risk} GROUP BY lr.law_id
         UNION ALL
-        SELECT 's', lr.law_id, NULL, {section}, count(DISTINCT lr.lpos), NULL,
+        SELECT 's', lr.law_id, NULL, ov.section, count(DISTINCT lr.lpos), NULL,
                count(DISTINCT CASE WHEN lr.owner IS NULL THEN lr.lpos END), count(DISTINCT lr.owner), NULL, NULL
-        FROM lr, {_VIOLATIONS[dialect]}
-        WHERE {at_risk} GROUP BY lr.law_id, {section}
+        FROM lr JOIN ov ON ov.outcome_id = lr.outcome_id AND ov.idx = lr.idx
+        WHERE {at_risk} GROUP BY lr.law_id, ov.section
         UNION ALL
         SELECT 'd', NULL, NULL, NULL, count(DISTINCT lr.pos), NULL, NULL, NULL, NULL, lr.day
         FROM lr GROUP BY lr.day
@@ -352,7 +333,7 @@ def exposure_facts(conn: Connection, *, purpose: str, action: str) -> ExposureFa
     """Blocked faces per law at risk, their owners and violated sections, in SQL (the numbers
     :func:`faceledger.services.decisions.exposure.ledger_exposure` turns into statutory ranges)."""
     dialect = conn.dialect.name
-    if dialect not in _BLOCKED_LAWS:
+    if dialect not in _OUTCOME_LAWS:
         raise ValueError(f"no SQL tally for the {dialect} dialect")
     params = {"purpose": purpose, "action": action}
     facts = ExposureFacts()
