@@ -60,12 +60,17 @@ class Settings(BaseSettings):
         default_factory=available_cores,
         ge=1,
         le=256,
-        description="Worker processes for scans. Default: the cores this process may use.",
+        description=(
+            "Worker processes for scans; on Ray, the actors of scan, extract and fetch. "
+            "Default: the cores this process may use."
+        ),
     )
     engine: Literal["local", "ray"] = Field(
         default="local",
-        description="How scan and extract spread work: local (in-process for one worker, else a "
-        "process pool) or ray (Ray actors, local or on a cluster; needs faceledger[ray]).",
+        description="How scan, extract and fetch spread work: local (scan and extract in-process "
+        "for one worker, else a process pool; fetch's downloads in this process) or ray (Ray "
+        "actors, local or on a cluster; fetch keeps each host on one actor and the driver writes "
+        "the ledger; needs faceledger[ray]).",
     )
     ray_address: str | None = Field(
         default=None,

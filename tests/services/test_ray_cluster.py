@@ -1,4 +1,5 @@
-"""scan and extract on a real two-node Ray cluster, against PostgreSQL, and a node killed mid-run.
+"""scan, extract and fetch on a real two-node Ray cluster, against PostgreSQL, and a node killed
+mid-run.
 
 The cluster is two ``ray start --block`` process trees on this machine (head + one node, one
 CPU each, own temp folders), joined by address as separate machines would be; the fixture
@@ -11,7 +12,11 @@ hook stops it right after the commit of photo N (``FACELEDGER_SCAN_PAUSE_AFTER``
 test writes to a FIFO (``FACELEDGER_SCAN_RESUME_FIFO``). While it waits, the test SIGKILLs the
 worker node's whole process tree (``ray start``, raylet, workers) and waits until the cluster
 has declared it dead; then the scan carries on, gives the dead actor's items to the one left
-on the head, and must end with exactly the faces of an uninterrupted local scan."""
+on the head, and must end with exactly the faces of an uninterrupted local scan.
+
+The fetch test does the same with ``FACELEDGER_FETCH_PAUSE_AFTER`` / ``_RESUME_FIFO`` against
+a loopback server answering on four host names (one address), and checks the photos, bytes
+and reservations equal a local fetch's and that no host ever saw two requests at once."""
 
 from __future__ import annotations
 
@@ -219,4 +224,241 @@ def test_killing_a_worker_node_mid_scan_loses_and_duplicates_nothing(
     again = scan_pending(ledger, load_settings(workers=1))
     assert (again.photos_done, again.faces_found) == (0, 0)
     assert _faces(ledger) == expected
+    ledger.dispose()
+
+
+# --- fetch on the cluster -----------------------------------------------------------------
+
+FETCH_HOSTS = ("127.0.0.1", "127.1", "127.0.1", "2130706433")  # four host names, one address
+FETCH_PER_HOST = 10
+
+
+class _PoliteServer:
+    """A loopback HTTP server whose answers depend on the Host header, counting the requests
+    it is serving at once per host (the politeness a cluster-wide fetch must keep)."""
+
+    def __init__(self) -> None:
+        import threading
+        from collections import Counter
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.routes: dict[tuple[str, str], tuple[int, bytes, str, dict[str, str]]] = {}
+        self.active: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+        self.hits: Counter[tuple[str, str]] = Counter()
+        lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+                with lock:
+                    server.active[host] += 1
+                    server.most[host] = max(server.most[host], server.active[host])
+                    server.hits[(host, self.path)] += 1
+                try:
+                    time.sleep(0.02)  # long enough for overlapping requests to show
+                    status, body, kind, headers = server.routes.get(
+                        (host, self.path), (404, b"not found", "text/plain", {})
+                    )
+                    self.send_response(status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(body)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with lock:
+                        server.active[host] -= 1
+
+        class Quiet(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass
+
+        self.httpd = Quiet(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.port = int(self.httpd.server_address[1])
+
+    def add(self, host: str, path: str, body: bytes = b"", *, status: int = 200,
+            kind: str = "image/jpeg", headers: dict[str, str] | None = None) -> str:  # fmt: skip
+        self.routes[(host, path)] = (status, body, kind, headers or {})
+        return f"http://{host}:{self.port}{path}"
+
+
+def _noise_jpeg(seed: int, xmp: str | None = None) -> bytes:
+    import io
+    import struct
+
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=80)
+    data = out.getvalue()
+    if xmp is None:
+        return data
+    packet = (
+        b"http://ns.adobe.com/xap/1.0/\x00"
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        b'xmlns:plus="http://ns.useplus.org/ldf/xmp/1.0/" plus:DataMining="' + xmp.encode() +
+        b'"/></rdf:RDF></x:xmpmeta>'
+    )  # fmt: skip
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(packet) + 2) + packet + data[2:]
+
+
+def _fetch_corpus(server: _PoliteServer) -> list[tuple[str, str | None]]:
+    """40 URLs on four hosts: plain photos (two identical), an X-Robots-Tag noai, an XMP
+    plus:DataMining reservation, a 404, a TDMRep file reserving a folder, an opted-out owner."""
+    rows: list[tuple[str, str | None]] = []
+    for h, host in enumerate(FETCH_HOSTS):
+        for n in range(FETCH_PER_HOST):
+            path, body, extra = f"/h{h}/{n}.jpg", _noise_jpeg(100 * h + n), {}
+            owner = "777@N01" if (h, n) == (2, 3) else None
+            if n == 0 and h == 1:
+                body = _noise_jpeg(0)  # the same bytes as h0/0: stored once
+            if (h, n) == (0, 5):
+                extra = {"headers": {"X-Robots-Tag": "noai"}}
+            if (h, n) == (1, 6):
+                body = _noise_jpeg(999, xmp="DMI-PROHIBITED")
+            if (h, n) == (2, 7):
+                extra = {"status": 404, "kind": "text/plain"}
+            if h == 3 and n >= 8:
+                path = f"/h3/private/{n}.jpg"
+            rows.append((server.add(host, path, body, **extra), owner))  # type: ignore[arg-type]
+    rules = b'[{"location": "/h3/private/*", "tdm-reservation": 1}]'
+    server.add(FETCH_HOSTS[3], "/.well-known/tdmrep.json", rules, kind="application/json")
+    return rows
+
+
+def _add_remote(ledger: Ledger, rows: list[tuple[str, str | None]], lists: Path) -> None:
+    from faceledger.services.people.optouts import import_optouts
+    from faceledger.store.ledger import utcnow
+    from faceledger.store.tables import SOURCES
+
+    import_optouts(ledger, lists)  # before the photos exist: the fetch applies it
+    with ledger.begin() as conn:
+        source = conn.execute(
+            SOURCES.insert().values(uri="manifest:/test/remote.tsv", kind="manifest", format="tsv",
+                                    name="remote.tsv", created_at=utcnow()).returning(SOURCES.c.id)
+        ).scalar_one()  # fmt: skip
+        for index, (url, owner) in enumerate(rows):
+            conn.execute(PHOTOS.insert().values(
+                source_id=source, source_key=str(index), download_url=url, scan_status="remote",
+                owner_id=owner, created_at=utcnow(),
+            ))  # fmt: skip
+
+
+def _fetched(ledger: Ledger, data: Path) -> tuple[dict[str, tuple[object, ...]], dict[str, bytes]]:
+    """Per photo what the fetch decided; and every file of the content store."""
+    with ledger.read() as conn:
+        rows = conn.execute(
+            select(PHOTOS.c.source_key, PHOTOS.c.fetch_status, PHOTOS.c.content_hash,
+                   PHOTOS.c.reservation, PHOTOS.c.fetch_error, PHOTOS.c.scan_status, PHOTOS.c.path)
+        ).all()  # fmt: skip
+    images = data / "images"
+    for row in rows:
+        assert row.path is None or Path(row.path).is_relative_to(images.resolve())
+    files = {p.name: p.read_bytes() for p in images.rglob("*") if p.is_file() and len(p.name) == 64}
+    return {str(r[0]): tuple(r[1:6]) for r in rows}, files
+
+
+def test_a_fetch_on_two_nodes_survives_losing_one_and_equals_a_local_fetch(
+    cluster: object, ledger_url: str, tmp_path: Path
+) -> None:
+    from faceledger.services.collection.fetch import fetch_pending
+
+    while cluster.alive() < 2:  # type: ignore[attr-defined]  # an earlier test killed one
+        cluster.add_node(timeout=240)  # type: ignore[attr-defined]
+    server = _PoliteServer()
+    server.thread.start()
+    try:
+        rows = _fetch_corpus(server)
+        lists = tmp_path / "owners.txt"
+        lists.write_text("owner:777@N01\n")
+        fetch_env = {"fetch_allow_private": True, "fetch_backoff": 0.0, "fetch_per_host": 1,
+                     "fetch_workers": 4}  # fmt: skip
+
+        reference = open_ledger(f"sqlite:///{tmp_path / 'reference.db'}")
+        _add_remote(reference, rows, lists)
+        local = fetch_pending(reference, load_settings(data_dir=tmp_path / "local", **fetch_env))
+        expected = _fetched(reference, tmp_path / "local")
+        reference.dispose()
+        assert (local.fetched, local.reserved, local.failed) == (34, 5, 1)
+        assert len(expected[1]) == 33, "two photos share their bytes"
+
+        server.most.clear()
+        ledger = open_ledger(ledger_url)
+        _add_remote(ledger, rows, lists)
+        fifo = tmp_path / "resume.fifo"
+        os.mkfifo(fifo)
+        pause_after = 8
+        env = {**os.environ, "FACELEDGER_DATABASE_URL": ledger_url,
+               "FACELEDGER_DATA_DIR": str(tmp_path / "ray"), "FACELEDGER_FETCH_ALLOW_PRIVATE": "1",
+               "FACELEDGER_FETCH_BACKOFF": "0", "FACELEDGER_FETCH_PER_HOST": "1",
+               "FACELEDGER_FETCH_WORKERS": "4", "FACELEDGER_FETCH_PAUSE_AFTER": str(pause_after),
+               "FACELEDGER_FETCH_RESUME_FIFO": str(fifo),
+               "FACELEDGER_RAY_ADDRESS": cluster.address}  # type: ignore[attr-defined]  # fmt: skip
+        log = tmp_path / "fetch.log"
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "faceledger", "fetch", "--engine", "ray", "--actors", "2",
+                 "--json"],
+                env=env, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True,
+            )  # fmt: skip
+            try:
+                deadline = time.monotonic() + 180  # a bound on waiting, not a timing test
+                while b"fetch paused after" not in log.read_bytes():
+                    assert process.poll() is None, log.read_text()[-3000:]
+                    assert time.monotonic() < deadline, "fetch never reached its pause point"
+                    time.sleep(0.05)
+                with ledger.read() as conn:
+                    done = conn.execute(
+                        select(func.count()).select_from(PHOTOS)
+                        .where(PHOTOS.c.fetch_status.is_not(None))
+                    ).scalar_one()  # fmt: skip
+                assert done == pause_after, "the kill lands right after photo N"
+                worker = next(n for n in cluster.nodes if not n.head and not n.killed)  # type: ignore[attr-defined]
+                cluster.kill_node(worker)  # type: ignore[attr-defined]
+                cluster.wait_dead(1, timeout=60)  # type: ignore[attr-defined]
+                with fifo.open("wb") as resume:
+                    resume.write(b"go")
+                out, _ = process.communicate(timeout=240)
+                assert process.returncode == 0, log.read_text()[-3000:]
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+        server.thread.join(timeout=10)
+
+    import json
+
+    assert out.strip().startswith(b"{"), out[-3000:]  # Ray's node-death notice goes to stderr
+    document = json.loads(out)
+    assert (document["fetched"], document["reserved"], document["failed"]) == (34, 5, 1)
+    assert document["engine"] == "ray" and document["workers_lost"] == 1
+    assert document["reasons"] == local.to_dict()["reasons"]
+    assert _fetched(ledger, tmp_path / "ray") == expected, "the photos and bytes of a local fetch"
+    assert max(server.most.values()) == 1, "fetch_per_host = 1 held across the cluster"
+    assert set(server.most) == set(FETCH_HOSTS)
+    with ledger.read() as conn:
+        runs = conn.execute(select(AUDIT.c.payload).where(AUDIT.c.name == "fetch.run")).all()
+    assert [r[0]["workers_lost"] for r in runs] == [1]
+    assert not list((tmp_path / "ray" / "images" / ".journal").iterdir()), "all committed"
+
+    again = fetch_pending(ledger, load_settings(data_dir=tmp_path / "ray", **fetch_env))
+    assert (again.fetched, again.reserved, again.failed, again.skipped) == (0, 0, 0, 40)
     ledger.dispose()

@@ -17,6 +17,16 @@ from faceledger.cli._progress import RichProgress
     help="Concurrent downloads (FACELEDGER_FETCH_WORKERS).",
 )
 @click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    help="Where the downloads run: this process, or Ray actors across a cluster (FACELEDGER_ENGINE).",
+)
+@click.option(
+    "--actors",
+    type=click.IntRange(1, 1024),
+    help="Ray actors for --engine ray, each with --workers downloads (FACELEDGER_WORKERS).",
+)
+@click.option(
     "--limit", type=click.IntRange(min=1), help="Fetch at most this many photos, then stop."
 )
 @click.option(
@@ -27,8 +37,9 @@ from faceledger.cli._progress import RichProgress
 @JSON_OPTION
 @click.pass_obj
 def fetch(
-    state: CliState, workers: int | None, limit: int | None, retry: bool, as_json: bool
-) -> None:
+    state: CliState, workers: int | None, engine: str | None, actors: int | None,
+    limit: int | None, retry: bool, as_json: bool,
+) -> None:  # fmt: skip
     """Download the bytes of URL-only photos, honouring machine-readable opt-outs.
 
     Every photo with a download URL and no bytes yet is checked against imported opt-out
@@ -39,16 +50,19 @@ def fetch(
     stored once under their sha256 in <data_dir>/images/; the photo is then ready to scan.
     Safe to kill at any point (even kill -9): run it again and nothing is fetched twice.
     Private and loopback addresses are refused unless fetch_allow_private is set.
+    With --engine ray the downloads run on Ray actors (each host on one actor, so the
+    per-host limits hold cluster-wide); this process still writes the store and the ledger.
 
     \b
     Example:
       faceledger fetch --workers 64
       faceledger fetch --limit 1000 --json
+      faceledger fetch --engine ray --actors 16   # FACELEDGER_RAY_ADDRESS=head:6379
       FACELEDGER_FETCH_ALLOW_PRIVATE=1 faceledger fetch   # an intranet mirror
     """
     from faceledger.services.collection.fetch import fetch_pending
 
-    settings = state.settings(fetch_workers=workers)
+    settings = state.settings(fetch_workers=workers, engine=engine, workers=actors)
     report = fetch_pending(
         state.ledger(),
         settings,
@@ -66,6 +80,10 @@ def fetch(
         f"by an opt-out, {report.failed:,} failed, {report.skipped:,} already done "
         f"({document['photos_per_second']:.1f} photos/s, {document['mb_per_second']:.1f} MB/s)"
     )
+    if report.workers_lost:
+        click.echo(
+            f"  {report.workers_lost:,} Ray workers lost; their photos were fetched by others"
+        )
     if report.recovered:
         click.echo(f"  committed {report.recovered:,} photos an interrupted run had finished")
     if report.reserved_by_signal:

@@ -5,7 +5,9 @@ failure as an exception in the driver (never a silent no-op).
 - :class:`~faceledger.engines.local.InProcess`: one process, no pool (workers = 1).
 - :class:`~faceledger.engines.local.ProcessPool`: local worker processes (the default).
 - :class:`~faceledger.engines.ray_engine.RayEngine`: Ray actors, local or on a cluster
-  (setting ``engine = "ray"``, ``ray_address``; needs ``faceledger[ray]``).
+  (setting ``engine = "ray"``, ``ray_address``; needs ``faceledger[ray]``). It also has
+  ``map_keyed(fn, (key, item) pairs, batch=...)``: batches of one key, each key kept on one
+  actor (``fetch`` keys by host, so per-host politeness holds cluster-wide).
 """
 
 from faceledger.engines.local import InProcess, ProcessPool, make_engine

@@ -24,21 +24,28 @@ Resumable: each outcome is journalled (one appended line) beside the content sto
 the ledger commits it (batched); a run killed at any point (SIGKILL included) commits the
 journal first next time, so nothing is downloaded twice and nothing is lost. A second run on
 the same ledger fetches nothing new. One ``fetch.run`` audit event per run holds the counts.
+
+With ``engine = "ray"`` steps 2-5 run on Ray actors across the cluster's nodes and this
+process alone writes the content store, the journal and the ledger: see
+:mod:`faceledger.services.collection.fetch_ray` and docs/scale.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import and_, func, or_, select, update
 
 from faceledger.config import Settings, available_cores
-from faceledger.core.signals import Reservation, reservation_from_bytes, reservation_from_headers
+from faceledger.core.signals import reservation_from_bytes, reservation_from_headers
 from faceledger.errors import FetchFailure, ImageError
 from faceledger.services.collection.content_store import ContentStore
 from faceledger.services.collection.fetch_http import Fetcher, FetchPolicy, make_client
@@ -55,6 +62,8 @@ _PAGE = 500
 _FLUSH_EVERY = 64
 _FLUSH_SECONDS = 1.0
 _VALIDATE_SIDE = 32  # validate by decoding every byte, at JPEG draft scale (1/2..1/8): fast
+PAUSE_ENV = "FACELEDGER_FETCH_PAUSE_AFTER"  # test hook, see _PauseHook
+RESUME_ENV = "FACELEDGER_FETCH_RESUME_FIFO"  # test hook, see _PauseHook
 
 
 @dataclass
@@ -87,6 +96,8 @@ class FetchReport:
     deduplicated: int = 0
     tdmrep_reads: int = 0
     seconds: float = 0.0
+    engine: str = "local"
+    workers_lost: int = 0  # Ray actors lost mid-run (their batches were fetched again)
     reserved_by_signal: dict[str, int] = field(default_factory=dict)
     failed_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -102,9 +113,38 @@ class FetchReport:
             "recovered": self.recovered, "remaining": self.remaining, "bytes": self.bytes,
             "files_stored": self.files_stored, "deduplicated": self.deduplicated,
             "tdmrep_reads": self.tdmrep_reads, "seconds": round(self.seconds, 3),
+            "engine": self.engine, "workers_lost": self.workers_lost,
             "photos_per_second": round(done / self.seconds, 2) if self.seconds else 0.0,
             "mb_per_second": round(self.bytes / 1e6 / self.seconds, 2) if self.seconds else 0.0,
         }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What fetching needs outside the ledger (picklable: it travels to Ray actors)."""
+
+    policy: FetchPolicy
+    mirrors: tuple[tuple[str, str], ...] = ()  # longest prefix first
+    max_pixels: int = 0
+    tdmrep_ttl: float = 24.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerConfig:
+        return cls(
+            policy=FetchPolicy.from_settings(settings),
+            mirrors=tuple(sorted(settings.fetch_mirrors.items(), key=lambda kv: -len(kv[0]))),
+            max_pixels=settings.max_image_pixels, tdmrep_ttl=settings.fetch_tdmrep_ttl,
+        )  # fmt: skip
+
+    def mirror(self, url: str) -> str:
+        for prefix, replacement in self.mirrors:
+            if url.startswith(prefix):
+                return replacement + url[len(prefix) :]
+        return url
+
+    def host_of(self, url: str) -> str:
+        """The politeness key: the host the GET really goes to (after the mirror)."""
+        return (urlsplit(self.mirror(url)).hostname or "").lower()
 
 
 def _candidates(retry: bool) -> Any:
@@ -156,9 +196,17 @@ def fetch_pending(
         todo = total if limit is None else min(total, limit)
         started, completed = time.monotonic(), False
         try:
-            run = _Run(ledger, settings, store, report, retry=retry, limit=limit)
+            report.engine = settings.engine
             with progress.task("fetch", total=todo, unit="photos") as tick:
-                asyncio.run(run.main(tick, started))
+                if settings.engine == "ray":
+                    from faceledger.services.collection.fetch_ray import RayRun
+
+                    RayRun(ledger, settings, store, report, retry=retry, limit=limit).main(
+                        tick, started
+                    )
+                else:
+                    run = _Run(ledger, settings, store, report, retry=retry, limit=limit)
+                    asyncio.run(run.main(tick, started))
             completed = True
         finally:
             store.journal_close(remove=completed)  # all committed: the journal has done its job
@@ -245,8 +293,110 @@ def _flush(ledger: Ledger, outcomes: list[Outcome], report: FetchReport) -> int:
     return applied
 
 
+class _PauseHook:
+    """Test hook: with ``FACELEDGER_FETCH_PAUSE_AFTER=N`` the fetch stops right after the
+    flush that committed its N-th photo (flushes are cut to land on N exactly) and says so
+    on stderr; with ``FACELEDGER_FETCH_RESUME_FIFO`` it carries on once a test writes to
+    that FIFO (after killing a Ray node, say), else it waits to be killed. Unset (always,
+    outside tests): nothing happens."""
+
+    def __init__(self) -> None:
+        self.after = int(os.environ.get(PAUSE_ENV) or 0)
+        self.fifo = os.environ.get(RESUME_ENV)
+        self.spent = not self.after
+
+    def room(self, report: FetchReport) -> int:
+        """How many outcomes the next flush may hold."""
+        if self.spent:
+            return _FLUSH_EVERY
+        return max(1, min(_FLUSH_EVERY, self.after - _committed(report)))
+
+    def __call__(self, report: FetchReport) -> None:
+        if self.spent or _committed(report) < self.after:
+            return
+        self.spent = True
+        sys.stderr.write(f"faceledger: fetch paused after {_committed(report)} photos\n")
+        sys.stderr.flush()
+        if self.fifo is None:
+            while True:
+                time.sleep(3600)  # until killed
+        with open(self.fifo, "rb") as handle:  # a FIFO: blocks until the test opens it to write
+            handle.read()
+        sys.stderr.write("faceledger: fetch resumed\n")
+        sys.stderr.flush()
+
+
+def _committed(report: FetchReport) -> int:
+    return report.fetched + report.reserved + report.failed
+
+
+def _tick(tick: Any, count: int, report: FetchReport, started: float) -> None:
+    elapsed = max(time.monotonic() - started, 1e-6)
+    r = report
+    extra = {"lost": r.workers_lost} if r.workers_lost else {}
+    tick(count, reserved=r.reserved, failed=r.failed, MB=round(r.bytes / 1e6, 1),
+         **{"MB/s": round(r.bytes / 1e6 / elapsed, 1)}, **extra)  # fmt: skip
+
+
+def _journal(store: ContentStore, outcome: Outcome) -> None:
+    entry = asdict(outcome)
+    del entry["photo_id"]
+    store.journal_write(outcome.photo_id, entry)  # one appended line
+
+
+def _store_body(store: ContentStore, outcome: Outcome, body: bytes) -> Outcome:
+    """Checked bytes into the content store under their sha256, then the journal line."""
+    digest = hashlib.sha256(body).hexdigest()
+    path, new = store.put(body, digest)
+    kept = replace(outcome, kind="fetched", sha256=digest, path=str(path), size=len(body),
+                   new_file=new)  # fmt: skip
+    _journal(store, kept)  # bytes first, then the journal, then (batched) the ledger
+    return kept
+
+
+async def _download(
+    fetcher: Fetcher, tdmrep: TdmrepCache, config: WorkerConfig, photo_id: int, url: str,
+    prev: str | None,
+) -> tuple[Outcome, bytes | None]:  # fmt: skip
+    """Steps 2-3: TDMRep, then the GET (headers checked before the body). A final outcome
+    (reserved, failed) with no bytes, or a provisional ``fetched`` one with the body."""
+    try:
+        reservation = await tdmrep.reservation_for(url)
+        if reservation is not None:
+            return Outcome(
+                photo_id, "reserved", prev, reservation=reservation.to_dict() | {"url": url}
+            ), None
+        got = await fetcher.get(config.mirror(url), inspect=reservation_from_headers)
+        if got.stopped is not None:
+            return Outcome(photo_id, "reserved", prev, attempts=got.attempts,
+                           reservation=got.stopped.to_dict() | {"url": url}), None  # fmt: skip
+        return Outcome(photo_id, "fetched", prev, attempts=got.attempts), got.body or b""
+    except FetchFailure as exc:
+        return Outcome(
+            photo_id, "failed", prev, reason=exc.reason, detail=str(exc), attempts=exc.attempts
+        ), None
+
+
+def _check_body(outcome: Outcome, url: str, body: bytes, max_pixels: int) -> Outcome:
+    """Steps 4-5 (CPU; run in a thread): embedded signals, then the safe decode. The outcome
+    unchanged when the bytes may be kept, else the reservation or failure."""
+    from faceledger.vision.images import load_image
+
+    reservation = reservation_from_bytes(body)
+    if reservation is not None:
+        return replace(outcome, kind="reserved", reservation=reservation.to_dict() | {"url": url})
+    try:
+        load_image(body, max_pixels=max_pixels, max_side=_VALIDATE_SIDE)
+    except ImageError as exc:
+        detail = f"{url}: {exc}".replace("the uploaded image", "the body")
+        return replace(outcome, kind="failed", reason=exc.reason, detail=detail)
+    except MemoryError:
+        return replace(outcome, kind="failed", reason="too-large", detail=f"{url}: out of memory")
+    return outcome
+
+
 class _Run:
-    """One run's async machinery: a producer, ``fetch_workers`` fetchers, one writer."""
+    """One local run's async machinery: a producer, ``fetch_workers`` fetchers, one writer."""
 
     def __init__(
         self, ledger: Ledger, settings: Settings, store: ContentStore, report: FetchReport,
@@ -254,17 +404,12 @@ class _Run:
     ) -> None:  # fmt: skip
         self.ledger, self.settings, self.store, self.report = ledger, settings, store, report
         self.retry, self.limit = retry, limit
-        self.policy = FetchPolicy.from_settings(settings)
-        self.mirrors = sorted(settings.fetch_mirrors.items(), key=lambda kv: -len(kv[0]))
+        self.config = WorkerConfig.from_settings(settings)
+        self.policy = self.config.policy
+        self.pause = _PauseHook()
         self.pool = ThreadPoolExecutor(
             max_workers=min(8, available_cores() + 1), thread_name_prefix="fetch"
         )
-
-    def mirror(self, url: str) -> str:
-        for prefix, replacement in self.mirrors:
-            if url.startswith(prefix):
-                return replacement + url[len(prefix) :]
-        return url
 
     async def main(self, tick: Any, started: float) -> None:
         items: asyncio.Queue[tuple[int, str, str | None] | None] = asyncio.Queue(
@@ -275,7 +420,7 @@ class _Run:
             self.fetcher = Fetcher(client, self.policy)
             self.tdmrep = TdmrepCache(
                 self.fetcher, self.settings.data_dir / "cache" / "tdmrep",
-                ttl_hours=self.settings.fetch_tdmrep_ttl, mirror=self.mirror,
+                ttl_hours=self.settings.fetch_tdmrep_ttl, mirror=self.config.mirror,
             )  # fmt: skip
             workers = [
                 asyncio.create_task(self._worker(items, outcomes))
@@ -296,98 +441,33 @@ class _Run:
                 self.report.tdmrep_reads = self.tdmrep.reads
 
     async def _produce(self, items: asyncio.Queue[Any], outcomes: asyncio.Queue[Any]) -> None:
-        last, given = 0, 0
-        while self.limit is None or given < self.limit:
-            page, listed = await asyncio.to_thread(self._page, last)
-            if not page:
-                return
-            last = int(page[-1].id)
-            for row in page:
-                if self.limit is not None and given >= self.limit:
-                    return
-                given += 1
-                if row.id in listed:
-                    outcome = Outcome(int(row.id), "reserved", prev=row.fetch_status,
-                                      reservation=listed[row.id].to_dict())  # fmt: skip
-                    await outcomes.put(outcome)
+        rows = _Pages(self.ledger, self.retry, self.limit)
+        while (page := await asyncio.to_thread(rows.next_page)) is not None:
+            for row, listed in page:
+                if listed is not None:
+                    await outcomes.put(listed)
                 else:
                     await items.put((int(row.id), str(row.download_url), row.fetch_status))
-
-    def _page(self, last: int) -> tuple[list[Any], dict[int, Reservation]]:
-        with self.ledger.read() as conn:
-            page = conn.execute(
-                select(PHOTOS.c.id, PHOTOS.c.download_url, PHOTOS.c.page_url, PHOTOS.c.owner_id,
-                       PHOTOS.c.fetch_status)
-                .where(_candidates(self.retry), PHOTOS.c.id > last)
-                .order_by(PHOTOS.c.id).limit(_PAGE)
-            ).all()  # fmt: skip
-            return list(page), listed_reservations(conn, page) if page else {}
 
     async def _worker(self, items: asyncio.Queue[Any], outcomes: asyncio.Queue[Any]) -> None:
         while (item := await items.get()) is not None:
             photo_id, url, prev = item
             outcome = await self._fetch_one(photo_id, url, prev)
             if outcome.kind != "fetched":  # a fetched outcome was journalled beside its bytes
-                self._journal(outcome)  # one appended line
+                _journal(self.store, outcome)
             await outcomes.put(outcome)
 
-    def _journal(self, outcome: Outcome) -> None:
-        entry = asdict(outcome)
-        del entry["photo_id"]
-        self.store.journal_write(outcome.photo_id, entry)
-
     async def _fetch_one(self, photo_id: int, url: str, prev: str | None) -> Outcome:
-        try:
-            reservation = await self.tdmrep.reservation_for(url)
-            if reservation is not None:
-                return Outcome(
-                    photo_id, "reserved", prev, reservation=reservation.to_dict() | {"url": url}
-                )
-            got = await self.fetcher.get(self.mirror(url), inspect=reservation_from_headers)
-            if got.stopped is not None:
-                return Outcome(photo_id, "reserved", prev, attempts=got.attempts,
-                               reservation=got.stopped.to_dict() | {"url": url})  # fmt: skip
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                self.pool, self._keep, photo_id, prev, url, got.body or b"", got.attempts
-            )
-        except FetchFailure as exc:
-            return Outcome(
-                photo_id, "failed", prev, reason=exc.reason, detail=str(exc), attempts=exc.attempts
-            )
+        outcome, body = await _download(self.fetcher, self.tdmrep, self.config, photo_id, url, prev)
+        if body is None:
+            return outcome
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, self._keep, outcome, url, body)
 
-    def _keep(
-        self, photo_id: int, prev: str | None, url: str, body: bytes, attempts: int
-    ) -> Outcome:
+    def _keep(self, outcome: Outcome, url: str, body: bytes) -> Outcome:
         """Embedded signals, safe decode, the content store, the journal (runs in a thread)."""
-        from faceledger.vision.images import load_image
-
-        reservation = reservation_from_bytes(body)
-        if reservation is not None:
-            return Outcome(photo_id, "reserved", prev, reservation=reservation.to_dict() | {"url": url},
-                           attempts=attempts)  # fmt: skip
-        try:
-            load_image(body, max_pixels=self.settings.max_image_pixels, max_side=_VALIDATE_SIDE)
-        except ImageError as exc:
-            detail = f"{url}: {exc}".replace("the uploaded image", "the body")
-            return Outcome(
-                photo_id, "failed", prev, reason=exc.reason, detail=detail, attempts=attempts
-            )
-        except MemoryError:
-            return Outcome(
-                photo_id,
-                "failed",
-                prev,
-                reason="too-large",
-                detail=f"{url}: out of memory",
-                attempts=attempts,
-            )
-        digest = hashlib.sha256(body).hexdigest()
-        path, new = self.store.put(body, digest)
-        outcome = Outcome(photo_id, "fetched", prev, sha256=digest, path=str(path), size=len(body),
-                          new_file=new, attempts=attempts)  # fmt: skip
-        self._journal(outcome)  # bytes first, then the journal, then (batched) the ledger
-        return outcome
+        checked = _check_body(outcome, url, body, self.settings.max_image_pixels)
+        return checked if checked.kind != "fetched" else _store_body(self.store, checked, body)
 
     async def _writer(self, outcomes: asyncio.Queue[Any], tick: Any, started: float) -> None:
         buffer: list[Outcome] = []
@@ -398,17 +478,44 @@ class _Run:
                 buffer.append(outcome)
             if buffer and (
                 outcome is None
-                or len(buffer) >= _FLUSH_EVERY
+                or len(buffer) >= self.pause.room(self.report)
                 or time.monotonic() - last >= _FLUSH_SECONDS
             ):
-                await asyncio.to_thread(self._commit, buffer)
-                elapsed = max(time.monotonic() - started, 1e-6)
-                r = self.report
-                tick(len(buffer), reserved=r.reserved, failed=r.failed,
-                     MB=round(r.bytes / 1e6, 1), **{"MB/s": round(r.bytes / 1e6 / elapsed, 1)})  # fmt: skip
+                await asyncio.to_thread(_flush, self.ledger, buffer, self.report)
+                _tick(tick, len(buffer), self.report, started)
                 buffer, last = [], time.monotonic()
+                self.pause(self.report)  # blocks the loop: a true pause
             if outcome is None:
                 return
 
-    def _commit(self, outcomes: list[Outcome]) -> None:
-        _flush(self.ledger, outcomes, self.report)
+
+class _Pages:
+    """The fetchable photos, a page at a time in id order (at most ``limit``); each row with
+    the ``reserved`` outcome an imported opt-out list gives it, or None."""
+
+    def __init__(self, ledger: Ledger, retry: bool, limit: int | None) -> None:
+        self.ledger, self.retry, self.limit = ledger, retry, limit
+        self.last, self.given = 0, 0
+
+    def next_page(self) -> list[tuple[Any, Outcome | None]] | None:
+        if self.limit is not None and self.given >= self.limit:
+            return None
+        with self.ledger.read() as conn:
+            page = conn.execute(
+                select(PHOTOS.c.id, PHOTOS.c.download_url, PHOTOS.c.page_url, PHOTOS.c.owner_id,
+                       PHOTOS.c.fetch_status)
+                .where(_candidates(self.retry), PHOTOS.c.id > self.last)
+                .order_by(PHOTOS.c.id).limit(_PAGE)
+            ).all()  # fmt: skip
+            listed = listed_reservations(conn, page) if page else {}
+        if not page:
+            return None
+        self.last = int(page[-1].id)
+        if self.limit is not None:
+            page = page[: self.limit - self.given]
+        self.given += len(page)
+        return [
+            (row, Outcome(int(row.id), "reserved", prev=row.fetch_status,
+                          reservation=listed[row.id].to_dict()) if row.id in listed else None)
+            for row in page
+        ]  # fmt: skip

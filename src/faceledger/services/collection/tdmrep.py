@@ -77,6 +77,27 @@ class TdmrepCache:
              "rule": f"a tdmrep.json that is {state} is a reservation"},
         )  # fmt: skip
 
+    def stored(self, origin: str) -> dict[str, Any] | None:
+        """The entry the cache folder holds for ``origin`` while it is fresh (younger than
+        ``ttl_hours``), without its ``origin`` key; else None. Requests nothing."""
+        entry = self._load(origin)
+        if entry is None or self.clock() - float(entry["at"]) >= self.ttl:
+            return None
+        return {k: v for k, v in entry.items() if k != "origin"}
+
+    def save(self, origin: str, entry: dict[str, Any]) -> None:
+        """Write an entry read elsewhere (by a Ray actor, say) to the cache folder."""
+        self._store(origin, entry)
+
+    def seed(self, origin: str, entry: dict[str, Any]) -> None:
+        """Use an entry read elsewhere (a driver's :meth:`stored`) for ``origin`` this run,
+        unless one is already held: that origin's file is then not requested."""
+        self._memory.setdefault(origin, entry)
+
+    def held(self, origin: str) -> dict[str, Any] | None:
+        """The entry held in memory for ``origin`` (read or seeded this run), or None."""
+        return self._memory.get(origin)
+
     async def _entry(self, origin: str) -> dict[str, Any]:
         now = self.clock()
         cached = self._memory.get(origin) or self._load(origin)
