@@ -153,16 +153,6 @@ def _outcome_ctes(dialect: str) -> str:
     return f"ol AS MATERIALIZED ({laws}), ov AS MATERIALIZED ({_OUTCOME_VIOLATIONS[dialect]})"
 
 
-def _jurisdictions_sql(dialect: str) -> str:
-    codes = _OUTCOME_JURISDICTIONS[dialect].format(named=_NAMED)
-    return f"""WITH oj AS MATERIALIZED ({codes})
-        SELECT oj.code, count(*) AS n, min(d.id * {_LAW_SLOTS} + oj.idx) AS first
-        {_FACES} JOIN oj ON oj.outcome_id = d.outcome_id
-        {_WHERE}
-        GROUP BY oj.code
-    """
-
-
 def _half_even(x: str) -> str:
     """SQL for Python's ``round(x)`` (ties to even), x a double expression."""
     fl = f"floor({x})"
@@ -170,46 +160,71 @@ def _half_even(x: str) -> str:
             f"WHEN {x} - {fl} = 0.5 AND mod(CAST({fl} AS BIGINT), 2) <> 0 THEN 1 ELSE 0 END)")  # fmt: skip
 
 
-def _points_sql() -> str:
+def _grid(column: str) -> str:
+    """SQL of a photo coordinate in grid steps of ``:step`` degrees, rounded as Python rounds."""
     geotagged = "p.latitude IS NOT NULL AND p.longitude IS NOT NULL"
-    lat = _half_even("(p.latitude / CAST(:step AS DOUBLE PRECISION))")
-    lon = _half_even("(p.longitude / CAST(:step AS DOUBLE PRECISION))")
-    return f"""
-        SELECT d.decision, CASE WHEN {geotagged} THEN {lat} END AS nlat,
-               CASE WHEN {geotagged} THEN {lon} END AS nlon, count(*) AS n
-        {_ROWS}
-        GROUP BY 1, 2, 3
-    """
+    return f"CASE WHEN {geotagged} THEN {_half_even(f'({column} / CAST(:step AS DOUBLE PRECISION))')} END"
 
 
 def _law_query(dialect: str) -> str:
-    """One statement over the law rows ``lr`` (each face's decision joined to its outcome's
-    law elements): per-grade groups (``g``), the subjects and owners each law reaches (``r``)
-    and the violations that block (``v``)."""
-    scoped = in_scope_sql("lr.mode", "lr.applies")
-    violated = "CASE WHEN lr.nviol > 0 THEN 1 ELSE 0 END"
-    return f"""WITH {_outcome_ctes(dialect)}, lr AS MATERIALIZED (
-            SELECT d.id AS pos, d.decision, ol.mode, NULLIF(p.owner_id, '') AS owner,
-                   fs.subject_id AS subject, d.id * {_LAW_SLOTS} + ol.idx AS lpos, ol.outcome_id,
-                   ol.idx, ol.law_id, COALESCE(ol.title, ol.law_id) AS title, ol.applies, ol.nviol
-            {_FACES} JOIN ol ON ol.outcome_id = d.outcome_id AND ol.law_id IS NOT NULL
-            {_WHERE})
-        SELECT 'g' AS part, lr.mode, lr.law_id, lr.title, lr.applies, lr.decision, {violated} AS violated,
-               CAST(NULL AS TEXT) AS section, CAST(NULL AS TEXT) AS reason, count(*) AS n, min(lr.lpos) AS first,
+    """One statement: per-grade groups (``g``), the subjects and owners each law reaches
+    (``rs``, ``ro``), the violations that block (``v``), the faces per verdict and map cell (``p``:
+    the cell's grid steps ride in the ``subjects`` and ``owners`` columns) and per candidate
+    jurisdiction (``j``: the code rides in ``law_id``). The faces are read once (``fd``).
+
+    The faces are folded first: per outcome and verdict, how many faces and the first
+    decision id (``fo``); the distinct owners and subjects per outcome (``po``, ``ps``). The
+    counts then come from those small tables joined to the outcomes' law elements, and only
+    the distinct people per law read the per-outcome distinct sets. A face's law row in
+    decision-id order sits at ``decision id * slots + law index``, so the first appearance of
+    a group is its outcomes' first decision id times slots plus the index, as a per-face
+    scan would find it."""
+    scoped = in_scope_sql("ol.mode", "ol.applies")
+    violated = "CASE WHEN ol.nviol > 0 THEN 1 ELSE 0 END"
+    title = "COALESCE(ol.title, ol.law_id)"
+    codes = _OUTCOME_JURISDICTIONS[dialect].format(named=_NAMED)
+    return f"""WITH {_outcome_ctes(dialect)}, oj AS MATERIALIZED ({codes}),
+        fd AS MATERIALIZED (
+            SELECT d.id AS pos, d.decision, d.outcome_id, NULLIF(p.owner_id, '') AS owner,
+                   fs.subject_id AS subject, {_grid("p.latitude")} AS nlat,
+                   {_grid("p.longitude")} AS nlon
+            {_ROWS}),
+        fo AS MATERIALIZED (SELECT outcome_id, decision, count(*) AS n, min(pos) AS first
+                            FROM fd GROUP BY outcome_id, decision),
+        po AS MATERIALIZED (SELECT DISTINCT outcome_id, owner FROM fd WHERE owner IS NOT NULL),
+        ps AS MATERIALIZED (SELECT DISTINCT outcome_id, subject FROM fd WHERE subject IS NOT NULL),
+        sl AS MATERIALIZED (SELECT DISTINCT outcome_id, law_id FROM ol
+                            WHERE ol.law_id IS NOT NULL AND {scoped})
+        SELECT 'g' AS part, ol.mode, ol.law_id, {title} AS title, ol.applies, fo.decision,
+               {violated} AS violated, CAST(NULL AS TEXT) AS section, CAST(NULL AS TEXT) AS reason,
+               sum(fo.n) AS n, min(fo.first * {_LAW_SLOTS} + ol.idx) AS first,
                CAST(NULL AS BIGINT) AS subjects, CAST(NULL AS BIGINT) AS owners
-        FROM lr
-        GROUP BY lr.mode, lr.law_id, lr.title, lr.applies, lr.decision, {violated}
+        FROM fo JOIN ol ON ol.outcome_id = fo.outcome_id AND ol.law_id IS NOT NULL
+        GROUP BY ol.mode, ol.law_id, {title}, ol.applies, fo.decision, {violated}
         UNION ALL
-        SELECT 'r', NULL, lr.law_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               count(DISTINCT lr.subject), count(DISTINCT lr.owner)
-        FROM lr WHERE {scoped}
-        GROUP BY lr.law_id
+        SELECT 'rs', NULL, sl.law_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               count(DISTINCT ps.subject), NULL
+        FROM ps JOIN sl ON sl.outcome_id = ps.outcome_id GROUP BY sl.law_id
         UNION ALL
-        SELECT 'v', NULL, lr.law_id, NULL, NULL, NULL, NULL, ov.section, ov.reason, count(*),
-               min(lr.lpos * {_LAW_SLOTS} + ov.vidx), NULL, NULL
-        FROM lr JOIN ov ON ov.outcome_id = lr.outcome_id AND ov.idx = lr.idx
-        WHERE lr.decision = 'block' AND {scoped}
-        GROUP BY lr.law_id, ov.section, ov.reason
+        SELECT 'ro', NULL, sl.law_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, count(DISTINCT po.owner)
+        FROM po JOIN sl ON sl.outcome_id = po.outcome_id GROUP BY sl.law_id
+        UNION ALL
+        SELECT 'v', NULL, ol.law_id, NULL, NULL, NULL, NULL, ov.section, ov.reason, sum(fo.n),
+               min((fo.first * {_LAW_SLOTS} + ol.idx) * {_LAW_SLOTS} + ov.vidx), NULL, NULL
+        FROM fo JOIN ol ON ol.outcome_id = fo.outcome_id
+        JOIN ov ON ov.outcome_id = ol.outcome_id AND ov.idx = ol.idx
+        WHERE fo.decision = 'block' AND {scoped}
+        GROUP BY ol.law_id, ov.section, ov.reason
+        UNION ALL
+        SELECT 'p', NULL, NULL, NULL, NULL, fd.decision, NULL, NULL, NULL, count(*), NULL,
+               fd.nlat, fd.nlon
+        FROM fd GROUP BY fd.decision, fd.nlat, fd.nlon
+        UNION ALL
+        SELECT 'j', NULL, oj.code, NULL, NULL, NULL, NULL, NULL, NULL, sum(fo.n),
+               min(fo.first * {_LAW_SLOTS} + oj.idx), NULL, NULL
+        FROM fo JOIN oj ON oj.outcome_id = fo.outcome_id
+        GROUP BY oj.code
     """
 
 
@@ -224,17 +239,16 @@ def decision_facts(conn: Connection, *, purpose: str, action: str) -> DecisionFa
         raise ValueError(f"no SQL tally for the {dialect} dialect")
     params = {"purpose": purpose, "action": action}
     facts = DecisionFacts()
-    for decision, nlat, nlon, n in conn.execute(
-        text(_points_sql()), {**params, "step": MAP_PRECISION_DEG}
-    ):
-        facts.decided += int(n)
-        facts.verdicts[decision] += int(n)
-        if nlat is not None and nlon is not None:
-            facts.points.setdefault((_round(nlat), _round(nlon)), Counter())[decision] += int(n)
-    facts.verdicts = Counter(dict(sorted(facts.verdicts.items())))
-    parts: dict[str, list[Any]] = {"g": [], "r": [], "v": []}
-    for row in conn.execute(text(_law_query(dialect)), params):
+    parts: dict[str, list[Any]] = {part: [] for part in ("g", "rs", "ro", "v", "p", "j")}
+    for row in conn.execute(text(_law_query(dialect)), {**params, "step": MAP_PRECISION_DEG}):
         parts[row.part].append(row)
+    for row in parts["p"]:
+        n, nlat, nlon = int(row.n), row.subjects, row.owners
+        facts.decided += n
+        facts.verdicts[row.decision] += n
+        if nlat is not None and nlon is not None:
+            facts.points.setdefault((_round(nlat), _round(nlon)), Counter())[row.decision] += n
+    facts.verdicts = Counter(dict(sorted(facts.verdicts.items())))
     titles: dict[str, tuple[int, str]] = {}
     for row in parts["g"]:
         if row.law_id not in titles or int(row.first) < titles[row.law_id][0]:
@@ -248,19 +262,17 @@ def decision_facts(conn: Connection, *, purpose: str, action: str) -> DecisionFa
             continue
         law.blocked_grades[row.applies] += int(row.n)
         law.blocking += int(row.n) if row.violated else 0
-    for row in parts["r"]:
-        facts.laws[row.law_id].subjects, facts.laws[row.law_id].owners = (
-            int(row.subjects),
-            int(row.owners),
-        )
+    for row in parts["rs"]:  # a law no subject or owner reaches has no row: 0
+        facts.laws[row.law_id].subjects = int(row.subjects)
+    for row in parts["ro"]:
+        facts.laws[row.law_id].owners = int(row.owners)
     for row in sorted(
         parts["v"], key=lambda r: int(r.first)
     ):  # first-appearance order, as a row loop
         facts.blocked[(row.law_id, row.section)] += int(row.n)
         facts.reasons.setdefault((row.law_id, row.section), Counter())[row.reason] += int(row.n)
-    codes = conn.execute(text(_jurisdictions_sql(dialect)), params).all()
-    for code, n, _first in sorted(codes, key=lambda r: int(r.first)):
-        facts.jurisdictions[code] += int(n)
+    for row in sorted(parts["j"], key=lambda r: int(r.first)):
+        facts.jurisdictions[row.law_id] += int(row.n)
     return facts
 
 
@@ -295,37 +307,52 @@ class ExposureFacts:
 
 
 def _exposure_query(dialect: str) -> str:
-    """One statement over the blocked decisions' law rows ``lr`` (a decision whose outcome has
-    no laws keeps one row, law columns NULL)."""
-    at_risk = "lr.applies IN (" + ", ".join(_quote(g) for g in sorted(AT_RISK)) + ")"
-    violated = "CASE WHEN lr.nviol > 0 THEN 1 ELSE 0 END"
-    return f"""WITH {_outcome_ctes(dialect)}, lr AS MATERIALIZED (
-            SELECT d.id AS pos, NULLIF(p.owner_id, '') AS owner, ol.day,
-                   d.id * {_LAW_SLOTS} + ol.idx AS lpos, ol.outcome_id, ol.idx, ol.law_id,
-                   ol.title, ol.applies, ol.nviol
+    """One statement over the blocked decisions, folded per outcome as in :func:`_law_query`
+    (``fo``: faces, first decision id and faces without an owner; ``po``: distinct owners),
+    joined to the outcomes' law elements at risk (``al``) and their violated sections."""
+    at_risk = "ol.applies IN (" + ", ".join(_quote(g) for g in sorted(AT_RISK)) + ")"
+    return f"""WITH {_outcome_ctes(dialect)},
+        fd AS MATERIALIZED (
+            SELECT d.id AS pos, d.outcome_id, NULLIF(p.owner_id, '') AS owner
             FROM face_decisions d
             JOIN faces f ON f.id = d.face_id
             JOIN photos p ON p.id = f.photo_id
-            JOIN ol ON ol.outcome_id = d.outcome_id
-            {_WHERE} AND d.decision = 'block')
-        SELECT 'f' AS part, lr.law_id, lr.applies, CAST(NULL AS TEXT) AS section, count(*) AS n,
-               sum({violated}) AS violating, sum(CASE WHEN lr.owner IS NULL THEN 1 ELSE 0 END) AS without_owner,
-               CAST(NULL AS BIGINT) AS owners, min(lr.lpos) AS first, CAST(NULL AS TEXT) AS day
-        FROM lr WHERE {at_risk} GROUP BY lr.law_id, lr.applies
+            {_WHERE} AND d.decision = 'block'),
+        fo AS MATERIALIZED (
+            SELECT outcome_id, count(*) AS n, min(pos) AS first,
+                   sum(CASE WHEN owner IS NULL THEN 1 ELSE 0 END) AS no_owner
+            FROM fd GROUP BY outcome_id),
+        po AS MATERIALIZED (SELECT DISTINCT outcome_id, owner FROM fd WHERE owner IS NOT NULL),
+        al AS MATERIALIZED (SELECT outcome_id, idx, law_id, title, applies, nviol FROM ol
+                            WHERE {at_risk}),
+        asec AS MATERIALIZED (
+            SELECT DISTINCT al.outcome_id, al.law_id, ov.section
+            FROM al JOIN ov ON ov.outcome_id = al.outcome_id AND ov.idx = al.idx)
+        SELECT 'f' AS part, al.law_id, al.applies, CAST(NULL AS TEXT) AS section, sum(fo.n) AS n,
+               sum(CASE WHEN al.nviol > 0 THEN fo.n ELSE 0 END) AS violating,
+               sum(fo.no_owner) AS without_owner, CAST(NULL AS BIGINT) AS owners,
+               min(fo.first * {_LAW_SLOTS} + al.idx) AS first, CAST(NULL AS TEXT) AS day
+        FROM fo JOIN al ON al.outcome_id = fo.outcome_id GROUP BY al.law_id, al.applies
         UNION ALL
-        SELECT 't', lr.law_id, NULL, lr.title, NULL, NULL, NULL, NULL, min(lr.lpos), NULL
-        FROM lr WHERE {at_risk} GROUP BY lr.law_id, lr.title
+        SELECT 't', al.law_id, NULL, al.title, NULL, NULL, NULL, NULL,
+               min(fo.first * {_LAW_SLOTS} + al.idx), NULL
+        FROM fo JOIN al ON al.outcome_id = fo.outcome_id GROUP BY al.law_id, al.title
         UNION ALL
-        SELECT 'o', lr.law_id, NULL, NULL, NULL, NULL, NULL, count(DISTINCT lr.owner), NULL, NULL
-        FROM lr WHERE {at_risk} GROUP BY lr.law_id
+        SELECT 'o', a.law_id, NULL, NULL, NULL, NULL, NULL, count(DISTINCT po.owner), NULL, NULL
+        FROM po JOIN (SELECT DISTINCT outcome_id, law_id FROM al) a ON a.outcome_id = po.outcome_id
+        GROUP BY a.law_id
         UNION ALL
-        SELECT 's', lr.law_id, NULL, ov.section, count(DISTINCT lr.lpos), NULL,
-               count(DISTINCT CASE WHEN lr.owner IS NULL THEN lr.lpos END), count(DISTINCT lr.owner), NULL, NULL
-        FROM lr JOIN ov ON ov.outcome_id = lr.outcome_id AND ov.idx = lr.idx
-        WHERE {at_risk} GROUP BY lr.law_id, ov.section
+        SELECT 's', asec.law_id, NULL, asec.section, sum(fo.n), NULL, sum(fo.no_owner), NULL,
+               NULL, NULL
+        FROM asec JOIN fo ON fo.outcome_id = asec.outcome_id GROUP BY asec.law_id, asec.section
         UNION ALL
-        SELECT 'd', NULL, NULL, NULL, count(DISTINCT lr.pos), NULL, NULL, NULL, NULL, lr.day
-        FROM lr GROUP BY lr.day
+        SELECT 'so', asec.law_id, NULL, asec.section, NULL, NULL, NULL, count(DISTINCT po.owner),
+               NULL, NULL
+        FROM asec JOIN po ON po.outcome_id = asec.outcome_id GROUP BY asec.law_id, asec.section
+        UNION ALL
+        SELECT 'd', NULL, NULL, NULL, sum(fo.n), NULL, NULL, NULL, NULL, od.day
+        FROM fo JOIN (SELECT DISTINCT outcome_id, day FROM ol) od ON od.outcome_id = fo.outcome_id
+        GROUP BY od.day
     """
 
 
@@ -352,7 +379,7 @@ def exposure_facts(conn: Connection, *, purpose: str, action: str) -> ExposureFa
             titles[law_id] = (int(first), section)  # the title rides in the section column
     for law_id, (_first, title) in titles.items():
         facts.laws[law_id] = ExposureLaw(title=title)
-    for part, law_id, applies, section, n, violating, without, owners, _first, day in rows:
+    for part, law_id, applies, _section, n, violating, without, owners, _first, day in rows:
         if part == "d":
             facts.blocked += int(n)
             facts.dates.add(str(day))
@@ -364,6 +391,9 @@ def exposure_facts(conn: Connection, *, purpose: str, action: str) -> ExposureFa
             law.applies[applies] += int(n)
         elif part == "o":
             facts.laws[law_id].owners = int(owners)
-        elif part == "s":
-            facts.laws[law_id].sections[section] = (int(n), int(owners), int(without))
+    owners_of = {(r.law_id, r.section): int(r.owners) for r in rows if r.part == "so"}
+    for part, law_id, _applies, section, n, _v, without, _o, _first, _day in rows:
+        if part == "s":  # a section no owned face violates has no "so" row: 0 owners
+            sections = facts.laws[law_id].sections
+            sections[section] = (int(n), owners_of.get((law_id, section), 0), int(without))
     return facts

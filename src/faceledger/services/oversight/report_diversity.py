@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from faceledger.core.dif import ITA_BANDS, REFUSED_SCHEMES, SCHEMES
 from faceledger.services.biometrics.extract import refusal_counts
@@ -72,7 +72,9 @@ def _open(vault: KeyVault | Callable[[], KeyVault]) -> KeyVault:
 
 def _exclusive_counts(ledger: Ledger, purpose: str, action: str) -> tuple[int, int, dict[str, int]]:
     """Faces, faces with geometry templates, and faces without one by their decision."""
-    templated = select(TEMPLATES.c.face_id).where(TEMPLATES.c.kind == GEOMETRY)
+    templated = exists().where(  # NOT EXISTS: NOT IN (subquery) is quadratic on PostgreSQL
+        TEMPLATES.c.face_id == DECISIONS.c.face_id, TEMPLATES.c.kind == GEOMETRY
+    )
     decided = (DECISIONS.c.purpose == purpose) & (DECISIONS.c.action == action)
     with ledger.read() as conn:
         faces = int(conn.execute(select(func.count()).select_from(FACES)).scalar_one())
@@ -83,7 +85,7 @@ def _exclusive_counts(ledger: Ledger, purpose: str, action: str) -> tuple[int, i
         by_decision: dict[Any, Any] = dict(
             conn.execute(
                 select(DECISIONS.c.decision, func.count())
-                .where(decided, DECISIONS.c.face_id.not_in(templated))
+                .where(decided, ~templated)
                 .group_by(DECISIONS.c.decision)
             ).all()
         )
