@@ -42,6 +42,7 @@ from faceledger.store.schema import (  # noqa: E402
     Subject,
     Template,
 )
+from faceledger.store.tables import OUTCOMES  # noqa: E402
 from faceledger.store.vault import KeyVault  # noqa: E402
 
 PURPOSE = "train-face-recognition"
@@ -64,6 +65,9 @@ def synthesise(
             started_at=now, status="done", detector_name="bench", detector_version="0",
             threshold=0.4, workers=1, photos_done=faces, photos_failed=0, faces_found=faces,
         ).returning(ScanRun.id)).scalar_one()  # fmt: skip
+        outcome = conn.execute(OUTCOMES.insert().values(  # one decided case for every face
+            digest="bench-erase", scenario={}, result={}, policy_versions={},
+        ).returning(OUTCOMES.c.id)).scalar_one()  # fmt: skip
         refs = [create_subject(conn, model_version=MODEL) for _ in range(subjects)]
         conn.execute(
             Subject.__table__.update().where(Subject.id == refs[0].id).values(owner_id=PERSON)
@@ -130,9 +134,7 @@ def synthesise(
                         "action": "extract-template",
                         "decision": "allow",
                         "destroy_by": None,
-                        "scenario": {},
-                        "result": {},
-                        "policy_versions": {},
+                        "outcome_id": outcome,
                         "assessed_at": now,
                     }
                     for i in ids
@@ -176,9 +178,7 @@ def synthesise(
                     "action": "extract-template",
                     "decision": "allow",
                     "destroy_by": None,
-                    "scenario": {},
-                    "result": {},
-                    "policy_versions": {},
+                    "outcome_id": outcome,
                     "assessed_at": now,
                 }
                 for i in range(1, release_faces + 1)

@@ -24,6 +24,7 @@ from faceledger.services.lifecycle.releases import create_release
 from faceledger.services.lifecycle.requests import execute_request, new_request, verify_request
 from faceledger.services.people.verification import IdentityEvidence
 from faceledger.store.schema import Face, FaceDecision, Photo, ReleaseItem
+from faceledger.store.tables import OUTCOMES
 from faceledger.vision.detector import detect_image
 
 pytestmark = pytest.mark.integration
@@ -51,8 +52,11 @@ def _block_smaller_face(world: Any, external_id: str) -> int:
         ).scalar_one()  # fmt: skip
         law = {"id": "us-fl-test", "title": "test law", "applies": "yes",
                "violations": [{"section": "s. 1", "reason": "consent withdrawn"}]}  # fmt: skip
+        outcome = conn.execute(OUTCOMES.insert().values(
+            digest=f"test-block-{face_id}", scenario={}, policy_versions={},
+            result={"mode": "conservative", "laws": [law]}).returning(OUTCOMES.c.id)).scalar_one()  # fmt: skip
         conn.execute(update(D).where(D.c.face_id == face_id, D.c.purpose == world.settings.purpose)
-                     .values(decision="block", result={"mode": "conservative", "laws": [law]}))  # fmt: skip
+                     .values(decision="block", outcome_id=outcome))  # fmt: skip
     return int(face_id)
 
 

@@ -241,6 +241,13 @@ def test_each_decided_case_is_stored_once_and_dropped_when_no_face_names_it(
     assess_faces(varied, settings, on=date(2025, 10, 1))  # another date: every case is new
     again, named_again = _outcome_ids(varied)
     assert again == named_again and not again & stored  # the old ones are gone, none orphaned
+    # a targeted re-decision (as a consent change makes) drops the cases it superseded too
+    with varied.read() as conn:
+        every = list(conn.execute(select(DECISIONS.c.face_id)).scalars())
+    assess_face_ids(varied, every, purpose=FRT, processor=Processor(location="US-IL"),
+                    on=date(2025, 10, 1), policies=POLICIES)  # fmt: skip
+    last, named_last = _outcome_ids(varied)
+    assert last == named_last and not last & again
 
 
 def test_the_migration_moves_each_decision_s_documents_into_shared_outcomes(

@@ -62,7 +62,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, bindparam, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from faceledger.config import Settings
 from faceledger.core.law import (
@@ -77,7 +77,7 @@ from faceledger.core.law.cache import DecisionCache, decision_key
 from faceledger.core.law.codec import encode_scenario
 from faceledger.core.law.decision import IN_SCOPE, Mode
 from faceledger.core.law.model import ACTIONS
-from faceledger.errors import PolicyError
+from faceledger.errors import LedgerError, PolicyError
 from faceledger.geo import BoundaryIndex, evidence_for_photo
 from faceledger.services.decisions.coverage import (
     ConsentBook,
@@ -105,6 +105,7 @@ MODE: Mode = "conservative"  # gating decisions are never made in "likely" mode
 TOP_REASONS = 3
 _PAGE = 5_000
 _CACHE = 65_536  # cases and evidence kept per run before the memo starts over
+_OUTCOME_TRIES = 3  # inserts of a page's outcomes before giving up (a prune racing each one)
 _KEY = ["face_id", "purpose", "action"]
 COLUMNS = [*_KEY, "decision", "destroy_by", "outcome_id", "assessed_at"]
 _DOCUMENTS = ["scenario", "result", "policy_versions"]
@@ -437,20 +438,30 @@ class _Writer:
         return rows
 
     def _outcomes(self, conn: Connection, cases: Iterable[Case]) -> dict[str, int]:
-        """The outcome id of each case's digest, inserting the new ones. On PostgreSQL the
-        rows are key-share locked until commit, so no concurrent prune deletes one the page
-        is about to name."""
+        """The outcome id of each case's digest, inserting the new ones, in digest order (two
+        runs inserting the same new cases wait on each other, never deadlock). On PostgreSQL
+        the rows are key-share locked until commit, so no concurrent prune deletes one the
+        page is about to name; one pruned between the insert and the lock is inserted again."""
         by_digest = {case.digest: case for case in cases}
-        conn.exec_driver_sql(self.outcome_sql, [
-            (c.digest, c.scenario, c.result, c.versions) for c in by_digest.values()
-        ])  # fmt: skip
+        ids: dict[str, int] = {}
         lock = " FOR KEY SHARE" if self._postgres else ""
-        found = conn.execute(
-            text(f"SELECT digest, id FROM decision_outcomes WHERE digest IN :digests{lock}")
-            .bindparams(bindparam("digests", expanding=True)),
-            {"digests": list(by_digest)},
-        ).all()  # fmt: skip
-        return {digest: int(outcome) for digest, outcome in found}
+        select_ids = text(
+            f"SELECT digest, id FROM decision_outcomes WHERE digest IN :digests{lock}"
+        ).bindparams(bindparam("digests", expanding=True))
+        for _ in range(_OUTCOME_TRIES):
+            missing = sorted(set(by_digest) - ids.keys())
+            if not missing:
+                return ids
+            conn.exec_driver_sql(self.outcome_sql, [
+                (d, by_digest[d].scenario, by_digest[d].result, by_digest[d].versions)
+                for d in missing
+            ])  # fmt: skip
+            found = conn.execute(select_ids, {"digests": missing}).all()
+            ids.update({digest: int(outcome) for digest, outcome in found})
+        raise LedgerError(
+            f"decision outcomes kept vanishing while assess wrote them ({_OUTCOME_TRIES} tries): "
+            "run assess again"
+        )
 
     def write(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -461,15 +472,21 @@ class _Writer:
 
 
 def prune_outcomes(conn: Connection) -> int:
-    """Delete the outcomes no decision names any more; how many. One that a concurrent
-    ``assess`` is naming right now is kept (its foreign key refuses the delete)."""
+    """Delete the outcomes no decision names any more, under a savepoint of ``conn``'s
+    transaction; how many. Best effort: an outcome a concurrent ``assess`` is naming is kept
+    (PostgreSQL: its key-share lock is skipped; else its foreign key refuses the delete, and
+    the prune gives up until the next run, as it does on a lock conflict)."""
+    unnamed = (
+        "SELECT o.id FROM decision_outcomes o WHERE NOT EXISTS "
+        "(SELECT 1 FROM face_decisions d WHERE d.outcome_id = o.id)"
+    )
+    if conn.dialect.name == "postgresql":
+        unnamed += " FOR UPDATE SKIP LOCKED"
     try:
         with conn.begin_nested():
-            return int(conn.execute(text(
-                "DELETE FROM decision_outcomes WHERE NOT EXISTS "
-                "(SELECT 1 FROM face_decisions d WHERE d.outcome_id = decision_outcomes.id)"
-            )).rowcount or 0)  # fmt: skip
-    except IntegrityError:
+            deleted = conn.execute(text(f"DELETE FROM decision_outcomes WHERE id IN ({unnamed})"))
+            return int(deleted.rowcount or 0)
+    except DBAPIError:  # IntegrityError (named meanwhile), a deadlock or a lock timeout
         return 0
 
 
@@ -565,8 +582,9 @@ def assess_faces(
             )
     report.seconds = time.monotonic() - started
     with ledger.begin() as conn:
-        prune_outcomes(conn)
         append(conn, _run_event(report, actor))
+    with ledger.begin() as conn:
+        prune_outcomes(conn)
     return report
 
 
@@ -621,6 +639,7 @@ def assess_face_ids(
             _count(report, counts)
         report.seconds = time.monotonic() - started
         append(conn, _run_event(report, actor, scope="faces", trigger=dict(trigger or {})))
+        prune_outcomes(conn)  # a consent change's superseded cases go with it
 
     if conn is not None:
         run(conn)
