@@ -54,6 +54,16 @@ COPIES = 2
 MIAMI = ("Miami, FL", "25.7617", "-80.1918")
 
 
+def _await_pause(process: subprocess.Popen[bytes], log: Path, command: str) -> None:
+    """Until ``command`` (running as ``process``) says on ``log`` that it paused at its test
+    hook. Bounded: a wait for a marker, not a timing test."""
+    deadline = time.monotonic() + 180
+    while f"{command} paused after".encode() not in log.read_bytes():
+        assert process.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{command} never reached its pause point"
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[object]:
     pytest.importorskip("ray", reason="Ray is installed by `make test` (faceledger[ray])")
@@ -176,13 +186,7 @@ def test_killing_a_worker_node_mid_scan_loses_and_duplicates_nothing(
             env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
         )  # fmt: skip
         try:
-            deadline = (
-                time.monotonic() + 180
-            )  # a bound on waiting for the marker, not a timing test
-            while b"scan paused after" not in log.read_bytes():
-                assert process.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, "scan never reached its pause point"
-                time.sleep(0.05)
+            _await_pause(process, log, "scan")
             with ledger.read() as conn:
                 done = conn.execute(
                     select(func.count()).select_from(PHOTOS).where(PHOTOS.c.scan_status == "done")
@@ -417,11 +421,7 @@ def test_a_fetch_on_two_nodes_survives_losing_one_and_equals_a_local_fetch(
                 env=env, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True,
             )  # fmt: skip
             try:
-                deadline = time.monotonic() + 180  # a bound on waiting, not a timing test
-                while b"fetch paused after" not in log.read_bytes():
-                    assert process.poll() is None, log.read_text()[-3000:]
-                    assert time.monotonic() < deadline, "fetch never reached its pause point"
-                    time.sleep(0.05)
+                _await_pause(process, log, "fetch")
                 with ledger.read() as conn:
                     done = conn.execute(
                         select(func.count()).select_from(PHOTOS)

@@ -214,7 +214,7 @@ class Case:
     result: str
     versions: str
     blocks: tuple[tuple[tuple[str, str], str], ...]  # ((law, section), reason) in scope
-    digest: str = ""
+    digest: str
 
 
 def _blocks(decision: Decision) -> tuple[tuple[tuple[str, str], str], ...]:

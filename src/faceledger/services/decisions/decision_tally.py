@@ -77,15 +77,15 @@ def in_scope_sql(mode: str, applies: str) -> str:
     return "(" + " OR ".join(arms) + ")"
 
 
+_WHERE = "WHERE d.purpose = :purpose AND d.action = :action"
 #: The decisions of the purpose and action, one row a face (no document is read here).
-_FACES = """
+_ROWS = f"""
     FROM face_decisions d
     JOIN faces f ON f.id = d.face_id
     JOIN photos p ON p.id = f.photo_id
     LEFT JOIN face_subjects fs ON fs.face_id = f.id
+    {_WHERE}
 """
-_WHERE = "WHERE d.purpose = :purpose AND d.action = :action"
-_ROWS = _FACES + _WHERE
 #: The outcomes those decisions name.
 _NAMED = "SELECT outcome_id FROM face_decisions WHERE purpose = :purpose AND action = :action"
 
