@@ -77,7 +77,6 @@ def prepare(work: Path, url: str) -> None:
 
 async def client_loop(
     http: aiohttp.ClientSession,
-    base: str,
     stop: float,
     seed: int,
     owners: list[str],
@@ -96,7 +95,7 @@ async def client_loop(
         start = time.perf_counter()
         try:
             async with http.get(
-                f"{base}/api/v1/search/{kind}", params={"q": rng.choice(query)}
+                f"/api/v1/search/{kind}", params={"q": rng.choice(query)}
             ) as response:
                 found = await response.json() if response.status == 200 else None
             stats[f"search/{kind}"].append(time.perf_counter() - start)
@@ -106,7 +105,7 @@ async def client_loop(
             if kind == "owner" and (loop + seed) % 10 == 0 and found["owner_token"]:
                 start = time.perf_counter()
                 async with http.post(
-                    f"{base}/api/v1/requests",
+                    "/api/v1/requests",
                     json={"kind": "optout", "token": found["owner_token"]},
                 ) as filed:
                     body = await filed.json() if filed.status == 201 else None
@@ -123,7 +122,7 @@ GOAL_P99_MS = 200.0
 
 
 def drive(base: str, clients: int, seconds: float, owners: list[str], photos: list[str],
-          tags: list[str]) -> tuple[dict[str, list[float]], list[str], list[str], float]:  # fmt: skip
+          tags: list[str]) -> tuple[dict[str, list[float]], list[str], list[str], float, float]:  # fmt: skip
     stats: dict[str, list[float]] = {
         k: [] for k in ("search/owner", "search/photo", "search/tag", "optout")
     }
@@ -133,25 +132,25 @@ def drive(base: str, clients: int, seconds: float, owners: list[str], photos: li
     async def run() -> None:
         connector = aiohttp.TCPConnector(limit=clients)
         timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as http:
             stop = time.monotonic() + seconds
-            await asyncio.gather(*(client_loop(http, base, stop, i, owners, photos, tags, stats, errors, receipts)
+            await asyncio.gather(*(client_loop(http, stop, i, owners, photos, tags, stats, errors, receipts)
                                    for i in range(clients)))  # fmt: skip
 
     started, cpu = time.monotonic(), time.process_time()
     asyncio.run(run())
     elapsed = time.monotonic() - started
-    print(
-        f"  (the load generator itself used {(time.process_time() - cpu) / elapsed:.0%} of one CPU)"
-    )
-    return stats, errors, receipts, elapsed
+    return stats, errors, receipts, elapsed, (time.process_time() - cpu) / elapsed
 
 
-def report(label: str, stats: dict[str, list[float]], errors: list[str], elapsed: float) -> float:
-    """Print one phase; returns its overall p99 in ms."""
+def report(label: str, stats: dict[str, list[float]], errors: list[str], elapsed: float,
+           load: float) -> float:  # fmt: skip
+    """Print one phase (``load``: the share of one CPU the load generator itself used);
+    returns its overall p99 in ms."""
     every = [v * 1000 for values in stats.values() for v in values]
     print(
         f"{label}: calls {len(every)}  ({len(every) / elapsed:.0f}/s)  errors {len(errors)} {sorted(set(errors))[:5]}"
+        f"  (load generator: {load:.0%} of one CPU)"
     )
     for kind, values in stats.items():
         if values:
@@ -221,21 +220,21 @@ def main() -> int:
         head = (f"portal on {args.backend}, {args.clients} clients x {args.seconds:.0f} s per phase on 127.0.0.1, "
                 f"{args.workers} server process(es), {os.cpu_count()} CPUs")  # fmt: skip
         print(head)
-        stats, errors, receipts, elapsed = drive(
+        stats, errors, receipts, elapsed, load = drive(
             base, args.clients, args.seconds, owners, photos, tags
         )
-        p99_quiet = report("without a scan", stats, errors, elapsed)
+        p99_quiet = report("without a scan", stats, errors, elapsed, load)
         quiet_errors = len(errors)
         all_receipts = list(receipts)
         all_errors = list(errors)
         if not args.no_scan:
             scan = subprocess.Popen([*cli, "scan", "--workers", "2"], env=env, cwd=work,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-            stats, errors, receipts, elapsed = drive(
+            stats, errors, receipts, elapsed, load = drive(
                 base, args.clients, args.seconds, owners, photos, tags
             )
             scanning = scan.poll() is None
-            report("with a scan running", stats, errors, elapsed)
+            report("with a scan running", stats, errors, elapsed, load)
             with ledger.read() as conn:
                 scanned = conn.execute(
                     text("SELECT count(*) FROM photos WHERE scan_status = 'done'")
