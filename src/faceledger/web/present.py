@@ -129,10 +129,8 @@ def datasets(held: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 
 def _photos(portal: Portal, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from faceledger.services.portal.lookup import photo_faces
-
-    faces = photo_faces(portal.ledger, [hit["photo_id"] for hit in hits])
-    return [photo(portal, hit, faces.get(hit["photo_id"])) for hit in hits]
+    """Search hits with their face boxes (the ``layout`` each hit carries)."""
+    return [photo(portal, hit, hit.get("layout")) for hit in hits]
 
 
 def search(portal: Portal, result: dict[str, Any], *, owner: bool) -> dict[str, Any]:

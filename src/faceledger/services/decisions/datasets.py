@@ -394,8 +394,9 @@ def _exact(value: str | None, what: str, pattern: re.Pattern[str]) -> str | None
 
 
 def datasets_holding(
-    ledger: Ledger, *, owner_id: str | None = None, photo_ids: Iterable[str] | None = None
-) -> list[DatasetHolding]:
+    ledger: Ledger | Connection, *, owner_id: str | None = None,
+    photo_ids: Iterable[str] | None = None,
+) -> list[DatasetHolding]:  # fmt: skip
     """The imported datasets that list this Flickr account's photos (``owner_id``, an NSID),
     these photos (``photo_ids``: Flickr photo ids), or both (the photos of that account).
 
@@ -420,7 +421,7 @@ def datasets_holding(
     if photos is not None:
         where.append(DATASET_MEMBERS.c.photo_id.in_(photos))
     matched = and_(*where)
-    with ledger.read() as conn:
+    with _with_conn(ledger) as conn:
         counts = conn.execute(
             select(DATASET_MEMBERS.c.dataset_id, func.count(func.distinct(DATASET_MEMBERS.c.photo_id)),
                    func.count(DATASET_MEMBERS.c.face_index))
@@ -583,11 +584,14 @@ def dataset_names_by_photo(
     if not ids:
         return {}
     with _with_conn(conn_or_ledger) as conn:
+        pairs = list(_photo_dataset_pairs(conn, ids))
+        if not pairs:  # the common case: one query, not two
+            return {}
         rows = conn.execute(select(DATASETS.c.id, DATASETS.c.name)).all()
-        names = {int(r.id): str(r.name) for r in rows}
-        found: dict[int, set[str]] = {}
-        for photo, dataset in _photo_dataset_pairs(conn, ids):
-            found.setdefault(photo, set()).add(names[dataset])
+    names = {int(r.id): str(r.name) for r in rows}
+    found: dict[int, set[str]] = {}
+    for photo, dataset in pairs:
+        found.setdefault(photo, set()).add(names[dataset])
     return {photo: sorted(held, key=str.lower) for photo, held in found.items()}
 
 

@@ -4,6 +4,7 @@ erasure makes due to them (GDPR Art. 17(2) / 19), and recording that they were t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -20,9 +21,11 @@ from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
 from faceledger.store.tables import (
     CONSUMERS,
+    ITEMS,
     NOTICES,
     RELEASES,
     VERSIONS,
+    in_chunks,
 )
 
 
@@ -107,6 +110,32 @@ def add_consumer(
         "release": version.ref,
         "registered_at": now,
     }
+
+
+def holdings_by_photo(
+    conn: Connection, photo_ids: Iterable[int]
+) -> dict[int, tuple[list[str], list[str]]]:
+    """For each of these photos that a release version held: the ``NAME@vN`` of those versions
+    and the names of the consumers that received any of them, both sorted. One query a chunk
+    of photos (the portal's search results: no query per photo, no read of every consumer)."""
+    query = (
+        select(ITEMS.c.photo_id, RELEASES.c.name, VERSIONS.c.version, CONSUMERS.c.name.label("consumer"))
+        .select_from(ITEMS.join(VERSIONS, VERSIONS.c.id == ITEMS.c.version_id)
+                     .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
+                     .outerjoin(CONSUMERS, CONSUMERS.c.version_id == VERSIONS.c.id))
+        .distinct()
+    )  # fmt: skip
+    versions: dict[int, set[tuple[str, int]]] = {}
+    consumers: dict[int, set[str]] = {}
+    for row in in_chunks(conn, query, ITEMS.c.photo_id, sorted({int(p) for p in photo_ids})):
+        versions.setdefault(int(row.photo_id), set()).add((str(row.name), int(row.version)))
+        if row.consumer is not None:
+            consumers.setdefault(int(row.photo_id), set()).add(str(row.consumer))
+    return {
+        photo: ([f"{name}@v{version}" for name, version in sorted(held)],
+                sorted(consumers.get(photo, set())))
+        for photo, held in versions.items()
+    }  # fmt: skip
 
 
 def list_consumers(ledger: Ledger) -> list[dict[str, Any]]:

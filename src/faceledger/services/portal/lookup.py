@@ -50,8 +50,7 @@ from sqlalchemy import Connection, and_, func, literal, or_, select
 
 from faceledger.errors import IdentifierError
 from faceledger.services.decisions.datasets import dataset_names_by_photo, datasets_holding
-from faceledger.services.lifecycle.release_consumers import list_consumers
-from faceledger.services.lifecycle.release_versions import releases_holding
+from faceledger.services.lifecycle.release_consumers import holdings_by_photo
 from faceledger.store import Ledger
 from faceledger.store.tables import FACES, PHOTOS
 
@@ -103,6 +102,8 @@ class PhotoHit:
     no_thumbnail: str | None = None
     #: names of the imported public face datasets that list this photo
     datasets: list[str] = field(default_factory=list)
+    #: its pixel size and detected faces, for pointing at one's own face (:func:`photo_faces`)
+    layout: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,7 +118,7 @@ def _key(value: str | None, what: str) -> str:
     return text
 
 
-def _columns() -> list[Any]:
+def _search_columns() -> list[Any]:
     counted = FACES.alias("counted")
     faces = (
         select(func.count())
@@ -134,6 +135,8 @@ def _columns() -> list[Any]:
     ]  # fmt: skip
 
 
+#: What every search selects of a photo (built once: SQLAlchemy caches its compiled form).
+_COLUMNS = _search_columns()
 #: Public searches never list what an executed opt-out / erasure removed.
 _SHOWN = PHOTOS.c.excluded_request_id.is_(None)
 
@@ -162,7 +165,11 @@ def no_thumbnail(row: Any) -> str | None:
 
 
 def _hits(conn: Connection, rows: Sequence[Any]) -> list[PhotoHit]:
-    held = dataset_names_by_photo(conn, [int(row.id) for row in rows])
+    """The public view of these photos rows: a few queries for all of them, in ``conn``."""
+    ids = [int(row.id) for row in rows]
+    held = dataset_names_by_photo(conn, ids)
+    released = holdings_by_photo(conn, ids)
+    layouts = _photo_faces(conn, ids)
     return [
         PhotoHit(
             photo_id=int(row.id),
@@ -175,11 +182,13 @@ def _hits(conn: Connection, rows: Sequence[Any]) -> list[PhotoHit]:
             faces=int(row.faces or 0),
             excluded=row.excluded_request_id is not None,
             thumbnail=thumbnail_allowed(row),
-            releases=releases_holding(conn, face_ids=set(), photo_ids={int(row.id)}),
+            releases=released.get(int(row.id), ([], []))[0],
+            consumers=released.get(int(row.id), ([], []))[1],
             reservation=row.reservation,
             scan_state=scan_state(row),
             no_thumbnail=no_thumbnail(row),
             datasets=held.get(int(row.id), []),
+            layout=layouts.get(int(row.id)),
         )  # fmt: skip
         for row in rows
     ]
@@ -197,25 +206,14 @@ def _merge_holdings(*groups: list[Any]) -> list[dict[str, Any]]:
     return sorted(merged.values(), key=lambda d: str(d["name"]).lower())
 
 
-def _holdings(ledger: Ledger, *, owners: set[str], photo_ids: set[str]) -> list[dict[str, Any]]:
+def _holdings(conn: Connection, *, owners: set[str], photo_ids: set[str]) -> list[dict[str, Any]]:
     """The imported datasets listing these accounts (NSIDs) or these Flickr photo ids."""
     nsids = sorted(owner for owner in owners if _NSID.match(owner))
-    groups = [datasets_holding(ledger, owner_id=owner) for owner in nsids]
+    groups = [datasets_holding(conn, owner_id=owner) for owner in nsids]
     flickr_ids = sorted(p for p in photo_ids if _FLICKR_ID.match(p))
     if flickr_ids:
-        groups.append(datasets_holding(ledger, photo_ids=flickr_ids[:MAX_PHOTOS]))
+        groups.append(datasets_holding(conn, photo_ids=flickr_ids[:MAX_PHOTOS]))
     return _merge_holdings(*groups)
-
-
-def _add_consumers(ledger: Ledger, hits: list[PhotoHit]) -> list[PhotoHit]:
-    if not any(hit.releases for hit in hits):
-        return hits
-    received: dict[str, list[str]] = {}
-    for consumer in list_consumers(ledger):
-        received.setdefault(consumer["release"], []).append(consumer["name"])
-    for hit in hits:
-        hit.consumers = sorted({name for ref in hit.releases for name in received.get(ref, [])})
-    return hits
 
 
 def thumbnail_allowed(row: Any) -> bool:
@@ -232,20 +230,20 @@ def thumbnail_allowed(row: Any) -> bool:
 def lookup_owner(ledger: Ledger, owner: str) -> dict[str, Any]:
     """Photos whose owner id (NSID) or owner username is exactly ``owner``."""
     key = _key(owner, "Flickr username or NSID")
-    with ledger.read() as conn:
+    with ledger.read() as conn:  # one connection for the whole answer
         rows = conn.execute(
-            select(*_columns())
+            select(*_COLUMNS)
             .where(or_(PHOTOS.c.owner_id == key, PHOTOS.c.owner_nickname == key), _SHOWN)
             .order_by(PHOTOS.c.id)
             .limit(MAX_PHOTOS + 1)
         ).all()
         hits = _hits(conn, rows[:MAX_PHOTOS])
-    # the account asked about (an NSID), or the NSID its shown photos give for a username
-    owners = {key} | {hit.owner_id for hit in hits if hit.owner_id}
-    photo_ids = {hit.external_id for hit in hits if hit.external_id}
-    return {"query": key, "photos": [h.to_dict() for h in _add_consumers(ledger, hits)],
-            "truncated": len(rows) > MAX_PHOTOS,
-            "datasets": _holdings(ledger, owners=owners, photo_ids=photo_ids)}  # fmt: skip
+        # the account asked about (an NSID), or the NSID its shown photos give for a username
+        owners = {key} | {hit.owner_id for hit in hits if hit.owner_id}
+        photo_ids = {hit.external_id for hit in hits if hit.external_id}
+        datasets = _holdings(conn, owners=owners, photo_ids=photo_ids)
+    return {"query": key, "photos": [h.to_dict() for h in hits],
+            "truncated": len(rows) > MAX_PHOTOS, "datasets": datasets}  # fmt: skip
 
 
 def _photo_keys(ref: str) -> tuple[list[str], list[str]]:
@@ -269,13 +267,13 @@ def lookup_photo(ledger: Ledger, ref: str) -> dict[str, Any]:
         where += [PHOTOS.c.page_url.in_(urls), PHOTOS.c.download_url.in_(urls)]
     with ledger.read() as conn:
         rows = conn.execute(
-            select(*_columns()).where(or_(*where), _SHOWN).order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
+            select(*_COLUMNS).where(or_(*where), _SHOWN).order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
         ).all()
         hits = _hits(conn, rows)
-    photo_ids = set(ids) | {hit.external_id for hit in hits if hit.external_id}
-    datasets = _holdings(ledger, owners=set(), photo_ids=photo_ids)
-    return {"query": key, "photos": [h.to_dict() for h in _add_consumers(ledger, hits)],
-            "truncated": False, "datasets": datasets}  # fmt: skip
+        photo_ids = set(ids) | {hit.external_id for hit in hits if hit.external_id}
+        datasets = _holdings(conn, owners=set(), photo_ids=photo_ids)
+    return {"query": key, "photos": [h.to_dict() for h in hits], "truncated": False,
+            "datasets": datasets}  # fmt: skip
 
 
 def _tag_filter(tag: str) -> Any:
@@ -302,14 +300,14 @@ def tag_summary(ledger: Ledger, tag: str, *, owner_id: str | None = None) -> dic
         own: list[PhotoHit] | None = None
         if owner_id:
             rows = conn.execute(
-                select(*_columns()).where(match, PHOTOS.c.owner_id == owner_id)
+                select(*_COLUMNS).where(match, PHOTOS.c.owner_id == owner_id)
                 .order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
             ).all()  # fmt: skip
             own = _hits(conn, rows)
     return {
         "tag": key, "photos": int(photos), "faces": int(faces), "owners": int(owners),
         "verified_owner": owner_id,
-        "own_photos": None if own is None else [h.to_dict() for h in _add_consumers(ledger, own)],
+        "own_photos": None if own is None else [h.to_dict() for h in own],
     }  # fmt: skip
 
 
@@ -319,19 +317,18 @@ def face_photo_ids(ledger: Ledger, face_ids: list[int]) -> list[dict[str, Any]]:
         return []
     with ledger.read() as conn:
         rows = conn.execute(
-            select(*_columns(), FACES.c.id.label("face_id"))
+            select(*_COLUMNS, FACES.c.id.label("face_id"))
             .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
             .where(FACES.c.id.in_(face_ids), _SHOWN, FACES.c.excluded_request_id.is_(None))
         ).all()
         hits = {int(row.face_id): hit for row, hit in zip(rows, _hits(conn, rows), strict=True)}
-    _add_consumers(ledger, list(hits.values()))
     return [{"face_id": fid, **hits[fid].to_dict()} for fid in face_ids if fid in hits]
 
 
 def thumbnail(ledger: Ledger, photo_id: int) -> bytes | None:
     """A JPEG of at most :data:`THUMB_SIDE` px, or ``None`` when the rule above says no."""
     with ledger.read() as conn:
-        row = conn.execute(select(*_columns()).where(PHOTOS.c.id == photo_id)).first()
+        row = conn.execute(select(*_COLUMNS).where(PHOTOS.c.id == photo_id)).first()
     if row is None or not thumbnail_allowed(row):
         return None
     try:
@@ -346,21 +343,21 @@ def thumbnail(ledger: Ledger, photo_id: int) -> bytes | None:
     return out.getvalue()
 
 
-def photo_faces(ledger: Ledger, photo_ids: list[int]) -> dict[int, dict[str, Any]]:
+def _photo_faces(conn: Connection, photo_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The detected faces of these photos, for pointing at one's own face (a claim): per
     photo its pixel size and each face's index and box (original pixels). Faces an executed
-    request removed are left out; no template is read or computed."""
+    request removed are left out; no template is read or computed. (Every :class:`PhotoHit`
+    carries its photo's as ``layout``.)"""
     if not photo_ids:
         return {}
-    with ledger.read() as conn:
-        rows = conn.execute(
-            select(PHOTOS.c.id, PHOTOS.c.width, PHOTOS.c.height, FACES.c.id.label("face_id"),
-                   FACES.c.face_index, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
-            .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
-            .where(PHOTOS.c.id.in_(sorted(set(photo_ids))), FACES.c.excluded_request_id.is_(None),
-                   PHOTOS.c.excluded_request_id.is_(None))
-            .order_by(PHOTOS.c.id, FACES.c.face_index, FACES.c.id)
-        ).all()  # fmt: skip
+    rows = conn.execute(
+        select(PHOTOS.c.id, PHOTOS.c.width, PHOTOS.c.height, FACES.c.id.label("face_id"),
+               FACES.c.face_index, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
+        .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
+        .where(PHOTOS.c.id.in_(sorted(set(photo_ids))), FACES.c.excluded_request_id.is_(None),
+               PHOTOS.c.excluded_request_id.is_(None))
+        .order_by(PHOTOS.c.id, FACES.c.face_index, FACES.c.id)
+    ).all()  # fmt: skip
     found: dict[int, dict[str, Any]] = {}
     for row in rows:
         photo = found.setdefault(
