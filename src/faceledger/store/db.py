@@ -68,6 +68,24 @@ def create_ledger_engine(url: str, *, create: bool = True) -> Engine:
 WRITE = "faceledger_write"
 
 
+def counter_engine(engine: Engine) -> Engine:
+    """A small pool of its own beside a PostgreSQL ledger's ``engine``, for single statements
+    on shared counters (the portal's rate limits, ``web.ratelimit``): autocommit (one round
+    trip, no BEGIN / COMMIT), ``synchronous_commit`` off on its sessions only (a crash may
+    forget the last few counts, never ledger data; the ledger's own connections keep waiting
+    for the flush), and no pre-ping: a dropped connection fails that one statement, which its
+    caller treats as "cannot tell" (the portal answers 503), and the pool replaces it."""
+    counters = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=10)
+
+    def _session(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+
+    event.listen(counters, "connect", _session)
+    return counters
+
+
 def no_ledger_message(where: str) -> str:
     """The one line every command but ``ingest`` and ``init`` gives when there is no ledger."""
     return f"no ledger at {where}: run `faceledger ingest` or `faceledger init` first"

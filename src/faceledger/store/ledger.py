@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from sqlalchemy.sql.dml import Insert
 
 from faceledger.store.db import (
     WRITE,
+    counter_engine,
     create_ledger_engine,
     is_read_only,
     migrate_if_needed,
@@ -34,6 +36,8 @@ class Ledger:
         self._since_checkpoint = 0
         self._checkpoint: Callable[[], None] | None = None
         self._checkpoint_every = 0
+        self._counters: Engine | None = None
+        self._counters_lock = threading.Lock()
 
     def on_audit_events(self, every: int, hook: Callable[[], None]) -> None:
         """Call ``hook`` after the commit that brings the audit events committed through this
@@ -81,6 +85,23 @@ class Ledger:
             self._committed(events)
 
     @contextmanager
+    def counting(self) -> Iterator[Connection]:
+        """A connection for one self-committing statement on a shared counter (an atomic
+        upsert of the portal's rate limits): on PostgreSQL from :func:`~faceledger.store.db.
+        counter_engine`'s pool (autocommit, no wait for the WAL flush); on SQLite one write
+        transaction of the ledger (its statements are local calls, not round trips)."""
+        if self.dialect != "postgresql":
+            with self.begin() as conn:
+                yield conn
+            return
+        with self._counters_lock:
+            if self._counters is None:
+                self._counters = counter_engine(self.engine)
+            counters = self._counters
+        with counters.connect() as conn:
+            yield conn
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             yield conn
@@ -99,6 +120,10 @@ class Ledger:
         )
 
     def dispose(self) -> None:
+        with self._counters_lock:
+            counters, self._counters = self._counters, None
+        if counters is not None:
+            counters.dispose()
         self.engine.dispose()
 
 

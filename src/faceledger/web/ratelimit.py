@@ -132,7 +132,7 @@ class AuditBudget:
 class LedgerBuckets:
     """The ``web_buckets`` table of a ledger: counters every portal process shares.
 
-    Each call is one short write transaction holding one atomic upsert, so concurrent processes
+    Each call is one atomic upsert committed on its own (``Ledger.counting``), so concurrent processes
     (threads, workers, hosts) serialise on the row and never both spend its last token. Every
     ``prune_every`` calls a process deletes the rows that have expired (a full bucket, a past
     hour: deleting one changes no decision), so the table holds only recently active clients.
@@ -148,12 +148,10 @@ class LedgerBuckets:
         with self._lock:
             self._calls += 1
             prune = self.prune_every > 0 and self._calls % self.prune_every == 0
-        with self.ledger.begin() as conn:
-            if self.ledger.dialect == "postgresql":  # a limiter row is not worth a flush to disk:
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")  # a crash forgets a few
+        with self.ledger.counting() as conn:  # one round trip on PostgreSQL
             allowed = bool(conn.execute(statement, params).scalar_one())
         if prune:
-            with self.ledger.begin() as conn:
+            with self.ledger.counting() as conn:
                 conn.execute(_PRUNE, {"now": now})
         return allowed
 
