@@ -220,6 +220,13 @@ class Settings(BaseSettings):
         description="Most pixels a portal selfie may declare in its header before any reduced "
         "decoding (also capped by max_image_pixels); a larger one is refused (413) unread.",
     )
+    web_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Threads one portal process runs ledger calls and page rendering in. A few: "
+        "more only contend for Python's interpreter lock (docs/portal.md, under load).",
+    )
     web_selfie_concurrency: int = Field(
         default=1,
         ge=1,

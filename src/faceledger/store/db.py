@@ -28,6 +28,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 logger = logging.getLogger(__name__)
 
 
+#: Connections a PostgreSQL pool keeps open (and as many more it may open for a burst). As many
+#: as the portal's threads (``web.app``: one connection a request at a time): with fewer, every
+#: busy moment opened and closed connections (a backend process each) for each request past it.
+#: A command that uses one or two at a time never opens more.
+POOL_SIZE = 20
+
+
 def create_ledger_engine(url: str, *, create: bool = True) -> Engine:
     """An engine for ``url`` with the pragmas and pool settings faceledger relies on.
 
@@ -55,7 +62,9 @@ def create_ledger_engine(url: str, *, create: bool = True) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            engine = create_engine(parsed, pool_pre_ping=True)
+            engine = create_engine(
+                parsed, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE
+            )
         except ModuleNotFoundError:
             raise LedgerError(
                 "PostgreSQL needs the psycopg driver: pip install 'faceledger[postgres]'"
@@ -75,7 +84,9 @@ def counter_engine(engine: Engine) -> Engine:
     forget the last few counts, never ledger data; the ledger's own connections keep waiting
     for the flush), and no pre-ping: a dropped connection fails that one statement, which its
     caller treats as "cannot tell" (the portal answers 503), and the pool replaces it."""
-    counters = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=10)
+    counters = create_engine(
+        engine.url, isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE, max_overflow=POOL_SIZE
+    )
 
     def _session(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.autocommit = True

@@ -12,16 +12,14 @@ The interactive docs pages are off: they load scripts from a CDN.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
+import anyio.to_thread
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from faceledger import __version__
 from faceledger.api import FaceLedger
@@ -30,16 +28,10 @@ from faceledger.services.people.verification import LocalProfileVerifier, Profil
 from faceledger.store import Ledger, open_ledger
 from faceledger.web import errors
 from faceledger.web.deps import Portal, flush_unaudited_logins
+from faceledger.web.guard import Guard
 from faceledger.web.keys import load_secret
 from faceledger.web.ratelimit import TokenBucket, portal_limits
-from faceledger.web.security import (
-    CSRF_COOKIE,
-    HostCheck,
-    Signer,
-    csrf_token,
-    relative_without_slash,
-    secure_headers,
-)
+from faceledger.web.security import HostCheck, Signer, csrf_token
 from faceledger.web.selfie import SelfieGate
 
 HERE = Path(__file__).resolve().parent
@@ -90,6 +82,8 @@ def create_app(
 
     @asynccontextmanager
     async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # the threads that run ledger calls and sync routes: a few, not anyio's 40 (issue 15.3)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         yield
         flush_unaudited_logins(portal, force=True)  # the last hour's count is not lost
 
@@ -100,55 +94,11 @@ def create_app(
     )  # fmt: skip
     app.state.portal = portal
     errors.install(app)
-    hosts = HostCheck(settings.web_trusted_hosts)
 
-    @app.middleware("http")
-    async def _guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
-        if not hosts.allows(request.headers.get("host")):
-            response = errors.answer(
-                request, 400, "unknown host: this portal does not answer for that name"
-            )
-            secure_headers(path, response.headers)
-            return response
-        if path != "/" and path.endswith("/") and not path.startswith("/static/"):
-            response = RedirectResponse(
-                relative_without_slash(path, request.url.query), status_code=307
-            )
-            secure_headers(path, response.headers)
-            return response
-        if not path.startswith("/static/"):
-            client = request.client.host if request.client else "unknown"
-            try:  # a shared limiter is a ledger round trip: off the event loop
-                allowed = await run_in_threadpool(portal.limiter.allow, client)
-            except SQLAlchemyError:  # cannot tell whether the client is over its limit: refuse
-                response = errors.answer(
-                    request, 503, "the portal is busy: try again in a moment", {"Retry-After": "1"}
-                )
-                secure_headers(path, response.headers)
-                return response
-            if not allowed:
-                response = errors.answer(
-                    request, 429, "too many requests: slow down and try again in a minute",
-                    {"Retry-After": str(portal.limiter.retry_after())},
-                )  # fmt: skip
-                secure_headers(path, response.headers)
-                return response
-        try:
-            response = await call_next(request)
-        finally:
-            portal.forget_keys()
-        new_cookie = getattr(request.state, "new_csrf_cookie", None)
-        if new_cookie and not request.cookies.get(CSRF_COOKIE):
-            response.set_cookie(
-                CSRF_COOKIE, new_cookie, httponly=True, samesite="strict",
-                secure=settings.web_cookie_secure, path="/",
-            )  # fmt: skip
-        secure_headers(path, response.headers)
-        return response
-
+    app.add_middleware(
+        Guard, portal=portal, hosts=HostCheck(settings.web_trusted_hosts),
+        secure_cookie=settings.web_cookie_secure,
+    )  # fmt: skip
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     from faceledger.web import api_review, pages_review  # request review (requests helper)
 
