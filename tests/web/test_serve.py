@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import selectors
 import signal
 import socket
 import subprocess
@@ -204,6 +205,43 @@ def test_bind_listener_refuses_a_taken_port_and_the_second_of_two_binds() -> Non
             bind_listener("192.0.2.1", 0)  # TEST-NET-1: on no interface here
     finally:
         first.close()
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="SO_REUSEPORT is Linux/BSD only")
+def test_with_workers_each_listens_on_its_own_socket_and_the_kernel_spreads_connections() -> None:
+    from faceledger.errors import ConfigError
+    from faceledger.web.serving import bind_listener, worker_listener
+
+    parent = bind_listener("127.0.0.1", 0, workers=2)
+    port = parent.getsockname()[1]
+    own = [worker_listener(parent), worker_listener(parent)]
+    clients: list[socket.socket] = []
+    try:
+        # the parent's socket holds the port and never accepts
+        assert not parent.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        assert all(s is not parent and s.getsockname()[1] == port for s in own)
+        for workers in (1, 2):  # a second portal on the port is refused, never joined
+            with pytest.raises(ConfigError, match=rf"^port {port} on 127.0.0.1 is in use"):
+                bind_listener("127.0.0.1", port, workers=workers)
+        for _ in range(40):  # 40 new connections: the kernel hashes each to one of the two
+            client = socket.create_connection(("127.0.0.1", port), timeout=5)
+            clients.append(client)
+        accepted = [0, 0]
+        with selectors.DefaultSelector() as ready:  # accept as they are ready, not after a sleep
+            for which, sock in enumerate(own):
+                ready.register(sock, selectors.EVENT_READ, which)
+            while sum(accepted) < 40:
+                events = ready.select(timeout=10)
+                assert events, f"only {sum(accepted)} of 40 connections arrived"
+                for key, _mask in events:
+                    own[key.data].accept()[0].close()
+                    accepted[key.data] += 1
+        # every connection was queued on a worker's socket (none on the parent's), and both
+        # got some: all 40 on one has odds of 2 in 2**40
+        assert min(accepted) > 0, accepted
+    finally:
+        for sock in [*clients, *own, parent]:
+            sock.close()
 
 
 SECRETS = ("70000001@N01", "fl_session=", "SESSIONSECRET", "flt_9_", "Bearer", "beach", "RCPT",

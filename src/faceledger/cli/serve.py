@@ -76,7 +76,8 @@ def serve(state: CliState, host: str, port: int, workers: int, access_log: str |
             "--workers needs a writable ledger (the processes share their rate limits through it)"
         )
     load_secret(settings)  # the one signing secret every worker reads, made before any starts
-    listener = bind_listener(host, port)  # a busy port is reported here, before any "serving" line
+    # a busy port is reported here, before any "serving" line
+    listener = bind_listener(host, port, workers=workers)
     where = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
     processes = f", {workers} server processes" if workers > 1 else ""
     click.echo(f"faceledger portal on {where} (console: /console){processes}", err=True)

@@ -1,5 +1,5 @@
-"""Running the portal: one listening socket, bound before anything is announced, served by one
-process or by ``workers`` processes under a small supervisor (``faceledger serve --workers N``).
+"""Running the portal: bound before anything is announced, served by one process or by
+``workers`` processes under a small supervisor (``faceledger serve --workers N``).
 
 Example::
 
@@ -7,13 +7,18 @@ Example::
     supervise(settings, listener, workers=4)        # until SIGTERM / Ctrl+C
 
 Binding first, in the parent, is what makes a busy port an error *before* the "portal on ..."
-line, with no window between a check and the real bind (the socket that was checked is the one
-served). The workers are spawned processes that inherit that socket; each opens its own ledger
-connections and builds its own app. What they must agree on is not in their memory: the rate
-limiter and the anonymous audit budget are rows of the ledger (``web.ratelimit``), console
-sessions are ledger rows, and the signing secret is one setting or key file (``web.keys``).
-A worker that exits after it started is replaced; one that cannot start stops the portal (exit
-1), since the others would fail the same way.
+line, with no window between a check and the real bind. With several workers on Linux (where
+``SO_REUSEPORT`` exists) the parent's socket is bound with ``SO_REUSEPORT`` but never listens:
+it holds the port, and each worker binds and listens on a socket of its own beside it, so the
+kernel spreads new connections evenly over the workers. (One shared listening socket lets
+whichever worker wakes first take each connection: under load one worker held twice the
+connections of the other, and a kept-alive connection stays where it landed.) Elsewhere the
+workers share the parent's listening socket. The workers are spawned processes; each opens its
+own ledger connections and builds its own app. What they must agree on is not in their memory:
+the rate limiter and the anonymous audit budget are rows of the ledger (``web.ratelimit``),
+console sessions are ledger rows, and the signing secret is one setting or key file
+(``web.keys``). A worker that exits after it started is replaced; one that cannot start stops
+the portal (exit 1), since the others would fail the same way.
 """
 
 from __future__ import annotations
@@ -52,9 +57,36 @@ def uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def bind_listener(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host``:``port``; :class:`ConfigError` (exit 2) naming the
-    port and address when it is in use, not ours to take, or not an address of this machine."""
+#: Whether workers can each listen on the port (Linux >= 3.9; not on every platform).
+REUSE_PORT = hasattr(socket, "SO_REUSEPORT")
+
+
+def bind_listener(host: str, port: int, *, workers: int = 1) -> socket.socket:
+    """A TCP socket on ``host``:``port`` for ``workers`` processes; :class:`ConfigError`
+    (exit 2) naming the port and address when it is in use, not ours to take, or not an
+    address of this machine. One worker, or no :data:`REUSE_PORT`: a listening socket. More
+    where :data:`REUSE_PORT`: the port is first bound alone (so that a portal already serving
+    there with ``SO_REUSEPORT`` is "in use", not joined), then bound with ``SO_REUSEPORT``
+    without listening: it holds the port while each worker listens beside it
+    (:func:`worker_listener`)."""
+    if workers > 1 and REUSE_PORT:
+        alone = _bound(host, port, reuse_port=False, listen=False)
+        port = alone.getsockname()[1]  # the one port 0 chose
+        alone.close()
+        return _bound(host, port, reuse_port=True, listen=False)
+    return _bound(host, port, reuse_port=False, listen=True)
+
+
+def worker_listener(parent: socket.socket) -> socket.socket:
+    """The socket a worker serves on: the parent's when it listens (shared by all), else one
+    of the worker's own, bound with ``SO_REUSEPORT`` to the parent's address and listening."""
+    if parent.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        return parent
+    host, port = parent.getsockname()[:2]
+    return _bound(host, port, reuse_port=True, listen=True)
+
+
+def _bound(host: str, port: int, *, reuse_port: bool, listen: bool) -> socket.socket:
     address = host or "0.0.0.0"
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -62,10 +94,13 @@ def bind_listener(host: str, port: int) -> socket.socket:
         sock.setsockopt(
             socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
         )  # TIME_WAIT only, never a listener
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6 and address == "::":
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         sock.bind((address, port))
-        sock.listen(BACKLOG)
+        if listen:
+            sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
         where = f"port {port} on {host or '0.0.0.0'}"
@@ -116,6 +151,7 @@ def _worker_main(settings: Settings, listener: socket.socket, ready: Any) -> Non
     from faceledger.web import create_app
 
     try:
+        listener = worker_listener(listener)
         ledger = open_ledger(settings.database_url)  # made and migrated by the parent already
         install_checkpoints(
             ledger, checkpoints_path(settings), every=settings.audit_checkpoint_every
