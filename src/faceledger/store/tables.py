@@ -128,6 +128,18 @@ def chunks(items: Sequence[_T], size: int = IN_CHUNK) -> Iterator[Sequence[_T]]:
         yield items[start : start + size]
 
 
+def bound_in_chunks(
+    conn: Any, statement: Any, values: Sequence[Any], key: str = "ids"
+) -> list[Any]:
+    """Every row of ``statement`` (built once, with ``bindparam(key, expanding=True)`` where
+    the values go) over ``values``, one chunk at a time. For hot paths: a statement built once
+    is not rebuilt, nor its cache key walked again, on every call (:func:`in_chunks` does both)."""
+    rows: list[Any] = []
+    for chunk in chunks(values):
+        rows.extend(conn.execute(statement, {key: list(chunk)}).all())
+    return rows
+
+
 def in_chunks(conn: Any, query: Any, column: Any, values: Sequence[Any]) -> list[Any]:
     """Every row of ``query.where(column.in_(chunk))`` over ``values``, one chunk at a time."""
     rows: list[Any] = []

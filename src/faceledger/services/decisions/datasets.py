@@ -38,6 +38,7 @@ one ``datasets.import`` audit event (ids, names, hashes and counts only) in its 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -46,13 +47,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from faceledger.errors import DatasetError
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import DATASET_MEMBERS, DATASETS, PHOTOS, chunks
+from faceledger.store.tables import DATASET_MEMBERS, DATASETS, PHOTOS, bound_in_chunks, chunks
 
 #: Annotation kinds that are special-category (GDPR Art. 9(1)) or sensitive (CPRA) data.
 SENSITIVE_LABELS = frozenset({
@@ -393,6 +394,30 @@ def _exact(value: str | None, what: str, pattern: re.Pattern[str]) -> str | None
     return text
 
 
+_DATASETS_BY_ID = select(DATASETS).where(DATASETS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _holding_statements(by_owner: bool, by_photos: bool) -> tuple[Any, Any]:
+    """(member counts per dataset, label kinds per dataset) of the members matching the bound
+    ``owner`` and / or ``photos``: built once for each of the three ways to ask."""
+    where = []
+    if by_owner:
+        where.append(DATASET_MEMBERS.c.owner_id == bindparam("owner"))
+    if by_photos:
+        where.append(DATASET_MEMBERS.c.photo_id.in_(bindparam("photos", expanding=True)))
+    matched = and_(*where)
+    counts = (
+        select(DATASET_MEMBERS.c.dataset_id, func.count(func.distinct(DATASET_MEMBERS.c.photo_id)),
+               func.count(DATASET_MEMBERS.c.face_index))
+        .where(matched).group_by(DATASET_MEMBERS.c.dataset_id)
+    )  # fmt: skip
+    labels = (
+        select(DATASET_MEMBERS.c.dataset_id, DATASET_MEMBERS.c.labels).where(matched).distinct()
+    )
+    return counts, labels
+
+
 def datasets_holding(
     ledger: Ledger | Connection, *, owner_id: str | None = None,
     photo_ids: Iterable[str] | None = None,
@@ -415,29 +440,18 @@ def datasets_holding(
         raise DatasetError(f"at most {MAX_PHOTO_IDS} photo ids at once")
     if photos == [] and owner is None:
         return []
-    where = []
-    if owner is not None:
-        where.append(DATASET_MEMBERS.c.owner_id == owner)
-    if photos is not None:
-        where.append(DATASET_MEMBERS.c.photo_id.in_(photos))
-    matched = and_(*where)
+    counts_of, labels_of = _holding_statements(owner is not None, photos is not None)
+    params = {"owner": owner, "photos": photos}
     with _with_conn(ledger) as conn:
-        counts = conn.execute(
-            select(DATASET_MEMBERS.c.dataset_id, func.count(func.distinct(DATASET_MEMBERS.c.photo_id)),
-                   func.count(DATASET_MEMBERS.c.face_index))
-            .where(matched).group_by(DATASET_MEMBERS.c.dataset_id)
-        ).all()  # fmt: skip
+        counts = conn.execute(counts_of, params).all()
         if not counts:
             return []
         kinds: dict[int, set[str]] = {}
-        for dataset_id, labels in conn.execute(
-            select(DATASET_MEMBERS.c.dataset_id, DATASET_MEMBERS.c.labels).where(matched).distinct()
-        ).all():
+        for dataset_id, labels in conn.execute(labels_of, params).all():
             kinds.setdefault(int(dataset_id), set()).update(
                 k for k in (labels or "").split(",") if k
             )
-        rows = {int(r.id): r for r in conn.execute(
-            select(DATASETS).where(DATASETS.c.id.in_([int(c[0]) for c in counts]))).all()}  # fmt: skip
+        rows = {int(r.id): r for r in conn.execute(_DATASETS_BY_ID, {"ids": [int(c[0]) for c in counts]}).all()}  # fmt: skip
     found = [
         DatasetHolding(
             name=rows[int(dataset_id)].name,
@@ -489,6 +503,14 @@ def _photo_matches() -> Any:
     )
 
 
+_PAIRS = (
+    select(PHOTOS.c.id, DATASET_MEMBERS.c.dataset_id)
+    .select_from(PHOTOS.join(DATASET_MEMBERS, _photo_matches()))
+    .where(PHOTOS.c.id.in_(bindparam("ids", expanding=True)))
+    .distinct()
+)
+
+
 def ledger_overlap(ledger: Ledger) -> dict[str, Any]:
     """How many ledger photos the imported datasets also list (the report's ``datasets``
     section): in any dataset, in one that carries sensitive labels, and per dataset."""
@@ -531,15 +553,8 @@ def ledger_overlap(ledger: Ledger) -> dict[str, Any]:
 def _photo_dataset_pairs(conn: Connection, photo_ids: Iterable[int]) -> Iterator[tuple[int, int]]:
     """``(ledger photo id, dataset id)`` for every imported dataset listing one of these
     ledger photos (:func:`_photo_matches`), in chunks that fit any backend's parameter limit."""
-    ids = sorted({int(p) for p in photo_ids})
-    joined = PHOTOS.join(DATASET_MEMBERS, _photo_matches())
-    for chunk in chunks(ids):
-        rows = conn.execute(
-            select(PHOTOS.c.id, DATASET_MEMBERS.c.dataset_id).select_from(joined)
-            .where(PHOTOS.c.id.in_(chunk)).distinct()
-        ).all()  # fmt: skip
-        for photo_id, dataset_id in rows:
-            yield int(photo_id), int(dataset_id)
+    for photo_id, dataset_id in bound_in_chunks(conn, _PAIRS, sorted({int(p) for p in photo_ids})):
+        yield int(photo_id), int(dataset_id)
 
 
 def _with_conn(conn_or_ledger: Connection | Ledger) -> Any:

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from faceledger.errors import ReleaseError
 from faceledger.services.lifecycle.release_versions import (
@@ -25,7 +25,7 @@ from faceledger.store.tables import (
     NOTICES,
     RELEASES,
     VERSIONS,
-    in_chunks,
+    bound_in_chunks,
 )
 
 
@@ -112,22 +112,25 @@ def add_consumer(
     }
 
 
+_HOLDINGS = (
+    select(ITEMS.c.photo_id, RELEASES.c.name, VERSIONS.c.version, CONSUMERS.c.name.label("consumer"))
+    .select_from(ITEMS.join(VERSIONS, VERSIONS.c.id == ITEMS.c.version_id)
+                 .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
+                 .outerjoin(CONSUMERS, CONSUMERS.c.version_id == VERSIONS.c.id))
+    .where(ITEMS.c.photo_id.in_(bindparam("ids", expanding=True)))
+    .distinct()
+)  # fmt: skip
+
+
 def holdings_by_photo(
     conn: Connection, photo_ids: Iterable[int]
 ) -> dict[int, tuple[list[str], list[str]]]:
     """For each of these photos that a release version held: the ``NAME@vN`` of those versions
     and the names of the consumers that received any of them, both sorted. One query a chunk
     of photos (the portal's search results: no query per photo, no read of every consumer)."""
-    query = (
-        select(ITEMS.c.photo_id, RELEASES.c.name, VERSIONS.c.version, CONSUMERS.c.name.label("consumer"))
-        .select_from(ITEMS.join(VERSIONS, VERSIONS.c.id == ITEMS.c.version_id)
-                     .join(RELEASES, RELEASES.c.id == VERSIONS.c.release_id)
-                     .outerjoin(CONSUMERS, CONSUMERS.c.version_id == VERSIONS.c.id))
-        .distinct()
-    )  # fmt: skip
     versions: dict[int, set[tuple[str, int]]] = {}
     consumers: dict[int, set[str]] = {}
-    for row in in_chunks(conn, query, ITEMS.c.photo_id, sorted({int(p) for p in photo_ids})):
+    for row in bound_in_chunks(conn, _HOLDINGS, sorted({int(p) for p in photo_ids})):
         versions.setdefault(int(row.photo_id), set()).add((str(row.name), int(row.version)))
         if row.consumer is not None:
             consumers.setdefault(int(row.photo_id), set()).add(str(row.consumer))

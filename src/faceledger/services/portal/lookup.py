@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import Connection, and_, func, literal, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, literal, or_, select
 
 from faceledger.errors import IdentifierError
 from faceledger.services.decisions.datasets import dataset_names_by_photo, datasets_holding
@@ -139,6 +139,30 @@ def _search_columns() -> list[Any]:
 _COLUMNS = _search_columns()
 #: Public searches never list what an executed opt-out / erasure removed.
 _SHOWN = PHOTOS.c.excluded_request_id.is_(None)
+#: The searches' statements, built once (their values are bound parameters).
+_BY_OWNER = (
+    select(*_COLUMNS)
+    .where(or_(PHOTOS.c.owner_id == bindparam("key"), PHOTOS.c.owner_nickname == bindparam("key")),
+           _SHOWN)
+    .order_by(PHOTOS.c.id)
+    .limit(MAX_PHOTOS + 1)
+)  # fmt: skip
+_BY_PHOTO = (
+    select(*_COLUMNS)
+    .where(or_(PHOTOS.c.external_id.in_(bindparam("ids", expanding=True)),
+               PHOTOS.c.page_url.in_(bindparam("urls", expanding=True)),
+               PHOTOS.c.download_url.in_(bindparam("urls", expanding=True))), _SHOWN)
+    .order_by(PHOTOS.c.id)
+    .limit(MAX_PHOTOS)
+)  # fmt: skip
+_LAYOUT = (
+    select(PHOTOS.c.id, PHOTOS.c.width, PHOTOS.c.height, FACES.c.id.label("face_id"),
+           FACES.c.face_index, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
+    .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
+    .where(PHOTOS.c.id.in_(bindparam("ids", expanding=True)), FACES.c.excluded_request_id.is_(None),
+           PHOTOS.c.excluded_request_id.is_(None))
+    .order_by(PHOTOS.c.id, FACES.c.face_index, FACES.c.id)
+)  # fmt: skip
 
 
 def scan_state(row: Any) -> str:
@@ -231,12 +255,7 @@ def lookup_owner(ledger: Ledger, owner: str) -> dict[str, Any]:
     """Photos whose owner id (NSID) or owner username is exactly ``owner``."""
     key = _key(owner, "Flickr username or NSID")
     with ledger.read() as conn:  # one connection for the whole answer
-        rows = conn.execute(
-            select(*_COLUMNS)
-            .where(or_(PHOTOS.c.owner_id == key, PHOTOS.c.owner_nickname == key), _SHOWN)
-            .order_by(PHOTOS.c.id)
-            .limit(MAX_PHOTOS + 1)
-        ).all()
+        rows = conn.execute(_BY_OWNER, {"key": key}).all()
         hits = _hits(conn, rows[:MAX_PHOTOS])
         # the account asked about (an NSID), or the NSID its shown photos give for a username
         owners = {key} | {hit.owner_id for hit in hits if hit.owner_id}
@@ -260,15 +279,8 @@ def lookup_photo(ledger: Ledger, ref: str) -> dict[str, Any]:
     """The photo whose id, page URL or download URL is exactly ``ref``."""
     key = _key(ref, "photo URL or id")
     ids, urls = _photo_keys(key)
-    where = []
-    if ids:
-        where.append(PHOTOS.c.external_id.in_(ids))
-    if urls:
-        where += [PHOTOS.c.page_url.in_(urls), PHOTOS.c.download_url.in_(urls)]
     with ledger.read() as conn:
-        rows = conn.execute(
-            select(*_COLUMNS).where(or_(*where), _SHOWN).order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
-        ).all()
+        rows = conn.execute(_BY_PHOTO, {"ids": ids, "urls": urls}).all()
         hits = _hits(conn, rows)
         photo_ids = set(ids) | {hit.external_id for hit in hits if hit.external_id}
         datasets = _holdings(conn, owners=set(), photo_ids=photo_ids)
@@ -276,10 +288,24 @@ def lookup_photo(ledger: Ledger, ref: str) -> dict[str, Any]:
             "datasets": datasets}  # fmt: skip
 
 
-def _tag_filter(tag: str) -> Any:
+def _tag_pattern(tag: str) -> str:
+    """The LIKE pattern of :data:`_TAGGED` for exactly ``tag`` (its wildcards escaped)."""
     escaped = tag.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    padded = literal(",") + func.lower(func.replace(PHOTOS.c.tags, ", ", ",")) + literal(",")
-    return padded.like(f"%,{escaped},%", escape="\\")
+    return f"%,{escaped},%"
+
+
+_PADDED_TAGS = literal(",") + func.lower(func.replace(PHOTOS.c.tags, ", ", ",")) + literal(",")
+#: A shown photo with the tag of the bound ``pattern`` (:func:`_tag_pattern`).
+_TAGGED = and_(_PADDED_TAGS.like(bindparam("pattern"), escape="\\"), _SHOWN)
+_TAG_COUNTS = select(func.count(), func.count(func.distinct(PHOTOS.c.owner_id))).where(_TAGGED)
+_TAG_FACES = (
+    select(func.count()).select_from(FACES.join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id))
+    .where(_TAGGED, FACES.c.excluded_request_id.is_(None))
+)  # fmt: skip
+_TAG_OWN = (
+    select(*_COLUMNS).where(_TAGGED, PHOTOS.c.owner_id == bindparam("owner"))
+    .order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
+)  # fmt: skip
 
 
 def tag_summary(ledger: Ledger, tag: str, *, owner_id: str | None = None) -> dict[str, Any]:
@@ -288,22 +314,13 @@ def tag_summary(ledger: Ledger, tag: str, *, owner_id: str | None = None) -> dic
     key = _key(tag, "tag")
     if "," in key:
         raise IdentifierError("give one tag (no commas)")
-    match = and_(_tag_filter(key), _SHOWN)
+    pattern = {"pattern": _tag_pattern(key)}
     with ledger.read() as conn:
-        photos, owners = conn.execute(
-            select(func.count(), func.count(func.distinct(PHOTOS.c.owner_id))).where(match)
-        ).one()
-        faces = conn.execute(
-            select(func.count()).select_from(FACES.join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id))
-            .where(match, FACES.c.excluded_request_id.is_(None))
-        ).scalar_one()  # fmt: skip
+        photos, owners = conn.execute(_TAG_COUNTS, pattern).one()
+        faces = conn.execute(_TAG_FACES, pattern).scalar_one()
         own: list[PhotoHit] | None = None
         if owner_id:
-            rows = conn.execute(
-                select(*_COLUMNS).where(match, PHOTOS.c.owner_id == owner_id)
-                .order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
-            ).all()  # fmt: skip
-            own = _hits(conn, rows)
+            own = _hits(conn, conn.execute(_TAG_OWN, {**pattern, "owner": owner_id}).all())
     return {
         "tag": key, "photos": int(photos), "faces": int(faces), "owners": int(owners),
         "verified_owner": owner_id,
@@ -350,14 +367,7 @@ def _photo_faces(conn: Connection, photo_ids: list[int]) -> dict[int, dict[str, 
     carries its photo's as ``layout``.)"""
     if not photo_ids:
         return {}
-    rows = conn.execute(
-        select(PHOTOS.c.id, PHOTOS.c.width, PHOTOS.c.height, FACES.c.id.label("face_id"),
-               FACES.c.face_index, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
-        .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
-        .where(PHOTOS.c.id.in_(sorted(set(photo_ids))), FACES.c.excluded_request_id.is_(None),
-               PHOTOS.c.excluded_request_id.is_(None))
-        .order_by(PHOTOS.c.id, FACES.c.face_index, FACES.c.id)
-    ).all()  # fmt: skip
+    rows = conn.execute(_LAYOUT, {"ids": sorted(set(photo_ids))}).all()
     found: dict[int, dict[str, Any]] = {}
     for row in rows:
         photo = found.setdefault(
