@@ -221,11 +221,12 @@ class Settings(BaseSettings):
         "decoding (also capped by max_image_pixels); a larger one is refused (413) unread.",
     )
     web_threads: int = Field(
-        default=4,
+        default=2,
         ge=1,
         le=64,
-        description="Threads one portal process runs ledger calls and page rendering in. A few: "
-        "more only contend for Python's interpreter lock (docs/portal.md, under load).",
+        description="Threads one portal process runs its ledger calls and pages in (selfie "
+        "searches have their own). Few: more only contend for Python's interpreter lock; add "
+        "processes (serve --workers) instead. See docs/portal.md, under load.",
     )
     web_selfie_concurrency: int = Field(
         default=1,

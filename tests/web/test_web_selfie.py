@@ -175,3 +175,47 @@ def test_bytes_go_through_the_real_decoder_in_memory() -> None:
     assert image.rgb.shape == (64, 64, 3)
     with pytest.raises(ImageError, match="the uploaded image"):
         load_image(b"not an image", max_pixels=10_000_000)
+
+
+def test_a_slow_selfie_search_never_holds_up_the_searches_by_identifier(
+    corpus: Any, web_settings: Any
+) -> None:
+    """With one shared thread (``web_threads=1``), an owner search is answered while a selfie
+    search is still running: the selfie work has threads of its own. Were it on the shared
+    thread, the owner search would wait for it, and the bounded wait below would fail."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from faceledger.web import create_app
+
+    app = create_app(web_settings.model_copy(update={"web_threads": 1}), ledger=corpus)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(image: bytes) -> list[dict[str, Any]]:
+        started.set()
+        release.wait(60)
+        return []
+
+    app.dependency_overrides[get_selfie_search] = lambda: slow
+
+    async def scenario() -> tuple[int, bool, int]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as web:
+                selfie = asyncio.create_task(web.post(
+                    "/api/v1/selfie", files={"image": ("me.jpg", _jpeg(), "image/jpeg")},
+                    data={"consent": "yes"},
+                ))  # fmt: skip
+                try:
+                    assert await asyncio.get_running_loop().run_in_executor(None, started.wait, 60)
+                    owner = await asyncio.wait_for(
+                        web.get("/api/v1/search/owner", params={"q": "70000001@N01"}), timeout=60
+                    )
+                    still_running = not selfie.done()
+                finally:
+                    release.set()
+                return owner.status_code, still_running, (await selfie).status_code
+
+    assert asyncio.run(scenario()) == (200, True, 200)

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from faceledger.errors import NoFaceError
 from faceledger.services.people.verification import new_challenge, verify_owner
@@ -141,13 +140,13 @@ async def _search_upload(
     image = uploads.image_part(parts, "image", limit)
     parts.clear()
     raw_cap = min(settings.max_image_pixels, settings.web_selfie_max_raw_pixels)
-    small = await run_in_threadpool(
+    small = await portal.selfie_gate.run(
         shrink_selfie, image, max_pixels=settings.web_selfie_max_pixels, max_raw_pixels=raw_cap
     )
     del image
     portal.audit_budget.take()
     try:
-        return await run_in_threadpool(searcher, small)
+        return await portal.selfie_gate.run(searcher, small)
     except NoFaceError:
         raise HTTPException(
             422, "no face was found in the photo: try a clear, front-facing photo"

@@ -26,14 +26,18 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import io
 import math
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
+from typing import Any, TypeVar
 
 from fastapi import HTTPException
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -48,12 +52,25 @@ _libc: ctypes.CDLL | None = None
 _libc_checked = False
 
 
+_T = TypeVar("_T")
+
+
 class SelfieGate:
-    """At most ``limit`` selfie requests at once in this process; the next one is refused."""
+    """At most ``limit`` selfie requests at once in this process; the next one is refused.
+
+    Their decoding and search run on threads of their own (``run``), not on the portal's few
+    shared ones (``web_threads``): a search of seconds never holds up the searches by
+    identifier that take milliseconds."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._slots = threading.BoundedSemaphore(limit)
+        self._threads = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="selfie")
+
+    async def run(self, function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """``function(*args, **kwargs)`` on one of the selfie threads, awaited."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, partial(function, *args, **kwargs))
 
     @contextmanager
     def slot(self) -> Iterator[None]:
