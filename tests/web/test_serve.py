@@ -85,6 +85,19 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     )
 
 
+def _workers_of(proc: subprocess.Popen[bytes]) -> list[str]:
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    return [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def _gone(pid: str) -> bool:
+    """No such process, or a zombie (exited, not yet reaped)."""
+    try:
+        return "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        return True
+
+
 @pytest.mark.both_backends
 def test_given_two_portal_processes_on_one_ledger_then_they_share_one_rate_limit_and_one_secret(
     corpus: Any, ledger_url: str, tmp_path: Path
@@ -149,10 +162,7 @@ def test_given_workers_then_one_serve_runs_several_processes_with_one_limit(
     log = tmp_path / "serve.log"
     with serving(env, log, "--workers", "3") as (url, proc):
         wait_ready(url, proc, log)
-        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-        workers = [
-            pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        ]
+        workers = _workers_of(proc)
         started = time.monotonic()
         codes = []
         for _ in range(BURST + 3):  # a new connection each: the kernel hands them to any worker
@@ -165,11 +175,31 @@ def test_given_workers_then_one_serve_runs_several_processes_with_one_limit(
     assert len(workers) == 3
     assert codes == [200] * BURST + [429] * 3
     assert "3 server processes" in log.read_text()
-    for pid in workers:  # every worker stopped with the supervisor
-        assert (
-            not Path(f"/proc/{pid}").exists()
-            or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
-        )
+    assert all(_gone(pid) for pid in workers)  # every worker stopped with the supervisor
+
+
+def test_given_the_supervisor_is_killed_then_its_workers_stop_and_free_the_port(
+    corpus: Any, ledger_url: str, tmp_path: Path
+) -> None:  # fmt: skip
+    env = portal_env(tmp_path, ledger_url)
+    log = tmp_path / "serve.log"
+    with serving(env, log, "--workers", "2") as (url, proc):
+        wait_ready(url, proc, log)
+        workers = _workers_of(proc)
+        proc.kill()  # SIGKILL: no handler runs, nothing is told
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)  # bounded wait for the workers' own shutdown
+    left = [pid for pid in workers if not _gone(pid)]
+    for pid in left:  # a failed run leaves nothing behind
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+    assert len(workers) == 2
+    assert not left, "a worker outlived its supervisor"
+    port = int(url.rsplit(":", 1)[1])
+    with socket.socket() as probe:  # nothing holds the port any more
+        probe.bind(("127.0.0.1", port))
 
 
 def test_given_a_busy_port_then_serve_says_so_and_never_claims_to_serve(
