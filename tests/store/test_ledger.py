@@ -89,3 +89,28 @@ def test_concurrent_writers_queue_and_keep_one_chain(ledger_url: str) -> None:
         assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar() == 60
         assert verify_chain(conn) is None
     ledger.dispose()
+
+
+def test_lookup_reads_what_is_committed_without_holding_a_transaction_open(ledger: Ledger) -> None:
+    """``Ledger.lookup`` (the portal's searches): on PostgreSQL each statement reads what was
+    committed before it began, and no transaction is left open between statements (no BEGIN,
+    no ROLLBACK round trips), unlike ``read``; on SQLite it is ``read`` (one snapshot)."""
+    with ledger.begin() as conn:
+        conn.execute(text("CREATE TABLE lookup_probe (n INTEGER)"))
+        conn.execute(text("INSERT INTO lookup_probe VALUES (1)"))
+    with ledger.lookup() as conn:
+        assert conn.execute(text("SELECT count(*) FROM lookup_probe")).scalar_one() == 1
+        with ledger.begin() as other:
+            other.execute(text("INSERT INTO lookup_probe VALUES (2)"))
+        seen = conn.execute(text("SELECT count(*) FROM lookup_probe")).scalar_one()
+        assert seen == (2 if ledger.dialect == "postgresql" else 1)
+        if ledger.dialect == "postgresql":
+            from psycopg import pq
+
+            status = conn.connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+            assert status == pq.TransactionStatus.IDLE
+    if ledger.dialect == "postgresql":
+        with ledger.read() as conn:
+            conn.execute(text("SELECT 1"))
+            status = conn.connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+            assert status == pq.TransactionStatus.INTRANS  # what lookup saves

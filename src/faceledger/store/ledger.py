@@ -106,6 +106,19 @@ class Ledger:
         with self.engine.connect() as conn:
             yield conn
 
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A connection for a few reads that need no snapshot in common (a portal search): on
+        PostgreSQL in autocommit, so each statement reads what was committed when it began, as
+        in the READ COMMITTED transaction :meth:`read` opens, without that transaction's BEGIN
+        and ROLLBACK round trips. On SQLite the same as :meth:`read`. Never for writes."""
+        if self.dialect != "postgresql":
+            with self.read() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
     def insert_ignoring_conflicts(self, table: Table, index_elements: list[str]) -> Insert:
         """``INSERT ... ON CONFLICT DO NOTHING`` for this backend."""
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert

@@ -254,7 +254,7 @@ def thumbnail_allowed(row: Any) -> bool:
 def lookup_owner(ledger: Ledger, owner: str) -> dict[str, Any]:
     """Photos whose owner id (NSID) or owner username is exactly ``owner``."""
     key = _key(owner, "Flickr username or NSID")
-    with ledger.read() as conn:  # one connection for the whole answer
+    with ledger.lookup() as conn:  # one connection for the whole answer
         rows = conn.execute(_BY_OWNER, {"key": key}).all()
         hits = _hits(conn, rows[:MAX_PHOTOS])
         # the account asked about (an NSID), or the NSID its shown photos give for a username
@@ -279,7 +279,7 @@ def lookup_photo(ledger: Ledger, ref: str) -> dict[str, Any]:
     """The photo whose id, page URL or download URL is exactly ``ref``."""
     key = _key(ref, "photo URL or id")
     ids, urls = _photo_keys(key)
-    with ledger.read() as conn:
+    with ledger.lookup() as conn:
         rows = conn.execute(_BY_PHOTO, {"ids": ids, "urls": urls}).all()
         hits = _hits(conn, rows)
         photo_ids = set(ids) | {hit.external_id for hit in hits if hit.external_id}
@@ -315,7 +315,7 @@ def tag_summary(ledger: Ledger, tag: str, *, owner_id: str | None = None) -> dic
     if "," in key:
         raise IdentifierError("give one tag (no commas)")
     pattern = {"pattern": _tag_pattern(key)}
-    with ledger.read() as conn:
+    with ledger.lookup() as conn:
         photos, owners = conn.execute(_TAG_COUNTS, pattern).one()
         faces = conn.execute(_TAG_FACES, pattern).scalar_one()
         own: list[PhotoHit] | None = None
@@ -332,7 +332,7 @@ def face_photo_ids(ledger: Ledger, face_ids: list[int]) -> list[dict[str, Any]]:
     """Public descriptions of the photos holding these faces (for selfie search results)."""
     if not face_ids:
         return []
-    with ledger.read() as conn:
+    with ledger.lookup() as conn:
         rows = conn.execute(
             select(*_COLUMNS, FACES.c.id.label("face_id"))
             .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
@@ -344,7 +344,7 @@ def face_photo_ids(ledger: Ledger, face_ids: list[int]) -> list[dict[str, Any]]:
 
 def thumbnail(ledger: Ledger, photo_id: int) -> bytes | None:
     """A JPEG of at most :data:`THUMB_SIDE` px, or ``None`` when the rule above says no."""
-    with ledger.read() as conn:
+    with ledger.lookup() as conn:
         row = conn.execute(select(*_COLUMNS).where(PHOTOS.c.id == photo_id)).first()
     if row is None or not thumbnail_allowed(row):
         return None
