@@ -294,14 +294,23 @@ def _tag_pattern(tag: str) -> str:
     return f"%,{escaped},%"
 
 
-_PADDED_TAGS = literal(",") + func.lower(func.replace(PHOTOS.c.tags, ", ", ",")) + literal(",")
-#: A shown photo with the tag of the bound ``pattern`` (:func:`_tag_pattern`).
-_TAGGED = and_(_PADDED_TAGS.like(bindparam("pattern"), escape="\\"), _SHOWN)
-_TAG_COUNTS = select(func.count(), func.count(func.distinct(PHOTOS.c.owner_id))).where(_TAGGED)
-_TAG_FACES = (
-    select(func.count()).select_from(FACES.join(PHOTOS, PHOTOS.c.id == FACES.c.photo_id))
-    .where(_TAGGED, FACES.c.excluded_request_id.is_(None))
-)  # fmt: skip
+def _tagged(photos: Any) -> Any:
+    """A shown photo of ``photos`` (the table or an alias) with the tag of the bound
+    ``pattern`` (:func:`_tag_pattern`)."""
+    padded = literal(",") + func.lower(func.replace(photos.c.tags, ", ", ",")) + literal(",")
+    return and_(
+        padded.like(bindparam("pattern"), escape="\\"), photos.c.excluded_request_id.is_(None)
+    )
+
+
+_TAGGED = _tagged(PHOTOS)
+_FACE_PHOTOS = PHOTOS.alias("face_photos")
+#: Photos, owners and faces with the tag: one statement.
+_TAG_COUNTS = select(
+    func.count(), func.count(func.distinct(PHOTOS.c.owner_id)),
+    select(func.count()).select_from(FACES.join(_FACE_PHOTOS, _FACE_PHOTOS.c.id == FACES.c.photo_id))
+    .where(_tagged(_FACE_PHOTOS), FACES.c.excluded_request_id.is_(None)).scalar_subquery(),
+).where(_TAGGED)  # fmt: skip
 _TAG_OWN = (
     select(*_COLUMNS).where(_TAGGED, PHOTOS.c.owner_id == bindparam("owner"))
     .order_by(PHOTOS.c.id).limit(MAX_PHOTOS)
@@ -316,8 +325,7 @@ def tag_summary(ledger: Ledger, tag: str, *, owner_id: str | None = None) -> dic
         raise IdentifierError("give one tag (no commas)")
     pattern = {"pattern": _tag_pattern(key)}
     with ledger.lookup() as conn:
-        photos, owners = conn.execute(_TAG_COUNTS, pattern).one()
-        faces = conn.execute(_TAG_FACES, pattern).scalar_one()
+        photos, owners, faces = conn.execute(_TAG_COUNTS, pattern).one()
         own: list[PhotoHit] | None = None
         if owner_id:
             own = _hits(conn, conn.execute(_TAG_OWN, {**pattern, "owner": owner_id}).all())
