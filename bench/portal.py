@@ -118,6 +118,45 @@ async def client_loop(
             errors.append(type(exc).__name__)
 
 
+async def floor_loop(http: aiohttp.ClientSession, stop: float, latencies: list[float],
+                     errors: list[str]) -> None:  # fmt: skip
+    """The limit: the same clients on the same server fetching its stylesheet (no ledger, no
+    limiter, no app code past the router), what the machine's HTTP stack allows right now."""
+    while time.monotonic() < stop:
+        start = time.perf_counter()
+        try:
+            async with http.get("/static/portal.css") as response:
+                await response.read()
+                ok = response.status == 200
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            errors.append(type(exc).__name__)
+            continue
+        latencies.append(time.perf_counter() - start)
+        if not ok:
+            errors.append(f"static {response.status}")
+
+
+def floor(base: str, clients: int, seconds: float) -> tuple[float, float]:
+    """(calls/s, p99 ms) of :func:`floor_loop` with ``clients`` clients."""
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def run() -> None:
+        connector = aiohttp.TCPConnector(limit=clients)
+        async with aiohttp.ClientSession(base, connector=connector,
+                                         timeout=aiohttp.ClientTimeout(total=30)) as http:  # fmt: skip
+            stop = time.monotonic() + seconds
+            await asyncio.gather(
+                *(floor_loop(http, stop, latencies, errors) for _ in range(clients))
+            )
+
+    started = time.monotonic()
+    asyncio.run(run())
+    if errors:
+        raise SystemExit(f"the static floor had errors: {sorted(set(errors))[:5]}")
+    return len(latencies) / (time.monotonic() - started), percentile(latencies, 0.99) * 1000
+
+
 GOAL_P99_MS = 200.0
 
 
@@ -220,10 +259,16 @@ def main() -> int:
         head = (f"portal on {args.backend}, {args.clients} clients x {args.seconds:.0f} s per phase on 127.0.0.1, "
                 f"{args.workers} server process(es), {os.cpu_count()} CPUs")  # fmt: skip
         print(head)
+        limit, limit_p99 = floor(base, args.clients, min(args.seconds, 10.0))
+        print(
+            f"limit (the stylesheet, same clients and server): {limit:.0f} calls/s, p99 {limit_p99:.1f} ms"
+        )
         stats, errors, receipts, elapsed, load = drive(
             base, args.clients, args.seconds, owners, photos, tags
         )
         p99_quiet = report("without a scan", stats, errors, elapsed, load)
+        quiet_rate = sum(len(v) for v in stats.values()) / elapsed
+        print(f"  ratio to the limit: {quiet_rate / limit:.2f} of its calls/s")
         quiet_errors = len(errors)
         all_receipts = list(receipts)
         all_errors = list(errors)
