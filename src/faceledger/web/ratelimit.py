@@ -132,10 +132,11 @@ class AuditBudget:
 class LedgerBuckets:
     """The ``web_buckets`` table of a ledger: counters every portal process shares.
 
-    Each call is one atomic upsert committed on its own (``Ledger.counting``), so concurrent processes
-    (threads, workers, hosts) serialise on the row and never both spend its last token. Every
-    ``prune_every`` calls a process deletes the rows that have expired (a full bucket, a past
-    hour: deleting one changes no decision), so the table holds only recently active clients.
+    Each call is one atomic upsert committed on its own (``Ledger.counting``), so concurrent
+    processes (threads, workers, hosts) serialise on the row and never both spend its last
+    token. Every ``prune_every`` calls a process deletes the rows that have expired (a full
+    bucket, a past hour: deleting one changes no decision), so the table holds only recently
+    active clients.
     """
 
     def __init__(self, ledger: Ledger, *, prune_every: int = 2000) -> None:

@@ -451,7 +451,8 @@ def datasets_holding(
             kinds.setdefault(int(dataset_id), set()).update(
                 k for k in (labels or "").split(",") if k
             )
-        rows = {int(r.id): r for r in conn.execute(_DATASETS_BY_ID, {"ids": [int(c[0]) for c in counts]}).all()}  # fmt: skip
+        listed = conn.execute(_DATASETS_BY_ID, {"ids": [int(c[0]) for c in counts]}).all()
+    rows = {int(r.id): r for r in listed}
     found = [
         DatasetHolding(
             name=rows[int(dataset_id)].name,

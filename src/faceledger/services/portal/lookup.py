@@ -102,7 +102,7 @@ class PhotoHit:
     no_thumbnail: str | None = None
     #: names of the imported public face datasets that list this photo
     datasets: list[str] = field(default_factory=list)
-    #: its pixel size and detected faces, for pointing at one's own face (:func:`photo_faces`)
+    #: its pixel size and detected faces, for pointing at one's own face (:func:`_photo_faces`)
     layout: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
