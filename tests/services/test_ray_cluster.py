@@ -161,7 +161,7 @@ def test_a_two_node_cluster_scans_and_extracts_what_the_local_engine_does(
 
 
 def test_killing_a_worker_node_mid_scan_loses_and_duplicates_nothing(
-    cluster: object, ledger_url: str, tmp_path: Path
+    cluster: object, ledger_url: str, ledger: Ledger, tmp_path: Path
 ) -> None:
     corpus = _corpus(tmp_path / "corpus", copies=COPIES)
     total = COPIES * len(list(PHOTOS_DIR.iterdir()))
@@ -171,7 +171,6 @@ def test_killing_a_worker_node_mid_scan_loses_and_duplicates_nothing(
     expected = _faces(reference)
     reference.dispose()
 
-    ledger = open_ledger(ledger_url)
     ingest_paths(ledger, [corpus])
     fifo = tmp_path / "resume.fifo"
     os.mkfifo(fifo)
@@ -228,7 +227,6 @@ def test_killing_a_worker_node_mid_scan_loses_and_duplicates_nothing(
     again = scan_pending(ledger, load_settings(workers=1))
     assert (again.photos_done, again.faces_found) == (0, 0)
     assert _faces(ledger) == expected
-    ledger.dispose()
 
 
 # --- fetch on the cluster -----------------------------------------------------------------
@@ -378,7 +376,7 @@ def _fetched(ledger: Ledger, data: Path) -> tuple[dict[str, tuple[object, ...]],
 
 
 def test_a_fetch_on_two_nodes_survives_losing_one_and_equals_a_local_fetch(
-    cluster: object, ledger_url: str, tmp_path: Path
+    cluster: object, ledger_url: str, ledger: Ledger, tmp_path: Path
 ) -> None:
     from faceledger.services.collection.fetch import fetch_pending
 
@@ -402,7 +400,6 @@ def test_a_fetch_on_two_nodes_survives_losing_one_and_equals_a_local_fetch(
         assert len(expected[1]) == 33, "two photos share their bytes"
 
         server.most.clear()
-        ledger = open_ledger(ledger_url)
         _add_remote(ledger, rows, lists)
         fifo = tmp_path / "resume.fifo"
         os.mkfifo(fifo)
@@ -461,4 +458,3 @@ def test_a_fetch_on_two_nodes_survives_losing_one_and_equals_a_local_fetch(
 
     again = fetch_pending(ledger, load_settings(data_dir=tmp_path / "ray", **fetch_env))
     assert (again.fetched, again.reserved, again.failed, again.skipped) == (0, 0, 0, 40)
-    ledger.dispose()

@@ -61,7 +61,7 @@ def _done(ledger: Ledger) -> int:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigkill_mid_scan_then_resume_loses_and_duplicates_nothing(
-    ledger_url: str, tmp_path: Path, workers: int
+    ledger_url: str, ledger: Ledger, tmp_path: Path, workers: int
 ) -> None:
     corpus = tmp_path / "corpus"
     _corpus(corpus)
@@ -74,7 +74,6 @@ def test_sigkill_mid_scan_then_resume_loses_and_duplicates_nothing(
     expected = _faces_per_photo(reference)
     assert len(expected) == total
 
-    ledger = open_ledger(ledger_url)
     ingest_paths(ledger, [corpus])
     pause_after = total // 4
     env = {**os.environ, "FACELEDGER_DATABASE_URL": ledger_url, "FACELEDGER_SCAN_FLUSH_PHOTOS": "1",
@@ -115,5 +114,4 @@ def test_sigkill_mid_scan_then_resume_loses_and_duplicates_nothing(
         statuses = conn.execute(select(RUNS.c.status).order_by(RUNS.c.id)).scalars().all()
     assert faces == distinct == sum(expected.values())
     assert statuses == ["interrupted", "done"]
-    ledger.dispose()
     reference.dispose()
