@@ -153,7 +153,8 @@ def _stop_with_parent(parent_alive: Any) -> None:
 def _worker_main(
     settings: Settings, listener: socket.socket, ready: Any, parent_alive: Any
 ) -> None:
-    """One spawned portal process: its own ledger connections and app, the shared socket."""
+    """One spawned portal process: its own ledger connections and app, and the socket
+    :func:`worker_listener` gives it (its own, or the parent's shared one)."""
     threading.Thread(
         target=_stop_with_parent, args=(parent_alive,), name="parent-watch", daemon=True
     ).start()

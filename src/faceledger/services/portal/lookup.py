@@ -52,7 +52,7 @@ from faceledger.errors import IdentifierError
 from faceledger.services.decisions.datasets import dataset_names_by_photo, datasets_holding
 from faceledger.services.lifecycle.release_consumers import holdings_by_photo
 from faceledger.store import Ledger
-from faceledger.store.tables import FACES, PHOTOS
+from faceledger.store.tables import FACES, PHOTOS, bound_in_chunks
 
 MAX_PHOTOS = 200
 THUMB_SIDE = 320
@@ -375,7 +375,7 @@ def _photo_faces(conn: Connection, photo_ids: list[int]) -> dict[int, dict[str, 
     carries its photo's as ``layout``.)"""
     if not photo_ids:
         return {}
-    rows = conn.execute(_LAYOUT, {"ids": sorted(set(photo_ids))}).all()
+    rows = bound_in_chunks(conn, _LAYOUT, sorted(set(photo_ids)))
     found: dict[int, dict[str, Any]] = {}
     for row in rows:
         photo = found.setdefault(
