@@ -237,7 +237,15 @@ FETCH_PER_HOST = 10
 
 class _PoliteServer:
     """A loopback HTTP server whose answers depend on the Host header, counting the requests
-    it is serving at once per host (the politeness a cluster-wide fetch must keep)."""
+    it is serving at once per host (the politeness a cluster-wide fetch must keep).
+
+    A request counts from when it is read until just before its answer's first byte is sent.
+    A client cannot have the answer before then, so a polite client's next request never
+    overlaps it, however late the server's thread gets to run afterwards. (Counting until
+    after the answer was written raced: a client that stops reading early, at a 404 or a
+    ``noai`` header, opens its next connection while that thread may still be descheduled.)
+    A request sent while another to the same host is being served, during its 20 ms of work,
+    is still counted."""
 
     def __init__(self) -> None:
         import threading
@@ -248,6 +256,7 @@ class _PoliteServer:
         self.active: Counter[str] = Counter()
         self.most: Counter[str] = Counter()
         self.hits: Counter[tuple[str, str]] = Counter()
+        self.served: list[tuple[str, str, int, float, float]] = []  # host, path, port, in, out
         lock = threading.Lock()
         server = self
 
@@ -259,6 +268,7 @@ class _PoliteServer:
 
             def do_GET(self) -> None:  # noqa: N802
                 host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+                began = time.monotonic()
                 with lock:
                     server.active[host] += 1
                     server.most[host] = max(server.most[host], server.active[host])
@@ -268,6 +278,12 @@ class _PoliteServer:
                     status, body, kind, headers = server.routes.get(
                         (host, self.path), (404, b"not found", "text/plain", {})
                     )
+                finally:  # before the answer's first byte: see the class docs
+                    with lock:
+                        server.active[host] -= 1
+                        server.served.append((host, self.path, self.client_address[1], began,
+                                              time.monotonic()))  # fmt: skip
+                try:
                     self.send_response(status)
                     self.send_header("Content-Type", kind)
                     self.send_header("Content-Length", str(len(body)))
@@ -277,9 +293,6 @@ class _PoliteServer:
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-                finally:
-                    with lock:
-                        server.active[host] -= 1
 
         class Quiet(ThreadingHTTPServer):
             daemon_threads = True
@@ -290,6 +303,12 @@ class _PoliteServer:
         self.httpd = Quiet(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.port = int(self.httpd.server_address[1])
+
+    def overlapping(self) -> list[tuple[object, ...]]:
+        """Pairs of requests to one host that the server was serving at the same time."""
+        ordered = sorted(self.served, key=lambda r: (r[0], r[3]))
+        return [(a, b) for a, b in zip(ordered, ordered[1:], strict=False)
+                if a[0] == b[0] and b[3] < a[4]]  # fmt: skip
 
     def add(self, host: str, path: str, body: bytes = b"", *, status: int = 200,
             kind: str = "image/jpeg", headers: dict[str, str] | None = None) -> str:  # fmt: skip
@@ -400,6 +419,7 @@ def test_a_fetch_on_two_nodes_survives_losing_one_and_equals_a_local_fetch(
         assert len(expected[1]) == 33, "two photos share their bytes"
 
         server.most.clear()
+        server.served.clear()
         _add_remote(ledger, rows, lists)
         fifo = tmp_path / "resume.fifo"
         os.mkfifo(fifo)
@@ -449,7 +469,10 @@ def test_a_fetch_on_two_nodes_survives_losing_one_and_equals_a_local_fetch(
     assert document["engine"] == "ray" and document["workers_lost"] == 1
     assert document["reasons"] == local.to_dict()["reasons"]
     assert _fetched(ledger, tmp_path / "ray") == expected, "the photos and bytes of a local fetch"
-    assert max(server.most.values()) == 1, "fetch_per_host = 1 held across the cluster"
+    assert max(server.most.values()) == 1, (
+        f"fetch_per_host = 1 held across the cluster: {server.overlapping()}\n"
+        f"{log.read_text()[-3000:]}"
+    )
     assert set(server.most) == set(FETCH_HOSTS)
     with ledger.read() as conn:
         runs = conn.execute(select(AUDIT.c.payload).where(AUDIT.c.name == "fetch.run")).all()
