@@ -2,12 +2,14 @@
 scan running (issue 15.3).
 
 Run by hand: `.venv/bin/python bench/portal.py [--clients 50] [--seconds 20] [--workers 4]
-[--backend postgresql|sqlite]`. It creates a fresh schema in the PostgreSQL database of
+[--backend postgresql|sqlite] [--one-address]`. It creates a fresh schema in the PostgreSQL database of
 FACELEDGER_TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test), or a
 fresh SQLite file, ingests the bundled sample photos plus many copies of them (so `faceledger
 scan` has work for the whole run), starts `faceledger serve --workers N` on 127.0.0.1 (only
 loopback is ever contacted) and drives the clients twice for S seconds each: first with nothing
-else running, then while `faceledger scan` runs in another process. Each client loop is an exact
+else running, then while `faceledger scan` runs in another process. Each client is its own
+connection from its own loopback address (127.0.0.2 on), as fifty people would be, so each has
+its own rate-limit row (``--one-address``: all from 127.0.0.1, one row). Each client loop is an exact
 identifier search (an owner NSID, a photo id or a tag); every 10th loop files an opt-out from
 the search's owner_token. The rate limiter stays on (it is the shared one, in the ledger: one
 upsert per call) with limits too high to refuse anyone. Prints, per phase, p50/p99 latency per
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -136,19 +140,38 @@ async def floor_loop(http: aiohttp.ClientSession, stop: float, latencies: list[f
             errors.append(f"static {response.status}")
 
 
-def floor(base: str, clients: int, seconds: float) -> tuple[float, float]:
+@contextlib.asynccontextmanager
+async def sessions(
+    base: str, clients: int, one_address: bool
+) -> AsyncIterator[list[aiohttp.ClientSession]]:
+    """An HTTP session per client, each from its own loopback address (127.0.0.2, .3, ...: all
+    of 127/8 is this machine), as 50 people would come from 50 addresses: the portal keys its
+    rate limit by address, one ledger row each. ``one_address``: one shared session from
+    127.0.0.1 (the worst case: every call updates the same row)."""
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with contextlib.AsyncExitStack() as stack:
+        if one_address:
+            shared = await stack.enter_async_context(aiohttp.ClientSession(
+                base, connector=aiohttp.TCPConnector(limit=clients), timeout=timeout))  # fmt: skip
+            yield [shared] * clients
+            return
+        yield [
+            await stack.enter_async_context(aiohttp.ClientSession(
+                base, timeout=timeout, connector=aiohttp.TCPConnector(
+                    limit=1, local_addr=(f"127.0.{(i + 2) // 256}.{(i + 2) % 256}", 0))))
+            for i in range(clients)
+        ]  # fmt: skip
+
+
+def floor(base: str, clients: int, seconds: float, one_address: bool) -> tuple[float, float]:
     """(calls/s, p99 ms) of :func:`floor_loop` with ``clients`` clients."""
     latencies: list[float] = []
     errors: list[str] = []
 
     async def run() -> None:
-        connector = aiohttp.TCPConnector(limit=clients)
-        async with aiohttp.ClientSession(base, connector=connector,
-                                         timeout=aiohttp.ClientTimeout(total=30)) as http:  # fmt: skip
+        async with sessions(base, clients, one_address) as https:
             stop = time.monotonic() + seconds
-            await asyncio.gather(
-                *(floor_loop(http, stop, latencies, errors) for _ in range(clients))
-            )
+            await asyncio.gather(*(floor_loop(http, stop, latencies, errors) for http in https))
 
     started = time.monotonic()
     asyncio.run(run())
@@ -161,7 +184,7 @@ GOAL_P99_MS = 200.0
 
 
 def drive(base: str, clients: int, seconds: float, owners: list[str], photos: list[str],
-          tags: list[str]) -> tuple[dict[str, list[float]], list[str], list[str], float, float]:  # fmt: skip
+          tags: list[str], one_address: bool) -> tuple[dict[str, list[float]], list[str], list[str], float, float]:  # fmt: skip
     stats: dict[str, list[float]] = {
         k: [] for k in ("search/owner", "search/photo", "search/tag", "optout")
     }
@@ -169,12 +192,10 @@ def drive(base: str, clients: int, seconds: float, owners: list[str], photos: li
     receipts: list[str] = []
 
     async def run() -> None:
-        connector = aiohttp.TCPConnector(limit=clients)
-        timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as http:
+        async with sessions(base, clients, one_address) as https:
             stop = time.monotonic() + seconds
             await asyncio.gather(*(client_loop(http, stop, i, owners, photos, tags, stats, errors, receipts)
-                                   for i in range(clients)))  # fmt: skip
+                                   for i, http in enumerate(https)))  # fmt: skip
 
     started, cpu = time.monotonic(), time.process_time()
     asyncio.run(run())
@@ -211,6 +232,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="faceledger serve --workers")
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--no-scan", action="store_true", help="skip the phase with a scan running")
+    parser.add_argument(
+        "--one-address",
+        action="store_true",
+        help="all clients from 127.0.0.1 (one rate-limit row for every call)",
+    )
     args = parser.parse_args()
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -259,12 +285,12 @@ def main() -> int:
         head = (f"portal on {args.backend}, {args.clients} clients x {args.seconds:.0f} s per phase on 127.0.0.1, "
                 f"{args.workers} server process(es), {os.cpu_count()} CPUs")  # fmt: skip
         print(head)
-        limit, limit_p99 = floor(base, args.clients, min(args.seconds, 10.0))
+        limit, limit_p99 = floor(base, args.clients, min(args.seconds, 10.0), args.one_address)
         print(
             f"limit (the stylesheet, same clients and server): {limit:.0f} calls/s, p99 {limit_p99:.1f} ms"
         )
         stats, errors, receipts, elapsed, load = drive(
-            base, args.clients, args.seconds, owners, photos, tags
+            base, args.clients, args.seconds, owners, photos, tags, args.one_address
         )
         p99_quiet = report("without a scan", stats, errors, elapsed, load)
         quiet_rate = sum(len(v) for v in stats.values()) / elapsed
@@ -276,7 +302,7 @@ def main() -> int:
             scan = subprocess.Popen([*cli, "scan", "--workers", "2"], env=env, cwd=work,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
             stats, errors, receipts, elapsed, load = drive(
-                base, args.clients, args.seconds, owners, photos, tags
+                base, args.clients, args.seconds, owners, photos, tags, args.one_address
             )
             scanning = scan.poll() is None
             report("with a scan running", stats, errors, elapsed, load)

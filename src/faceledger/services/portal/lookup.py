@@ -102,7 +102,7 @@ class PhotoHit:
     no_thumbnail: str | None = None
     #: names of the imported public face datasets that list this photo
     datasets: list[str] = field(default_factory=list)
-    #: its pixel size and detected faces, for pointing at one's own face (:func:`_photo_faces`)
+    #: its pixel size and detected faces, for pointing at one's own face (:func:`_layout`)
     layout: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,19 +119,11 @@ def _key(value: str | None, what: str) -> str:
 
 
 def _search_columns() -> list[Any]:
-    counted = FACES.alias("counted")
-    faces = (
-        select(func.count())
-        .select_from(counted)
-        .where(counted.c.photo_id == PHOTOS.c.id, counted.c.excluded_request_id.is_(None))
-        .correlate(PHOTOS)
-        .scalar_subquery()
-        .label("faces")
-    )
     return [
         PHOTOS.c.id, PHOTOS.c.external_id, PHOTOS.c.title, PHOTOS.c.page_url, PHOTOS.c.owner_id,
         PHOTOS.c.owner_nickname, PHOTOS.c.license_id, PHOTOS.c.license_name, PHOTOS.c.path,
-        PHOTOS.c.excluded_request_id, PHOTOS.c.reservation, PHOTOS.c.scan_status, faces,
+        PHOTOS.c.excluded_request_id, PHOTOS.c.reservation, PHOTOS.c.scan_status,
+        PHOTOS.c.width, PHOTOS.c.height,
     ]  # fmt: skip
 
 
@@ -155,13 +147,14 @@ _BY_PHOTO = (
     .order_by(PHOTOS.c.id)
     .limit(MAX_PHOTOS)
 )  # fmt: skip
-_LAYOUT = (
-    select(PHOTOS.c.id, PHOTOS.c.width, PHOTOS.c.height, FACES.c.id.label("face_id"),
-           FACES.c.face_index, FACES.c.x1, FACES.c.y1, FACES.c.x2, FACES.c.y2)
-    .join(FACES, FACES.c.photo_id == PHOTOS.c.id)
-    .where(PHOTOS.c.id.in_(bindparam("ids", expanding=True)), FACES.c.excluded_request_id.is_(None),
-           PHOTOS.c.excluded_request_id.is_(None))
-    .order_by(PHOTOS.c.id, FACES.c.face_index, FACES.c.id)
+#: The faces of shown photos that no executed request removed (the photos' own rows say
+#: whether they are shown).
+_FACE_BOXES = (
+    select(FACES.c.photo_id, FACES.c.id, FACES.c.face_index, FACES.c.x1, FACES.c.y1, FACES.c.x2,
+           FACES.c.y2)
+    .where(FACES.c.photo_id.in_(bindparam("ids", expanding=True)),
+           FACES.c.excluded_request_id.is_(None))
+    .order_by(FACES.c.photo_id, FACES.c.face_index, FACES.c.id)
 )  # fmt: skip
 
 
@@ -193,7 +186,7 @@ def _hits(conn: Connection, rows: Sequence[Any]) -> list[PhotoHit]:
     ids = [int(row.id) for row in rows]
     held = dataset_names_by_photo(conn, ids)
     released = holdings_by_photo(conn, ids)
-    layouts = _photo_faces(conn, ids)
+    boxes = _face_boxes(conn, ids)
     return [
         PhotoHit(
             photo_id=int(row.id),
@@ -203,7 +196,7 @@ def _hits(conn: Connection, rows: Sequence[Any]) -> list[PhotoHit]:
             owner_id=row.owner_id,
             owner_name=row.owner_nickname,
             license=row.license_name,
-            faces=int(row.faces or 0),
+            faces=len(boxes.get(int(row.id), ())),
             excluded=row.excluded_request_id is not None,
             thumbnail=thumbnail_allowed(row),
             releases=released.get(int(row.id), ([], []))[0],
@@ -212,7 +205,7 @@ def _hits(conn: Connection, rows: Sequence[Any]) -> list[PhotoHit]:
             scan_state=scan_state(row),
             no_thumbnail=no_thumbnail(row),
             datasets=held.get(int(row.id), []),
-            layout=layouts.get(int(row.id)),
+            layout=_layout(row, boxes.get(int(row.id))),
         )  # fmt: skip
         for row in rows
     ]
@@ -368,19 +361,24 @@ def thumbnail(ledger: Ledger, photo_id: int) -> bytes | None:
     return out.getvalue()
 
 
-def _photo_faces(conn: Connection, photo_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The detected faces of these photos, for pointing at one's own face (a claim): per
-    photo its pixel size and each face's index and box (original pixels). Faces an executed
-    request removed are left out; no template is read or computed. (Every :class:`PhotoHit`
-    carries its photo's as ``layout``.)"""
+def _face_boxes(conn: Connection, photo_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The detected faces of these (shown) photos, for pointing at one's own face (a claim):
+    each face's id, index and box (original pixels). Faces an executed request removed are
+    left out; no template is read or computed."""
     if not photo_ids:
         return {}
-    rows = bound_in_chunks(conn, _LAYOUT, sorted(set(photo_ids)))
-    found: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        photo = found.setdefault(
-            int(row.id), {"width": row.width, "height": row.height, "faces": []}
-        )
-        photo["faces"].append({"face_id": int(row.face_id), "index": int(row.face_index),
-                               "box": [float(row.x1), float(row.y1), float(row.x2), float(row.y2)]})  # fmt: skip
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in bound_in_chunks(conn, _FACE_BOXES, sorted(set(photo_ids))):
+        found.setdefault(int(row.photo_id), []).append(
+            {"face_id": int(row.id), "index": int(row.face_index),
+             "box": [float(row.x1), float(row.y1), float(row.x2), float(row.y2)]}
+        )  # fmt: skip
     return found
+
+
+def _layout(row: Any, faces: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """A photo's pixel size and detected faces (every :class:`PhotoHit` carries its photo's
+    as ``layout``); None when no face is shown."""
+    if not faces or row.excluded_request_id is not None:
+        return None
+    return {"width": row.width, "height": row.height, "faces": faces}
