@@ -13,7 +13,7 @@ from sqlalchemy import select
 from faceledger.core.signals import TdmrepRules, reservation_from_bytes, reservation_from_headers
 from faceledger.errors import ManifestError
 from faceledger.services.collection.fetch import fetch_pending
-from faceledger.services.people.optouts import classify, import_optouts
+from faceledger.services.people.optouts import classify, import_optouts, normalize_url
 from faceledger.store.schema import AuditEvent, Photo
 
 PHOTOS = Photo.__table__
@@ -81,6 +81,32 @@ def test_a_list_entry_found_at_fetch_time_reserves_without_a_request(
             select(PHOTOS.c.reservation_evidence).where(PHOTOS.c.id == photo_id)
         ).scalar_one()
     assert evidence["file"] == "list.csv" and evidence["rule"] == "owner 777@N01"
+
+
+def test_the_most_specific_list_entry_is_recorded_whatever_order_the_lists_came_in(
+    ledger: Any, tmp_path: Path, remote_photos: Any, fetch_settings: Any
+) -> None:
+    url = "http://photos.blocked.example/mine.jpg"
+    broad, narrow = tmp_path / "a-broad.txt", tmp_path / "b-narrow.txt"
+    broad.write_text("blocked.example\n555@N01\n")
+    narrow.write_text(f"photos.blocked.example\n{url}\n")
+    import_optouts(ledger, broad)  # imported first, listed first: neither decides
+    import_optouts(ledger, narrow)
+    ids = remote_photos(
+        ledger, [url, "http://photos.blocked.example/other.jpg", "http://x.blocked.example/y.jpg"],
+        owners=["555@N01", None, "555@N01"],
+    )  # fmt: skip
+    report = fetch_pending(ledger, fetch_settings())
+    assert report.reserved_by_signal == {"optout-list": 3}
+    with ledger.read() as conn:
+        evidence = dict(conn.execute(
+            select(PHOTOS.c.id, PHOTOS.c.reservation_evidence).where(PHOTOS.c.id.in_(ids))
+        ).all())  # fmt: skip
+    assert [(evidence[i]["file"], evidence[i]["rule"]) for i in ids] == [
+        ("b-narrow.txt", f"url {normalize_url(url)}"),  # its URL, over its owner and domains
+        ("b-narrow.txt", "domain photos.blocked.example"),  # the longer domain
+        ("a-broad.txt", "owner 555@N01"),  # its owner, over its domain
+    ]
 
 
 def test_a_table_without_a_known_column_is_refused(ledger: Any, tmp_path: Path) -> None:

@@ -86,6 +86,10 @@ def normalize_domain(value: str) -> str:
     return value.lstrip("*").lstrip(".").rstrip(".")
 
 
+#: Which kind of list entry says more about one photo (:func:`listed_reservations`).
+_SPECIFIC = {"url": 0, "owner": 1, "domain": 2}
+
+
 def _domains_of(url: str) -> list[str]:
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
     labels = host.split(".")
@@ -282,7 +286,10 @@ def _reserve_listed(conn: Connection, now: Any) -> tuple[int, int]:
 
 
 def listed_reservations(conn: Connection, photos: Sequence[Any]) -> dict[int, Reservation]:
-    """Photo id -> the list entry covering it, for rows with id, download_url, page_url, owner_id."""
+    """Photo id -> the list entry covering it, for rows with id, download_url, page_url,
+    owner_id. When several entries cover a photo, the most specific is the one recorded: its
+    URL, then its owner, then the longest of its domains; between lists, the first by name.
+    The same entry on every backend and every run, whatever order the rows come back in."""
     wanted: dict[tuple[str, str], list[int]] = {}
     for row in photos:
         for url in (row.download_url, row.page_url):
@@ -292,10 +299,10 @@ def listed_reservations(conn: Connection, photos: Sequence[Any]) -> dict[int, Re
                     wanted.setdefault(("domain", domain), []).append(int(row.id))
         if row.owner_id:
             wanted.setdefault(("owner", str(row.owner_id)), []).append(int(row.id))
-    found: dict[int, Reservation] = {}
+    hits: list[Any] = []
     values = sorted({v for _, v in wanted})
     for chunk in chunks(values, _CHUNK):  # by value (indexed); the kind is checked below
-        hits = conn.execute(
+        hits += conn.execute(
             select(
                 OPTOUT_ENTRIES.c.kind,
                 OPTOUT_ENTRIES.c.value,
@@ -306,11 +313,13 @@ def listed_reservations(conn: Connection, photos: Sequence[Any]) -> dict[int, Re
                 OPTOUT_ENTRIES.c.value.in_(chunk),
             )  # (kind, value) index
         ).all()
-        for hit in hits:
-            for photo_id in wanted.get((hit.kind, hit.value), []):
-                found.setdefault(photo_id, Reservation(
-                    "optout-list",
-                    {"file": hit.list_name, "list_sha256": hit.list_sha256,
-                     "rule": f"{hit.kind} {hit.value}"},
-                ))  # fmt: skip
+    hits.sort(key=lambda h: (_SPECIFIC[h.kind], -len(h.value), h.list_name, h.value))
+    found: dict[int, Reservation] = {}
+    for hit in hits:
+        for photo_id in wanted.get((hit.kind, hit.value), []):
+            found.setdefault(photo_id, Reservation(
+                "optout-list",
+                {"file": hit.list_name, "list_sha256": hit.list_sha256,
+                 "rule": f"{hit.kind} {hit.value}"},
+            ))  # fmt: skip
     return found
