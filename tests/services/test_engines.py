@@ -112,3 +112,58 @@ def test_an_unknown_or_missing_engine_is_an_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(ConfigError, match=r"faceledger\[ray\]"):
         make_engine(2, kind="ray")
+
+
+_DRIVER = """
+import multiprocessing, os, sys, time
+from faceledger.engines.local import make_engine
+
+def pid(_):
+    return os.getpid()
+
+if __name__ == "__main__":
+    engine = make_engine(2)
+    list(engine.map_unordered(pid, range(8)))
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()
+                   if p.name.startswith("SpawnProcess")), flush=True)
+    time.sleep(600)  # until killed
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie that nobody has reaped yet does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def test_pool_workers_end_when_their_driver_is_killed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "driver.py"
+    script.write_text(_DRIVER)
+    workers: list[int] = []
+    with subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True
+    ) as driver:
+        try:
+            assert driver.stdout is not None
+            workers = [int(p) for p in driver.stdout.readline().split()]  # the pool is up
+            assert len(workers) == 2 and all(_running(p) for p in workers)
+            driver.kill()  # SIGKILL: no atexit, no pool shutdown
+            driver.wait()
+            deadline = time.monotonic() + 60
+            while any(_running(p) for p in workers):  # a bounded wait for the exits
+                assert time.monotonic() < deadline, "pool workers outlived their killed driver"
+                time.sleep(0.05)
+        finally:
+            driver.kill()
+            for pid in workers:
+                if _running(pid):
+                    os.kill(pid, signal.SIGKILL)

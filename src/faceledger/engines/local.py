@@ -8,12 +8,18 @@ Example::
     engine.close()
 
 Workers are started with ``spawn`` so no database connection or model session is copied from
-the driver; each worker runs ``initializer`` once (load the model), then takes items.
+the driver; each worker runs ``initializer`` once (load the model), then takes items. A worker
+ends as soon as its driver is gone, even one killed with SIGKILL (an OOM kill, ``kill -9``):
+otherwise it would wait for work forever, holding its loaded model. It writes nothing but its
+results, which only the driver keeps, so nothing is lost by ending it at once.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
@@ -66,8 +72,8 @@ class ProcessPool:
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=initializer,
-            initargs=initargs,
+            initializer=_start_worker,
+            initargs=(initializer, initargs),
         )
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
@@ -91,6 +97,25 @@ class ProcessPool:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    """First in each pool worker: watch the driver, then run ``initializer``."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_exit_with_parent, args=(parent.sentinel,), name="faceledger-driver-watch",
+            daemon=True,
+        ).start()  # fmt: skip
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _exit_with_parent(sentinel: int) -> None:
+    """Block until the driver process has ended (its sentinel becomes readable), then end
+    this worker at once: there is nobody left to give results to."""
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def make_engine(
