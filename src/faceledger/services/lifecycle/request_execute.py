@@ -40,7 +40,16 @@ from faceledger.services.lifecycle.request_records import RequestRecord, find, r
 from faceledger.store import Ledger
 from faceledger.store.audit import AuditRecord, append
 from faceledger.store.ledger import utcnow
-from faceledger.store.tables import CONSUMERS, FACE_SUBJECTS, FACES, ITEMS, PHOTOS, REQUESTS, chunks
+from faceledger.store.tables import (
+    CONSUMERS,
+    FACE_SUBJECTS,
+    FACES,
+    ITEMS,
+    PHOTOS,
+    REQUESTS,
+    chunks,
+    in_chunks,
+)
 from faceledger.store.vault import KeyVault
 
 
@@ -55,11 +64,7 @@ class Scope:
 
 
 def _in_chunks(conn: Connection, column: Any, ids: set[int], *select_columns: Any) -> list[Any]:
-    values = sorted(ids)
-    rows: list[Any] = []
-    for chunk in chunks(values):
-        rows.extend(conn.execute(select(*select_columns).where(column.in_(chunk))).all())
-    return rows
+    return in_chunks(conn, select(*select_columns), column, sorted(ids))
 
 
 def resolve_photos(conn: Connection, row: Any) -> set[int]:
