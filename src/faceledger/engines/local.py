@@ -99,23 +99,28 @@ class ProcessPool:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    """First in each pool worker: watch the driver, then run ``initializer``."""
+def watch_parent(on_end: Callable[[], None]) -> None:
+    """In a process started by :mod:`multiprocessing`: call ``on_end`` on a daemon thread as
+    soon as the process that started this one has ended, even by SIGKILL (multiprocessing's
+    parent sentinel becomes readable then). Does nothing in any other process."""
     parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(
-            target=_exit_with_parent, args=(parent.sentinel,), name="faceledger-driver-watch",
-            daemon=True,
-        ).start()  # fmt: skip
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        on_end()
+
+    threading.Thread(target=watch, name="faceledger-parent-watch", daemon=True).start()
+
+
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    """First in each pool worker: end it at once when the driver is gone (there is nobody
+    left to give results to), then run ``initializer``."""
+    watch_parent(lambda: os._exit(1))
     if initializer is not None:
         initializer(*initargs)
-
-
-def _exit_with_parent(sentinel: int) -> None:
-    """Block until the driver process has ended (its sentinel becomes readable), then end
-    this worker at once: there is nobody left to give results to."""
-    multiprocessing.connection.wait([sentinel])
-    os._exit(1)
 
 
 def make_engine(

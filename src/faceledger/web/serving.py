@@ -31,7 +31,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
 
@@ -141,23 +140,14 @@ def run_server(app: Any, settings: Settings, listener: socket.socket) -> None:
     uvicorn.Server(config).run(sockets=[listener])
 
 
-def _stop_with_parent(parent_alive: Any) -> None:
-    """Wait (on a thread) for the supervisor's end of the pipe to close, then stop this worker
-    as SIGTERM does (requests in progress are finished). The supervisor never writes: the pipe
-    closes when it exits, even by SIGKILL, so no worker outlives it holding the port."""
-    with contextlib.suppress(EOFError, OSError):
-        parent_alive.recv()
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _worker_main(
-    settings: Settings, listener: socket.socket, ready: Any, parent_alive: Any
-) -> None:
+def _worker_main(settings: Settings, listener: socket.socket, ready: Any) -> None:
     """One spawned portal process: its own ledger connections and app, and the socket
-    :func:`worker_listener` gives it (its own, or the parent's shared one)."""
-    threading.Thread(
-        target=_stop_with_parent, args=(parent_alive,), name="parent-watch", daemon=True
-    ).start()
+    :func:`worker_listener` gives it (its own, or the parent's shared one). When the
+    supervisor ends, even by SIGKILL, the worker stops as on SIGTERM (requests in progress are
+    finished), so no worker outlives it holding the port."""
+    from faceledger.engines.local import watch_parent
+
+    watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))
     from faceledger.services.oversight.audit import (
         checkpoints_path,
         finish_checkpoint,
@@ -200,12 +190,11 @@ def supervise(settings: Settings, listener: socket.socket, workers: int) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     running: list[tuple[Any, Any]] = []
-    parent_alive, alive = context.Pipe(duplex=False)  # workers read; this process keeps ``alive``
 
     def start() -> None:
         ready = context.Event()
         process = context.Process(
-            target=_worker_main, args=(settings, listener, ready, parent_alive),
+            target=_worker_main, args=(settings, listener, ready),
             name="faceledger-portal",
         )  # fmt: skip
         process.start()
@@ -247,7 +236,5 @@ def supervise(settings: Settings, listener: socket.socket, workers: int) -> int:
             signal.signal(sig, handler)
         os.close(wake_read)
         os.close(wake_write)
-        parent_alive.close()
-        alive.close()
         listener.close()
     return code
