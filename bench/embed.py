@@ -163,22 +163,28 @@ def main() -> None:
     images = sorted(args.images.glob("images/**/*.jpg"))
     samples = faces(images)
     print(f"{len(samples)} faces from {len(images)} images in {args.images}")
-    raw = bench_models(samples, args.repeat)
     name = embedder_for(load_settings()).name
-    rows = [(f"raw {name} + dlib 68 landmarks, 1 process", raw, raw)]
-    dlib = bench_dlib(samples, args.repeat)
-    rows.append(("raw dlib 5-point + ResNet descriptor, 1 process", dlib, raw))
+    raw = bench_models(samples, args.repeat)
+    rows = [(f"raw {name} + dlib 68 landmarks, 1 process", raw, 1)]
+    rows.append(
+        ("raw dlib 5-point + ResNet descriptor, 1 process", bench_dlib(samples, args.repeat), 1)
+    )
     fr = bench_face_recognition(samples, args.repeat)
     if fr:
-        rows.append(("face_recognition.face_encodings (small), 1 process", fr, raw))
+        rows.append(("face_recognition.face_encodings (small), 1 process", fr, 1))
     for workers in (1, 2):
         whole, steady = bench_extract(images, workers, args.repeat)
-        rows.append((f"faceledger extract, {workers} worker(s), end to end", whole, raw * workers))
-        rows.append(("  the same after its first batch (workers started)", steady, raw * workers))
+        rows.append((f"faceledger extract, {workers} worker(s), end to end", whole, workers))
+        rows.append(("  the same after its first batch (workers started)", steady, workers))
+    again = bench_models(samples, args.repeat)  # the host is shared: the limit is the better run
+    rows.append((f"raw {name} + dlib 68 landmarks, again at the end", again, 1))
+    limit = max(raw, again)
     print(f"{'what':56} {'faces/s':>8} {'x limit':>8}")
-    for name, rate, limit in rows:
-        print(f"{name:56} {rate:8.2f} {rate / limit:8.2f}")
-    print("limit = the raw model rate (first row) x workers (each process runs them serially)")
+    for what, rate, workers in rows:
+        print(f"{what:56} {rate:8.2f} {rate / (limit * workers):8.2f}")
+    print(
+        "limit = the better of the two raw model runs x workers (each process runs them serially)"
+    )
 
 
 if __name__ == "__main__":

@@ -83,15 +83,19 @@ def flush_unaudited_logins(portal: Portal, *, force: bool = False) -> None:
         record_unaudited_logins(portal.ledger, count, hour=datetime.fromtimestamp(hour * 3600, UTC))
 
 
-def get_portal(request: Request) -> Portal:
+# The dependencies that only look something up are ``async def``: FastAPI runs a plain ``def``
+# dependency on a worker thread, a hop per dependency per request (measured: bench/portal.py).
+
+
+async def get_portal(request: Request) -> Portal:
     return request.app.state.portal  # type: ignore[no-any-return]
 
 
-def get_ledger(portal: Portal = Depends(get_portal)) -> Ledger:
+async def get_ledger(portal: Portal = Depends(get_portal)) -> Ledger:
     return portal.ledger
 
 
-def get_selfie_search(portal: Portal = Depends(get_portal)) -> SelfieSearch:
+async def get_selfie_search(portal: Portal = Depends(get_portal)) -> SelfieSearch:
     """The selfie search the portal runs: the matching service, results capped and audited."""
     from faceledger.services.biometrics.matching import search_selfie
 
@@ -133,7 +137,7 @@ def api_user(request: Request, ledger: Ledger = Depends(get_ledger)) -> User:
 def api_may(action: str) -> Callable[..., User]:
     """The console API user, if their role allows ``action`` (``services.users.require``)."""
 
-    def check(user: User = Depends(api_user)) -> User:
+    async def check(user: User = Depends(api_user)) -> User:
         return require(user, action)
 
     return check
@@ -153,7 +157,7 @@ def page_user(request: Request, ledger: Ledger = Depends(get_ledger)) -> User:
 def page_may(action: str) -> Callable[..., User]:
     """The console page user, if their role allows ``action`` (``services.users.require``)."""
 
-    def check(user: User = Depends(page_user)) -> User:
+    async def check(user: User = Depends(page_user)) -> User:
         return require(user, action)
 
     return check
