@@ -1,7 +1,7 @@
 """Benchmark: the portal under a bounded load on loopback, N server processes, with and without a
 scan running (issue 15.3).
 
-Run by hand: `.venv/bin/python bench/portal.py [--clients 50] [--seconds 20] [--workers 4]
+Run by hand: `.venv/bin/python bench/portal.py [--clients 50] [--seconds 20] [--workers CPUs]
 [--backend postgresql|sqlite] [--one-address]`. It creates a fresh schema in the PostgreSQL database of
 FACELEDGER_TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test), or a
 fresh SQLite file, ingests the bundled sample photos plus many copies of them (so `faceledger
@@ -229,7 +229,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
-    parser.add_argument("--workers", type=int, default=4, help="faceledger serve --workers")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2,
+        help="faceledger serve --workers (default: one per CPU, the best measured)",
+    )  # fmt: skip
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--no-scan", action="store_true", help="skip the phase with a scan running")
     parser.add_argument(
