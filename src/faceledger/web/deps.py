@@ -5,7 +5,7 @@ the authenticated console user. Tests replace any of these with ``app.dependency
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +134,7 @@ def api_user(request: Request, ledger: Ledger = Depends(get_ledger)) -> User:
     return user
 
 
-def api_may(action: str) -> Callable[..., User]:
+def api_may(action: str) -> Callable[..., Awaitable[User]]:
     """The console API user, if their role allows ``action`` (``services.users.require``)."""
 
     async def check(user: User = Depends(api_user)) -> User:
@@ -154,7 +154,7 @@ def page_user(request: Request, ledger: Ledger = Depends(get_ledger)) -> User:
     return user
 
 
-def page_may(action: str) -> Callable[..., User]:
+def page_may(action: str) -> Callable[..., Awaitable[User]]:
     """The console page user, if their role allows ``action`` (``services.users.require``)."""
 
     async def check(user: User = Depends(page_user)) -> User:
