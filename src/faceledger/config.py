@@ -385,6 +385,15 @@ class Settings(BaseSettings):
         "network on chips aligned by the detector's own 5 points (no shape predictor). See "
         "docs/biometrics.md for the figures.",
     )
+    request_contact_days: int = Field(
+        default=90,
+        ge=0,
+        le=3_650,
+        description="Days a closed request (confirmed or rejected) keeps the requester's "
+        "contact for follow-up questions; then `retention sweep` shreds the contact's key and "
+        "clears it (the request, its receipt and its audit trail stay). No law sets this "
+        "number: GDPR Art. 5(1)(e) asks for no longer than necessary. 0: at the next sweep.",
+    )
     retention_limit_days: int | None = Field(
         default=None,
         ge=1,

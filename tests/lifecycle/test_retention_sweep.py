@@ -1,5 +1,6 @@
 """Retention: a frozen clock decides what is due; dry-run destroys nothing; a revoked
-consent's templates are destroyed by the next sweep; the public policy is published."""
+consent's templates are destroyed by the next sweep; the public policy is published; a closed
+request's contact is forgotten after request_contact_days."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
+from tests.lifecycle.conftest import owner_proof
 
 from faceledger.cli import main
 from faceledger.config import load_settings
@@ -17,12 +19,30 @@ from faceledger.errors import SweepNeedsConfirm
 from faceledger.services.biometrics.extract import extract_templates
 from faceledger.services.decisions.assess import assess_faces
 from faceledger.services.decisions.policy_publish import publish_policy
+from faceledger.services.lifecycle.requests import (
+    confirm_request,
+    execute_request,
+    get_request,
+    new_request,
+    read_contact,
+    reject_request,
+    verify_request,
+)
 from faceledger.services.lifecycle.retention import sweep
 from faceledger.services.people.claims import add_claim
 from faceledger.services.people.consent import add_consent, revoke_consent
 from faceledger.services.people.verification import IdentityEvidence
 from faceledger.store.audit import verify_chain
-from faceledger.store.schema import Destruction, Face, FaceDecision, Photo, Subject, Template
+from faceledger.store.schema import (
+    AuditEvent,
+    Destruction,
+    Face,
+    FaceDecision,
+    Photo,
+    Request,
+    Subject,
+    Template,
+)
 
 pytestmark = pytest.mark.integration
 T, S, D = Template.__table__, Subject.__table__, Destruction.__table__
@@ -216,3 +236,70 @@ def test_a_template_no_law_gives_a_deadline_is_destroyed_at_the_organisation_lim
     with ledger.read() as conn:
         left = set(conn.execute(select(T.c.face_id)).scalars())
     assert left.isdisjoint(clockless)
+
+
+def test_a_closed_requests_contact_is_forgotten_after_request_contact_days(world) -> None:  # type: ignore[no-untyped-def]
+
+    ledger, vault, settings = world.ledger, world.vault, world.settings
+    R = Request.__table__
+
+    def filed(owner: str) -> int:
+        return new_request(ledger, settings, vault, kind="optout", key_type="owner", value=owner,
+                           contact=f"{owner}@mail.example", evidence=owner_proof(owner)).id  # fmt: skip
+
+    confirmed, rejected, still_open = (
+        filed("owner-a@N01"),
+        filed("owner-b@N01"),
+        filed("owner-d@N01"),
+    )
+    for done in (confirmed, still_open):
+        verify_request(ledger, done)
+        execute_request(ledger, vault, settings, done)
+    confirm_request(ledger, confirmed)
+    reject_request(ledger, rejected, reason="not the account holder")
+    closed_at = datetime(2026, 1, 1, 23, 30, tzinfo=UTC)
+    with ledger.begin() as conn:  # a frozen clock: both closed late on 1 January
+        conn.execute(update(R).where(R.c.id == confirmed).values(confirmed_at=closed_at))
+        conn.execute(update(R).where(R.c.id == rejected).values(rejected_at=closed_at))
+        refs = dict(conn.execute(select(R.c.id, R.c.contact_key_ref)).all())
+
+    day_before = sweep(ledger, vault, on=date(2026, 3, 31), contact_days=90)  # 89 days on
+    assert day_before.contacts == []
+    preview = sweep(ledger, vault, on=date(2026, 4, 1), dry_run=True, contact_days=90)
+    assert preview.contacts == sorted([confirmed, rejected])
+    assert read_contact(ledger, vault, confirmed, actor="test") == "owner-a@N01@mail.example"
+
+    report = sweep(ledger, vault, on=date(2026, 4, 1), contact_days=90)
+    assert report.contacts == sorted([confirmed, rejected])
+    assert report.to_dict()["contact_requests"] == sorted([confirmed, rejected])
+    for gone in (confirmed, rejected):
+        assert read_contact(ledger, vault, gone, actor="test") is None
+        assert not get_request(ledger, gone).has_contact
+        assert vault.shred(refs[gone]) is False  # the contact's own key no longer exists
+    assert get_request(ledger, confirmed).status == "confirmed"  # the request itself stays
+    # an executed request not yet confirmed still needs its requester's address
+    assert read_contact(ledger, vault, still_open, actor="test") == "owner-d@N01@mail.example"
+    with ledger.read() as conn:
+        payload = conn.execute(
+            select(AuditEvent.payload).where(AuditEvent.name == "retention.sweep")
+            .order_by(AuditEvent.id.desc())
+        ).scalars().first()  # fmt: skip
+        assert verify_chain(conn) is None
+    assert payload["contacts_of_requests"] == sorted([confirmed, rejected])
+    assert sweep(ledger, vault, on=date(2026, 4, 1), contact_days=90).contacts == []  # idempotent
+    assert sweep(ledger, vault, on=date(2030, 1, 1)).contacts == []  # contact_days=None keeps all
+    # the command takes the setting: the still-open one closes, and is forgotten 10 days on
+    confirm_request(ledger, still_open)
+    with ledger.begin() as conn:
+        conn.execute(update(R).where(R.c.id == still_open).values(confirmed_at=closed_at))
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    args = ["--database-url", url, "--data-dir", str(settings.data_dir), "retention", "sweep",
+            "--as-of", "2026-01-11"]  # fmt: skip
+    env = {"FACELEDGER_REQUEST_CONTACT_DAYS": "11", "FACELEDGER_MASTER_KEY": ""}
+    kept = CliRunner().invoke(main, args, env=env)
+    assert kept.exit_code == 0 and "contact" not in kept.stdout, kept.output
+    env["FACELEDGER_REQUEST_CONTACT_DAYS"] = "10"
+    done = CliRunner().invoke(main, args, env=env)
+    assert done.exit_code == 0, done.output
+    assert "forgot the requester's contact of 1 closed requests" in done.stdout
+    assert read_contact(ledger, vault, still_open, actor="test") is None

@@ -46,6 +46,10 @@ def sweep_command(
     why; run it again with --confirm. Idempotent and safe from cron: a second sweep while
     one runs exits 2.
 
+    It also forgets the requester's contact of every request confirmed or rejected
+    request_contact_days (default 90) or more days ago (its key is shredded; the request
+    and its audit trail stay).
+
     \b
     Example:
       faceledger retention sweep --dry-run
@@ -58,7 +62,8 @@ def sweep_command(
     report = sweep(state.ledger(), state.vault(), on=on, dry_run=dry_run, confirm=confirm,
                    confirm_faces=settings.retention_confirm_faces,
                    confirm_factor=settings.retention_confirm_factor,
-                   limit_days=settings.retention_limit_days)  # fmt: skip
+                   limit_days=settings.retention_limit_days,
+                   contact_days=settings.request_contact_days)  # fmt: skip
     if as_json:
         echo_json(report.to_dict())
         return
@@ -68,6 +73,9 @@ def sweep_command(
                f"({report.templates:,} templates; {reasons})")  # fmt: skip
     if not dry_run and report.keys_shredded:
         click.echo(f"shredded {report.keys_shredded:,} subject keys")
+    if report.contacts:
+        click.echo(f"{'would forget' if dry_run else 'forgot'} the requester's contact of "
+                   f"{len(report.contacts):,} closed requests (request_contact_days)")  # fmt: skip
     if report.held:
         click.echo(f"kept the templates of {report.held:,} faces that are blocked now without a due "
                    "retention clock, a revoked consent or a request: check `faceledger assess`")  # fmt: skip

@@ -18,6 +18,11 @@ destruction certificate (``destructions``):
 - ``excluded``: an executed request excluded the face or its photo (normally destroyed by the
   request already); the certificate carries the request id.
 
+The sweep also forgets who asked: a request closed (confirmed or rejected) ``contact_days``
+or more days before ``on`` has its requester's contact cleared and the contact's own data
+key shredded (setting ``request_contact_days``); the request, its receipt and its audit
+trail stay. ``contact_days=None`` keeps every contact.
+
 A decision that says ``block`` for any other reason (an ``assess`` run with a wrong
 processing place, a broken policy override) destroys nothing: those faces are reported as
 ``held`` so that the cause can be fixed. A sweep that would destroy far more than the
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
@@ -54,6 +59,7 @@ from faceledger.store.tables import (
     DESTRUCTIONS,
     FACES,
     PHOTOS,
+    REQUESTS,
     TEMPLATES,
     chunks,
 )
@@ -77,6 +83,7 @@ class SweepReport:
     certificates: list[dict[str, Any]] = field(default_factory=list)
     held: int = 0  # faces blocked now without a due clock, a revocation or a request: kept
     previous: int | None = None  # faces the previous (non-dry) sweep destroyed
+    contacts: list[int] = field(default_factory=list)  # requests whose contact is (to be) shredded
 
     @property
     def by_reason(self) -> dict[str, int]:
@@ -91,7 +98,7 @@ class SweepReport:
             "due": [{**d, "destroy_by": d["destroy_by"].isoformat() if d["destroy_by"] else None}
                     for d in self.due],
             "certificates": self.certificates, "held": self.held,
-            "previous_sweep_faces": self.previous,
+            "previous_sweep_faces": self.previous, "contact_requests": self.contacts,
         }  # fmt: skip
 
 
@@ -232,16 +239,19 @@ def sweep(
     confirm_faces: int = 100,
     confirm_factor: float = 10.0,
     limit_days: int | None = None,
+    contact_days: int | None = None,
 ) -> SweepReport:
     """Destroy every template that is due on ``on`` (default: today, UTC); see module docs.
     ``limit_days`` is the organisation's retention limit (setting ``retention_limit_days``)
-    for templates no law gives a deadline."""
+    for templates no law gives a deadline; ``contact_days`` how long a closed request keeps
+    its requester's contact (setting ``request_contact_days``; None: kept)."""
     on = on or datetime.now(UTC).date()
     report = SweepReport(on=on, dry_run=dry_run)
     if dry_run:
         with ledger.read() as conn:
             report.due, report.held = _due(conn, on, limit_days)
             report.previous = _previous_sweep(conn)
+            report.contacts = sorted(_stale_contacts(conn, on, contact_days))
         report.faces = len(report.due)
         report.templates = sum(d["templates"] for d in report.due)
         return report
@@ -272,6 +282,14 @@ def sweep(
             )
             key_refs.extend(destroyed.key_refs)
         report.keys_shredded = len(key_refs)
+        contacts = _stale_contacts(conn, on, contact_days)
+        report.contacts = sorted(contacts)
+        for chunk in chunks(report.contacts, _CHUNK):
+            conn.execute(
+                update(REQUESTS)
+                .where(REQUESTS.c.id.in_(chunk))
+                .values(contact_ciphertext=None, contact_key_ref=None)
+            )
         append(
             conn,
             AuditRecord(
@@ -289,11 +307,31 @@ def sweep(
                     "confirmed": confirm,
                     "consents": sorted({d["consent_id"] for d in report.due if d["consent_id"]}),
                     "requests": sorted({d["request_id"] for d in report.due if d["request_id"]}),
+                    "contacts_of_requests": report.contacts,
                 },
             ),  # fmt: skip
         )
-        shred_keys(vault, key_refs)  # last, just before the commit (see destroy_templates)
+        # last, just before the commit (see destroy_templates); a crash between the two
+        # leaves a cleared contact's key behind, never a contact without its key
+        shred_keys(vault, [*key_refs, *contacts.values()])
     return report
+
+
+def _stale_contacts(conn: Connection, on: date, days: int | None) -> dict[int, str]:
+    """{request id: contact key ref} of the requests closed (confirmed or rejected) on or
+    before ``on - days`` that still hold a contact."""
+    if days is None:
+        return {}
+    closed = func.coalesce(REQUESTS.c.confirmed_at, REQUESTS.c.rejected_at)
+    before = datetime.combine(on - timedelta(days=days - 1), time.min, UTC)
+    rows = conn.execute(
+        select(REQUESTS.c.id, REQUESTS.c.contact_key_ref).where(
+            REQUESTS.c.status.in_(("confirmed", "rejected")),
+            REQUESTS.c.contact_key_ref.is_not(None),
+            closed < before,
+        )
+    )
+    return {int(row.id): str(row.contact_key_ref) for row in rows}
 
 
 def _groups(
