@@ -312,7 +312,8 @@ def sweep(
             ),  # fmt: skip
         )
         # last, just before the commit (see destroy_templates); a crash between the two
-        # leaves a cleared contact's key behind, never a contact without its key
+        # leaves a contact whose key is gone (unreadable; the next sweep clears the row),
+        # never a cleared row whose key survives
         shred_keys(vault, [*key_refs, *contacts.values()])
     return report
 
