@@ -242,3 +242,47 @@ def test_the_openapi_schema_documents_the_api_only(client: Any) -> None:
         "/api/v1/search/owner" in schema["paths"] and "/api/v1/console/requests" in schema["paths"]
     )
     assert client.get("/docs").status_code == 404  # the docs page would load a CDN script
+
+
+def test_a_slow_thumbnail_never_holds_up_the_searches_by_identifier(
+    corpus: Any, web_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one shared thread (``web_threads=1``), an owner search is answered while a
+    thumbnail is still being made: thumbnails decode on threads of their own. Were the decode
+    on the shared thread, the owner search would wait for it and the bounded wait would fail."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from faceledger.services.portal import lookup
+    from faceledger.web import create_app
+
+    app = create_app(web_settings.model_copy(update={"web_threads": 1}), ledger=corpus)
+    started, release = threading.Event(), threading.Event()
+    real = lookup.thumbnail
+
+    def slow(ledger: Any, photo_id: int) -> bytes | None:
+        started.set()
+        release.wait(60)
+        return real(ledger, photo_id)
+
+    async def scenario() -> tuple[int, bool, int, bytes]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as web:
+                found = await web.get("/api/v1/search/owner", params={"q": NSID})
+                monkeypatch.setattr(lookup, "thumbnail", slow)
+                thumb = asyncio.create_task(web.get(found.json()["photos"][0]["thumbnail_url"]))
+                try:
+                    assert await asyncio.get_running_loop().run_in_executor(None, started.wait, 60)
+                    owner = await asyncio.wait_for(
+                        web.get("/api/v1/search/owner", params={"q": NSID}), timeout=30
+                    )
+                    still_running = not thumb.done()
+                finally:
+                    release.set()
+                image = await thumb
+                return owner.status_code, still_running, image.status_code, image.content[:3]
+
+    assert asyncio.run(scenario()) == (200, True, 200, b"\xff\xd8\xff")

@@ -3,6 +3,7 @@ Requests (opt-out / erasure) are in :mod:`faceledger.web.api_requests`."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -168,9 +169,14 @@ async def selfie(
 
 @router.get("/thumbnails/{token}", summary="A thumbnail from a search result",
             responses={200: {"content": {"image/jpeg": {}}}})  # fmt: skip
-def thumbnail(token: str, portal: Portal = Depends(get_portal)) -> Response:
+async def thumbnail(token: str, portal: Portal = Depends(get_portal)) -> Response:
     photo_id = portal.signer.loads(THUMB_SALT, token, max_age=THUMB_AGE)
-    data = lookup.thumbnail(portal.ledger, photo_id) if isinstance(photo_id, int) else None
+    data = None
+    if isinstance(photo_id, int):  # a decode each: on the thumbnail threads (see Portal)
+        loop = asyncio.get_running_loop()
+        data = await loop.run_in_executor(
+            portal.thumbnails, lookup.thumbnail, portal.ledger, photo_id
+        )
     if data is None:
         raise HTTPException(404, "no thumbnail: the link expired or the photo may not be shown")
     return Response(data, media_type="image/jpeg")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,11 @@ class Portal:
     signer: Signer
     selfie_gate: SelfieGate = field(default_factory=lambda: SelfieGate(1))
     audit_budget: AuditBudget = field(default_factory=lambda: AuditBudget(1000))
+    # thumbnails decode a photo each: on threads of their own, never on the few shared ones
+    # (``web_threads``) that answer the searches by identifier (threads start on first use)
+    thumbnails: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="thumbnail")
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
