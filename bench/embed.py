@@ -62,7 +62,8 @@ def bench_models(samples: list[tuple[np.ndarray, object, np.ndarray]], repeat: i
     """The configured embedder plus the 68 landmarks, per face: extract's model-bound limit."""
     embedder = embedder_for(load_settings())
     rgb, box, points = samples[0]
-    embedder.embed(rgb, box, landmarks=points), embedder.dlib.landmarks68(rgb, box)  # warm up
+    embedder.embed(rgb, box, landmarks=points)  # warm up both models
+    embedder.dlib.landmarks68(rgb, box)
     start = time.perf_counter()
     for _ in range(repeat):
         for rgb, box, points in samples:

@@ -239,7 +239,6 @@ def test_a_template_no_law_gives_a_deadline_is_destroyed_at_the_organisation_lim
 
 
 def test_a_closed_requests_contact_is_forgotten_after_request_contact_days(world) -> None:  # type: ignore[no-untyped-def]
-
     ledger, vault, settings = world.ledger, world.vault, world.settings
     R = Request.__table__
 
