@@ -66,6 +66,56 @@ def test_thumbnails_are_small_jpegs_behind_signed_links(client: Any) -> None:
     assert client.get(url[:-3] + "abc").status_code == 404
 
 
+def _one_photo_ledger(ledger: Any, folder: Any, image: Any, **save: Any) -> int:
+    """``ledger`` holding one CC BY photo, ``image`` saved as ``folder``/p.<format>; its id."""
+    from sqlalchemy import select
+
+    from faceledger.services.collection.ingest import ingest_paths
+    from faceledger.store.tables import PHOTOS
+
+    name = f"p.{save.get('format', 'JPEG').lower()}"
+    image.save(folder / name, **save)
+    manifest = folder / "photos.csv"
+    manifest.write_text(f"photo_id,path,owner_id,license\nt-1,{name},70000099@N01,CC BY 2.0\n")
+    ingest_paths(ledger, [manifest])
+    with ledger.read() as conn:
+        return int(conn.execute(select(PHOTOS.c.id)).scalar_one())
+
+
+def test_a_thumbnail_is_shown_upright_and_a_huge_image_is_never_decoded(
+    ledger: Any, tmp_path: Any
+) -> None:
+    """The thumbnail goes through the scan's safe decoder: a phone photo stored sideways
+    (EXIF orientation 6) comes out upright, and an image over ``max_image_pixels`` gives no
+    thumbnail at all (it is refused from its header, before a pixel is decoded)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from faceledger.services.portal.lookup import thumbnail
+
+    sideways = Image.new("RGB", (640, 200), (200, 30, 30))  # landscape as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed rotated 90 degrees: portrait
+    photo_id = _one_photo_ledger(ledger, tmp_path, sideways, format="JPEG", exif=exif.tobytes())
+    shown = Image.open(BytesIO(thumbnail(ledger, photo_id, max_pixels=1_000_000) or b""))
+    assert shown.size == (100, 320) and not shown.getexif()  # upright, no metadata left
+    assert thumbnail(ledger, photo_id, max_pixels=640 * 200 - 1) is None
+
+
+def test_a_transparent_png_thumbnail_is_composited_on_white(ledger: Any, tmp_path: Any) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    from faceledger.services.portal.lookup import thumbnail
+
+    clear = Image.new("RGBA", (50, 40), (0, 0, 0, 0))
+    photo_id = _one_photo_ledger(ledger, tmp_path, clear, format="PNG")
+    shown = Image.open(BytesIO(thumbnail(ledger, photo_id, max_pixels=1_000_000) or b""))
+    assert shown.size == (50, 40) and shown.convert("L").getextrema()[0] > 240  # white, not black
+
+
 def test_a_tag_search_shows_counts_only(client: Any) -> None:
     body = client.get("/api/v1/search/tag", params={"q": "portrait"}).json()
     assert (body["photos"], body["owners"], body["own_photos"]) == (3, 3, None)
@@ -262,10 +312,10 @@ def test_a_slow_thumbnail_never_holds_up_the_searches_by_identifier(
     started, release = threading.Event(), threading.Event()
     real = lookup.thumbnail
 
-    def slow(ledger: Any, photo_id: int) -> bytes | None:
+    def slow(ledger: Any, photo_id: int, *, max_pixels: int) -> bytes | None:
         started.set()
         release.wait(60)
-        return real(ledger, photo_id)
+        return real(ledger, photo_id, max_pixels=max_pixels)
 
     async def scenario() -> tuple[int, bool, int, bytes]:
         async with app.router.lifespan_context(app):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -175,8 +176,10 @@ async def thumbnail(token: str, portal: Portal = Depends(get_portal)) -> Respons
     if isinstance(photo_id, int):  # a decode each: on the thumbnail threads (see Portal)
         loop = asyncio.get_running_loop()
         data = await loop.run_in_executor(
-            portal.thumbnails, lookup.thumbnail, portal.ledger, photo_id
-        )
+            portal.thumbnails,
+            partial(lookup.thumbnail, max_pixels=portal.settings.max_image_pixels),
+            portal.ledger, photo_id,
+        )  # fmt: skip
     if data is None:
         raise HTTPException(404, "no thumbnail: the link expired or the photo may not be shown")
     return Response(data, media_type="image/jpeg")

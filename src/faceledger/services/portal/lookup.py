@@ -48,11 +48,12 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import Connection, and_, bindparam, func, literal, or_, select
 
-from faceledger.errors import IdentifierError
+from faceledger.errors import IdentifierError, ImageError
 from faceledger.services.decisions.datasets import dataset_names_by_photo, datasets_holding
 from faceledger.services.lifecycle.release_consumers import holdings_by_photo
 from faceledger.store import Ledger
 from faceledger.store.tables import FACES, PHOTOS, bound_in_chunks
+from faceledger.vision.images import load_image
 
 MAX_PHOTOS = 200
 THUMB_SIDE = 320
@@ -343,21 +344,21 @@ def face_photo_ids(ledger: Ledger, face_ids: list[int]) -> list[dict[str, Any]]:
     return [{"face_id": fid, **hits[fid].to_dict()} for fid in face_ids if fid in hits]
 
 
-def thumbnail(ledger: Ledger, photo_id: int) -> bytes | None:
-    """A JPEG of at most :data:`THUMB_SIDE` px, or ``None`` when the rule above says no."""
+def thumbnail(ledger: Ledger, photo_id: int, *, max_pixels: int) -> bytes | None:
+    """A JPEG of at most :data:`THUMB_SIDE` px, or ``None`` when the rule above says no, or when
+    the file cannot be shown: unreadable, corrupt, or over ``max_pixels`` (the scan's safe
+    decoder, :func:`~faceledger.vision.images.load_image`, refuses it before decoding a pixel).
+    Shown upright (EXIF orientation applied), transparency on white, no metadata."""
     with ledger.lookup() as conn:
         row = conn.execute(select(*_COLUMNS).where(PHOTOS.c.id == photo_id)).first()
     if row is None or not thumbnail_allowed(row):
         return None
     try:
-        with Image.open(Path(row.path)) as image:
-            image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
-            small = image.convert("RGB")
-            small.thumbnail((THUMB_SIDE, THUMB_SIDE))
-            out = io.BytesIO()
-            small.save(out, format="JPEG", quality=80)  # no EXIF: metadata is dropped
-    except (OSError, ValueError, Image.DecompressionBombError):
+        pixels = load_image(Path(row.path), max_pixels=max_pixels, max_side=THUMB_SIDE).rgb
+    except (ImageError, MemoryError):
         return None
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", quality=80)  # no EXIF: metadata is dropped
     return out.getvalue()
 
 
